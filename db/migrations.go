@@ -11,9 +11,11 @@ import (
 // service's pgcontents tables, 200-299 the spawner's. A released step is
 // never edited: a change is a new step.
 func Steps() []Step {
-	return []Step{
+	steps := []Step{
 		{Version: 1, Name: "hub settings, users and tokens", Up: hubCore},
 	}
+	steps = append(steps, contentsSteps()...)
+	return append(steps, spawnerSteps()...)
 }
 
 func execAll(tx *gorm.DB, stmts ...string) error {

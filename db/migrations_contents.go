@@ -1,0 +1,7 @@
+package db
+
+// contentsSteps are the contents service's steps, versions 100-199: the
+// pgcontents tables.
+func contentsSteps() []Step {
+	return nil
+}
