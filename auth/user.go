@@ -1,0 +1,287 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is a row of hub_users.
+type User struct {
+	ID                int64
+	Name              string
+	Admin             bool
+	PasswordHash      string `json:"-"`
+	Disabled          bool
+	SessionGeneration int64
+	CreatedAt         time.Time
+	LastActivity      *time.Time
+}
+
+// TableName is the table's name.
+func (User) TableName() string { return "hub_users" }
+
+// CreateUser adds a user with the given password hash (empty: no
+// password login until one is set).
+func (s *Store) CreateUser(ctx context.Context, name string, admin bool, passwordHash string) (*User, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	u := &User{Name: name, Admin: admin, PasswordHash: passwordHash, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
+		if err = mapErr(err); err == ErrExists {
+			return nil, fmt.Errorf("user %s: %w", name, err)
+		}
+		return nil, fmt.Errorf("create user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// CreateUsers adds every name not yet taken, all in one transaction, and
+// returns the users it created. Names must be valid; ones already taken
+// are skipped.
+func (s *Store) CreateUsers(ctx context.Context, names []string, admin bool) ([]*User, error) {
+	for _, n := range names {
+		if err := ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
+	var created []*User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var taken []string
+		for chunk := range chunks(names, 500) {
+			var got []string
+			if err := tx.Model(&User{}).Where("name IN ?", chunk).Pluck("name", &got).Error; err != nil {
+				return err
+			}
+			taken = append(taken, got...)
+		}
+		skip := make(map[string]bool, len(taken))
+		for _, n := range taken {
+			skip[n] = true
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		for _, n := range names {
+			if skip[n] {
+				continue
+			}
+			skip[n] = true
+			created = append(created, &User{Name: n, Admin: admin, CreatedAt: now})
+		}
+		if len(created) == 0 {
+			return nil
+		}
+		return tx.CreateInBatches(created, 200).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create users: %w", mapErr(err))
+	}
+	return created, nil
+}
+
+func chunks(s []string, n int) func(func([]string) bool) {
+	return func(yield func([]string) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
+
+// UserByName returns the named user or ErrNotFound.
+func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&u).Error; err != nil {
+		return nil, mapErr(err)
+	}
+	return &u, nil
+}
+
+// UserByID returns the user with that id or ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+		return nil, mapErr(err)
+	}
+	return &u, nil
+}
+
+// UserQuery selects a page of users.
+type UserQuery struct {
+	Offset, Limit int
+	// NameFilter keeps names that start with it.
+	NameFilter string
+	// Names, when not nil, keeps only these names.
+	Names []string
+	// Order is "name", "-name", "created", "-created", "last_activity",
+	// "-last_activity", "admin", "-admin"; empty is by id.
+	Order string
+}
+
+// Orders lists the values UserQuery.Order takes.
+var Orders = []string{"name", "created", "last_activity", "admin"}
+
+// ListUsers returns a page of users and how many match in all.
+func (s *Store) ListUsers(ctx context.Context, q UserQuery) ([]*User, int64, error) {
+	base := s.db.WithContext(ctx).Model(&User{})
+	if q.NameFilter != "" {
+		base = base.Where("name LIKE ? ESCAPE '!'", likePrefix(q.NameFilter))
+	}
+	if q.Names != nil {
+		base = base.Where("name IN ?", q.Names)
+	}
+	var total int64
+	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	order := "id"
+	if q.Order != "" {
+		col, desc := strings.CutPrefix(q.Order, "-")
+		switch col {
+		case "name", "admin", "last_activity":
+		case "created":
+			col = "created_at"
+		default:
+			return nil, 0, inputErrorf("cannot sort users by %q; use name, created, last_activity or admin, with '-' before for descending", q.Order)
+		}
+		order = col
+		if desc {
+			order += " DESC"
+		}
+		order += ", id"
+	}
+	var users []*User
+	qq := base.Order(order).Offset(q.Offset)
+	if q.Limit > 0 {
+		qq = qq.Limit(q.Limit)
+	}
+	if err := qq.Find(&users).Error; err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	return users, total, nil
+}
+
+// likePrefix escapes LIKE's wildcards (with '!', which all three engines
+// accept as ESCAPE) and adds a trailing %.
+func likePrefix(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(s) + "%"
+}
+
+// CountUsers returns how many users exist.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, err
+}
+
+// DeleteUser removes the user and, by the foreign key, their tokens.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&User{})
+	if res.Error != nil {
+		return fmt.Errorf("delete user %s: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// UserChange is a PATCH: nil fields stay as they are.
+type UserChange struct {
+	Name     *string
+	Admin    *bool
+	Disabled *bool
+}
+
+// UpdateUser applies the change and returns the user as it now is. A
+// user being disabled is logged out everywhere.
+func (s *Store) UpdateUser(ctx context.Context, name string, c UserChange) (*User, error) {
+	if c.Name != nil {
+		if err := ValidateName(*c.Name); err != nil {
+			return nil, err
+		}
+	}
+	var out *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.Where("name = ?", name).Take(&u).Error; err != nil {
+			return err
+		}
+		updates := map[string]any{}
+		if c.Name != nil && *c.Name != u.Name {
+			updates["name"] = *c.Name
+		}
+		if c.Admin != nil && *c.Admin != u.Admin {
+			updates["admin"] = *c.Admin
+		}
+		if c.Disabled != nil && *c.Disabled != u.Disabled {
+			updates["disabled"] = *c.Disabled
+			if *c.Disabled {
+				updates["session_generation"] = gorm.Expr("session_generation + 1")
+			}
+		}
+		if len(updates) > 0 {
+			if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(updates).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Where("id = ?", u.ID).Take(&u).Error; err != nil {
+			return err
+		}
+		out = &u
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// SetPasswordHash stores a new password hash and logs the user out
+// everywhere.
+func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("name = ?", name).Updates(map[string]any{
+		"password_hash":      hash,
+		"session_generation": gorm.Expr("session_generation + 1"),
+	})
+	if res.Error != nil {
+		return fmt.Errorf("set password of %s: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RevokeSessions logs the user out of every browser.
+func (s *Store) RevokeSessions(ctx context.Context, name string) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("name = ?", name).
+		Update("session_generation", gorm.Expr("session_generation + 1"))
+	if res.Error != nil {
+		return fmt.Errorf("revoke sessions of %s: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TouchUsers records last activity for many users at once.
+func (s *Store) TouchUsers(ctx context.Context, seen map[int64]time.Time) error {
+	for id, t := range seen {
+		err := s.db.WithContext(ctx).Model(&User{}).
+			Where("id = ? AND (last_activity IS NULL OR last_activity < ?)", id, t).
+			Update("last_activity", t.UTC()).Error
+		if err != nil {
+			return fmt.Errorf("record activity: %w", err)
+		}
+	}
+	return nil
+}
