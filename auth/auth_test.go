@@ -167,19 +167,23 @@ func TestSessionJWT(t *testing.T) {
 	expiredTok, _, _ := expired.Issue(u, "sid1")
 	parts := strings.Split(tok, ".")
 	bad := map[string]string{
-		"empty":        "",
-		"garbage":      "not.a.jwt",
-		"tampered":     parts[0] + "." + parts[1] + "x." + parts[2],
-		"bad sig":      parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
-		"alg none":     sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, s.kid),
-		"HS384":        sign(jwt.SigningMethodHS384, key, s.kid),
-		"HS512":        sign(jwt.SigningMethodHS512, key, s.kid),
-		"RS256":        sign(jwt.SigningMethodRS256, rsaKey, s.kid),
-		"other key":    sign(jwt.SigningMethodHS256, other, s.kid),
-		"no kid":       sign(jwt.SigningMethodHS256, key, ""),
-		"wrong kid":    sign(jwt.SigningMethodHS256, key, "0011223344556677"),
-		"expired":      expiredTok,
-		"no exp claim": func() string { delete(claims, "exp"); defer func() { claims["exp"] = time.Now().Add(time.Hour).Unix() }(); return sign(jwt.SigningMethodHS256, key, s.kid) }(),
+		"empty":     "",
+		"garbage":   "not.a.jwt",
+		"tampered":  parts[0] + "." + parts[1] + "x." + parts[2],
+		"bad sig":   parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
+		"alg none":  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, s.kid),
+		"HS384":     sign(jwt.SigningMethodHS384, key, s.kid),
+		"HS512":     sign(jwt.SigningMethodHS512, key, s.kid),
+		"RS256":     sign(jwt.SigningMethodRS256, rsaKey, s.kid),
+		"other key": sign(jwt.SigningMethodHS256, other, s.kid),
+		"no kid":    sign(jwt.SigningMethodHS256, key, ""),
+		"wrong kid": sign(jwt.SigningMethodHS256, key, "0011223344556677"),
+		"expired":   expiredTok,
+		"no exp claim": func() string {
+			delete(claims, "exp")
+			defer func() { claims["exp"] = time.Now().Add(time.Hour).Unix() }()
+			return sign(jwt.SigningMethodHS256, key, s.kid)
+		}(),
 	}
 	for name, tk := range bad {
 		if _, err := s.Parse(tk); !errors.Is(err, ErrUnauthenticated) {
