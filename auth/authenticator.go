@@ -80,12 +80,18 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 		return nil, err
 	case !u.Disabled && a.Passwords.Verify(u.PasswordHash, password):
 		a.opts.UserThrottle.Reset(ukey)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		if err := a.Store.TouchUsers(ctx, map[int64]time.Time{u.ID: now}); err != nil {
+			return nil, err
+		}
+		u.LastActivity = &now
 		return u, nil
 	case u.Disabled:
 		a.Passwords.Waste(password)
 	}
-	a.opts.UserThrottle.Fail(ukey)
-	a.opts.AddrThrottle.Fail(akey)
+	if d := max(a.opts.UserThrottle.Fail(ukey), a.opts.AddrThrottle.Fail(akey)); d > 0 {
+		return nil, &ThrottledError{RetryAfter: d}
+	}
 	return nil, ErrBadCredentials
 }
 
@@ -220,7 +226,7 @@ func isURLSafe(s string) bool {
 }
 
 // ErrXSRF is a write that failed the XSRF or same-site checks.
-var ErrXSRF = errors.New("this request did not come from a sparkhub page (XSRF check failed); reload the page and try again")
+var ErrXSRF = errors.New("xsrf check failed")
 
 // Safe reports whether the method never changes anything.
 func Safe(method string) bool {

@@ -1,0 +1,42 @@
+package hub
+
+import (
+	"net/http"
+	"runtime"
+
+	"github.com/sparkhub/sparkhub/auth"
+)
+
+// apiRoot is GET /hub/api: the version, no login needed.
+func (h *Hub) apiRoot(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": h.version})
+}
+
+// apiInfo is GET /hub/api/info, for admins (read:hub).
+func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.ScopeReadHub, ""); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":       h.version,
+		"go":            runtime.Version(),
+		"database":      string(h.dialect()),
+		"spawner":       map[string]any{"class": h.spawner, "version": h.version},
+		"authenticator": map[string]any{"class": "sparkhub", "version": h.version},
+		"admin_access":  h.cfg.AdminAccess,
+		"limits":        map[string]any{"max_request_body": maxBody},
+		"started":       isoTime(h.startedAt),
+	})
+	return nil
+}
+
+// apiWhoAmI is GET /hub/api/user: the caller with its scopes.
+func (h *Hub) apiWhoAmI(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	out := whoAmI{userModel: userModelFor(p.User, p), Scopes: p.Scopes.List()}
+	if p.ViaCookie() {
+		sid := p.SessionID
+		out.SessionID = &sid
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,287 @@
+package hub
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `sparkhub serve` can be told. Each field is a flag
+// (--listen), an environment variable (SPARKHUB_LISTEN) and a key of the
+// YAML file given by --config (listen: or listen-addr style with '_'
+// too); a flag beats the environment, which beats the file, which beats
+// the default. Secrets also take NAME_FILE: a file holding the value.
+type Config struct {
+	ConfigFile string
+	Listen     string
+	DB         string
+	DataDir    string
+	Migrate    bool
+
+	TLSCert string
+	TLSKey  string
+
+	LogLevel  string
+	LogFormat string
+
+	BcryptCost     int
+	SessionTTL     time.Duration
+	AdminAccess    bool
+	TrustedProxies []string
+
+	AuthenticatePrometheus bool
+
+	APIPageDefaultLimit int
+	APIPageMaxLimit     int
+}
+
+// Defaults returns the configuration before flags, environment and file.
+func Defaults() Config {
+	return Config{
+		Listen:                 ":8000",
+		DataDir:                "./data",
+		Migrate:                true,
+		LogLevel:               "info",
+		LogFormat:              "text",
+		BcryptCost:             12,
+		SessionTTL:             time.Hour,
+		AuthenticatePrometheus: true,
+		APIPageDefaultLimit:    50,
+		APIPageMaxLimit:        200,
+	}
+}
+
+// Secret flags: they also read NAME_FILE, and their values are never
+// shown.
+var secretFlags = map[string]bool{"db": true}
+
+// StorageFlags registers what every subcommand shares: where the config
+// file, the database and the data folder are, and the bcrypt cost.
+func (c *Config) StorageFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML file with settings (keys are flag names)")
+	fs.StringVar(&c.DB, "db", c.DB, "database URL: sqlite:///abs/path.db, sqlite://rel/path.db, mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db (default sqlite://DATA-DIR/sparkhub.db)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "folder for the SQLite database, user folders and logs")
+	fs.IntVar(&c.BcryptCost, "bcrypt-cost", c.BcryptCost, "bcrypt cost of stored passwords (4-31)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+}
+
+// ServeFlags registers every flag of `sparkhub serve`.
+func (c *Config) ServeFlags(fs *flag.FlagSet) {
+	c.StorageFlags(fs)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on")
+	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations on start")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate (PEM)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's private key (PEM)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login lasts without use; refreshed while in use")
+	fs.BoolVar(&c.AdminAccess, "admin-access", c.AdminAccess, "let admins reach other users' servers and notebooks (logged)")
+	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
+	fs.IntVar(&c.APIPageDefaultLimit, "api-page-default-limit", c.APIPageDefaultLimit, "users per page of a paginated GET /hub/api/users without limit")
+	fs.IntVar(&c.APIPageMaxLimit, "api-page-max-limit", c.APIPageMaxLimit, "most users one GET /hub/api/users returns")
+	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
+}
+
+// listFlag is a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	*l = nil
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// Load parses args into fs, then fills every flag not given from the
+// environment (SPARKHUB_NAME, or SPARKHUB_NAME_FILE for secrets) and then
+// from the YAML file named by --config or SPARKHUB_CONFIG. getenv is
+// os.Getenv outside tests. Flags may come before or after positional
+// arguments, which it returns.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	// The config file's own name comes from the flag or the environment.
+	if !given["config"] {
+		if v := getenv(EnvName("config")); v != "" {
+			if err := fs.Set("config", v); err != nil {
+				return nil, err
+			}
+			given["config"] = true
+		}
+	}
+	file := map[string]string{}
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		var err error
+		if file, err = readConfigFile(f.Value.String()); err != nil {
+			return nil, err
+		}
+	}
+
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || f.Name == "config" {
+			return
+		}
+		v, from, ok, err := lookup(f.Name, getenv, file)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: invalid value for %s: %v", from, f.Name, shown(f.Name, v, err)))
+		}
+	})
+	return positional, errors.Join(errs...)
+}
+
+// shown keeps a secret's value out of an error message.
+func shown(name, value string, err error) error {
+	if secretFlags[name] && value != "" {
+		return errors.New(strings.ReplaceAll(err.Error(), value, "***"))
+	}
+	return err
+}
+
+func lookup(name string, getenv func(string) string, file map[string]string) (value, from string, ok bool, err error) {
+	env := EnvName(name)
+	if v := getenv(env); v != "" {
+		return v, "environment variable " + env, true, nil
+	}
+	if secretFlags[name] {
+		if p := getenv(env + "_FILE"); p != "" {
+			v, err := readSecret(p)
+			return v, "file " + p, err == nil, err
+		}
+	}
+	if v, has := file[name]; has {
+		return v, "config file key " + name, true, nil
+	}
+	if secretFlags[name] {
+		if p, has := file[name+"-file"]; has {
+			v, err := readSecret(p)
+			return v, "file " + p, err == nil, err
+		}
+	}
+	return "", "", false, nil
+}
+
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// EnvName is the environment twin of a flag: --data-dir → SPARKHUB_DATA_DIR.
+func EnvName(flagName string) string {
+	return "SPARKHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// readConfigFile reads the YAML file into flag-name → value, with '_'
+// in keys read as '-', lists joined by commas. A key that is no flag of
+// `sparkhub serve` is an error, so a typo never passes silently.
+func readConfigFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid YAML: %w", filepath.Base(path), err)
+	}
+	known := knownKeys()
+	out := make(map[string]string, len(raw))
+	var unknown []string
+	for k, v := range raw {
+		name := strings.ReplaceAll(k, "_", "-")
+		if !known[name] {
+			unknown = append(unknown, k)
+			continue
+		}
+		switch v := v.(type) {
+		case nil:
+			continue
+		case []any:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i] = fmt.Sprint(p)
+			}
+			out[name] = strings.Join(parts, ",")
+		case map[string]any:
+			return nil, fmt.Errorf("config file %s: key %s wants a single value or a list", filepath.Base(path), k)
+		default:
+			out[name] = fmt.Sprint(v)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("config file %s: unknown key(s) %s; keys are the names of sparkhub serve's flags", filepath.Base(path), strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
+
+// knownKeys is every name the config file may use: serve's flags and,
+// for secrets, NAME-file.
+func knownKeys() map[string]bool {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c := Defaults()
+	c.ServeFlags(fs)
+	known := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { known[f.Name] = true })
+	for n := range secretFlags {
+		known[n+"-file"] = true
+	}
+	return known
+}
+
+// Finish fills what depends on other settings and checks the result.
+func (c *Config) Finish() error {
+	if c.DB == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "sparkhub.db"))
+		if err != nil {
+			return err
+		}
+		c.DB = "sqlite://" + abs
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if c.SessionTTL < time.Minute {
+		return errors.New("--session-ttl must be at least 1m")
+	}
+	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
+		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+// Package hub wires sparkhub's HTTP surface: the pages, the REST API in
+// JupyterHub's dialect, health and metrics.
+package hub
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/db"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are what the hub is built from; main makes each one.
+type Deps struct {
+	DB      *gorm.DB
+	Auth    *auth.Authenticator
+	Logger  *slog.Logger
+	Version string
+	// SpawnerName is shown by /hub/api/info.
+	SpawnerName string
+}
+
+// Hub serves every /hub/ route.
+type Hub struct {
+	cfg       Config
+	db        *gorm.DB
+	auth      *auth.Authenticator
+	users     *auth.Store
+	log       *slog.Logger
+	version   string
+	spawner   string
+	metrics   *metrics
+	pages     *template.Template
+	static    *staticFiles
+	mux       *http.ServeMux
+	startedAt time.Time
+}
+
+// New builds the hub; every page template is parsed here, so a broken
+// one stops the start.
+func New(cfg Config, d Deps) (*Hub, error) {
+	h := &Hub{
+		cfg:       cfg,
+		db:        d.DB,
+		auth:      d.Auth,
+		users:     d.Auth.Store,
+		log:       d.Logger,
+		version:   d.Version,
+		spawner:   d.SpawnerName,
+		mux:       http.NewServeMux(),
+		startedAt: time.Now(),
+	}
+	var err error
+	if h.static, err = newStaticFiles(staticFS); err != nil {
+		return nil, err
+	}
+	if h.pages, err = parsePages(h.static); err != nil {
+		return nil, err
+	}
+	if h.metrics, err = newMetrics(d.DB, h.users); err != nil {
+		return nil, err
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Hub) routes() {
+	m := h.mux
+	m.HandleFunc("GET /{$}", h.redirect("/hub/home"))
+	m.HandleFunc("GET /hub/{$}", h.redirect("/hub/home"))
+	m.HandleFunc("GET /hub/login", h.loginPage)
+	m.HandleFunc("POST /hub/login", h.loginSubmit)
+	m.HandleFunc("GET /hub/logout", h.logout)
+	m.HandleFunc("GET /hub/home", h.page(h.homePage))
+	m.Handle("GET /hub/static/", h.static)
+	m.HandleFunc("GET /favicon.ico", h.redirect(h.static.URL("favicon.svg")))
+
+	m.HandleFunc("GET /hub/health", h.health)
+	m.HandleFunc("GET /hub/api/health", h.health)
+	m.HandleFunc("GET /hub/metrics", h.serveMetrics)
+
+	m.HandleFunc("GET /hub/api", h.apiRoot)
+	m.HandleFunc("GET /hub/api/{$}", h.apiRoot)
+	m.HandleFunc("GET /hub/api/info", h.api(h.apiInfo))
+	m.HandleFunc("GET /hub/api/user", h.api(h.apiWhoAmI))
+	m.HandleFunc("GET /hub/api/users", h.api(h.listUsers))
+	m.HandleFunc("POST /hub/api/users", h.api(h.createUsers))
+	m.HandleFunc("GET /hub/api/users/{name}", h.api(h.getUser))
+	m.HandleFunc("POST /hub/api/users/{name}", h.api(h.createUser))
+	m.HandleFunc("PATCH /hub/api/users/{name}", h.api(h.patchUser))
+	m.HandleFunc("DELETE /hub/api/users/{name}", h.api(h.deleteUser))
+	m.HandleFunc("DELETE /hub/api/users/{name}/sessions", h.api(h.revokeSessions))
+	m.HandleFunc("GET /hub/api/users/{name}/tokens", h.api(h.listTokens))
+	m.HandleFunc("POST /hub/api/users/{name}/tokens", h.api(h.createToken))
+	m.HandleFunc("GET /hub/api/users/{name}/tokens/{id}", h.api(h.getToken))
+	m.HandleFunc("DELETE /hub/api/users/{name}/tokens/{id}", h.api(h.deleteToken))
+	m.HandleFunc("/hub/api/", h.apiNotFound)
+	m.HandleFunc("/", h.notFound)
+}
+
+// Handler is the whole hub with its middleware.
+func (h *Hub) Handler() http.Handler {
+	return h.recoverPanics(h.metrics.instrument(h.headers(h.mux)))
+}
+
+// apiFunc is an API handler: it gets the authenticated principal and
+// returns an error for writeError to turn into a status.
+type apiFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+// api authenticates (token or cookie), applies the XSRF check to
+// cookie-authenticated writes, caps the body, and runs fn.
+func (h *Hub) api(fn apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		p, err := h.auth.Authenticate(w, r)
+		if err == nil {
+			err = h.auth.CheckHubXSRF(r, p)
+		}
+		if err == nil {
+			err = fn(w, r, p)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	}
+}
+
+// need checks that p holds scope on user's resources ("" for the hub's).
+// Like JupyterHub, someone holding the scope only on other users gets a
+// 404 that does not tell whether the user exists; someone without it at
+// all gets a 403 naming it.
+func need(p *auth.Principal, scope, user string) error {
+	if p.Can(scope, user) {
+		return nil
+	}
+	if user != "" && p.Scopes.HasAny(scope) {
+		return errorf(http.StatusNotFound, "No access to resources or resources not found.")
+	}
+	who := "your account"
+	if !p.ViaCookie() {
+		who = "this token"
+	}
+	return errorf(http.StatusForbidden, "This action needs the scope %s, which %s does not have.", scope, who)
+}
+
+func (h *Hub) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, errorf(http.StatusNotFound, "There is no API endpoint %s %s.", r.Method, truncatePath(r.URL.Path)))
+}
+
+func truncatePath(p string) string {
+	if len(p) > 100 {
+		return p[:100] + "…"
+	}
+	return p
+}
+
+func (h *Hub) redirect(to string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, http.StatusFound) }
+}
+
+// headers sets the security headers: nosniff everywhere under /hub/ and
+// on the hub's own answers, a strict Content-Security-Policy with
+// frame-ancestors on pages, and JupyterHub's version header on the API.
+func (h *Hub) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		if !strings.HasPrefix(r.URL.Path, "/user/") {
+			hd.Set("X-Content-Type-Options", "nosniff")
+			hd.Set("Referrer-Policy", "same-origin")
+			hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'self'")
+			hd.Set("X-Frame-Options", "SAMEORIGIN")
+		}
+		if strings.HasPrefix(r.URL.Path, "/hub/api") {
+			hd.Set("X-JupyterHub-Version", h.version)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a logged 500, never a stack for the
+// client. http.ErrAbortHandler passes through as net/http expects.
+func (h *Hub) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			h.writeError(w, r, errors.New("panic"))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// health is 200 when the database answers within a second, 503 otherwise.
+func (h *Hub) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	sqlDB, err := h.db.DB()
+	if err == nil {
+		err = sqlDB.PingContext(ctx)
+	}
+	if err != nil {
+		h.log.WarnContext(r.Context(), "health check: database does not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": http.StatusServiceUnavailable, "message": "The database does not answer."})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": string(db.DialectOf(h.db))})
+}
+
+// staticFiles serves the embedded static folder at content-hashed URLs.
+type staticFiles struct {
+	fsys  fs.FS
+	names map[string]string // "style.css" → "style.3f2a9c1b.css"
+	files map[string]string // hashed name → real name
+}
+
+func (h *Hub) dialect() db.Dialect { return db.DialectOf(h.db) }

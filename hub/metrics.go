@@ -1,0 +1,128 @@
+package hub
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/auth"
+)
+
+// metrics is the hub's own Prometheus registry (no global one).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
+}
+
+func newMetrics(gdb *gorm.DB, users *auth.Store) (*metrics, error) {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sparkhub_http_requests_total",
+			Help: "HTTP requests answered, by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sparkhub_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sparkhub_logins_total",
+			Help: "Login attempts by result: success, failure, throttled, xsrf.",
+		}, []string{"result"}),
+	}
+	userCount := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sparkhub_users",
+		Help: "Users in the database.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := users.CountUsers(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []prometheus.Collector{
+		m.requests, m.duration, m.logins, userCount,
+		collectors.NewDBStatsCollector(sqlDB, "sparkhub"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range []string{"success", "failure", "throttled", "xsrf"} {
+		m.logins.WithLabelValues(r)
+	}
+	return m, nil
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// instrument counts requests by the mux pattern that served them, so
+// label values stay few whatever paths clients send.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if rec.code == 0 {
+			rec.code = http.StatusOK
+		}
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.code)).Inc()
+		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (h *Hub) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.AuthenticatePrometheus {
+		p, err := h.auth.Authenticate(w, r)
+		if err == nil {
+			err = need(p, auth.ScopeReadMetrics, "")
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
