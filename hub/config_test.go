@@ -1,0 +1,130 @@
+package hub
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadServe(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	cfg := Defaults()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.ServeFlags(fs)
+	_, err := Load(fs, args, func(k string) string { return env[k] })
+	return cfg, err
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hub.yaml")
+	os.WriteFile(file, []byte("listen: ':7000'\ndata_dir: /from/file\nsession-ttl: 2h\nadmin-access: true\ntrusted_proxies: [10.0.0.0/8, 127.0.0.1]\n"), 0o600)
+
+	cfg, err := loadServe(t, []string{"--config", file, "--listen", ":9000"}, map[string]string{
+		"SPARKHUB_LISTEN":   ":8000",
+		"SPARKHUB_DATA_DIR": "/from/env",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":9000" {
+		t.Errorf("listen = %q: the flag must win", cfg.Listen)
+	}
+	if cfg.DataDir != "/from/env" {
+		t.Errorf("data-dir = %q: the environment beats the file", cfg.DataDir)
+	}
+	if cfg.SessionTTL != 2*time.Hour || !cfg.AdminAccess {
+		t.Errorf("file values not read: %+v", cfg)
+	}
+	if !slices.Equal(cfg.TrustedProxies, []string{"10.0.0.0/8", "127.0.0.1"}) {
+		t.Errorf("trusted-proxies = %v", cfg.TrustedProxies)
+	}
+	if cfg.BcryptCost != 12 {
+		t.Errorf("bcrypt-cost = %d, want the default 12", cfg.BcryptCost)
+	}
+
+	// The config file may be named by the environment too.
+	cfg, err = loadServe(t, nil, map[string]string{"SPARKHUB_CONFIG": file})
+	if err != nil || cfg.Listen != ":7000" {
+		t.Errorf("SPARKHUB_CONFIG: listen = %q, %v", cfg.Listen, err)
+	}
+}
+
+func TestConfigSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "db-url")
+	os.WriteFile(secret, []byte("mysql://hub:s3cret@db:3306/hub\n"), 0o600)
+	cfg, err := loadServe(t, nil, map[string]string{"SPARKHUB_DB_FILE": secret})
+	if err != nil || cfg.DB != "mysql://hub:s3cret@db:3306/hub" {
+		t.Fatalf("SPARKHUB_DB_FILE: db = %q, %v", cfg.DB, err)
+	}
+	file := filepath.Join(dir, "hub.yaml")
+	os.WriteFile(file, []byte("db_file: "+secret+"\n"), 0o600)
+	cfg, err = loadServe(t, []string{"--config", file}, nil)
+	if err != nil || cfg.DB != "mysql://hub:s3cret@db:3306/hub" {
+		t.Fatalf("db_file key: db = %q, %v", cfg.DB, err)
+	}
+	if _, err := loadServe(t, nil, map[string]string{"SPARKHUB_DB_FILE": filepath.Join(dir, "missing")}); err == nil {
+		t.Error("a missing secret file was accepted")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	write := func(body string) string {
+		n++
+		p := filepath.Join(dir, strings.Repeat("c", n)+".yaml")
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{"unknown key", []string{"--config", write("listen: ':1'\nlisen: ':2'\n")}, nil, "lisen"},
+		{"bad YAML", []string{"--config", write("listen: [\n")}, nil, "not valid YAML"},
+		{"map value", []string{"--config", write("listen: {a: 1}\n")}, nil, "single value"},
+		{"bad env duration", nil, map[string]string{"SPARKHUB_SESSION_TTL": "soon"}, "SPARKHUB_SESSION_TTL"},
+		{"bad file bool", []string{"--config", write("admin-access: maybe\n")}, nil, "admin-access"},
+		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml")}, nil, "read config file"},
+		{"unknown flag", []string{"--nope"}, nil, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadServe(t, tt.args, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("Load = %v, want an error naming %q", err, tt.says)
+			}
+		})
+	}
+	// A bad secret value is not echoed.
+	_, err := loadServe(t, nil, map[string]string{"SPARKHUB_DB": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Defaults()
+	cfg.TLSCert = "a"
+	if err := cfg.Finish(); err == nil {
+		t.Error("Finish accepted --tls-cert without --tls-key")
+	}
+	cfg = Defaults()
+	cfg.DataDir = "/srv/hub"
+	if err := cfg.Finish(); err != nil || cfg.DB != "sqlite:///srv/hub/sparkhub.db" {
+		t.Errorf("default DB = %q, %v", cfg.DB, err)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := EnvName("data-dir"); got != "SPARKHUB_DATA_DIR" {
+		t.Errorf("EnvName = %q", got)
+	}
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/db/dbtest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sparkhub-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "sparkhub")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sparkhub runs the binary and returns its stdout and stderr.
+func sparkhub(t *testing.T, stdin string, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func mustRun(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, err := sparkhub(t, stdin, nil, args...)
+	if err != nil {
+		t.Fatalf("sparkhub %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
+
+// serve starts `sparkhub serve` on a free port and returns its base URL
+// and its stdout so far; it is stopped with SIGTERM when the test ends.
+func serve(t *testing.T, env []string, args ...string) (string, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout := &bytes.Buffer{}
+	cmd.Stdout = stdout
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); pw.Close() }()
+	var base string
+	select {
+	case base = <-found:
+	case err := <-exited:
+		t.Fatalf("serve exited: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve did not start in 30s:\n%s", logs.String())
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("serve exited with %v after SIGTERM\n%s", err, logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Error("serve did not stop within 15s of SIGTERM")
+		}
+	})
+	return base, stdout
+}
+
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var xsrfField = regexp.MustCompile(`name="_xsrf" value="([^"]+)"`)
+
+func (c *client) login(name, password string) *http.Response {
+	c.t.Helper()
+	resp, err := c.http.Get(c.base + "/hub/login")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := xsrfField.FindSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no _xsrf in the login page")
+	}
+	resp, err = c.http.PostForm(c.base+"/hub/login", url.Values{"username": {name}, "password": {password}, "_xsrf": {string(m[1])}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (c *client) xsrf() string {
+	u, _ := url.Parse(c.base + "/hub/")
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "_xsrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// api sends a request; authz is a token, "cookie", or "".
+func (c *client) api(method, path, authz string, body any, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	hc := http.DefaultClient
+	switch authz {
+	case "":
+	case "cookie":
+		hc = c.http
+		req.Header.Set("X-XSRFToken", c.xsrf())
+	default:
+		req.Header.Set("Authorization", "token "+authz)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// TestEndToEnd builds the binary, prepares users and a token with the
+// CLI, serves, logs in through the form and uses the API with the cookie
+// and with tokens, on every database.
+func TestEndToEnd(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			dbURL := dbtest.NewURL(t, engine)
+			dataDir := t.TempDir()
+			common := []string{"--db", dbURL, "--data-dir", dataDir, "--bcrypt-cost", "4"}
+
+			if out := mustRun(t, "", append([]string{"db", "migrate"}, common...)...); !strings.Contains(out, "applied migrations") {
+				t.Errorf("db migrate said %q", out)
+			}
+			if out := mustRun(t, "", append([]string{"db", "migrate"}, common...)...); !strings.Contains(out, "up to date") {
+				t.Errorf("second db migrate said %q", out)
+			}
+			mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
+			bossPassword := strings.TrimSpace(mustRun(t, "", append([]string{"user", "add", "boss", "--admin"}, common...)...))
+			if len(bossPassword) < 16 {
+				t.Fatalf("user add printed %q, want the generated password", bossPassword)
+			}
+			if _, errOut, err := sparkhub(t, "", nil, append([]string{"user", "add", "alice"}, common...)...); err == nil || !strings.Contains(errOut, "already exists") {
+				t.Errorf("adding alice twice: %v %s", err, errOut)
+			}
+			if _, errOut, err := sparkhub(t, "", nil, append([]string{"user", "add", "Bad!"}, common...)...); err == nil || !strings.Contains(errOut, "valid username") {
+				t.Errorf("adding an invalid name: %v %s", err, errOut)
+			}
+			list := mustRun(t, "", append([]string{"user", "list"}, common...)...)
+			if !strings.Contains(list, "alice") || !strings.Contains(list, "boss") {
+				t.Errorf("user list:\n%s", list)
+			}
+			bossToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "boss", "--scopes", "list:users,read:users", "--note", "e2e", "--expires", "1h"}, common...)...))
+			if len(bossToken) != 64 {
+				t.Fatalf("token create printed %q, want only the token", bossToken)
+			}
+			if _, errOut, err := sparkhub(t, "", nil, append([]string{"token", "create", "alice", "--scopes", "list:users"}, common...)...); err == nil || !strings.Contains(errOut, "list:users") {
+				t.Errorf("token with a scope alice lacks: %v %s", err, errOut)
+			}
+
+			// The environment twin of --db works the same.
+			base, stdout := serve(t, []string{"SPARKHUB_DB=" + dbURL, "SPARKHUB_DATA_DIR=" + dataDir})
+			if strings.Contains(stdout.String(), "password") {
+				t.Errorf("serve printed a password although users exist: %q", stdout.String())
+			}
+			c := newClient(t, base)
+			if code := c.api("GET", "/hub/health", "", nil, nil); code != 200 {
+				t.Fatalf("health = %d", code)
+			}
+			if resp := c.login("alice", "wrong"); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("wrong password = %d", resp.StatusCode)
+			}
+			if resp := c.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
+				t.Fatalf("login = %d", resp.StatusCode)
+			}
+			var me struct {
+				Name   string   `json:"name"`
+				Scopes []string `json:"scopes"`
+			}
+			if code := c.api("GET", "/hub/api/user", "cookie", nil, &me); code != 200 || me.Name != "alice" {
+				t.Fatalf("whoami with cookie = %d %+v", code, me)
+			}
+			var tok struct {
+				Token string `json:"token"`
+			}
+			if code := c.api("POST", "/hub/api/users/alice/tokens", "cookie", map[string]any{"note": "from the browser"}, &tok); code != 201 {
+				t.Fatalf("token from the browser = %d", code)
+			}
+			if code := c.api("GET", "/hub/api/users/alice", tok.Token, nil, nil); code != 200 {
+				t.Errorf("alice's token = %d", code)
+			}
+			var users []map[string]any
+			if code := c.api("GET", "/hub/api/users", bossToken, nil, &users); code != 200 || len(users) != 2 {
+				t.Errorf("boss listing users = %d, %d users", code, len(users))
+			}
+			if code := c.api("POST", "/hub/api/users", bossToken, map[string]any{"usernames": []string{"eve"}}, nil); code != 403 {
+				t.Errorf("boss's read-only token creating users = %d, want 403", code)
+			}
+			bc := newClient(t, base)
+			if resp := bc.login("boss", bossPassword); resp.StatusCode != http.StatusFound {
+				t.Fatalf("boss login = %d", resp.StatusCode)
+			}
+			if code := bc.api("POST", "/hub/api/users", "cookie", map[string]any{"usernames": []string{"eve"}}, nil); code != 201 {
+				t.Errorf("boss creating eve with the cookie = %d", code)
+			}
+
+			// A password change from the CLI logs alice out.
+			mustRun(t, "a brand new password\n", append([]string{"user", "passwd", "alice", "--password-stdin"}, common...)...)
+			if code := c.api("GET", "/hub/api/user", "cookie", nil, nil); code != 401 {
+				t.Errorf("alice's session after passwd = %d, want 401", code)
+			}
+			mustRun(t, "", append([]string{"user", "del", "eve"}, common...)...)
+			if code := bc.api("GET", "/hub/api/users/eve", "cookie", nil, nil); code != 404 {
+				t.Errorf("eve after user del = %d", code)
+			}
+		})
+	}
+}
+
+// TestFirstStart: an empty database gets an admin whose random password
+// is printed once.
+func TestFirstStart(t *testing.T) {
+	dataDir := t.TempDir()
+	base, stdout := serve(t, nil, "--data-dir", dataDir)
+	m := regexp.MustCompile(`Created the user admin with the password (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("first start printed %q", stdout.String())
+	}
+	c := newClient(t, base)
+	if resp := c.login("admin", m[1]); resp.StatusCode != http.StatusFound {
+		t.Fatalf("admin login = %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "sparkhub.db")); err != nil {
+		t.Errorf("no SQLite database in the data folder: %v", err)
+	}
+}
+
+func TestFirstStartWithPasswordFromEnv(t *testing.T) {
+	base, stdout := serve(t, []string{"SPARKHUB_ADMIN_PASSWORD=correct horse battery"}, "--data-dir", t.TempDir())
+	if strings.Contains(stdout.String(), "correct horse") {
+		t.Error("serve printed the admin password it was given")
+	}
+	if resp := newClient(t, base).login("admin", "correct horse battery"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("admin login = %d", resp.StatusCode)
+	}
+}
+
+func TestCLIUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"user"}, {"user", "add"}, {"user", "rename", "x"}, {"token", "create"}, {"serve", "extra"}} {
+		_, errOut, err := sparkhub(t, "", nil, append(args, "--data-dir", t.TempDir())...)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("sparkhub %v: %v, want exit code 2", args, err)
+		}
+		if !strings.Contains(errOut, "sparkhub serve") {
+			t.Errorf("sparkhub %v printed no usage:\n%s", args, errOut)
+		}
+	}
+	if out := mustRun(t, "", "version"); !strings.HasPrefix(out, "sparkhub ") {
+		t.Errorf("version = %q", out)
+	}
+	_, errOut, err := sparkhub(t, "", nil, "serve", "--db", "mysql://u:topsecret@127.0.0.1:1/x")
+	if err == nil || strings.Contains(errOut, "topsecret") {
+		t.Errorf("serve with an unreachable database: %v\n%s", err, errOut)
+	}
+}
