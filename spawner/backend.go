@@ -1,0 +1,123 @@
+// Package spawner starts, watches, stops, culls and recovers users' Jupyter
+// servers. A Backend runs the servers (as local processes, or as Mesos
+// tasks); the Manager owns their lifecycle: one goroutine per server, its
+// state persisted in hub_servers, readiness by polling the server's API,
+// limits, progress events, the idle culler, and recovery after a hub
+// restart. Stopping the hub never stops a server.
+package spawner
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+)
+
+// A Handle names one started server to its backend. It is saved in the
+// database right after Start returns, and given back to the backend's
+// Recover, Status and Stop, possibly by another hub process after a
+// restart, so State must hold everything the backend needs (a pid and its
+// start time, a Mesos task id, ...). It must hold no secret: it is stored
+// in clear.
+type Handle struct {
+	Backend string // the Name of the backend that made it
+	ID      string // unique within the backend
+	State   []byte // backend-private, opaque to the manager
+}
+
+// StartRequest is what a backend needs to start one user's server.
+type StartRequest struct {
+	User    string // the user's name
+	Profile string // the profile the user picked; "" for the default
+	BaseURL string // "/user/{name}/": the server serves everything under it
+	// Token is the server's own token, given to it as JUPYTER_TOKEN and
+	// never on a command line or in a log.
+	Token string
+	// Env is extra environment for the server (SPARKHUB_CONTENTS_URL,
+	// SPARKHUB_CONTENTS_TOKEN, ...).
+	Env map[string]string
+	// Progress, when not nil, receives short sentences for the user while
+	// the backend works ("Waiting for a machine with 8 GiB free").
+	Progress func(message string)
+}
+
+// Report sends message to r.Progress if there is one.
+func (r StartRequest) Report(message string) {
+	if r.Progress != nil {
+		r.Progress(message)
+	}
+}
+
+// Started is what Start returns: the handle to persist and the address
+// the proxy forwards to (scheme and host only; request paths, which begin
+// with the base URL, are kept whole).
+type Started struct {
+	Handle Handle
+	Target *url.URL
+}
+
+// Status is what a backend knows about a server.
+type Status struct {
+	Running bool
+	// When not running: the exit code (-1 when unknown or killed by a
+	// signal) and a short sentence for the admin ("exited with status 1",
+	// "killed by signal 9", "the task was lost").
+	ExitCode int
+	Reason   string
+}
+
+// Backend runs Jupyter servers. Start returns once the server was launched
+// and its address is known, without waiting for it to answer (the manager
+// polls it). Recover checks that the server behind a handle saved by an
+// earlier hub is still running and is the one that was started, and takes
+// it over without restarting it; it returns ErrGone when it is not. Stop
+// stops the server, waiting at most grace before forcing it, and returns
+// once it is gone; stopping a server that is already gone is no error.
+// Status reports whether it runs.
+//
+// A backend must never stop servers on its own when the hub exits, and
+// must be safe for concurrent use. The context of Start bounds only the
+// start itself: a server started successfully outlives it.
+type Backend interface {
+	Name() string
+	Start(ctx context.Context, req StartRequest) (Started, error)
+	Recover(ctx context.Context, h Handle) error
+	Status(ctx context.Context, h Handle) (Status, error)
+	Stop(ctx context.Context, h Handle, grace time.Duration) error
+}
+
+// Waiter is an optional ability of a backend: Wait returns a channel closed
+// when the server exits (or ctx ends), so the manager notices exits at once
+// instead of at its next Status poll.
+type Waiter interface {
+	Wait(ctx context.Context, h Handle) <-chan struct{}
+}
+
+// LogTailer is an optional ability of a backend: the last n lines the
+// server wrote, for admins.
+type LogTailer interface {
+	LogTail(ctx context.Context, h Handle, n int) ([]string, error)
+}
+
+// ErrGone is returned by Recover (and may be by Status) when the server
+// behind a handle no longer exists or is not the one that was started.
+var ErrGone = errors.New("server is gone")
+
+// Failure is an error whose Message is a plain sentence meant for the
+// user (what went wrong and what to do), such as "No machine in the
+// cluster has 64 GiB free; pick a smaller profile." Backends return it
+// for failures the user can act on; other errors are shown as a generic
+// sentence and logged.
+type Failure struct {
+	Message string
+	Err     error // the detail, for logs; may be nil
+}
+
+func (f *Failure) Error() string {
+	if f.Err != nil {
+		return f.Message + ": " + f.Err.Error()
+	}
+	return f.Message
+}
+
+func (f *Failure) Unwrap() error { return f.Err }

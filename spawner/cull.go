@@ -1,0 +1,117 @@
+package spawner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Cull asks, as of now, every running server idle longer than IdleTimeout
+// (nothing proxied and no busy kernel, or busy ones too with CullBusy)
+// or running longer than MaxAge to stop, and returns their users. Before
+// culling an idle server it reads the server's /api/kernels, in case a
+// kernel is busy or was active unseen by the proxy (after a hub restart
+// the relay knows nothing yet). The stops go on in the background. Run
+// calls it every CullInterval.
+func (m *Manager) Cull(ctx context.Context, now time.Time) []string {
+	var running []*server
+	m.index.Range(func(_, v any) bool {
+		if s := v.(*server); s.route.Load() != nil {
+			running = append(running, s)
+		}
+		return true
+	})
+	var culled []string
+	for _, s := range running {
+		reason := m.cullReason(ctx, s, now)
+		if reason == "" {
+			continue
+		}
+		m.log.Info("culling server", "user", s.user, "reason", reason)
+		s.requestStop(reason)
+		culled = append(culled, s.user)
+	}
+	return culled
+}
+
+// cullReason says why s should be culled now, or "" to spare it.
+func (m *Manager) cullReason(ctx context.Context, s *server, now time.Time) string {
+	if m.opts.MaxAge > 0 && !s.started.IsZero() && now.Sub(s.started) > m.opts.MaxAge {
+		return fmt.Sprintf("Your server was stopped because servers may run at most %s. Start it again from the home page.", m.opts.MaxAge)
+	}
+	if m.opts.IdleTimeout <= 0 || !m.idle(s, now) {
+		return ""
+	}
+	r := s.route.Load()
+	if r == nil {
+		return ""
+	}
+	kernels, err := m.kernels(ctx, r, s.url)
+	if err != nil {
+		m.log.Debug("read server's kernels", "user", s.user, "err", err)
+	}
+	for _, k := range kernels {
+		if k.ExecutionState == "busy" && !m.opts.CullBusy {
+			return ""
+		}
+		if !k.LastActivity.IsZero() && k.LastActivity.Before(now) {
+			s.markActive(k.LastActivity)
+		}
+	}
+	if !m.idle(s, now) {
+		return ""
+	}
+	return fmt.Sprintf("Your server was stopped after %s without activity. Start it again from the home page.", m.opts.IdleTimeout)
+}
+
+// idle reports whether s saw no activity, and (unless CullBusy) has no
+// busy kernel, for longer than IdleTimeout before now.
+func (m *Manager) idle(s *server, now time.Time) bool {
+	last := s.activity()
+	if last.IsZero() {
+		last = s.started
+	}
+	if now.Sub(last) <= m.opts.IdleTimeout {
+		return false
+	}
+	s.mu.Lock()
+	busy := len(s.busy) > 0
+	s.mu.Unlock()
+	return !busy || m.opts.CullBusy
+}
+
+type kernel struct {
+	ID             string    `json:"id"`
+	ExecutionState string    `json:"execution_state"`
+	LastActivity   time.Time `json:"last_activity"`
+}
+
+// kernels reads the server's /api/kernels.
+func (m *Manager) kernels(ctx context.Context, r *route, base string) ([]kernel, error) {
+	u, err := url.Parse(r.target.String() + base + "api/kernels")
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "token "+r.token)
+	resp, err := m.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("kernels: status %d", resp.StatusCode)
+	}
+	var ks []kernel
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&ks); err != nil {
+		return nil, fmt.Errorf("kernels: %w", err)
+	}
+	return ks, nil
+}

@@ -1,0 +1,737 @@
+package spawner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Defaults the hub's flags use. A zero Options field means the default
+// for durations that cannot sensibly be zero, and "none" or "off" for
+// limits and the culler, as documented on each field.
+const (
+	DefaultStartTimeout         = 120 * time.Second
+	DefaultConcurrentSpawnLimit = 100
+	DefaultStopGrace            = 10 * time.Second
+	DefaultIdleTimeout          = time.Hour
+	DefaultCullInterval         = 60 * time.Second
+)
+
+// Options tune a Manager.
+type Options struct {
+	// StartTimeout bounds a whole start, from the request until the
+	// server answers (0: DefaultStartTimeout). Past it the server is
+	// stopped and the spawn fails.
+	StartTimeout time.Duration
+	// ConcurrentSpawnLimit caps servers starting at once; past it Start
+	// returns a LimitError matching ErrTooManySpawns (0: no limit; the
+	// hub's flag defaults to DefaultConcurrentSpawnLimit).
+	ConcurrentSpawnLimit int
+	// ActiveServerLimit caps servers starting, running or stopping; past
+	// it Start returns a LimitError matching ErrActiveLimit (0: no limit).
+	ActiveServerLimit int
+	// StopGrace is how long a server has to exit after being asked before
+	// it is killed (0: DefaultStopGrace).
+	StopGrace time.Duration
+	// IdleTimeout: a running server with no proxied traffic and no busy
+	// kernel for this long is stopped (0: never; the hub's flag defaults
+	// to DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// CullInterval is how often Run looks for idle servers (0:
+	// DefaultCullInterval).
+	CullInterval time.Duration
+	// CullBusy: cull idle servers even while a kernel is busy.
+	CullBusy bool
+	// MaxAge: a server running longer than this is stopped whatever it
+	// does (0: no limit).
+	MaxAge time.Duration
+	// PollInterval is how often a running server's Status is checked
+	// when its backend is not a Waiter (0: 10s).
+	PollInterval time.Duration
+	// FlushInterval is how often Run writes activity to the database
+	// (0: 30s).
+	FlushInterval time.Duration
+	// RecoverTimeout is how long a recovered server has to answer before
+	// it is stopped as broken (0: 30s).
+	RecoverTimeout time.Duration
+	// LogLines is how many of a server's last log lines admins see (0: 50).
+	LogLines int
+	// Env, when set, returns extra environment for a user's server (the
+	// hub gives SPARKHUB_CONTENTS_URL and SPARKHUB_CONTENTS_TOKEN). An
+	// error fails the start.
+	Env func(ctx context.Context, user string) (map[string]string, error)
+	// Logger receives the lifecycle's events; nil discards them. Tokens
+	// never reach it.
+	Logger *slog.Logger
+	// HTTPClient probes servers; nil uses one that ignores proxy
+	// settings and times out each probe after 5s.
+	HTTPClient *http.Client
+}
+
+func (o *Options) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.StartTimeout, DefaultStartTimeout)
+	def(&o.StopGrace, DefaultStopGrace)
+	def(&o.CullInterval, DefaultCullInterval)
+	def(&o.PollInterval, 10*time.Second)
+	def(&o.FlushInterval, 30*time.Second)
+	def(&o.RecoverTimeout, 30*time.Second)
+	if o.LogLines <= 0 {
+		o.LogLines = 50
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{
+			Timeout: 5 * time.Second,
+			Transport: &http.Transport{
+				Proxy:                 nil,
+				DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+				MaxIdleConnsPerHost:   1,
+				IdleConnTimeout:       30 * time.Second,
+				ResponseHeaderTimeout: 5 * time.Second,
+			},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+}
+
+// Manager owns every user's default server: it admits starts under the
+// limits, runs one goroutine per live server that takes it from spawn
+// through running to stopped, records each step in hub_servers, answers
+// the proxy's route lookups from memory, tracks activity for the culler,
+// and recovers servers after a hub restart. Build one in main with New,
+// call RecoverAll before serving, run Run in the background, and Close on
+// shutdown. Closing never stops a server.
+type Manager struct {
+	opts     Options
+	log      *slog.Logger
+	store    *store
+	backend  Backend            // used for new servers
+	backends map[string]Backend // by name, for recovery
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // runners
+
+	index sync.Map // user name → *server, live servers only; read without locks
+
+	mu       sync.Mutex // admission: index writes, counts, closed
+	spawning int
+	active   int
+	closed   bool
+}
+
+// New returns a manager over gdb's hub_servers. The first backend starts
+// new servers; every backend given recovers servers it started before
+// (so a hub switched from one backend to another still finds the old
+// servers). It loads, or makes on first use, the key sealing server
+// tokens in the database.
+func New(ctx context.Context, gdb *gorm.DB, opts Options, backends ...Backend) (*Manager, error) {
+	if len(backends) == 0 {
+		return nil, errors.New("spawner: no backend")
+	}
+	opts.defaults()
+	st, err := newStore(ctx, gdb)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		opts:     opts,
+		log:      opts.Logger,
+		store:    st,
+		backend:  backends[0],
+		backends: make(map[string]Backend, len(backends)),
+	}
+	for _, b := range backends {
+		m.backends[b.Name()] = b
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// server is one live server. The runner goroutine owns its lifecycle;
+// others read it through atomics and mu.
+type server struct {
+	user    string
+	userID  int64
+	url     string // "/user/{name}/"
+	profile string
+	started time.Time
+
+	state        atomic.Value // State; written under Manager.mu
+	route        atomic.Pointer[route]
+	lastActivity atomic.Int64 // unix nanoseconds
+	flushed      atomic.Int64 // lastActivity as last written
+
+	progress *progress
+	ready    chan struct{} // closed once running and answering
+	done     chan struct{} // closed when the runner ends
+
+	mu            sync.Mutex
+	backend       Backend
+	handle        *Handle
+	target        *url.URL
+	token         string
+	busy          map[string]bool // kernel id → busy
+	stopRequested bool
+	stopReason    string
+	stopCh        chan struct{} // closed to ask the runner to stop
+	cancelSpawn   context.CancelFunc
+	failReason    string // why the spawn failed, for Start's caller
+}
+
+type route struct {
+	target *url.URL
+	token  string
+}
+
+func (s *server) getState() State { return s.state.Load().(State) }
+
+func (s *server) markActive(t time.Time) {
+	n := t.UnixNano()
+	for {
+		old := s.lastActivity.Load()
+		if n <= old || s.lastActivity.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+func (s *server) activity() time.Time {
+	if n := s.lastActivity.Load(); n > 0 {
+		return time.Unix(0, n).UTC()
+	}
+	return time.Time{}
+}
+
+func newServer(user string, userID int64, profile string, b Backend, state State) *server {
+	s := &server{
+		user:     user,
+		userID:   userID,
+		url:      UserURL(user),
+		profile:  profile,
+		backend:  b,
+		progress: newProgress(),
+		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
+		stopCh:   make(chan struct{}),
+		busy:     map[string]bool{},
+	}
+	s.state.Store(state)
+	return s
+}
+
+// UserURL is the path a user's server lives under: "/user/{name}/".
+func UserURL(user string) string { return "/user/" + url.PathEscape(user) + "/" }
+
+// setState moves s to st, keeping the admission counts.
+func (m *Manager) setState(s *server, st State) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.count(s.getState(), -1)
+	s.state.Store(st)
+	m.count(st, +1)
+}
+
+func (m *Manager) count(st State, d int) {
+	if st == Spawning {
+		m.spawning += d
+	}
+	if st.Live() {
+		m.active += d
+	}
+}
+
+func (m *Manager) lookup(user string) *server {
+	if v, ok := m.index.Load(user); ok {
+		return v.(*server)
+	}
+	return nil
+}
+
+// Start starts the user's server with the given profile ("" for the
+// default) and waits until it is ready, its spawn fails, or ctx ends,
+// whichever comes first; the spawn itself goes on after ctx ends. It
+// returns ready=true when the server answers (201), false while it is
+// still starting (202). Errors: ErrNoUser, ErrAlreadyRunning, ErrPending,
+// a *LimitError (ErrTooManySpawns, ErrActiveLimit: 429 with its
+// RetryAfter), a *SpawnError (ErrSpawnFailed) when the spawn failed while
+// waiting, ErrClosed.
+func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, err error) {
+	userID, err := m.store.userID(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	s := newServer(user, userID, profile, m.backend, Spawning)
+	spawnCtx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
+	s.cancelSpawn = cancel
+	if err := m.admit(s); err != nil {
+		cancel()
+		return false, err
+	}
+	s.token = newToken()
+	s.started = now()
+	r := &row{
+		UserID:        userID,
+		State:         Spawning,
+		Profile:       profile,
+		HandleBackend: m.backend.Name(),
+		Token:         m.store.seal(userID, s.token),
+		Started:       &s.started,
+	}
+	if err := m.store.begin(ctx, r); err != nil {
+		cancel()
+		m.mu.Lock()
+		m.count(Spawning, -1)
+		m.index.CompareAndDelete(user, s)
+		m.mu.Unlock()
+		close(s.done)
+		return false, err
+	}
+	m.log.Info("server start requested", "user", user, "profile", profile)
+	go m.run(s, spawnCtx)
+	select {
+	case <-s.ready:
+		return true, nil
+	case <-s.done:
+		if m.ctx.Err() != nil {
+			return false, ErrClosed
+		}
+		s.mu.Lock()
+		reason := s.failReason
+		s.mu.Unlock()
+		return false, &SpawnError{Reason: reason}
+	case <-ctx.Done():
+		return false, nil
+	}
+}
+
+// admit checks the limits and registers s; on success the caller owns a
+// runner slot in m.wg.
+func (m *Manager) admit(s *server) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if old := m.lookup(s.user); old != nil {
+		if old.getState() == Running {
+			return ErrAlreadyRunning
+		}
+		return ErrPending
+	}
+	if l := m.opts.ConcurrentSpawnLimit; l > 0 && m.spawning >= l {
+		return &LimitError{Err: ErrTooManySpawns, RetryAfter: retryAfter()}
+	}
+	if l := m.opts.ActiveServerLimit; l > 0 && m.active >= l {
+		return &LimitError{Err: ErrActiveLimit, RetryAfter: retryAfter()}
+	}
+	m.count(s.getState(), +1)
+	m.index.Store(s.user, s)
+	m.wg.Add(1)
+	return nil
+}
+
+// retryAfter is JupyterHub's spawn_throttle_retry_range: 30-60 s,
+// randomised so refused clients do not all come back at once.
+func retryAfter() time.Duration {
+	n, _ := rand.Int(rand.Reader, big.NewInt(31))
+	return time.Duration(30+n.Int64()) * time.Second
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Stop stops the user's server (cancelling a start under way) and waits
+// until it is stopped or ctx ends: stopped=true when it is (204), false
+// while it is still stopping (202). ErrNotRunning when there is nothing
+// to stop.
+func (m *Manager) Stop(ctx context.Context, user string) (stopped bool, err error) {
+	return m.stop(ctx, user, "Your server was stopped.")
+}
+
+func (m *Manager) stop(ctx context.Context, user, reason string) (bool, error) {
+	s := m.lookup(user)
+	if s == nil {
+		return false, ErrNotRunning
+	}
+	s.requestStop(reason)
+	select {
+	case <-s.done:
+		if m.ctx.Err() != nil {
+			return false, ErrClosed
+		}
+		return true, nil
+	case <-ctx.Done():
+		return false, nil
+	}
+}
+
+// requestStop asks the runner to stop the server, once.
+func (s *server) requestStop(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopRequested {
+		return
+	}
+	s.stopRequested = true
+	s.stopReason = reason
+	close(s.stopCh)
+	if s.cancelSpawn != nil {
+		s.cancelSpawn()
+	}
+}
+
+// Route is the proxy's lookup, answered from memory without locks. ok is
+// true when the server is running and answering: target is its address
+// (scheme and host; forward the request's path whole; do not modify it)
+// and token the one to send as "Authorization: token <token>". Otherwise
+// state says what to do: Spawning → send browsers to the progress page;
+// anything else → offer to start.
+func (m *Manager) Route(user string) (target *url.URL, token string, state State, ok bool) {
+	s := m.lookup(user)
+	if s == nil {
+		return nil, "", Stopped, false
+	}
+	if r := s.route.Load(); r != nil {
+		return r.target, r.token, Running, true
+	}
+	return nil, "", s.getState(), false
+}
+
+// MarkActive records activity on the user's server at t (a proxied
+// request or websocket message). It is kept in memory and written to the
+// database in batches by Run. Cheap enough to call on every request.
+func (m *Manager) MarkActive(user string, t time.Time) {
+	if s := m.lookup(user); s != nil {
+		s.markActive(t)
+	}
+}
+
+// KernelBusy records a kernel's execution state as the relay sees it in
+// iopub status messages. A busy kernel keeps its server from being culled
+// (unless CullBusy); a kernel going idle counts as activity.
+func (m *Manager) KernelBusy(user, kernelID string, busy bool) {
+	s := m.lookup(user)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	was := s.busy[kernelID]
+	if busy {
+		s.busy[kernelID] = true
+	} else {
+		delete(s.busy, kernelID)
+	}
+	s.mu.Unlock()
+	if busy || was {
+		s.markActive(time.Now())
+	}
+}
+
+// Progress streams the user's spawn events in JupyterHub's shape. A
+// server already ready gets one ready event; a spawn under way streams
+// its events from the first, ending after the ready or failed one (or
+// when ctx ends); a server whose last spawn failed gets one failed event.
+// Otherwise ErrNotRunning (JupyterHub answers 400).
+func (m *Manager) Progress(ctx context.Context, user string) (<-chan Event, error) {
+	if s := m.lookup(user); s != nil {
+		switch s.getState() {
+		case Running:
+			return single(readyEvent(s.url)), nil
+		case Spawning:
+			return s.progress.subscribe(ctx), nil
+		}
+		return nil, ErrNotRunning
+	}
+	rows, err := m.store.byUsers(ctx, []string{user})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 1 && rows[0].Row.State == Failed {
+		return single(failedEvent(rows[0].Row.StopReason)), nil
+	}
+	return nil, ErrNotRunning
+}
+
+// Server returns the user's default server, with its last log lines for
+// admins. A user who never started one gets a Stopped model.
+func (m *Manager) Server(ctx context.Context, user string) (Model, error) {
+	rows, err := m.store.byUsers(ctx, []string{user})
+	if err != nil {
+		return Model{}, err
+	}
+	var r *rowWithUser
+	if len(rows) == 1 {
+		r = &rows[0]
+	}
+	md := m.model(user, r)
+	if r != nil {
+		md.LogTail = splitLines(r.Row.LogTail)
+	}
+	if s := m.lookup(user); s != nil {
+		if lines := m.tail(ctx, s); lines != nil {
+			md.LogTail = lines
+		}
+	}
+	return md, nil
+}
+
+// Servers returns the default servers of many users at once (the users
+// list asks for thousands), in as few queries as the engines allow (one
+// per 10,000 names), without log lines. Every name asked for is in the
+// map; users who never started a server get a Stopped model.
+func (m *Manager) Servers(ctx context.Context, users []string) (map[string]Model, error) {
+	rows, err := m.store.byUsers(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*rowWithUser, len(rows))
+	for i := range rows {
+		byName[rows[i].UserName] = &rows[i]
+	}
+	out := make(map[string]Model, len(users))
+	for _, u := range users {
+		out[u] = m.model(u, byName[u])
+	}
+	return out, nil
+}
+
+// model merges a user's row (may be nil) with what memory knows.
+func (m *Manager) model(user string, r *rowWithUser) Model {
+	md := Model{User: user, State: Stopped, URL: UserURL(user)}
+	if r != nil {
+		md.State = r.Row.State
+		md.Profile = r.Row.Profile
+		md.Started = r.Row.Started
+		md.LastActivity = r.Row.LastActivity
+		md.Stopped = r.Row.Stopped
+		md.StopReason = r.Row.StopReason
+	}
+	if s := m.lookup(user); s != nil && s.getState().Live() {
+		md.State = s.getState()
+		md.Profile = s.profile
+		if !s.started.IsZero() {
+			t := s.started
+			md.Started = &t
+		}
+		if a := s.activity(); !a.IsZero() && (md.LastActivity == nil || a.After(*md.LastActivity)) {
+			md.LastActivity = &a
+		}
+		md.Stopped, md.StopReason = nil, ""
+	}
+	md.Ready = md.State == Running
+	md.Pending = md.State.Pending()
+	return md
+}
+
+func (m *Manager) tail(ctx context.Context, s *server) []string {
+	s.mu.Lock()
+	b, h := s.backend, s.handle
+	s.mu.Unlock()
+	lt, ok := b.(LogTailer)
+	if !ok || h == nil {
+		return nil
+	}
+	lines, err := lt.LogTail(ctx, *h, m.opts.LogLines)
+	if err != nil {
+		m.log.Warn("read server log", "user", s.user, "err", err)
+		return nil
+	}
+	return lines
+}
+
+// Run culls idle servers every CullInterval and writes activity to the
+// database every FlushInterval, until ctx ends or the manager closes.
+func (m *Manager) Run(ctx context.Context) error {
+	flush := time.NewTicker(m.opts.FlushInterval)
+	defer flush.Stop()
+	var cull <-chan time.Time
+	if m.opts.IdleTimeout > 0 || m.opts.MaxAge > 0 {
+		t := time.NewTicker(m.opts.CullInterval)
+		defer t.Stop()
+		cull = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.ctx.Done():
+			return nil
+		case <-flush.C:
+			if err := m.Flush(ctx); err != nil {
+				m.log.Warn("write activity", "err", err)
+			}
+		case t := <-cull:
+			m.Cull(ctx, t)
+		}
+	}
+}
+
+// Flush writes activity recorded since the last flush to hub_servers, in
+// one transaction.
+func (m *Manager) Flush(ctx context.Context) error {
+	batch := map[int64]time.Time{}
+	var servers []*server
+	m.index.Range(func(_, v any) bool {
+		s := v.(*server)
+		if n := s.lastActivity.Load(); n > s.flushed.Load() {
+			batch[s.userID] = time.Unix(0, n).UTC().Truncate(time.Microsecond)
+			servers = append(servers, s)
+		}
+		return true
+	})
+	if err := m.store.flushActivity(ctx, batch); err != nil {
+		return err
+	}
+	for _, s := range servers {
+		s.flushed.Store(batch[s.userID].UnixNano())
+	}
+	return nil
+}
+
+// Close ends the manager's goroutines and writes pending activity. It
+// never stops a server: the next hub recovers them.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.Flush(ctx)
+}
+
+// RecoverAll takes over every server a previous hub left live: a server
+// that is still running (its backend recovers it and it answers) is routed
+// again without a restart; one that is gone is marked stopped with the
+// reason kept; a start or stop that was under way is finished. It returns
+// once every server that was running is routed or stopped. Call it once,
+// before serving.
+func (m *Manager) RecoverAll(ctx context.Context) error {
+	rows, err := m.store.live(ctx)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, r := range rows {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			m.recoverOne(ctx, r)
+		})
+	}
+	wg.Wait()
+	m.log.Info("servers recovered", "count", len(rows))
+	return nil
+}
+
+func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
+	log := m.log.With("user", r.UserName)
+	b := m.backends[r.Row.HandleBackend]
+	if r.Row.HandleID == "" || b == nil {
+		reason := "Your server stopped while the hub restarted. Start it again from the home page."
+		state := Stopped
+		if r.Row.State == Spawning {
+			reason = "The hub restarted while your server was starting. Start it again from the home page."
+			state = Failed
+		}
+		if b == nil && r.Row.HandleID != "" {
+			log.Warn("server's backend is not configured; marking it stopped", "backend", r.Row.HandleBackend)
+		}
+		m.markGone(ctx, r.Row.UserID, state, reason, nil)
+		return
+	}
+	h := Handle{Backend: r.Row.HandleBackend, ID: r.Row.HandleID, State: r.Row.HandleState}
+	var tail []string
+	if lt, ok := b.(LogTailer); ok {
+		tail, _ = lt.LogTail(ctx, h, m.opts.LogLines)
+	}
+	token, terr := m.store.open(r.Row.UserID, r.Row.Token)
+	if err := b.Recover(ctx, h); err != nil {
+		if !errors.Is(err, ErrGone) {
+			log.Error("recover server", "err", err)
+		} else {
+			log.Info("server gone while the hub was away")
+		}
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away. Start it again from the home page.", tail)
+		return
+	}
+	target, perr := url.Parse(r.Row.Target)
+	if terr != nil || perr != nil || r.Row.Target == "" {
+		// Alive but unreachable for us: stop it rather than leave it
+		// running unrouted.
+		log.Error("recovered server has no usable token or address; stopping it")
+		if err := b.Stop(ctx, h, m.opts.StopGrace); err != nil {
+			log.Error("stop server", "err", err)
+		}
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted. Start it again from the home page.", tail)
+		return
+	}
+	s := newServer(r.UserName, r.Row.UserID, r.Row.Profile, b, r.Row.State)
+	s.handle, s.target, s.token = &h, target, token
+	if r.Row.Started != nil {
+		s.started = *r.Row.Started
+	}
+	if r.Row.LastActivity != nil {
+		s.markActive(*r.Row.LastActivity)
+		s.flushed.Store(s.lastActivity.Load())
+	} else if r.Row.ReadyAt != nil {
+		s.markActive(*r.Row.ReadyAt)
+	}
+	spawnCtx, cancel := context.WithTimeout(m.ctx, max(m.opts.StartTimeout-time.Since(s.started), m.opts.RecoverTimeout))
+	s.cancelSpawn = cancel
+	if err := m.admit(s); err != nil {
+		cancel()
+		log.Error("recover server", "err", err)
+		return
+	}
+	if r.Row.State == Stopping {
+		s.requestStop(r.Row.StopReason)
+	}
+	go m.run(s, spawnCtx)
+	if r.Row.State == Running {
+		select {
+		case <-s.ready:
+		case <-s.done:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// markGone records a server this hub does not hold as ended.
+func (m *Manager) markGone(ctx context.Context, userID int64, st State, reason string, tail []string) {
+	err := m.store.update(ctx, userID, map[string]any{
+		"state": st, "stopped": now(), "stop_reason": reason, "log_tail": joinLines(tail),
+		"token": nil, "handle_id": "", "handle_state": nil, "target": "",
+	})
+	if err != nil {
+		m.log.Error("record server stop", "err", err)
+	}
+}

@@ -1,0 +1,570 @@
+package spawner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
+)
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	t    *testing.T
+	gdb  *gorm.DB
+	fake *spawnertest.Fake
+	logs *syncBuffer
+}
+
+func newEnv(t *testing.T, gdb *gorm.DB, users ...string) *env {
+	t.Helper()
+	for _, u := range users {
+		if err := gdb.Exec("INSERT INTO hub_users (name, created_at) VALUES (?, ?)", u, time.Now().UTC()).Error; err != nil {
+			t.Fatalf("add user %s: %v", u, err)
+		}
+	}
+	f := spawnertest.NewFake()
+	t.Cleanup(f.Close)
+	return &env{t: t, gdb: gdb, fake: f, logs: &syncBuffer{}}
+}
+
+// manager builds a Manager over the env's database and fake; closed when
+// the test ends.
+func (e *env) manager(opts spawner.Options) *spawner.Manager {
+	e.t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := spawner.New(context.Background(), e.gdb, opts, e.fake)
+	if err != nil {
+		e.t.Fatalf("New: %v", err)
+	}
+	e.t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func startReady(t *testing.T, m *spawner.Manager, user string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ready, err := m.Start(ctx, user, "")
+	if err != nil || !ready {
+		t.Fatalf("Start(%s) = %v, %v; want ready", user, ready, err)
+	}
+}
+
+// startPending starts without waiting for readiness.
+func startPending(t *testing.T, m *spawner.Manager, user string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if ready, err := m.Start(ctx, user, ""); err != nil || ready {
+		t.Fatalf("Start(%s) = %v, %v; want pending", user, ready, err)
+	}
+}
+
+// eventually polls cond until it holds; the bound only keeps a broken
+// test from hanging.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func state(m *spawner.Manager, user string) spawner.State {
+	_, _, st, _ := m.Route(user)
+	return st
+}
+
+func model(t *testing.T, m *spawner.Manager, user string) spawner.Model {
+	t.Helper()
+	md, err := m.Server(context.Background(), user)
+	if err != nil {
+		t.Fatalf("Server(%s): %v", user, err)
+	}
+	return md
+}
+
+func get(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func collect(t *testing.T, ch <-chan spawner.Event) []spawner.Event {
+	t.Helper()
+	var evs []spawner.Event
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				return evs
+			}
+			evs = append(evs, e)
+		case <-timeout:
+			t.Fatalf("progress never ended; got %+v", evs)
+		}
+	}
+}
+
+func TestStartStop(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m := e.manager(spawner.Options{})
+		ctx := context.Background()
+
+		if _, err := m.Start(ctx, "nobody", ""); !errors.Is(err, spawner.ErrNoUser) {
+			t.Errorf("Start(nobody) = %v, want ErrNoUser", err)
+		}
+		if st := model(t, m, "alice"); st.State != spawner.Stopped || st.Ready || st.Started != nil {
+			t.Errorf("model before start = %+v, want stopped, never started", st)
+		}
+
+		startReady(t, m, "alice")
+		target, token, st, ok := m.Route("alice")
+		if !ok || st != spawner.Running || target == nil || token == "" {
+			t.Fatalf("Route = %v, %d chars, %s, %v; want running with target and token", target, len(token), st, ok)
+		}
+		if code := get(t, target.String()+"/user/alice/api", token); code != http.StatusOK {
+			t.Errorf("server with the route's token: %d, want 200", code)
+		}
+		md := model(t, m, "alice")
+		if md.State != spawner.Running || !md.Ready || md.Pending != "" || md.URL != "/user/alice/" || md.Started == nil || md.LastActivity == nil {
+			t.Errorf("running model = %+v", md)
+		}
+		if _, err := m.Start(ctx, "alice", ""); !errors.Is(err, spawner.ErrAlreadyRunning) {
+			t.Errorf("second Start = %v, want ErrAlreadyRunning", err)
+		}
+		ch, err := m.Progress(ctx, "alice")
+		if err != nil {
+			t.Fatalf("Progress: %v", err)
+		}
+		if evs := collect(t, ch); len(evs) != 1 || !evs[0].Ready || evs[0].URL != "/user/alice/" || evs[0].Progress != 100 {
+			t.Errorf("progress of a ready server = %+v, want one ready event", evs)
+		}
+
+		// The token is sealed at rest.
+		var sealed []byte
+		gdb.Raw("SELECT token FROM hub_servers").Row().Scan(&sealed)
+		if len(sealed) == 0 || bytes.Contains(sealed, []byte(token)) {
+			t.Errorf("stored token = %d bytes, holds the token: %v", len(sealed), bytes.Contains(sealed, []byte(token)))
+		}
+
+		stopped, err := m.Stop(ctx, "alice")
+		if err != nil || !stopped {
+			t.Fatalf("Stop = %v, %v; want stopped", stopped, err)
+		}
+		if _, _, st, ok := m.Route("alice"); ok || st != spawner.Stopped {
+			t.Errorf("Route after stop = %s, %v; want stopped", st, ok)
+		}
+		if n := e.fake.Running("alice"); n != 0 {
+			t.Errorf("%d fake servers still run", n)
+		}
+		md = model(t, m, "alice")
+		if md.State != spawner.Stopped || md.Ready || md.StopReason != "Your server was stopped." || md.Stopped == nil {
+			t.Errorf("stopped model = %+v", md)
+		}
+		if _, err := m.Stop(ctx, "alice"); !errors.Is(err, spawner.ErrNotRunning) {
+			t.Errorf("second Stop = %v, want ErrNotRunning", err)
+		}
+		if _, err := m.Progress(ctx, "alice"); !errors.Is(err, spawner.ErrNotRunning) {
+			t.Errorf("Progress of a stopped server = %v, want ErrNotRunning", err)
+		}
+		startReady(t, m, "alice")
+		if got := e.fake.Starts("alice"); got != 2 {
+			t.Errorf("fake started %d times, want 2", got)
+		}
+		if _, token2, _, _ := m.Route("alice"); token2 == token {
+			t.Errorf("a new start reused the old token")
+		}
+		if strings.Contains(e.logs.String(), token) {
+			t.Errorf("a server token reached the log")
+		}
+	})
+}
+
+func TestPendingStartStreamsProgress(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m := e.manager(spawner.Options{})
+		ctx := context.Background()
+		e.fake.Hang("alice", true)
+		startPending(t, m, "alice")
+		if _, err := m.Start(ctx, "alice", ""); !errors.Is(err, spawner.ErrPending) {
+			t.Errorf("Start while pending = %v, want ErrPending", err)
+		}
+		if st := state(m, "alice"); st != spawner.Spawning {
+			t.Errorf("state = %s, want %s", st, spawner.Spawning)
+		}
+		if md := model(t, m, "alice"); md.Pending != "spawn" || md.Ready {
+			t.Errorf("pending model = %+v", md)
+		}
+		ch, err := m.Progress(ctx, "alice")
+		if err != nil {
+			t.Fatalf("Progress: %v", err)
+		}
+		e.fake.Hang("alice", false)
+		evs := collect(t, ch)
+		if len(evs) < 3 {
+			t.Fatalf("events = %+v, want at least requested, spawning, ready", evs)
+		}
+		if evs[0].Message != "Server requested" || evs[0].Progress != 0 {
+			t.Errorf("first event = %+v", evs[0])
+		}
+		last := evs[len(evs)-1]
+		if !last.Ready || last.URL != "/user/alice/" || last.Progress != 100 {
+			t.Errorf("last event = %+v, want ready", last)
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Progress < evs[i-1].Progress {
+				t.Errorf("progress went back: %+v", evs)
+			}
+		}
+		if st := state(m, "alice"); st != spawner.Running {
+			t.Errorf("state = %s, want running", st)
+		}
+	})
+}
+
+func TestStartFailures(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		users := []string{"timeout", "userfail", "backendfail", "exits", "envfail"}
+		e := newEnv(t, gdb, users...)
+		e.fake.Hang("timeout", true)
+		e.fake.FailStart("userfail", &spawner.Failure{Message: "No machine has 64 GiB free; pick a smaller profile."})
+		e.fake.FailStart("backendfail", errors.New("exec: /opt/internal/path not found"))
+		e.fake.ExitOnStart("exits", true)
+		m := e.manager(spawner.Options{
+			StartTimeout: 500 * time.Millisecond,
+			Env: func(_ context.Context, user string) (map[string]string, error) {
+				if user == "envfail" {
+					return nil, errors.New("contents service down")
+				}
+				return nil, nil
+			},
+		})
+		tests := []struct {
+			user, reason string
+			started      bool // the backend was asked to start
+		}{
+			{"timeout", "Your server did not start within 500ms, so it was stopped.", true},
+			{"userfail", "No machine has 64 GiB free; pick a smaller profile.", true},
+			{"backendfail", "Your server could not be started.", true},
+			{"exits", "Your server exited while starting.", true},
+			{"envfail", "The hub could not prepare your server.", false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.user, func(t *testing.T) {
+				_, err := m.Start(context.Background(), tt.user, "")
+				var se *spawner.SpawnError
+				if !errors.Is(err, spawner.ErrSpawnFailed) || !errors.As(err, &se) {
+					t.Fatalf("Start = %v, want a SpawnError", err)
+				}
+				if !strings.HasPrefix(se.Reason, tt.reason) {
+					t.Errorf("reason = %q, want it to begin %q", se.Reason, tt.reason)
+				}
+				if strings.Contains(se.Reason, "/opt/internal") || strings.Contains(se.Reason, "contents service") {
+					t.Errorf("reason %q shows an internal error", se.Reason)
+				}
+				md := model(t, m, tt.user)
+				if md.State != spawner.Failed || md.StopReason != se.Reason || md.Ready || md.Pending != "" {
+					t.Errorf("model = %+v", md)
+				}
+				if tt.user == "timeout" && !strings.Contains(strings.Join(md.LogTail, "\n"), "fake server for timeout starting") {
+					t.Errorf("admin log tail = %q, want the server's output", md.LogTail)
+				}
+				if n := e.fake.Running(tt.user); n != 0 {
+					t.Errorf("%d servers left running after a failed start", n)
+				}
+				if got := e.fake.Starts(tt.user); (got == 1) != tt.started {
+					t.Errorf("backend starts = %d", got)
+				}
+				ch, err := m.Progress(context.Background(), tt.user)
+				if err != nil {
+					t.Fatalf("Progress after failure: %v", err)
+				}
+				if evs := collect(t, ch); len(evs) != 1 || !evs[0].Failed || !strings.Contains(evs[0].Message, se.Reason) {
+					t.Errorf("progress after failure = %+v", evs)
+				}
+			})
+		}
+		// A failed server may be started again.
+		e.fake.Hang("timeout", false)
+		startReady(t, m, "timeout")
+	})
+}
+
+func TestServerThatDiesIsStoppedWithReason(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m := e.manager(spawner.Options{})
+		startReady(t, m, "alice")
+		e.fake.Crash("alice", 1)
+		eventually(t, "the dead server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
+		md := model(t, m, "alice")
+		if md.State != spawner.Stopped || md.StopReason != "Your server stopped on its own. Start it again from the home page." {
+			t.Errorf("model = %+v", md)
+		}
+		tail := strings.Join(md.LogTail, "\n")
+		if !strings.Contains(tail, "Traceback") || !strings.Contains(tail, "exited with status 1") {
+			t.Errorf("admin log tail = %q, want the output and the exit status", tail)
+		}
+		startReady(t, m, "alice")
+	})
+}
+
+func TestStopWhileStarting(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m := e.manager(spawner.Options{})
+		e.fake.Hang("alice", true)
+		startPending(t, m, "alice")
+		ch, err := m.Progress(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stopped, err := m.Stop(context.Background(), "alice"); err != nil || !stopped {
+			t.Fatalf("Stop = %v, %v", stopped, err)
+		}
+		evs := collect(t, ch)
+		if last := evs[len(evs)-1]; !last.Failed {
+			t.Errorf("last event = %+v, want failed", last)
+		}
+		if n := e.fake.Running("alice"); n != 0 {
+			t.Errorf("%d servers left running", n)
+		}
+		if md := model(t, m, "alice"); md.State != spawner.Stopped {
+			t.Errorf("model = %+v", md)
+		}
+	})
+}
+
+func TestLimits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "a", "b", "c", "d")
+		t.Run("concurrent spawns", func(t *testing.T) {
+			m := e.manager(spawner.Options{ConcurrentSpawnLimit: 2})
+			for _, u := range []string{"a", "b", "c"} {
+				e.fake.Hang(u, true)
+			}
+			startPending(t, m, "a")
+			startPending(t, m, "b")
+			_, err := m.Start(context.Background(), "c", "")
+			var le *spawner.LimitError
+			if !errors.Is(err, spawner.ErrTooManySpawns) || !errors.As(err, &le) {
+				t.Fatalf("third Start = %v, want ErrTooManySpawns", err)
+			}
+			if le.RetryAfter < 30*time.Second || le.RetryAfter > 60*time.Second {
+				t.Errorf("RetryAfter = %s, want 30-60s", le.RetryAfter)
+			}
+			if got := e.fake.Starts("c"); got != 0 {
+				t.Errorf("refused start reached the backend %d times", got)
+			}
+			// Once one is ready, another may start.
+			e.fake.Hang("a", false)
+			eventually(t, "a is ready", func() bool { return state(m, "a") == spawner.Running })
+			e.fake.Hang("c", false)
+			startReady(t, m, "c")
+			m.Close()
+		})
+		t.Run("active servers", func(t *testing.T) {
+			m := e.manager(spawner.Options{ActiveServerLimit: 1})
+			startReady(t, m, "d")
+			if _, err := m.Start(context.Background(), "a", ""); !errors.Is(err, spawner.ErrActiveLimit) {
+				t.Fatalf("Start past the active limit = %v, want ErrActiveLimit", err)
+			}
+			if _, err := m.Stop(context.Background(), "d"); err != nil {
+				t.Fatal(err)
+			}
+			e.fake.Hang("a", false)
+			startReady(t, m, "a")
+		})
+	})
+}
+
+// TestRecover is Nomad's TestTaskRunner_Restore_Running for the hub: a
+// new Manager on the same database takes over a running server without
+// starting it again, and notices those that died meanwhile.
+func TestRecover(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alive", "dead", "starting")
+		m1 := e.manager(spawner.Options{})
+		startReady(t, m1, "alive")
+		startReady(t, m1, "dead")
+		e.fake.Hang("starting", true)
+		startPending(t, m1, "starting")
+		target1, token1, _, _ := m1.Route("alive")
+		m1.MarkActive("alive", time.Now())
+		if err := m1.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if n := e.fake.Running("alive"); n != 1 {
+			t.Fatalf("Close left %d servers running, want 1: closing must not stop servers", n)
+		}
+		e.fake.Crash("dead", 137)
+		e.fake.Hang("starting", false)
+
+		m2 := e.manager(spawner.Options{})
+		if err := m2.RecoverAll(context.Background()); err != nil {
+			t.Fatalf("RecoverAll: %v", err)
+		}
+		target2, token2, st, ok := m2.Route("alive")
+		if !ok || st != spawner.Running || target2.String() != target1.String() || token2 != token1 {
+			t.Errorf("recovered route = %v, %s, %v; want the old target and token", target2, st, ok)
+		}
+		if code := get(t, target2.String()+"/user/alive/api", token2); code != http.StatusOK {
+			t.Errorf("recovered server answers %d", code)
+		}
+		md := model(t, m2, "dead")
+		if md.State != spawner.Stopped || !strings.Contains(md.StopReason, "while the hub was away") {
+			t.Errorf("dead server's model = %+v", md)
+		}
+		eventually(t, "the pending start finishes", func() bool { return state(m2, "starting") == spawner.Running })
+		for _, u := range []string{"alive", "dead", "starting"} {
+			if got := e.fake.Starts(u); got != 1 {
+				t.Errorf("%s started %d times, want exactly 1", u, got)
+			}
+		}
+		if stopped, err := m2.Stop(context.Background(), "alive"); err != nil || !stopped {
+			t.Errorf("Stop after recovery = %v, %v", stopped, err)
+		}
+		if n := e.fake.Running("alive"); n != 0 {
+			t.Errorf("%d servers still run after stop", n)
+		}
+	})
+}
+
+func TestCull(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		users := []string{"idle", "busy", "active", "busyunseen", "kernelactive"}
+		tests := []struct {
+			name     string
+			opts     spawner.Options
+			want     []string
+			stillRun []string
+		}{
+			{"idle only", spawner.Options{IdleTimeout: time.Hour}, []string{"idle"}, []string{"busy", "active", "busyunseen", "kernelactive"}},
+			{"busy too", spawner.Options{IdleTimeout: time.Hour, CullBusy: true}, []string{"idle", "busy", "busyunseen"}, []string{"active", "kernelactive"}},
+			{"max age", spawner.Options{MaxAge: time.Hour}, users, nil},
+		}
+		e := newEnv(t, gdb, users...)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				m := e.manager(tt.opts)
+				defer m.Close()
+				for _, u := range users {
+					startReady(t, m, u)
+				}
+				start := time.Now()
+				later := start.Add(2 * time.Hour)
+				m.KernelBusy("busy", "k1", true)
+				m.MarkActive("active", start.Add(90*time.Minute))
+				e.fake.SetKernels("busyunseen", []spawnertest.Kernel{{ID: "k2", ExecutionState: "busy", LastActivity: start}})
+				e.fake.SetKernels("kernelactive", []spawnertest.Kernel{{ID: "k3", ExecutionState: "idle", LastActivity: start.Add(100 * time.Minute)}})
+				got := m.Cull(context.Background(), later)
+				if strings.Join(sorted(got), ",") != strings.Join(sorted(tt.want), ",") {
+					t.Errorf("culled %v, want %v", got, tt.want)
+				}
+				for _, u := range tt.want {
+					eventually(t, u+" stops", func() bool { return state(m, u) == spawner.Stopped })
+					md := model(t, m, u)
+					if !strings.HasPrefix(md.StopReason, "Your server was stopped") {
+						t.Errorf("%s stop reason = %q", u, md.StopReason)
+					}
+				}
+				for _, u := range tt.stillRun {
+					if st := state(m, u); st != spawner.Running {
+						t.Errorf("%s is %s, want running", u, st)
+					}
+					m.Stop(context.Background(), u)
+				}
+				e.fake.SetKernels("busyunseen", nil)
+				e.fake.SetKernels("kernelactive", nil)
+			})
+		}
+	})
+}
+
+func TestActivityAndManyServers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice", "bob")
+		m := e.manager(spawner.Options{})
+		startReady(t, m, "alice")
+		when := time.Now().Add(time.Minute).UTC().Truncate(time.Microsecond)
+		m.MarkActive("alice", when)
+		m.MarkActive("alice", when.Add(-time.Hour)) // older: ignored
+		m.MarkActive("nobody", when)                // no server: ignored
+		if err := m.Flush(context.Background()); err != nil {
+			t.Fatalf("Flush: %v", err)
+		}
+		var stored time.Time
+		gdb.Raw("SELECT last_activity FROM hub_servers").Row().Scan(&stored)
+		if !stored.Equal(when) {
+			t.Errorf("stored last_activity = %s, want %s", stored, when)
+		}
+		// Past one query's worth of names.
+		names := make([]string, 0, 12000)
+		for i := range 12000 {
+			names = append(names, "ghost"+strconv.Itoa(i))
+		}
+		names = append(names, "alice", "bob")
+		all, err := m.Servers(context.Background(), names)
+		if err != nil {
+			t.Fatalf("Servers: %v", err)
+		}
+		if len(all) != len(names) {
+			t.Errorf("Servers returned %d models, want %d", len(all), len(names))
+		}
+		if a := all["alice"]; a.State != spawner.Running || !a.Ready || a.LastActivity == nil || !a.LastActivity.Equal(when) {
+			t.Errorf("alice = %+v", a)
+		}
+		if b := all["bob"]; b.State != spawner.Stopped || b.Ready || b.URL != "/user/bob/" {
+			t.Errorf("bob = %+v", b)
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,207 @@
+package spawner
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/sparkhub/sparkhub/db"
+)
+
+// tokenKeySetting names the hub_settings row holding the AES-256 key that
+// seals server tokens at rest.
+const tokenKeySetting = "spawner_token_key"
+
+// row is one hub_servers row.
+type row struct {
+	ID            int64 `gorm:"primaryKey"`
+	UserID        int64
+	Name          string
+	State         State
+	Profile       string
+	HandleBackend string
+	HandleID      string
+	HandleState   []byte
+	Target        string
+	Token         []byte
+	Started       *time.Time
+	ReadyAt       *time.Time
+	LastActivity  *time.Time
+	Stopped       *time.Time
+	StopReason    string
+	LogTail       *string
+	UpdatedAt     time.Time
+}
+
+func (row) TableName() string { return "hub_servers" }
+
+// rowWithUser is a row joined with its user's name.
+type rowWithUser struct {
+	Row      row `gorm:"embedded"`
+	UserName string
+}
+
+// store reads and writes hub_servers and seals tokens.
+type store struct {
+	db   *gorm.DB
+	aead cipher.AEAD
+}
+
+func newStore(ctx context.Context, gdb *gorm.DB) (*store, error) {
+	key, err := db.NewSettings(gdb).Secret(ctx, tokenKeySetting, 32)
+	if err != nil {
+		return nil, fmt.Errorf("load the server token key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("server token key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &store{db: gdb, aead: aead}, nil
+}
+
+// seal encrypts a server token, bound to the user id so a sealed token
+// moved to another row does not open.
+func (s *store) seal(userID int64, token string) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce)
+	return s.aead.Seal(nonce, nonce, []byte(token), tokenAD(userID))
+}
+
+func (s *store) open(userID int64, sealed []byte) (string, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n {
+		return "", errors.New("sealed server token is too short")
+	}
+	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], tokenAD(userID))
+	if err != nil {
+		return "", errors.New("server token does not open with the hub key")
+	}
+	return string(plain), nil
+}
+
+func tokenAD(userID int64) []byte {
+	return []byte("hub_servers token user " + strconv.FormatInt(userID, 10))
+}
+
+// userID looks a user up by name.
+func (s *store) userID(ctx context.Context, user string) (int64, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Table("hub_users").Where("name = ?", user).Limit(1).Pluck("id", &ids).Error
+	if err != nil {
+		return 0, fmt.Errorf("look up user: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, ErrNoUser
+	}
+	return ids[0], nil
+}
+
+// begin writes the row of a server that is starting, replacing what an
+// earlier run left.
+func (s *store) begin(ctx context.Context, r *row) error {
+	r.UpdatedAt = now()
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "user_id"}, {Name: "name"}},
+		DoUpdates: clause.AssignmentColumns([]string{
+			"state", "profile", "handle_backend", "handle_id", "handle_state", "target", "token",
+			"started", "ready_at", "stopped", "stop_reason", "log_tail", "updated_at",
+		}),
+	}).Create(r).Error
+	if err != nil {
+		return fmt.Errorf("record server start: %w", err)
+	}
+	return nil
+}
+
+// update writes the given columns of the user's default server.
+func (s *store) update(ctx context.Context, userID int64, cols map[string]any) error {
+	cols["updated_at"] = now()
+	err := s.db.WithContext(ctx).Model(&row{}).Where("user_id = ? AND name = ?", userID, "").Updates(cols).Error
+	if err != nil {
+		return fmt.Errorf("record server state: %w", err)
+	}
+	return nil
+}
+
+// live returns every row in a live state, for recovery.
+func (s *store) live(ctx context.Context) ([]rowWithUser, error) {
+	var rows []rowWithUser
+	err := s.selectJoined(ctx).Where("s.state IN ?", []State{Spawning, Running, Stopping}).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load live servers: %w", err)
+	}
+	return rows, nil
+}
+
+// maxNamesPerQuery keeps IN lists under every engine's parameter limit
+// (SQLite's is 32766).
+const maxNamesPerQuery = 10000
+
+// byUsers returns the rows of the named users' default servers.
+func (s *store) byUsers(ctx context.Context, users []string) ([]rowWithUser, error) {
+	var all []rowWithUser
+	for len(users) > 0 {
+		chunk := users[:min(len(users), maxNamesPerQuery)]
+		users = users[len(chunk):]
+		var rows []rowWithUser
+		if err := s.selectJoined(ctx).Where("u.name IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("load servers: %w", err)
+		}
+		all = append(all, rows...)
+	}
+	return all, nil
+}
+
+func (s *store) selectJoined(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("hub_servers AS s").
+		Select("s.*, u.name AS user_name").
+		Joins("JOIN hub_users u ON u.id = s.user_id").
+		Where("s.name = ?", "")
+}
+
+// flushActivity writes last_activity for many servers in one transaction.
+func (s *store) flushActivity(ctx context.Context, byUser map[int64]time.Time) error {
+	if len(byUser) == 0 {
+		return nil
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for id, t := range byUser {
+			err := tx.Model(&row{}).Where("user_id = ? AND name = ? AND (last_activity IS NULL OR last_activity < ?)", id, "", t).
+				Update("last_activity", t).Error
+			if err != nil {
+				return fmt.Errorf("record activity: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func joinLines(lines []string) *string {
+	if len(lines) == 0 {
+		return nil
+	}
+	s := strings.Join(lines, "\n")
+	return &s
+}
+
+func splitLines(s *string) []string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return strings.Split(*s, "\n")
+}
