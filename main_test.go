@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,27 +59,45 @@ func mustRun(t *testing.T, stdin string, args ...string) string {
 	return out
 }
 
+// syncBuffer is a buffer a process writes to while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
 
 // serve starts `sparkhub serve` on a free port and returns its base URL
 // and its stdout so far; it is stopped with SIGTERM when the test ends.
-func serve(t *testing.T, env []string, args ...string) (string, *bytes.Buffer) {
+func serve(t *testing.T, env []string, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	stdout := &bytes.Buffer{}
+	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs syncBuffer
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
+			logs.Write([]byte(sc.Text() + "\n"))
 			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
