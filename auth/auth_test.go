@@ -461,3 +461,68 @@ func TestProxies(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionRefreshedWhileInUse(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	a := newTestAuth(t, gdb, false)
+	u, _ := a.Store.CreateUser(context.Background(), "alice", false, "")
+	now := time.Now()
+	a.Sessions.now = func() time.Time { return now }
+	tok, exp, _ := a.Sessions.Issue(u, "sid")
+	call := func() *http.Cookie {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/hub/api/user", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: tok})
+		w := httptest.NewRecorder()
+		if _, err := a.Authenticate(w, r); err != nil {
+			t.Fatalf("Authenticate: %v", err)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == SessionCookie {
+				return c
+			}
+		}
+		return nil
+	}
+	if c := call(); c != nil {
+		t.Fatal("a fresh session was reissued")
+	}
+	now = now.Add(20 * time.Minute) // past a quarter of the hour
+	c := call()
+	if c == nil {
+		t.Fatal("a session in use past a quarter of its life was not refreshed")
+	}
+	sess, err := a.Sessions.Parse(c.Value)
+	if err != nil || sess.ID != "sid" || !sess.ExpiresAt.After(exp) {
+		t.Fatalf("refreshed session = %+v, %v; want the same id and a later expiry", sess, err)
+	}
+	now = now.Add(2 * time.Hour)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.Value})
+	if _, err := a.Authenticate(httptest.NewRecorder(), r); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a session left alone past its expiry: %v", err)
+	}
+}
+
+func TestSecureCookieBehindTrustedProxy(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	a := newTestAuth(t, gdb, false)
+	ps, _ := ParseProxies([]string{"192.0.2.1"})
+	a.opts.Proxies = ps
+	u, _ := a.Store.CreateUser(context.Background(), "alice", false, "")
+	for _, tt := range []struct {
+		remote string
+		secure bool
+	}{{"192.0.2.1:5000", true}, {"198.51.100.7:5000", false}} {
+		r := httptest.NewRequest("POST", "/hub/login", nil)
+		r.RemoteAddr = tt.remote
+		r.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		a.StartSession(w, r, u)
+		for _, c := range w.Result().Cookies() {
+			if c.Secure != tt.secure {
+				t.Errorf("from %s: cookie %s Secure = %v, want %v", tt.remote, c.Name, c.Secure, tt.secure)
+			}
+		}
+	}
+}
