@@ -1,0 +1,105 @@
+package contents
+
+import (
+	"sort"
+	"time"
+)
+
+// fileRow is a files row without its content.
+type fileRow struct {
+	ID         int64     `gorm:"column:id"`
+	Name       string    `gorm:"column:name"`
+	ParentName string    `gorm:"column:parent_name"`
+	CreatedAt  time.Time `gorm:"column:created_at"`
+	// For listings: the stored length and the ends of the stored value,
+	// enough to know a plaintext file's size without reading it.
+	StoredLen int64  `gorm:"column:stored_len"`
+	Head      []byte `gorm:"column:head"`
+	Tail      []byte `gorm:"column:tail"`
+	Content   []byte `gorm:"column:content"`
+}
+
+// size is the decoded length of a plaintext base64 payload, or -1 when
+// the stored value is encrypted and only its content can tell.
+func (f *fileRow) size() int64 {
+	if string(f.Head) == "gAAAAA" || f.StoredLen%4 != 0 {
+		return -1
+	}
+	n := f.StoredLen / 4 * 3
+	for i := len(f.Tail) - 1; i >= 0 && f.Tail[i] == '='; i-- {
+		n--
+	}
+	return n
+}
+
+const fileMetaCols = "id, name, parent_name, created_at, LENGTH(content) AS stored_len, " +
+	"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail"
+
+// file reads one file's row; withContent also reads the stored value.
+// A missing file is (nil, nil).
+func (st *store) file(user, p string, withContent, lock bool) (*fileRow, error) {
+	dir, name := splitPath(p)
+	cols := fileMetaCols
+	if withContent {
+		cols += ", content"
+	}
+	q := "SELECT " + cols + " FROM " + st.t.files + " WHERE user_id = ? AND parent_name = ? AND name = ?"
+	if lock {
+		q += st.forUpdate()
+	}
+	var rows []fileRow
+	if err := st.db.Raw(q, user, dirDBName(dir), name).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if rows[i].Name == name {
+			rows[i].CreatedAt = utcTime(rows[i].CreatedAt)
+			return &rows[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// filesIn lists the files of a directory (db name), by name.
+func (st *store) filesIn(user, dbName string) ([]fileRow, error) {
+	var rows []fileRow
+	err := st.db.Raw("SELECT "+fileMetaCols+" FROM "+st.t.files+" WHERE user_id = ? AND parent_name = ?", user, dbName).
+		Scan(&rows).Error
+	for i := range rows {
+		rows[i].CreatedAt = utcTime(rows[i].CreatedAt)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	return rows, err
+}
+
+// writeFile stores a file's value: an existing row keeps its id, as in
+// pgcontents, and every write sets created_at.
+func (st *store) writeFile(user, p string, stored []byte, at time.Time) error {
+	existing, err := st.file(user, p, false, true)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		return st.db.Exec("UPDATE "+st.t.files+" SET content = ?, created_at = ? WHERE id = ?", stored, at, existing.ID).Error
+	}
+	return st.insertFile(user, p, stored, at)
+}
+
+// insertFile adds a new file row; a file already there is a
+// gorm.ErrDuplicatedKey.
+func (st *store) insertFile(user, p string, stored []byte, at time.Time) error {
+	dir, name := splitPath(p)
+	return st.db.Exec("INSERT INTO "+st.t.files+" (name, user_id, parent_name, content, created_at) VALUES (?, ?, ?, ?, ?)",
+		name, user, dirDBName(dir), stored, at).Error
+}
+
+// moveFile renames or moves a file; like pgcontents it stamps the time.
+func (st *store) moveFile(user string, id int64, newPath string, at time.Time) error {
+	dir, name := splitPath(newPath)
+	return st.db.Exec("UPDATE "+st.t.files+" SET name = ?, parent_name = ?, created_at = ? WHERE id = ?",
+		name, dirDBName(dir), at, id).Error
+}
+
+func (st *store) deleteFile(id int64) error {
+	return st.db.Exec("DELETE FROM "+st.t.files+" WHERE id = ?", id).Error
+}

@@ -1,0 +1,133 @@
+package contents
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"mime"
+	"path"
+	"strings"
+	"time"
+)
+
+// Model is the Jupyter contents model. Every key is always present, as
+// Jupyter's handlers require; hash and hash_algorithm (jupyter_server 2)
+// are null unless asked for with hash=1.
+type Model struct {
+	Name          string  `json:"name"`
+	Path          string  `json:"path"`
+	Type          string  `json:"type"`
+	Writable      bool    `json:"writable"`
+	Created       string  `json:"created"`
+	LastModified  string  `json:"last_modified"`
+	Content       any     `json:"content"`
+	Format        *string `json:"format"`
+	Mimetype      *string `json:"mimetype"`
+	Size          *int64  `json:"size"`
+	Hash          *string `json:"hash"`
+	HashAlgorithm *string `json:"hash_algorithm"`
+	Message       string  `json:"message,omitempty"`
+
+	modified time.Time // for Last-Modified
+}
+
+func strp(s string) *string { return &s }
+
+// isoTime writes a time as Jupyter does: ISO 8601 in UTC with "Z", with
+// microseconds unless there are none.
+func isoTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000000Z")
+}
+
+func dirModel(p string) *Model {
+	_, name := splitPath(p)
+	return &Model{Name: name, Path: p, Type: "directory", Writable: true,
+		Created: epochString, LastModified: epochString, modified: time.Unix(0, 0).UTC()}
+}
+
+// fileType is pgcontents' guess: a name ending in .ipynb is a notebook.
+func fileType(name string) string {
+	if strings.HasSuffix(name, ".ipynb") {
+		return "notebook"
+	}
+	return "file"
+}
+
+func fileModel(p, typ string, row *fileRow) *Model {
+	_, name := splitPath(p)
+	m := &Model{Name: name, Path: p, Type: typ, Writable: true,
+		Created: isoTime(row.CreatedAt), LastModified: isoTime(row.CreatedAt), modified: row.CreatedAt}
+	if n := row.size(); n >= 0 {
+		m.Size = &n
+	}
+	return m
+}
+
+// setHash adds jupyter_server's hash of the file's bytes.
+func (m *Model) setHash(data []byte) {
+	sum := sha256.Sum256(data)
+	m.Hash = strp(hex.EncodeToString(sum[:]))
+	m.HashAlgorithm = strp("sha256")
+}
+
+// encodePayload is what pgcontents stores (before encryption): standard
+// base64 of the file's bytes.
+func encodePayload(data []byte) []byte {
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(data)))
+	base64.StdEncoding.Encode(out, data)
+	return out
+}
+
+// decodePayload reads a stored payload. A base64 upload is stored as the
+// client sent it, so line breaks (Python's encodebytes) are allowed.
+func decodePayload(p []byte) ([]byte, error) {
+	if bytes.ContainsAny(p, "\r\n \t") {
+		p = bytes.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, p)
+	}
+	enc := base64.StdEncoding
+	if len(p)%4 != 0 {
+		enc = base64.RawStdEncoding
+	}
+	out := make([]byte, enc.DecodedLen(len(p)))
+	n, err := enc.Decode(out, p)
+	return out[:n], err
+}
+
+// builtinTypes are the types Python's mimetypes gives for names common in
+// notebooks' folders, used before the host's own table.
+var builtinTypes = map[string]string{
+	".txt": "text/plain", ".py": "text/x-python", ".md": "text/markdown", ".csv": "text/csv",
+	".json": "application/json", ".html": "text/html", ".htm": "text/html", ".css": "text/css",
+	".js": "application/javascript", ".svg": "image/svg+xml", ".png": "image/png",
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".pdf": "application/pdf",
+	".xml": "text/xml", ".yaml": "application/x-yaml", ".yml": "application/x-yaml",
+	".sh": "application/x-sh", ".tsv": "text/tab-separated-values", ".zip": "application/zip",
+	".gz": "application/gzip", ".tar": "application/x-tar", ".sql": "application/sql",
+	".r": "text/x-r", ".tex": "text/x-tex", ".parquet": "application/octet-stream",
+}
+
+// guessMimetype is mimetypes.guess_type(name)[0], or "" when unknown.
+func guessMimetype(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if ext == "" {
+		return ""
+	}
+	if t, ok := builtinTypes[ext]; ok {
+		return t
+	}
+	t := mime.TypeByExtension(ext)
+	if i := strings.IndexByte(t, ';'); i >= 0 {
+		t = strings.TrimSpace(t[:i])
+	}
+	return t
+}

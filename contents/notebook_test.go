@@ -1,0 +1,108 @@
+package contents
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// The bytes nbformat.writes(nb, version=4) wrote for testdata's notebook.
+func TestSerialiseMatchesNbformat(t *testing.T) {
+	in, err := os.ReadFile("testdata/notebook_in.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/notebook_nbformat.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := decodeJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := checkNotebook(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := serialiseNotebook(nb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("serialised notebook differs from nbformat's\n got: %s\nwant: %s", got, want)
+	}
+	if msg := validateNotebook(nb); msg != "" {
+		t.Errorf("validateNotebook = %q, want no warning", msg)
+	}
+}
+
+// What nbformat.reads(…, as_version=4) gives back for those bytes.
+func TestParseMatchesNbformat(t *testing.T) {
+	stored, _ := os.ReadFile("testdata/notebook_nbformat.ipynb")
+	wantJSON, _ := os.ReadFile("testdata/notebook_read.json")
+	nb, err := parseNotebook(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotJSON, _ := json.Marshal(nb)
+	var got, want any
+	json.Unmarshal(gotJSON, &got)
+	json.Unmarshal(wantJSON, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parsed notebook differs from nbformat's\n got: %s\nwant: %s", gotJSON, wantJSON)
+	}
+}
+
+func TestPySplitLines(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []any
+	}{
+		{"", []any{}},
+		{"a", []any{"a"}},
+		{"a\n", []any{"a\n"}},
+		{"a\r\nb\rc\n\nd", []any{"a\r\n", "b\r", "c\n", "\n", "d"}},
+		{"x\u2028y\x0bz", []any{"x\u2028", "y\x0b", "z"}},
+	}
+	for _, tt := range tests {
+		if got := pySplitLines(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("pySplitLines(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPyFloatRepr(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{1, "1.0"}, {0.1, "0.1"}, {1e-5, "1e-05"}, {1e-4, "0.0001"}, {1e16, "1e+16"},
+		{1e15, "1000000000000000.0"}, {123456789.125, "123456789.125"}, {-2.5, "-2.5"},
+		{1.5e300, "1.5e+300"}, {12345678901234567.0, "1.2345678901234568e+16"},
+	}
+	for _, tt := range tests {
+		if got := pyFloatRepr(tt.in); got != tt.want {
+			t.Errorf("pyFloatRepr(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestValidateNotebook(t *testing.T) {
+	tests := []struct {
+		name, nb string
+		bad      bool
+	}{
+		{"empty", `{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`, false},
+		{"wrong cell type", `{"cells": [{"cell_type": "wrong", "metadata": {}}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`, true},
+		{"no nbformat_minor", `{"cells": [], "metadata": {}, "nbformat": 4}`, true},
+		{"code without outputs", `{"cells": [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`, true},
+	}
+	for _, tt := range tests {
+		v, _ := decodeJSON([]byte(tt.nb))
+		msg := validateNotebook(v.(map[string]any))
+		if (msg != "") != tt.bad {
+			t.Errorf("%s: validateNotebook = %q, want a warning: %v", tt.name, msg, tt.bad)
+		}
+	}
+}
