@@ -1,0 +1,515 @@
+// Package local runs users' Jupyter servers as processes on the hub's
+// machine: the embedded default backend, used by `make run`.
+//
+// Each server runs the first of jupyter-lab, jupyter-notebook and
+// jupyter-server found on PATH (or Options.Cmd), listening on 127.0.0.1 at
+// a free port under the base URL /user/{name}/, in its own process group,
+// in <data-dir>/users/{name}, with its output appended to
+// <data-dir>/logs/{name}.log. Its token reaches it only through
+// JUPYTER_TOKEN. The hub exiting does not stop it (no parent-death
+// signal; its own process group keeps a terminal's Ctrl-C away), and a
+// later hub recovers it by pid, checking through /proc that the pid is
+// still the process that was started.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+)
+
+var (
+	_ spawner.Backend   = (*Backend)(nil)
+	_ spawner.Waiter    = (*Backend)(nil)
+	_ spawner.LogTailer = (*Backend)(nil)
+)
+
+// Name is the backend's name in handles.
+const Name = "local"
+
+// DefaultCommands are tried in order on PATH when Options.Cmd is empty.
+var DefaultCommands = []string{"jupyter-lab", "jupyter-notebook", "jupyter-server"}
+
+// DefaultEnvKeep is the hub's environment a server inherits (JupyterHub's
+// env_keep, plus what a process needs to find its home and locale). The
+// rest stays out: the hub's environment may hold its secrets.
+var DefaultEnvKeep = []string{
+	"PATH", "PYTHONPATH", "CONDA_ROOT", "CONDA_DEFAULT_ENV", "VIRTUAL_ENV",
+	"LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "USER", "LOGNAME", "SHELL",
+}
+
+// Options configure the local backend.
+type Options struct {
+	// DataDir holds users/{name} (working directories) and logs/{name}.log.
+	DataDir string
+	// Cmd is the server's command and first arguments (--local-cmd);
+	// Jupyter's own arguments for address, port and base URL are
+	// appended. Empty: the first of DefaultCommands on PATH.
+	Cmd []string
+	// PythonPath, when set, is put first on the server's PYTHONPATH: the
+	// folder where the hub wrote the sparkhub_contents package.
+	PythonPath string
+	// ContentsManagerClass, when set, is the server's contents manager
+	// ("sparkhub_contents.HubContentsManager"); empty keeps Jupyter's.
+	ContentsManagerClass string
+	// Env is extra environment for every server (TZ, proxies, ...).
+	Env map[string]string
+	// EnvKeep names the hub's variables servers inherit (nil:
+	// DefaultEnvKeep).
+	EnvKeep []string
+	// MaxLogSize caps a server's log: past it the log is moved to
+	// {name}.log.1 (copy and truncate, as the server keeps writing) so
+	// at most about twice this is kept (0: 10 MiB).
+	MaxLogSize int64
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Backend runs servers as local processes. Safe for concurrent use.
+type Backend struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	children map[string]*child // by handle id: processes this Backend started
+}
+
+// child is a process this Backend started and reaps.
+type child struct {
+	exited chan struct{}
+	status spawner.Status // set before exited is closed
+}
+
+// state is what a handle carries: enough to find the process again and
+// to tell it from another that got the same pid.
+type state struct {
+	PID        int    `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"` // /proc/<pid>/stat field 22
+	BootID     string `json:"boot_id"`
+	Port       int    `json:"port"`
+	Log        string `json:"log"`
+}
+
+// New returns a local backend.
+func New(opts Options) (*Backend, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("local spawner: no data directory")
+	}
+	abs, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("local spawner: data directory: %w", err)
+	}
+	opts.DataDir = abs
+	if opts.MaxLogSize <= 0 {
+		opts.MaxLogSize = 10 << 20
+	}
+	if opts.EnvKeep == nil {
+		opts.EnvKeep = DefaultEnvKeep
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{opts: opts, log: opts.Logger, children: map[string]*child{}}, nil
+}
+
+// Name implements spawner.Backend.
+func (b *Backend) Name() string { return Name }
+
+// Command returns the command servers run: Options.Cmd, or the first of
+// DefaultCommands found on PATH. The hub may call it at start to fail
+// early with a clear message.
+func (b *Backend) Command() ([]string, error) {
+	if len(b.opts.Cmd) > 0 {
+		return b.opts.Cmd, nil
+	}
+	for _, c := range DefaultCommands {
+		if p, err := exec.LookPath(c); err == nil {
+			return []string{p}, nil
+		}
+	}
+	return nil, fmt.Errorf("none of %s is on PATH; install Jupyter (Debian: apt-get install jupyter-notebook python3-ipykernel) or give --local-cmd", strings.Join(DefaultCommands, ", "))
+}
+
+// Args are the arguments Jupyter understands for the server's address and
+// base URL, appended to the command. Both the NotebookApp (notebook 6)
+// and ServerApp (jupyter_server: lab, notebook 7) spellings are given;
+// each ignores the other's.
+func (b *Backend) Args(port int, baseURL string) []string {
+	args := []string{
+		"--ip=127.0.0.1",
+		"--port=" + strconv.Itoa(port),
+		"--port-retries=0",
+		"--no-browser",
+		"--NotebookApp.base_url=" + baseURL,
+		"--ServerApp.base_url=" + baseURL,
+	}
+	if c := b.opts.ContentsManagerClass; c != "" {
+		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
+	}
+	if os.Geteuid() == 0 {
+		// Jupyter refuses to run as root without it (containers, CI).
+		args = append(args, "--allow-root")
+	}
+	return args
+}
+
+// Start implements spawner.Backend.
+func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
+	if err := checkName(req.User); err != nil {
+		return spawner.Started{}, err
+	}
+	cmdline, err := b.Command()
+	if err != nil {
+		return spawner.Started{}, &spawner.Failure{Message: "Jupyter is not installed on the hub's machine; tell an admin.", Err: err}
+	}
+	work := filepath.Join(b.opts.DataDir, "users", req.User)
+	logs := filepath.Join(b.opts.DataDir, "logs")
+	for _, d := range []string{work, logs} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return spawner.Started{}, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	logPath := filepath.Join(logs, req.User+".log")
+	b.capLog(logPath)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return spawner.Started{}, fmt.Errorf("open server log: %w", err)
+	}
+	defer logf.Close()
+	port, err := freePort()
+	if err != nil {
+		return spawner.Started{}, fmt.Errorf("find a free port: %w", err)
+	}
+	req.Report("Starting Jupyter")
+	args := append(append([]string{}, cmdline[1:]...), b.Args(port, req.BaseURL)...)
+	cmd := exec.Command(cmdline[0], args...)
+	cmd.Dir = work
+	cmd.Env = b.environ(req, port)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group, and deliberately no Pdeathsig: the hub
+	// exiting must not take servers with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	fmt.Fprintf(logf, "[sparkhub] %s starting %s for %s on port %d\n", time.Now().UTC().Format(time.RFC3339), cmdline[0], req.User, port)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(logf, "[sparkhub] could not start: %v\n", err)
+		return spawner.Started{}, fmt.Errorf("start %s: %w", cmdline[0], err)
+	}
+	pid := cmd.Process.Pid
+	ticks, _ := startTicks(pid)
+	st := state{PID: pid, StartTicks: ticks, BootID: bootID(), Port: port, Log: logPath}
+	id := fmt.Sprintf("local-%d-%d", pid, ticks)
+	c := &child{exited: make(chan struct{})}
+	b.mu.Lock()
+	b.children[id] = c
+	b.mu.Unlock()
+	go b.reap(cmd, c)
+	raw, _ := json.Marshal(st)
+	h := spawner.Handle{Backend: Name, ID: id, State: raw}
+	if ctx.Err() != nil {
+		b.Stop(context.Background(), h, 0)
+		return spawner.Started{}, ctx.Err()
+	}
+	b.log.Info("local server started", "user", req.User, "pid", pid, "port", port, "cmd", cmdline[0])
+	return spawner.Started{Handle: h, Target: &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}}, nil
+}
+
+func (b *Backend) reap(cmd *exec.Cmd, c *child) {
+	err := cmd.Wait()
+	st := spawner.Status{ExitCode: cmd.ProcessState.ExitCode()}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		st.Reason = "killed by signal " + strconv.Itoa(int(ws.Signal())) + " (" + ws.Signal().String() + ")"
+	} else if err != nil && st.ExitCode < 0 {
+		st.Reason = "ended: " + err.Error()
+	} else {
+		st.Reason = "exited with status " + strconv.Itoa(st.ExitCode)
+	}
+	c.status = st
+	close(c.exited)
+}
+
+// environ is the server's environment: the kept part of the hub's, the
+// configured extras, the hook's, then sparkhub's own variables.
+func (b *Backend) environ(req spawner.StartRequest, port int) []string {
+	env := map[string]string{}
+	for _, k := range b.opts.EnvKeep {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range b.opts.Env {
+		env[k] = v
+	}
+	for k, v := range req.Env {
+		env[k] = v
+	}
+	if p := b.opts.PythonPath; p != "" {
+		if old := env["PYTHONPATH"]; old != "" {
+			p += string(os.PathListSeparator) + old
+		}
+		env["PYTHONPATH"] = p
+	}
+	env["SPARKHUB_USER"] = req.User
+	env["SPARKHUB_PORT"] = strconv.Itoa(port)
+	env["SPARKHUB_BASE_URL"] = req.BaseURL
+	env["JUPYTER_TOKEN"] = req.Token
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func checkName(user string) error {
+	if user == "" || user == "." || user == ".." || strings.ContainsAny(user, "/\\\x00") {
+		return fmt.Errorf("user name %q cannot name a folder", user)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func parseState(h spawner.Handle) (state, error) {
+	var st state
+	if h.Backend != Name {
+		return st, spawner.ErrGone
+	}
+	if err := json.Unmarshal(h.State, &st); err != nil || st.PID <= 0 {
+		return st, spawner.ErrGone
+	}
+	return st, nil
+}
+
+func (b *Backend) child(h spawner.Handle) *child {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.children[h.ID]
+}
+
+// alive reports whether the process behind the handle runs and is the
+// one that was started.
+func (b *Backend) alive(h spawner.Handle, st state) bool {
+	if c := b.child(h); c != nil {
+		select {
+		case <-c.exited:
+			return false
+		default:
+			return true
+		}
+	}
+	return sameProcess(st)
+}
+
+// Recover implements spawner.Backend: the pid runs, was started at the
+// recorded time since the same boot, and leads its own process group.
+// Whether it answers is the manager's check.
+func (b *Backend) Recover(_ context.Context, h spawner.Handle) error {
+	st, err := parseState(h)
+	if err != nil {
+		return err
+	}
+	if !b.alive(h, st) {
+		return spawner.ErrGone
+	}
+	if pgid, err := syscall.Getpgid(st.PID); err != nil || pgid != st.PID {
+		return spawner.ErrGone
+	}
+	b.log.Info("local server recovered", "pid", st.PID, "port", st.Port)
+	return nil
+}
+
+// Status implements spawner.Backend.
+func (b *Backend) Status(_ context.Context, h spawner.Handle) (spawner.Status, error) {
+	st, err := parseState(h)
+	if err != nil {
+		return spawner.Status{}, err
+	}
+	if c := b.child(h); c != nil {
+		select {
+		case <-c.exited:
+			return c.status, nil
+		default:
+			return spawner.Status{Running: true}, nil
+		}
+	}
+	if sameProcess(st) {
+		return spawner.Status{Running: true}, nil
+	}
+	return spawner.Status{ExitCode: -1, Reason: "the process is gone"}, nil
+}
+
+// Stop implements spawner.Backend: SIGTERM to the process group, SIGKILL
+// to it after the grace period (and to whatever of the group is left once
+// the server exited: kernels).
+func (b *Backend) Stop(ctx context.Context, h spawner.Handle, grace time.Duration) error {
+	st, err := parseState(h)
+	if err != nil {
+		return nil
+	}
+	if !b.alive(h, st) {
+		return nil
+	}
+	// Signal the group the server leads; should it have left its group,
+	// only the server itself.
+	target := -st.PID
+	if pgid, err := syscall.Getpgid(st.PID); err == nil && pgid != st.PID {
+		target = st.PID
+	}
+	if err := syscall.Kill(target, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal server: %w", err)
+	}
+	b.waitGone(ctx, h, st, grace)
+	syscall.Kill(target, syscall.SIGKILL)
+	if !b.waitGone(ctx, h, st, 10*time.Second) {
+		return fmt.Errorf("server process %d survived SIGKILL", st.PID)
+	}
+	b.log.Info("local server stopped", "pid", st.PID)
+	return nil
+}
+
+// waitGone waits up to d for the process to go; it reports whether it went.
+func (b *Backend) waitGone(ctx context.Context, h spawner.Handle, st state, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	var exited <-chan struct{}
+	if c := b.child(h); c != nil {
+		exited = c.exited
+	}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if !b.alive(h, st) {
+			return true
+		}
+		select {
+		case <-exited:
+			return true
+		case <-tick.C:
+		case <-deadline.C:
+			return !b.alive(h, st)
+		case <-ctx.Done():
+			return !b.alive(h, st)
+		}
+	}
+}
+
+// Wait implements spawner.Waiter. It also keeps the server's log under
+// its cap while the server runs.
+func (b *Backend) Wait(ctx context.Context, h spawner.Handle) <-chan struct{} {
+	ch := make(chan struct{})
+	st, err := parseState(h)
+	go func() {
+		defer close(ch)
+		if err != nil {
+			return
+		}
+		var exited <-chan struct{}
+		if c := b.child(h); c != nil {
+			exited = c.exited
+		}
+		poll := time.NewTicker(time.Second)
+		defer poll.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-exited:
+				return
+			case <-poll.C:
+			}
+			if exited == nil && !sameProcess(st) {
+				return
+			}
+			if n%10 == 0 {
+				b.capLog(st.Log)
+			}
+		}
+	}()
+	return ch
+}
+
+// LogTail implements spawner.LogTailer.
+func (b *Backend) LogTail(_ context.Context, h spawner.Handle, n int) ([]string, error) {
+	st, err := parseState(h)
+	if err != nil {
+		return nil, err
+	}
+	return tail(st.Log, n)
+}
+
+// tail returns the last n lines of the file, reading at most its last
+// 64 KiB.
+func tail(path string, n int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	const window = 64 << 10
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max(fi.Size()-window, 0)
+	buf, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimRight(string(buf), "\n")
+	if text == "" {
+		return nil, nil
+	}
+	lines := strings.Split(text, "\n")
+	if off > 0 && len(lines) > 1 {
+		lines = lines[1:] // the first may be cut
+	}
+	return lines[max(0, len(lines)-n):], nil
+}
+
+// capLog moves a log past MaxLogSize to .log.1 by copying and truncating
+// it in place: the server holds it open in append mode and keeps writing
+// at the new end.
+func (b *Backend) capLog(path string) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() <= b.opts.MaxLogSize {
+		return
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(path+".1", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return
+	}
+	// Keep the newest MaxLogSize bytes of what is there.
+	if _, err := src.Seek(-b.opts.MaxLogSize, io.SeekEnd); err == nil {
+		io.Copy(dst, src)
+	}
+	dst.Close()
+	if err := os.Truncate(path, 0); err != nil {
+		b.log.Warn("truncate server log", "path", path, "err", err)
+	}
+}

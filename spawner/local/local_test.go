@@ -1,0 +1,324 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
+)
+
+// TestMain doubles as a tiny Jupyter stand-in: run with
+// SPARKHUB_FAKE_JUPYTER=1, the test binary serves what the conformance
+// suite asks of a server, from the environment the backend gave it.
+func TestMain(m *testing.M) {
+	if os.Getenv("SPARKHUB_FAKE_JUPYTER") == "1" {
+		fakeJupyter()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func fakeJupyter() {
+	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("FAKE_IGNORE_TERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM)
+	}
+	go func() {
+		<-sigs
+		fmt.Println("fake jupyter: SIGTERM, shutting down")
+		os.Exit(0)
+	}()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "token "+token {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		switch strings.TrimPrefix(r.URL.Path, base) {
+		case "api":
+			fmt.Fprint(w, `{"version": "fake"}`)
+		case "env":
+			env := map[string]string{}
+			for _, kv := range os.Environ() {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			env["ARGS"] = strings.Join(os.Args[1:], " ")
+			env["CWD"], _ = os.Getwd()
+			json.NewEncoder(w).Encode(env)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	fmt.Println("fake jupyter listening on port", port)
+	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
+		fmt.Println("fake jupyter:", err)
+		os.Exit(1)
+	}
+}
+
+func fakeOptions(t *testing.T) Options {
+	return Options{
+		DataDir: t.TempDir(),
+		Cmd:     []string{os.Args[0]},
+		Env:     map[string]string{"SPARKHUB_FAKE_JUPYTER": "1"},
+	}
+}
+
+func newBackend(t *testing.T, opts Options) *Backend {
+	t.Helper()
+	b, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func pidOf(t *testing.T, h spawner.Handle) int {
+	t.Helper()
+	st, err := parseState(h)
+	if err != nil {
+		t.Fatalf("handle state: %v", err)
+	}
+	return st.PID
+}
+
+func harness(opts func(t *testing.T) Options, echoes bool) spawnertest.Harness {
+	return spawnertest.Harness{
+		New:       func(t *testing.T) spawner.Backend { return newBackend(t, opts(t)) },
+		Reopen:    func(t *testing.T, b spawner.Backend) spawner.Backend { return newBackend(t, b.(*Backend).opts) },
+		Crash:     func(t *testing.T, _ spawner.Backend, h spawner.Handle) { syscall.Kill(pidOf(t, h), syscall.SIGKILL) },
+		EchoesEnv: echoes,
+	}
+}
+
+func TestConformance(t *testing.T) {
+	spawnertest.Run(t, harness(fakeOptions, true))
+}
+
+func startFake(t *testing.T, b *Backend, user string, env map[string]string) (spawner.Started, string) {
+	t.Helper()
+	token := "secret-token-" + user
+	st, err := b.Start(context.Background(), spawner.StartRequest{User: user, BaseURL: spawner.UserURL(user), Token: token, Env: env})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { b.Stop(context.Background(), st.Handle, time.Second) })
+	return st, token
+}
+
+func getWithToken(t *testing.T, u, token string) (int, []byte) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "token "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestArgumentsEnvironmentAndFolders(t *testing.T) {
+	t.Setenv("SPARKHUB_ADMIN_PASSWORD", "hub-secret")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("PYTHONPATH", "/already/there")
+	opts := fakeOptions(t)
+	opts.PythonPath = "/opt/sparkhub/python"
+	opts.ContentsManagerClass = "sparkhub_contents.HubContentsManager"
+	b := newBackend(t, opts)
+	st, token := startFake(t, b, "alice", map[string]string{"SPARKHUB_CONTENTS_URL": "http://127.0.0.1:8000/user/alice/api/contents"})
+	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
+	if code != http.StatusOK {
+		t.Fatalf("GET env: %d %s", code, body)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"--ip=127.0.0.1", "--port=" + st.Target.Port(), "--port-retries=0", "--no-browser",
+		"--NotebookApp.base_url=/user/alice/", "--ServerApp.base_url=/user/alice/",
+		"--NotebookApp.contents_manager_class=sparkhub_contents.HubContentsManager",
+		"--ServerApp.contents_manager_class=sparkhub_contents.HubContentsManager",
+	} {
+		if !strings.Contains(" "+env["ARGS"]+" ", " "+want+" ") {
+			t.Errorf("arguments %q lack %s", env["ARGS"], want)
+		}
+	}
+	if strings.Contains(env["ARGS"], token) {
+		t.Errorf("the token is on the command line")
+	}
+	tests := []struct{ key, want string }{
+		{"JUPYTER_TOKEN", token},
+		{"SPARKHUB_USER", "alice"},
+		{"SPARKHUB_PORT", st.Target.Port()},
+		{"SPARKHUB_BASE_URL", "/user/alice/"},
+		{"SPARKHUB_CONTENTS_URL", "http://127.0.0.1:8000/user/alice/api/contents"},
+		{"PYTHONPATH", "/opt/sparkhub/python:/already/there"},
+		{"LANG", "C.UTF-8"},
+		{"SPARKHUB_ADMIN_PASSWORD", ""},
+		{"CWD", filepath.Join(opts.DataDir, "users", "alice")},
+	}
+	for _, tt := range tests {
+		if got := env[tt.key]; got != tt.want {
+			t.Errorf("server's %s = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	pid := pidOf(t, st.Handle)
+	if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+		t.Errorf("server's process group = %d, %v; want its own (%d)", pgid, err, pid)
+	}
+	lines, err := b.LogTail(context.Background(), st.Handle, 10)
+	if err != nil {
+		t.Fatalf("LogTail: %v", err)
+	}
+	if got := strings.Join(lines, "\n"); !strings.Contains(got, "fake jupyter listening") || strings.Contains(got, token) {
+		t.Errorf("log tail = %q, want the server's output and no token", got)
+	}
+}
+
+func TestStopKillsAfterGrace(t *testing.T) {
+	opts := fakeOptions(t)
+	opts.Env["FAKE_IGNORE_TERM"] = "1"
+	b := newBackend(t, opts)
+	st, token := startFake(t, b, "stubborn", nil)
+	if code, _ := getWithToken(t, st.Target.String()+"/user/stubborn/api", token); code != http.StatusOK {
+		t.Fatalf("server answers %d", code)
+	}
+	if err := b.Stop(context.Background(), st.Handle, 200*time.Millisecond); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	s, err := b.Status(context.Background(), st.Handle)
+	if err != nil || s.Running || !strings.Contains(s.Reason, "killed by signal 9") {
+		t.Errorf("Status = %+v, %v; want killed by signal 9", s, err)
+	}
+}
+
+func TestRecoverRefusesAnotherProcess(t *testing.T) {
+	b := newBackend(t, fakeOptions(t))
+	self := os.Getpid()
+	ticks, err := startTicks(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		st   state
+	}{
+		{"pid reused", state{PID: self, StartTicks: ticks + 1, BootID: bootID()}},
+		{"other boot", state{PID: self, StartTicks: ticks, BootID: "another-boot"}},
+		{"no such pid", state{PID: 1 << 30, StartTicks: 1, BootID: bootID()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _ := json.Marshal(tt.st)
+			h := spawner.Handle{Backend: Name, ID: "x", State: raw}
+			if err := b.Recover(context.Background(), h); !errors.Is(err, spawner.ErrGone) {
+				t.Errorf("Recover = %v, want ErrGone", err)
+			}
+			if err := b.Stop(context.Background(), h, 0); err != nil {
+				t.Errorf("Stop = %v, want nil (and nothing signalled)", err)
+			}
+		})
+	}
+	// This test process is alive and its own: same start, same boot, but
+	// not a group leader, so not one of ours either.
+	raw, _ := json.Marshal(state{PID: self, StartTicks: ticks, BootID: bootID()})
+	if pgid, _ := syscall.Getpgid(self); pgid != self {
+		if err := b.Recover(context.Background(), spawner.Handle{Backend: Name, ID: "y", State: raw}); !errors.Is(err, spawner.ErrGone) {
+			t.Errorf("Recover of a process outside its own group = %v, want ErrGone", err)
+		}
+	}
+}
+
+func TestCommandFromPath(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Setenv("PATH", dir)
+	b := newBackend(t, Options{DataDir: t.TempDir()})
+	if _, err := b.Command(); err == nil || !strings.Contains(err.Error(), "apt-get install jupyter-notebook") {
+		t.Errorf("Command with no Jupyter = %v, want a hint to install it", err)
+	}
+	steps := []struct{ add, want string }{
+		{"jupyter-server", "jupyter-server"},
+		{"jupyter-notebook", "jupyter-notebook"},
+		{"jupyter-lab", "jupyter-lab"},
+	}
+	for _, s := range steps {
+		write(s.add)
+		got, err := b.Command()
+		if err != nil || filepath.Base(got[0]) != s.want {
+			t.Errorf("with %s on PATH: Command = %v, %v; want %s", s.add, got, err, s.want)
+		}
+	}
+	b = newBackend(t, Options{DataDir: t.TempDir(), Cmd: []string{"/opt/my-jupyter", "--debug"}})
+	if got, _ := b.Command(); strings.Join(got, " ") != "/opt/my-jupyter --debug" {
+		t.Errorf("Command with Cmd = %v", got)
+	}
+}
+
+func TestStartRefusesPathLikeNames(t *testing.T) {
+	b := newBackend(t, fakeOptions(t))
+	for _, u := range []string{"", ".", "..", "a/b", `a\b`} {
+		if _, err := b.Start(context.Background(), spawner.StartRequest{User: u, Token: "t"}); err == nil {
+			t.Errorf("Start(%q) succeeded", u)
+		}
+	}
+}
+
+func TestLogCapAndTail(t *testing.T) {
+	b := newBackend(t, Options{DataDir: t.TempDir(), MaxLogSize: 100})
+	path := filepath.Join(t.TempDir(), "u.log")
+	var text strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&text, "line %02d\n", i)
+	}
+	os.WriteFile(path, []byte(text.String()), 0o600)
+	lines, err := tail(path, 3)
+	if err != nil || strings.Join(lines, ",") != "line 27,line 28,line 29" {
+		t.Errorf("tail = %q, %v", lines, err)
+	}
+	b.capLog(path)
+	if fi, _ := os.Stat(path); fi.Size() != 0 {
+		t.Errorf("log after cap = %d bytes, want 0", fi.Size())
+	}
+	old, _ := os.ReadFile(path + ".1")
+	if len(old) != 100 || !strings.HasSuffix(string(old), "line 29\n") {
+		t.Errorf("kept log = %d bytes %q, want the newest 100", len(old), old)
+	}
+	b.capLog(path) // under the cap: untouched
+	if old2, _ := os.ReadFile(path + ".1"); string(old2) != string(old) {
+		t.Errorf("capLog under the cap changed the kept log")
+	}
+}
