@@ -1,0 +1,296 @@
+// Package proxy relays /user/{name}/... to that user's Jupyter server:
+// it checks who asks, strips the hub's credentials, adds the server's
+// token, and relays kernel websockets message by message so the hub sees
+// activity and which kernels are busy.
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
+)
+
+// Routes is what the proxy needs from the spawner manager.
+type Routes interface {
+	// Route returns a running server's address and token; otherwise
+	// ok is false and state says why.
+	Route(user string) (target *url.URL, token string, state spawner.State, ok bool)
+	MarkActive(user string, t time.Time)
+	KernelBusy(user, kernelID string, busy bool)
+}
+
+// Options configure a Proxy.
+type Options struct {
+	Logger *slog.Logger
+	// ErrorPage answers a browser with an error page; nil answers JSON.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, code int, msg string)
+	// Transport overrides the upstream transport (tests).
+	Transport http.RoundTripper
+}
+
+// Proxy serves /user/{name}/... for the hub.
+type Proxy struct {
+	auth   *auth.Authenticator
+	routes Routes
+	log    *slog.Logger
+	opts   Options
+	rp     *httputil.ReverseProxy
+
+	mu     sync.Mutex
+	conns  map[*relay]struct{}
+	closed bool
+}
+
+// New builds the proxy.
+func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{auth: a, routes: routes, log: opts.Logger, opts: opts, conns: map[*relay]struct{}{}}
+	tr := opts.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 0, // long polls and big notebook saves take their time
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true,
+		}
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:       p.rewrite,
+		Transport:     tr,
+		FlushInterval: -1,
+		ErrorHandler:  p.upstreamError,
+		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+type ctxKey int
+
+const (
+	keyTarget ctxKey = iota
+	keyToken
+)
+
+// ServeHTTP is mounted at /user/{name}/ (and /user/{name}).
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if name == "" {
+		p.fail(w, r, http.StatusNotFound, "There is no user server here.")
+		return
+	}
+	prefix := "/user/" + name
+	if r.URL.Path == prefix {
+		http.Redirect(w, r, prefix+"/"+queryOf(r), http.StatusFound)
+		return
+	}
+	principal, err := p.auth.Authenticate(w, r)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		if isBrowser(r) {
+			http.Redirect(w, r, "/hub/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			return
+		}
+		p.fail(w, r, http.StatusUnauthorized, "You are not logged in, or your login or token is no longer valid.")
+		return
+	}
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "authenticate", "err", err)
+		p.fail(w, r, http.StatusInternalServerError, "Something went wrong on the hub; the error was logged.")
+		return
+	}
+	if !principal.Can(auth.ScopeAccessServers, name) {
+		if principal.Scopes.HasAny(auth.ScopeAccessServers) {
+			p.fail(w, r, http.StatusNotFound, "No access to resources or resources not found.")
+		} else {
+			p.fail(w, r, http.StatusForbidden, "This needs the scope access:servers, which this token does not have.")
+		}
+		return
+	}
+	upgrade := isWebsocket(r)
+	if upgrade {
+		// Browsers send cookies with cross-site websockets: refuse them.
+		err = nil
+		if principal.ViaCookie() {
+			err = p.auth.CheckSameSite(r)
+		}
+	} else {
+		err = p.auth.CheckUserXSRF(r, principal)
+	}
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, "This request did not come from a page of this hub (the XSRF check failed); reload the page and try again.")
+		return
+	}
+	if principal.User.Name != name {
+		p.log.InfoContext(r.Context(), "admin access to a user's server", "admin", principal.User.Name, "user", name, "method", r.Method, "path", r.URL.Path)
+	}
+
+	target, token, state, ok := p.routes.Route(name)
+	if !ok {
+		p.notRunning(w, r, name, state, upgrade)
+		return
+	}
+	p.routes.MarkActive(name, time.Now())
+	if upgrade {
+		p.relayWebsocket(w, r, name, target, token)
+		return
+	}
+	ctx := context.WithValue(r.Context(), keyTarget, target)
+	ctx = context.WithValue(ctx, keyToken, token)
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func queryOf(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return "?" + r.URL.RawQuery
+}
+
+// notRunning tells the client the server is not there: browsers go to
+// the spawn or progress page, API clients get a 503 saying what to do,
+// websockets are accepted and closed with the reason.
+func (p *Proxy) notRunning(w http.ResponseWriter, r *http.Request, name string, state spawner.State, upgrade bool) {
+	msg := fmt.Sprintf("The server of %s is not running; start it from the home page.", name)
+	switch state {
+	case spawner.Spawning:
+		msg = fmt.Sprintf("The server of %s is starting; try again in a moment.", name)
+	case spawner.Stopping:
+		msg = fmt.Sprintf("The server of %s is stopping.", name)
+	}
+	switch {
+	case upgrade:
+		closeWithReason(w, r, msg)
+	case isBrowser(r) && state == spawner.Spawning:
+		http.Redirect(w, r, "/hub/spawn-pending/"+url.PathEscape(name)+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+	case isBrowser(r) && state != spawner.Stopping:
+		http.Redirect(w, r, "/hub/spawn?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+	default:
+		w.Header().Set("Retry-After", "5")
+		p.fail(w, r, http.StatusServiceUnavailable, msg)
+	}
+}
+
+// rewrite prepares the upstream request: the path whole, Host kept,
+// X-Forwarded-* set by us (extending a trusted proxy's chain), the hub's
+// session cookie and the client's Authorization removed, the server's
+// token added.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	target := pr.In.Context().Value(keyTarget).(*url.URL)
+	token := pr.In.Context().Value(keyToken).(string)
+	pr.Out.URL.Scheme = target.Scheme
+	pr.Out.URL.Host = target.Host
+	pr.Out.Host = pr.In.Host
+	setForwarded(pr.Out.Header, pr.In, p.auth.Proxies())
+	stripCredentials(pr.Out.Header)
+	pr.Out.Header.Set("Authorization", "token "+token)
+}
+
+// setForwarded writes X-Forwarded-For, -Host and -Proto. Headers from the
+// client are believed only when it is a trusted proxy.
+func setForwarded(h http.Header, in *http.Request, proxies auth.Proxies) {
+	peer, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		peer = in.RemoteAddr
+	}
+	proto := "http"
+	if proxies.IsHTTPS(in) {
+		proto = "https"
+	}
+	xff := peer
+	if proxies.FromTrusted(in) {
+		if prior := strings.Join(in.Header.Values("X-Forwarded-For"), ", "); prior != "" {
+			xff = prior + ", " + peer
+		}
+	}
+	h.Set("X-Forwarded-For", xff)
+	h.Set("X-Forwarded-Host", proxies.Host(in))
+	h.Set("X-Forwarded-Proto", proto)
+	h.Del("Forwarded")
+	h.Del("X-Real-Ip")
+}
+
+// stripCredentials removes the hub's session cookie and any
+// Authorization: user code runs on the server and must never see them.
+func stripCredentials(h http.Header) {
+	h.Del("Authorization")
+	cookies := h.Values("Cookie")
+	if len(cookies) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range cookies {
+		for _, part := range strings.Split(line, ";") {
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
+			if part == "" || name == auth.SessionCookie {
+				continue
+			}
+			kept = append(kept, part)
+		}
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+// upstreamError answers when the server cannot be reached. A client that
+// went away is not an error.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+		return
+	}
+	name := r.PathValue("name")
+	p.log.WarnContext(r.Context(), "user server did not answer", "user", name, "path", r.URL.Path, "err", err)
+	p.fail(w, r, http.StatusBadGateway, fmt.Sprintf("The server of %s did not answer; if this goes on, stop it and start it again from the home page.", name))
+}
+
+// fail answers with an error page for browsers, JSON for the rest.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if p.opts.ErrorPage != nil && isBrowser(r) {
+		p.opts.ErrorPage(w, r, code, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]any{"status": code, "message": msg})
+}
+
+// isBrowser guesses whether a person's browser asked for a page, not a
+// script for data: a GET that accepts HTML.
+func isBrowser(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") && r.Header.Get("Authorization") == ""
+}
+
+func isWebsocket(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
