@@ -280,14 +280,14 @@ func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, 
 		return false, err
 	}
 	s := newServer(user, userID, profile, m.backend, Spawning)
+	s.token = newToken()
+	s.started = now()
 	spawnCtx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
 	s.cancelSpawn = cancel
-	if err := m.admit(s); err != nil {
+	if err := m.admit(s, true); err != nil {
 		cancel()
 		return false, err
 	}
-	s.token = newToken()
-	s.started = now()
 	r := &row{
 		UserID:        userID,
 		State:         Spawning,
@@ -302,6 +302,7 @@ func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, 
 		m.count(Spawning, -1)
 		m.index.CompareAndDelete(user, s)
 		m.mu.Unlock()
+		m.wg.Done()
 		close(s.done)
 		return false, err
 	}
@@ -323,9 +324,10 @@ func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, 
 	}
 }
 
-// admit checks the limits and registers s; on success the caller owns a
+// admit registers s, checking the limits when asked (recovered servers
+// are not refused: they already run); on success the caller owns a
 // runner slot in m.wg.
-func (m *Manager) admit(s *server) error {
+func (m *Manager) admit(s *server, limits bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -337,10 +339,10 @@ func (m *Manager) admit(s *server) error {
 		}
 		return ErrPending
 	}
-	if l := m.opts.ConcurrentSpawnLimit; l > 0 && m.spawning >= l {
+	if l := m.opts.ConcurrentSpawnLimit; limits && l > 0 && m.spawning >= l {
 		return &LimitError{Err: ErrTooManySpawns, RetryAfter: retryAfter()}
 	}
-	if l := m.opts.ActiveServerLimit; l > 0 && m.active >= l {
+	if l := m.opts.ActiveServerLimit; limits && l > 0 && m.active >= l {
 		return &LimitError{Err: ErrActiveLimit, RetryAfter: retryAfter()}
 	}
 	m.count(s.getState(), +1)
@@ -707,7 +709,7 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 	}
 	spawnCtx, cancel := context.WithTimeout(m.ctx, max(m.opts.StartTimeout-time.Since(s.started), m.opts.RecoverTimeout))
 	s.cancelSpawn = cancel
-	if err := m.admit(s); err != nil {
+	if err := m.admit(s, false); err != nil {
 		cancel()
 		log.Error("recover server", "err", err)
 		return

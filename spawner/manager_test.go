@@ -443,7 +443,8 @@ func TestRecover(t *testing.T) {
 		e.fake.Crash("dead", 137)
 		e.fake.Hang("starting", false)
 
-		m2 := e.manager(spawner.Options{})
+		// Limits refuse new starts, never servers that already run.
+		m2 := e.manager(spawner.Options{ActiveServerLimit: 1, ConcurrentSpawnLimit: 1})
 		if err := m2.RecoverAll(context.Background()); err != nil {
 			t.Fatalf("RecoverAll: %v", err)
 		}
@@ -567,4 +568,49 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// TestConcurrentUse drives the manager from many goroutines at once, as
+// the proxy and the API do, for the race detector to watch.
+func TestConcurrentUse(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		users := []string{"u0", "u1", "u2", "u3"}
+		e := newEnv(t, gdb, users...)
+		m := e.manager(spawner.Options{})
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for _, u := range users {
+			wg.Go(func() {
+				for range 3 {
+					startReady(t, m, u)
+					m.Stop(ctx, u)
+				}
+			})
+			wg.Go(func() {
+				for range 200 {
+					m.Route(u)
+					m.MarkActive(u, time.Now())
+					m.KernelBusy(u, "k", true)
+					m.KernelBusy(u, "k", false)
+				}
+			})
+		}
+		wg.Go(func() {
+			for range 20 {
+				if _, err := m.Servers(ctx, users); err != nil {
+					t.Errorf("Servers: %v", err)
+				}
+				if err := m.Flush(ctx); err != nil {
+					t.Errorf("Flush: %v", err)
+				}
+				m.Cull(ctx, time.Now())
+			}
+		})
+		wg.Wait()
+		for _, u := range users {
+			if got := e.fake.Starts(u); got != 3 {
+				t.Errorf("%s started %d times, want 3", u, got)
+			}
+		}
+	})
 }
