@@ -142,6 +142,9 @@ func (c crypter) encrypt(payload []byte) []byte {
 
 func (c crypter) decrypt(stored []byte) ([]byte, error) {
 	if len(c.keys) == 0 {
+		if looksEncrypted(stored) {
+			return nil, errBadToken // encrypted, and this service has no keys
+		}
 		return stored, nil
 	}
 	for _, k := range c.keys {

@@ -1,10 +1,10 @@
 package contents
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"mime"
 	"path"
 	"strings"
@@ -84,22 +84,35 @@ func encodePayload(data []byte) []byte {
 }
 
 // decodePayload reads a stored payload. A base64 upload is stored as the
-// client sent it, so line breaks (Python's encodebytes) are allowed.
+// client sent it, so it is read exactly as Python's base64.b64decode
+// reads it: characters outside the alphabet (line breaks) are skipped,
+// and padding that completes a group of four ends the data.
 func decodePayload(p []byte) ([]byte, error) {
-	if bytes.ContainsAny(p, "\r\n \t") {
-		p = bytes.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
-				return -1
+	clean := make([]byte, 0, len(p))
+	quad, pads := 0, 0
+	for _, c := range p {
+		if c == '=' {
+			pads++
+			if quad >= 2 && quad+pads >= 4 {
+				break
 			}
-			return r
-		}, p)
+			continue
+		}
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			continue
+		}
+		pads = 0
+		clean = append(clean, c)
+		quad = (quad + 1) % 4
 	}
-	enc := base64.StdEncoding
-	if len(p)%4 != 0 {
-		enc = base64.RawStdEncoding
+	if quad == 1 {
+		return nil, errors.New("base64 data cannot be 1 more than a multiple of 4")
 	}
-	out := make([]byte, enc.DecodedLen(len(p)))
-	n, err := enc.Decode(out, p)
+	if quad != 0 && quad+pads < 4 {
+		return nil, errors.New("incorrect base64 padding")
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	n, err := base64.RawStdEncoding.Decode(out, clean)
 	return out[:n], err
 }
 

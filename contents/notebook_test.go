@@ -106,3 +106,28 @@ func TestValidateNotebook(t *testing.T) {
 		}
 	}
 }
+
+// decodePayload reads what Python's base64.b64decode reads.
+func TestDecodePayloadLikePython(t *testing.T) {
+	tests := []struct {
+		in, want string
+		bad      bool
+	}{
+		{"test==", "\xb5\xeb-", false},
+		{"test==test==", "\xb5\xeb-\xb5\xeb-", false},
+		{"tes=", "\xb5\xeb", false},
+		{"te==st", "\xb5", false},
+		{"YQ==YQ==", "a", false},
+		{"aGVs\nbG8=\n", "hello", false},
+		{"!!!", "", false},
+		{"", "", false},
+		{"a", "", true},
+		{"QUJDRA", "", true},
+	}
+	for _, tt := range tests {
+		got, err := decodePayload([]byte(tt.in))
+		if (err != nil) != tt.bad || string(got) != tt.want {
+			t.Errorf("decodePayload(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}
