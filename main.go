@@ -24,6 +24,9 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/proxy"
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -201,12 +204,44 @@ func (c *cli) serve(args []string) error {
 		AdminAccess: cfg.AdminAccess,
 		Proxies:     proxies,
 	})
-	h, err := hub.New(cfg, hub.Deps{DB: gdb, Auth: authn, Logger: log, Version: version, SpawnerName: "local"})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-
-	ln, err := net.Listen("tcp", cfg.Listen)
+	if strings.HasSuffix(cfg.HubURL, ":0") {
+		cfg.HubURL = "http://" + ln.Addr().String()
+	}
+	backend, err := local.New(local.Options{DataDir: cfg.DataDir, Cmd: strings.Fields(cfg.LocalCmd), Logger: log})
+	if err != nil {
+		return err
+	}
+	servers, err := spawner.New(ctx, gdb, spawner.Options{
+		StartTimeout:         cfg.StartTimeout,
+		StopGrace:            cfg.StopGrace,
+		ConcurrentSpawnLimit: cfg.ConcurrentSpawnLimit,
+		ActiveServerLimit:    cfg.ActiveServerLimit,
+		IdleTimeout:          cfg.IdleTimeout,
+		CullInterval:         cfg.CullInterval,
+		CullBusy:             cfg.CullBusy,
+		MaxAge:               cfg.MaxAge,
+		Logger:               log,
+	}, backend)
+	if err != nil {
+		return err
+	}
+	if err := servers.RecoverAll(ctx); err != nil {
+		return fmt.Errorf("recover servers: %w", err)
+	}
+	var h *hub.Hub
+	px := proxy.New(authn, servers, proxy.Options{
+		Logger:    log,
+		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
+	})
+	h, err = hub.New(cfg, hub.Deps{
+		DB: gdb, Auth: authn, Logger: log, Version: version,
+		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px,
+	})
 	if err != nil {
 		return err
 	}
@@ -222,6 +257,7 @@ func (c *cli) serve(args []string) error {
 	}
 	log.Info("sparkhub serving", "version", version, "url", scheme+"://"+ln.Addr().String()+"/hub/", "database", db.Redact(cfg.DB))
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return servers.Run(gctx) })
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCert != "" {
@@ -239,7 +275,14 @@ func (c *cli) serve(args []string) error {
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return srv.Shutdown(sctx)
+		// Hijacked websockets are not closed by Shutdown: say 1001 first.
+		px.Close()
+		err := srv.Shutdown(sctx)
+		// Servers keep running; their activity is saved for the next hub.
+		if cerr := servers.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	})
 	return g.Wait()
 }

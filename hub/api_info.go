@@ -32,7 +32,11 @@ func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 
 // apiWhoAmI is GET /hub/api/user: the caller with its scopes.
 func (h *Hub) apiWhoAmI(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	out := whoAmI{userModel: userModelFor(p.User, p), Scopes: p.Scopes.List()}
+	m, err := h.userModel1(r.Context(), p.User, p)
+	if err != nil {
+		return err
+	}
+	out := whoAmI{userModel: m, Scopes: p.Scopes.List()}
 	if p.ViaCookie() {
 		sid := p.SessionID
 		out.SessionID = &sid

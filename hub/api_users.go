@@ -46,8 +46,11 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	switch state := qs.Get("state"); state {
 	case "", "inactive":
 	case "active", "ready":
-		// No server runs yet in this build: no user is active.
-		q.Names = []string{}
+		live := []string{}
+		if h.servers != nil {
+			live = h.servers.LiveUsers(state == "ready")
+		}
+		q.Names = intersect(q.Names, live)
 	default:
 		return errorf(http.StatusBadRequest, "state must be active, ready or inactive, not %q.", truncate(state, 30))
 	}
@@ -55,9 +58,9 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err != nil {
 		return err
 	}
-	items := make([]userModel, len(users))
-	for i, u := range users {
-		items[i] = userModelFor(u, p)
+	items, err := h.userModels(r.Context(), users, p)
+	if err != nil {
+		return err
 	}
 	if !paged {
 		if int64(q.Offset+len(items)) < total && len(items) == h.cfg.APIPageMaxLimit {
@@ -138,8 +141,30 @@ func (h *Hub) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userModelFor(u, p))
+	m, err := h.userModel1(r.Context(), u, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
 	return nil
+}
+
+// intersect keeps the names of b that are in a; a nil a keeps all of b.
+func intersect(a, b []string) []string {
+	if a == nil {
+		return b
+	}
+	in := make(map[string]bool, len(a))
+	for _, n := range a {
+		in[n] = true
+	}
+	out := []string{}
+	for _, n := range b {
+		if in[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // createUsers is POST /hub/api/users: {"usernames": [...], "admin": bool}.
@@ -175,10 +200,8 @@ func (h *Hub) createUsers(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return errorf(http.StatusConflict, "All of these users already exist.")
 	}
 	out := make([]userModel, len(created))
-	names := make([]string, len(created))
 	for i, u := range created {
-		out[i] = userModelFor(u, p)
-		names[i] = u.Name
+		out[i] = userModelFor(u, p, nil)
 	}
 	h.log.InfoContext(r.Context(), "users created", logAttrsUser(p), "count", len(created), "admin", body.Admin)
 	writeJSON(w, http.StatusCreated, out)
@@ -205,7 +228,7 @@ func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		return err
 	}
 	h.log.InfoContext(r.Context(), "user created", logAttrsUser(p), "name", u.Name, "admin", u.Admin)
-	writeJSON(w, http.StatusCreated, userModelFor(u, p))
+	writeJSON(w, http.StatusCreated, userModelFor(u, p, nil))
 	return nil
 }
 
@@ -248,9 +271,13 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 				return err
 			}
 		}
-		if body.Name != nil && *body.Name != name {
+		renaming := body.Name != nil && *body.Name != name
+		if renaming {
 			if _, err := st.UserByName(r.Context(), *body.Name); err == nil {
 				return errorf(http.StatusConflict, "User %s already exists.", *body.Name)
+			}
+			if h.serverLive(name) {
+				return errorf(http.StatusBadRequest, "Stop the server of %s before renaming them.", name)
 			}
 		}
 		u, err := st.UpdateUser(r.Context(), name, auth.UserChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled})
@@ -259,6 +286,11 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		}
 		if hash != "" {
 			if err := st.SetPasswordHash(r.Context(), u.Name, hash); err != nil {
+				return err
+			}
+		}
+		if renaming && h.deps.RenameUserData != nil {
+			if err := h.deps.RenameUserData(r.Context(), tx, name, u.Name); err != nil {
 				return err
 			}
 		}
@@ -275,7 +307,11 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return err
 	}
 	h.log.InfoContext(r.Context(), "user changed", logAttrsUser(p), "name", name, "new_name", out.Name, "admin", out.Admin, "disabled", out.Disabled, "password_changed", hash != "")
-	writeJSON(w, http.StatusOK, userModelFor(out, p))
+	m, err := h.userModel1(r.Context(), out, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }
 
@@ -300,6 +336,11 @@ func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err := need(p, auth.ScopeDeleteUsers, name); err != nil {
 		return err
 	}
+	if h.serverLive(name) {
+		if err := h.stopForDelete(r, name); err != nil {
+			return err
+		}
+	}
 	err := h.db.WithContext(r.Context()).Transaction(func(tx *gorm.DB) error {
 		st := h.users.WithTx(tx)
 		u, err := st.UserByName(r.Context(), name)
@@ -308,6 +349,11 @@ func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		}
 		if u.Admin && !u.Disabled {
 			if err := h.keepAnAdmin(r, st, u); err != nil {
+				return err
+			}
+		}
+		if h.deps.DeleteUserData != nil {
+			if err := h.deps.DeleteUserData(r.Context(), tx, name); err != nil {
 				return err
 			}
 		}

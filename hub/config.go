@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +42,18 @@ type Config struct {
 
 	APIPageDefaultLimit int
 	APIPageMaxLimit     int
+
+	Spawner              string
+	LocalCmd             string
+	HubURL               string
+	StartTimeout         time.Duration
+	StopGrace            time.Duration
+	ConcurrentSpawnLimit int
+	ActiveServerLimit    int
+	IdleTimeout          time.Duration
+	CullInterval         time.Duration
+	CullBusy             bool
+	MaxAge               time.Duration
 }
 
 // Defaults returns the configuration before flags, environment and file.
@@ -55,6 +69,12 @@ func Defaults() Config {
 		AuthenticatePrometheus: true,
 		APIPageDefaultLimit:    50,
 		APIPageMaxLimit:        200,
+		Spawner:                "local",
+		StartTimeout:           120 * time.Second,
+		StopGrace:              10 * time.Second,
+		ConcurrentSpawnLimit:   100,
+		IdleTimeout:            time.Hour,
+		CullInterval:           60 * time.Second,
 	}
 }
 
@@ -85,6 +105,17 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
 	fs.IntVar(&c.APIPageDefaultLimit, "api-page-default-limit", c.APIPageDefaultLimit, "users per page of a paginated GET /hub/api/users without limit")
 	fs.IntVar(&c.APIPageMaxLimit, "api-page-max-limit", c.APIPageMaxLimit, "most users one GET /hub/api/users returns")
+	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local")
+	fs.StringVar(&c.LocalCmd, "local-cmd", c.LocalCmd, "the local spawner's command (default: jupyter-lab, jupyter-notebook or jupyter-server from PATH)")
+	fs.StringVar(&c.HubURL, "hub-url", c.HubURL, "how users' servers reach the hub (default: http://127.0.0.1:PORT of --listen)")
+	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a server has to start and answer")
+	fs.DurationVar(&c.StopGrace, "stop-grace", c.StopGrace, "how long a stopping server has before it is killed")
+	fs.IntVar(&c.ConcurrentSpawnLimit, "concurrent-spawn-limit", c.ConcurrentSpawnLimit, "most servers starting at once (0: no limit)")
+	fs.IntVar(&c.ActiveServerLimit, "active-server-limit", c.ActiveServerLimit, "most servers running at once (0: no limit)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "stop servers idle this long: no traffic and no busy kernel (0: never)")
+	fs.DurationVar(&c.CullInterval, "cull-interval", c.CullInterval, "how often to look for idle servers")
+	fs.BoolVar(&c.CullBusy, "cull-busy", c.CullBusy, "stop idle servers even while a kernel is busy")
+	fs.DurationVar(&c.MaxAge, "max-age", c.MaxAge, "stop servers running longer than this (0: no limit)")
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
 }
 
@@ -277,6 +308,20 @@ func (c *Config) Finish() error {
 	}
 	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
 		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
+	}
+	if c.Spawner != "local" {
+		return fmt.Errorf("--spawner must be local, not %q", c.Spawner)
+	}
+	if c.HubURL == "" {
+		_, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q is not host:port", c.Listen)
+		}
+		c.HubURL = "http://127.0.0.1:" + port
+	}
+	c.HubURL = strings.TrimRight(c.HubURL, "/")
+	if u, err := url.Parse(c.HubURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--hub-url must be an http:// or https:// URL, not %q", c.HubURL)
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 )
@@ -32,10 +33,13 @@ const maxBody = 1 << 20
 // reads. Anything unexpected is a 500 whose details go to the log only.
 func status(err error) (int, string) {
 	var he *httpError
+	var re *retryError
 	var ie *auth.InputError
 	var te *auth.ThrottledError
 	var mb *http.MaxBytesError
 	switch {
+	case errors.As(err, &re):
+		return re.status, re.msg
 	case errors.As(err, &he):
 		return he.status, he.msg
 	case errors.As(err, &ie):
@@ -65,6 +69,10 @@ func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *auth.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+	}
+	var re *retryError
+	if errors.As(err, &re) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((re.after+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, code, map[string]any{"status": code, "message": msg})
 }

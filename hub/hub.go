@@ -19,6 +19,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 //go:embed templates/*.html
@@ -35,6 +36,17 @@ type Deps struct {
 	Version string
 	// SpawnerName is shown by /hub/api/info.
 	SpawnerName string
+	// Spawner runs users' servers; nil serves no servers.
+	Spawner *spawner.Manager
+	// Proxy serves /user/{name}/...; Contents serves the contents API
+	// under it. The hub authorises contents requests; the proxy does its
+	// own.
+	Proxy, Contents http.Handler
+	// RenameUserData and DeleteUserData keep data that other packages
+	// hold by user name (the contents) in step, inside the hub's
+	// transaction.
+	RenameUserData func(ctx context.Context, tx *gorm.DB, oldName, newName string) error
+	DeleteUserData func(ctx context.Context, tx *gorm.DB, name string) error
 }
 
 // Hub serves every /hub/ route.
@@ -46,6 +58,8 @@ type Hub struct {
 	log       *slog.Logger
 	version   string
 	spawner   string
+	servers   *spawner.Manager
+	deps      Deps
 	metrics   *metrics
 	pages     *template.Template
 	static    *staticFiles
@@ -64,6 +78,8 @@ func New(cfg Config, d Deps) (*Hub, error) {
 		log:       d.Logger,
 		version:   d.Version,
 		spawner:   d.SpawnerName,
+		servers:   d.Spawner,
+		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
 	}
@@ -111,6 +127,21 @@ func (h *Hub) routes() {
 	m.HandleFunc("POST /hub/api/users/{name}/tokens", h.api(h.createToken))
 	m.HandleFunc("GET /hub/api/users/{name}/tokens/{id}", h.api(h.getToken))
 	m.HandleFunc("DELETE /hub/api/users/{name}/tokens/{id}", h.api(h.deleteToken))
+	if h.servers != nil {
+		m.HandleFunc("POST /hub/api/users/{name}/server", h.api(h.startServer))
+		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.api(h.stopServer))
+		m.HandleFunc("GET /hub/api/users/{name}/server/progress", h.api(h.serverProgress))
+	}
+	if h.deps.Contents != nil {
+		c := h.contentsAuth(h.deps.Contents)
+		m.Handle("/user/{name}/api/contents", c)
+		m.Handle("/user/{name}/api/contents/", c)
+		m.Handle("/user/{name}/files/", c)
+	}
+	if h.deps.Proxy != nil {
+		m.Handle("/user/{name}", h.deps.Proxy)
+		m.Handle("/user/{name}/", h.deps.Proxy)
+	}
 	m.HandleFunc("/hub/api/", h.apiNotFound)
 	m.HandleFunc("/", h.notFound)
 }

@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"context"
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // isoTime marshals as JupyterHub does: ISO 8601 in UTC with microseconds
@@ -61,9 +63,11 @@ type whoAmI struct {
 	SessionID *string  `json:"session_id"`
 }
 
-// userModelFor builds the model of u as p may see it: the servers only
-// with read:servers on that user.
-func userModelFor(u *auth.User, p *auth.Principal) userModel {
+// userModelFor builds the model of u as p may see it, with its default
+// server (nil when no spawner runs): the servers only with read:servers
+// on that user, and only a server that is starting, running or stopping,
+// as JupyterHub lists them.
+func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel {
 	roles := []string{"user"}
 	if u.Admin {
 		roles = []string{"admin", "user"}
@@ -78,8 +82,25 @@ func userModelFor(u *auth.User, p *auth.Principal) userModel {
 		LastActivity: isoPtr(u.LastActivity),
 		Disabled:     u.Disabled,
 	}
+	servers := map[string]serverModel{}
+	if srv != nil {
+		if srv.Pending != "" {
+			pending := srv.Pending
+			m.Pending = &pending
+		}
+		if srv.Ready {
+			url := srv.URL
+			m.Server = &url
+		}
+		if srv.LastActivity != nil && (u.LastActivity == nil || srv.LastActivity.After(*u.LastActivity)) {
+			m.LastActivity = isoPtr(srv.LastActivity)
+		}
+		if srv.State.Live() {
+			servers[""] = serverModelFor(*srv, p.Can(auth.ScopeAdminServerState, u.Name))
+		}
+	}
 	if p.Can(auth.ScopeReadServers, u.Name) {
-		m.Servers = &map[string]serverModel{}
+		m.Servers = &servers
 	}
 	return m
 }
@@ -117,4 +138,38 @@ func tokenModelFor(t *auth.Token, owner string) tokenModel {
 		ExpiresAt:    isoPtr(t.ExpiresAt),
 		LastActivity: isoPtr(t.LastActivity),
 	}
+}
+
+// userModels builds the models of many users with one query for their
+// servers.
+func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Principal) ([]userModel, error) {
+	var servers map[string]spawner.Model
+	if h.servers != nil && len(users) > 0 {
+		names := make([]string, len(users))
+		for i, u := range users {
+			names[i] = u.Name
+		}
+		var err error
+		if servers, err = h.servers.Servers(ctx, names); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]userModel, len(users))
+	for i, u := range users {
+		var srv *spawner.Model
+		if m, ok := servers[u.Name]; ok {
+			srv = &m
+		}
+		out[i] = userModelFor(u, p, srv)
+	}
+	return out, nil
+}
+
+// userModel1 is userModels for one user.
+func (h *Hub) userModel1(ctx context.Context, u *auth.User, p *auth.Principal) (userModel, error) {
+	ms, err := h.userModels(ctx, []*auth.User{u}, p)
+	if err != nil {
+		return userModel{}, err
+	}
+	return ms[0], nil
 }

@@ -105,3 +105,8 @@ func (h *Hub) notFound(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	h.render(w, r, http.StatusOK, "home.html", map[string]any{"Title": "Home", "User": p.User})
 }
+
+// ErrorPage renders an error page in the hub's style (for the proxy).
+func (h *Hub) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	h.render(w, r, code, "error.html", map[string]any{"Title": http.StatusText(code), "Message": msg})
+}
