@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,8 +23,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
@@ -41,6 +44,7 @@ const usage = `sparkhub: a multi-user Jupyter hub
   sparkhub user passwd NAME [--password-stdin]
   sparkhub token create NAME [--scopes a,b] [--expires 720h] [--note TEXT]
   sparkhub db migrate
+  sparkhub contents reencrypt --old-keys K1,K2 --new-keys K3   (either may be empty: no encryption)
   sparkhub version
 
 Every command takes --db, --data-dir and --config, or SPARKHUB_DB,
@@ -72,7 +76,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintln(stdout, "sparkhub", version)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
-	case (cmd == "user" || cmd == "token" || cmd == "db") && len(rest) == 0:
+	case (cmd == "user" || cmd == "token" || cmd == "db" || cmd == "contents") && len(rest) == 0:
 		err = fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
 	case cmd == "user":
 		err = c.user(rest[0], rest[1:])
@@ -80,6 +84,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = c.tokenCreate(rest[1:])
 	case cmd == "db" && rest[0] == "migrate":
 		err = c.dbMigrate(rest[1:])
+	case cmd == "contents" && rest[0] == "reencrypt":
+		err = c.contentsReencrypt(rest[1:])
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, strings.Join(args[:min(2, len(args))], " "))
 	}
@@ -212,7 +218,26 @@ func (c *cli) serve(args []string) error {
 	if strings.HasSuffix(cfg.HubURL, ":0") {
 		cfg.HubURL = "http://" + ln.Addr().String()
 	}
-	backend, err := local.New(local.Options{DataDir: cfg.DataDir, Cmd: strings.Fields(cfg.LocalCmd), Logger: log})
+	docs, err := contents.New(gdb, contents.Options{
+		EncryptionKeys: cfg.ContentsEncryptionKeys,
+		MaxFileSize:    cfg.ContentsMaxFileSize,
+		AllowHidden:    cfg.ContentsAllowHidden,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	pythonDir := filepath.Join(cfg.DataDir, "python")
+	if err := images.WritePythonPackage(pythonDir); err != nil {
+		return fmt.Errorf("write the sparkhub_contents package: %w", err)
+	}
+	backend, err := local.New(local.Options{
+		DataDir:              cfg.DataDir,
+		Cmd:                  strings.Fields(cfg.LocalCmd),
+		PythonPath:           pythonDir,
+		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		Logger:               log,
+	})
 	if err != nil {
 		return err
 	}
@@ -225,6 +250,7 @@ func (c *cli) serve(args []string) error {
 		CullInterval:         cfg.CullInterval,
 		CullBusy:             cfg.CullBusy,
 		MaxAge:               cfg.MaxAge,
+		Env:                  hub.ContentsEnv(store, cfg.HubURL),
 		Logger:               log,
 	}, backend)
 	if err != nil {
@@ -241,6 +267,7 @@ func (c *cli) serve(args []string) error {
 	h, err = hub.New(cfg, hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px,
+		Contents: docs.Handler(), RenameUserData: contents.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
 	if err != nil {
 		return err
@@ -483,4 +510,44 @@ func (c *cli) dbMigrate(args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "applied migrations %v\n", applied)
 	return nil
+}
+
+// contentsReencrypt rewrites every stored notebook from the old keys to
+// the new ones, one transaction per user; stopping and rerunning it is
+// safe.
+func (c *cli) contentsReencrypt(args []string) error {
+	cfg := hub.Defaults()
+	var oldKeys, newKeys string
+	pos, err := c.load("contents reencrypt", &cfg, func(fs *flag.FlagSet) {
+		fs.StringVar(&oldKeys, "old-keys", "", "comma-separated keys the contents are encrypted with now (empty: none)")
+		fs.StringVar(&newKeys, "new-keys", "", "comma-separated keys to encrypt with; the first encrypts (empty: none)")
+	}, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: contents reencrypt takes no arguments", errUsage)
+	}
+	ctx := context.Background()
+	log := c.logger(cfg)
+	gdb, err := c.open(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	if err := contents.Reencrypt(ctx, gdb, splitKeys(oldKeys), splitKeys(newKeys), log); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stderr, "every file and checkpoint is now stored with the new keys")
+	return nil
+}
+
+func splitKeys(s string) []string {
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }

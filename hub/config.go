@@ -54,6 +54,10 @@ type Config struct {
 	CullInterval         time.Duration
 	CullBusy             bool
 	MaxAge               time.Duration
+
+	ContentsEncryptionKeys []string
+	ContentsMaxFileSize    int64
+	ContentsAllowHidden    bool
 }
 
 // Defaults returns the configuration before flags, environment and file.
@@ -75,12 +79,13 @@ func Defaults() Config {
 		ConcurrentSpawnLimit:   100,
 		IdleTimeout:            time.Hour,
 		CullInterval:           60 * time.Second,
+		ContentsMaxFileSize:    100 << 20,
 	}
 }
 
 // Secret flags: they also read NAME_FILE, and their values are never
 // shown.
-var secretFlags = map[string]bool{"db": true}
+var secretFlags = map[string]bool{"db": true, "contents-encryption-keys": true}
 
 // StorageFlags registers what every subcommand shares: where the config
 // file, the database and the data folder are, and the bcrypt cost.
@@ -116,6 +121,9 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CullInterval, "cull-interval", c.CullInterval, "how often to look for idle servers")
 	fs.BoolVar(&c.CullBusy, "cull-busy", c.CullBusy, "stop idle servers even while a kernel is busy")
 	fs.DurationVar(&c.MaxAge, "max-age", c.MaxAge, "stop servers running longer than this (0: no limit)")
+	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
+	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
+	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
 }
 
@@ -308,6 +316,9 @@ func (c *Config) Finish() error {
 	}
 	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
 		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
+	}
+	if c.ContentsMaxFileSize <= 0 {
+		return errors.New("--contents-max-file-size must be positive")
 	}
 	if c.Spawner != "local" {
 		return fmt.Errorf("--spawner must be local, not %q", c.Spawner)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -56,4 +57,31 @@ func hasCookie(r *http.Request, name string) bool {
 
 func acceptsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// ContentsEnv is the spawner's environment hook: each start of a user's
+// server gets a new token that may only reach that user's contents (the
+// previous one is revoked), and the URL of their contents API on the hub.
+func ContentsEnv(store *auth.Store, hubURL string) func(ctx context.Context, user string) (map[string]string, error) {
+	return func(ctx context.Context, user string) (map[string]string, error) {
+		u, err := store.UserByName(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		if err := store.DeleteTokens(ctx, u.ID, auth.KindServer); err != nil {
+			return nil, err
+		}
+		_, secret, err := store.CreateToken(ctx, u.ID, auth.NewToken{
+			Kind:   auth.KindServer,
+			Note:   "contents access of the user's server",
+			Scopes: []string{auth.ScopeContents + "!user=" + user},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{
+			"SPARKHUB_CONTENTS_URL":   hubURL + "/user/" + user + "/api/contents",
+			"SPARKHUB_CONTENTS_TOKEN": secret,
+		}, nil
+	}
 }

@@ -1,0 +1,23 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWritePythonPackage(t *testing.T) {
+	dir := t.TempDir()
+	if err := WritePythonPackage(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"__init__.py", "_client.py", "_manager.py"} {
+		if _, err := os.Stat(filepath.Join(dir, "sparkhub_contents", f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	// Writing again over an older copy works.
+	if err := WritePythonPackage(dir); err != nil {
+		t.Fatal(err)
+	}
+}
