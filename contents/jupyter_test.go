@@ -1,0 +1,101 @@
+package contents
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/db/dbtest"
+)
+
+// debianPython is the interpreter Debian's python3-notebook installs into
+// (the PATH may lead to another Python without Jupyter).
+const debianPython = "/usr/bin/python3"
+
+// requireToken stands in for the hub's authentication until it is wired:
+// a fixed bearer token, as HubContentsManager sends it.
+func requireToken(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if auth != "token "+token && auth != "Bearer "+token {
+			writeJSON(w, http.StatusForbidden, errorBody{Status: http.StatusForbidden, Message: "A valid token is required."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestJupyterSuite runs notebook 6.4's own contents tests (from Debian's
+// python3-notebook) against a notebook server whose contents manager is
+// sparkhub_contents.HubContentsManager, talking to this package's handler.
+// The tests skipped, and why, are listed in
+// images/python/sparkhub_contents/tests/test_jupyter_suite.py:
+// test_checkpoints_separate_root (FileCheckpoints' own directory) and the
+// classes that test FileContentsManager itself.
+func TestJupyterSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Jupyter suite takes a minute; skipped with -short")
+	}
+	check := exec.Command(debianPython, "-c", "import notebook.notebookapp, nbformat, pytest, requests")
+	if out, err := check.CombinedOutput(); err != nil {
+		msg := "Jupyter's contents tests need Debian's python3-notebook, python3-pytest and python3-requests (" +
+			strings.TrimSpace(string(out)) + ")"
+		if dbtest.Required() {
+			t.Fatal(msg + "; CI=true")
+		}
+		t.Skip(msg)
+	}
+	pkg, err := filepath.Abs("../images/python/sparkhub_contents")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdb := dbtest.Open(t, db.SQLite)
+	strict, err := New(gdb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := New(gdb, Options{AllowHidden: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	token := hex.EncodeToString(b)
+	mux := http.NewServeMux()
+	mux.Handle("/fixture/", http.StripPrefix("/fixture", open.Handler()))
+	mux.Handle("/", strict.Handler())
+	srv := httptest.NewServer(requireToken(token, mux))
+	defer srv.Close()
+
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, debianPython, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests")
+	cmd.Dir = pkg
+	cmd.Env = append(os.Environ(),
+		"SPARKHUB_CONTENTS_URL="+srv.URL+"/user/jupyter/api/contents",
+		"SPARKHUB_CONTENTS_TOKEN="+token,
+		"SPARKHUB_FIXTURE_URL="+srv.URL+"/fixture/user/jupyter/api/contents",
+		"HOME="+home,
+		"JUPYTER_CONFIG_DIR="+filepath.Join(home, "config"),
+		"JUPYTER_DATA_DIR="+filepath.Join(home, "data"),
+		"JUPYTER_RUNTIME_DIR="+filepath.Join(home, "runtime"),
+		"IPYTHONDIR="+filepath.Join(home, "ipython"),
+		"PYTHONDONTWRITEBYTECODE=1",
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("Jupyter's contents tests failed (%v):\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	t.Log(lines[len(lines)-1])
+}
