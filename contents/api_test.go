@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -90,8 +92,19 @@ func (c *client) text(path string) string {
 	return m["content"].(string)
 }
 
+// testLog sends the service's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 func newTestServer(t *testing.T, gdb *gorm.DB, opts Options) *httptest.Server {
 	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
 	svc, err := New(gdb, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -466,6 +479,30 @@ var suite = []struct {
 		deep := strings.Repeat("abcdefghij/", 28) + "x.txt"
 		c.must(400, "PUT", "api/contents/"+deep, map[string]any{"type": "file", "format": "text", "content": ""})
 		c.must(201, "PUT", "api/contents/"+strings.Repeat("é", 290), map[string]any{"type": "file", "format": "text", "content": ""})
+	}},
+	{"concurrent saves", func(t *testing.T, c *client, _ *gorm.DB) {
+		c.must(201, "PUT", "api/contents/d", map[string]any{"type": "directory"})
+		errs := make(chan string, 60)
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := fmt.Sprintf("d/f%d.txt", i%20) // three savers per file
+				r := c.do("PUT", "api/contents/"+path, map[string]any{"type": "file", "format": "text", "content": path})
+				if r.status != 200 && r.status != 201 {
+					errs <- fmt.Sprintf("%s: %d %s", path, r.status, r.body)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		if got := names(t, c.must(200, "GET", "api/contents/d", nil).json(t)); len(got) != 20 {
+			t.Errorf("%d files after concurrent saves, want 20", len(got))
+		}
 	}},
 	{"case and wildcards", func(t *testing.T, c *client, _ *gorm.DB) {
 		c.putText("A.txt", "upper")

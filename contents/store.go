@@ -3,8 +3,10 @@ package contents
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/db"
@@ -56,19 +58,41 @@ func (st *store) forUpdate() string {
 	return " FOR UPDATE"
 }
 
-// tx runs fn in a transaction, again when it loses a race for a unique
-// key (two first saves of one new file, two untitled names).
+// tx runs fn in a transaction, again when it loses a race: for a unique
+// key (two first saves of one new file, two untitled names), or to a
+// deadlock or serialization failure between concurrent savers.
 func (st *store) tx(ctx context.Context, fn func(tx *store) error) error {
 	var err error
-	for range 3 {
+	for attempt := range 8 {
 		err = st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return fn(&store{db: tx, dialect: st.dialect, t: st.t})
 		})
-		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+		if !retryable(err) {
 			return err
 		}
+		time.Sleep(time.Duration(attempt+1) * time.Duration(5+rand.IntN(10)) * time.Millisecond)
 	}
 	return err
+}
+
+// retryable reports errors that a second try of the same transaction
+// may not meet.
+func retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	var my *gomysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213 || my.Number == 1205 // deadlock, lock wait timeout
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return pg.SQLState() == "40001" || pg.SQLState() == "40P01"
+	}
+	return false
 }
 
 // insertIgnore inserts a row unless its key exists.
