@@ -79,54 +79,73 @@ func (b *syncBuffer) String() string {
 
 var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
 
+// hubProc is a running `sparkhub serve`.
+type hubProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string
+	stdout *syncBuffer
+	logs   *syncBuffer
+	exited chan error
+	once   sync.Once
+}
+
 // serve starts `sparkhub serve` on a free port and returns its base URL
 // and its stdout so far; it is stopped with SIGTERM when the test ends.
 func serve(t *testing.T, env []string, args ...string) (string, *syncBuffer) {
 	t.Helper()
+	h := startHub(t, env, args...)
+	return h.base, h.stdout
+}
+
+func startHub(t *testing.T, env []string, args ...string) *hubProc {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	stdout := &syncBuffer{}
-	cmd.Stdout = stdout
+	h := &hubProc{t: t, cmd: cmd, stdout: &syncBuffer{}, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout = h.stdout
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			logs.Write([]byte(sc.Text() + "\n"))
+			h.logs.Write([]byte(sc.Text() + "\n"))
 			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	var base string
+	go func() { h.exited <- cmd.Wait(); pw.Close() }()
 	select {
-	case base = <-found:
-	case err := <-exited:
-		t.Fatalf("serve exited: %v\n%s", err, logs.String())
+	case h.base = <-found:
+	case err := <-h.exited:
+		t.Fatalf("serve exited: %v\n%s", err, h.logs.String())
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("serve did not start in 30s:\n%s", logs.String())
+		t.Fatalf("serve did not start in 30s:\n%s", h.logs.String())
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+	t.Cleanup(h.Stop)
+	return h
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (h *hubProc) Stop() {
+	h.once.Do(func() {
+		h.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
+		case err := <-h.exited:
 			if err != nil {
-				t.Errorf("serve exited with %v after SIGTERM\n%s", err, logs.String())
+				h.t.Errorf("serve exited with %v after SIGTERM\n%s", err, h.logs.String())
 			}
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Error("serve did not stop within 15s of SIGTERM")
+			h.cmd.Process.Kill()
+			h.t.Error("serve did not stop within 15s of SIGTERM")
 		}
 	})
-	return base, stdout
 }
 
 type client struct {

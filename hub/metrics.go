@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -93,6 +95,25 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Hijack passes the connection on for websockets (gorilla/websocket
+// asserts http.Hijacker rather than using a ResponseController); a
+// hijacked connection counts as 101 Switching Protocols.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil && s.code == 0 {
+		s.code = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
+}
+
+// Flush sends buffered data now (progress events, streamed responses).
+func (s *statusRecorder) Flush() {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	http.NewResponseController(s.ResponseWriter).Flush()
+}
 
 // instrument counts requests by the mux pattern that served them, so
 // label values stay few whatever paths clients send.

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// needJupyter skips (or, with CI=true, fails) when Debian's Jupyter is
+// not installed.
+func needJupyter(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("jupyter-notebook"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("jupyter-notebook is not installed and CI=true (apt-get install jupyter-notebook python3-ipykernel)")
+		}
+		t.Skip("jupyter-notebook is not installed")
+	}
+}
+
+// killServersUnder stops any Jupyter left running with its working
+// directory under dataDir, so a failed test leaves no process behind.
+func killServersUnder(dataDir string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err == nil && strings.HasPrefix(cwd, dataDir+string(filepath.Separator)) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// userCookie is the _xsrf cookie the browser holds for /user/{name}/.
+func (c *client) userXSRF(name string) string {
+	u, _ := url.Parse(c.base + "/user/" + name + "/")
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "_xsrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// userAPI is a cookie request under /user/{name}/ with Jupyter's XSRF
+// header.
+func (c *client) userAPI(method, path, name string, body any, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("X-XSRFToken", c.userXSRF(name))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// progress reads the SSE stream to its end and returns the events.
+func (c *client) progress(name string) []map[string]any {
+	c.t.Helper()
+	resp, err := c.http.Get(c.base + "/hub/api/users/" + name + "/server/progress")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		c.t.Fatalf("progress = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var events []map[string]any
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			c.t.Fatalf("progress event %q: %v", line, err)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// execute runs code on a kernel over the relayed websocket and returns
+// the text/plain of its execute_result (or stream output).
+func execute(t *testing.T, conn *websocket.Conn, code string) string {
+	t.Helper()
+	msgID := randomID()
+	msg := map[string]any{
+		"header":        map[string]any{"msg_id": msgID, "username": "test", "session": randomID(), "msg_type": "execute_request", "version": "5.3"},
+		"parent_header": map[string]any{},
+		"metadata":      map[string]any{},
+		"content":       map[string]any{"code": code, "silent": false, "store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
+		"channel":       "shell",
+		"buffers":       []any{},
+	}
+	if err := conn.WriteJSON(msg); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
+	out := ""
+	for {
+		var reply struct {
+			Channel string `json:"channel"`
+			Header  struct {
+				MsgType string `json:"msg_type"`
+			}
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+			Content struct {
+				Data           map[string]any `json:"data"`
+				Text           string         `json:"text"`
+				ExecutionState string         `json:"execution_state"`
+				Ename          string         `json:"ename"`
+			} `json:"content"`
+		}
+		if err := conn.ReadJSON(&reply); err != nil {
+			t.Fatalf("reading the kernel's reply: %v", err)
+		}
+		if reply.ParentHeader.MsgID != msgID {
+			continue
+		}
+		switch reply.Header.MsgType {
+		case "execute_result":
+			out, _ = reply.Content.Data["text/plain"].(string)
+		case "stream":
+			out += reply.Content.Text
+		case "error":
+			t.Fatalf("kernel error %s running %q", reply.Content.Ename, code)
+		case "status":
+			if reply.Content.ExecutionState == "idle" {
+				return out
+			}
+		}
+	}
+}
+
+func dialKernel(t *testing.T, c *client, name, kernelID string) *websocket.Conn {
+	t.Helper()
+	u, _ := url.Parse(c.base)
+	hdr := http.Header{"Origin": {c.base}}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/"+name+"/api/kernels/"+kernelID+"/channels?session_id="+randomID(), hdr)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("kernel websocket: %v (status %d)", err, status)
+	}
+	return conn
+}
+
+// TestJupyterEndToEnd is the analyst's path with the real Jupyter from
+// Debian, through the built hub: log in, start, watch progress, create a
+// notebook through the contents API, start a kernel, run 1+1 over the
+// relayed websocket, open the notebook's own page, restart the hub with
+// the server kept, stop; and another user refused at every path.
+func TestJupyterEndToEnd(t *testing.T) {
+	needJupyter(t)
+	dataDir := t.TempDir()
+	t.Cleanup(func() { killServersUnder(dataDir) })
+	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
+	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
+	aliceToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "alice"}, common...)...))
+	bobToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "bob"}, common...)...))
+
+	hub1 := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
+	alice := newClient(t, hub1.base)
+	if resp := alice.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("login = %d", resp.StatusCode)
+	}
+	// Not running yet: the API says 503, a browser is offered to start.
+	if code := alice.api("GET", "/user/alice/api/status", aliceToken, nil, nil); code != http.StatusServiceUnavailable {
+		t.Errorf("before start = %d, want 503", code)
+	}
+	code := alice.api("POST", "/hub/api/users/alice/server", "cookie", map[string]any{}, nil)
+	if code != http.StatusCreated && code != http.StatusAccepted {
+		t.Fatalf("start = %d", code)
+	}
+	if code := alice.api("POST", "/hub/api/users/alice/server", "cookie", map[string]any{}, nil); code != http.StatusBadRequest {
+		t.Errorf("second start = %d, want 400", code)
+	}
+	events := alice.progress("alice")
+	last := events[len(events)-1]
+	if last["ready"] != true || last["url"] != "/user/alice/" || last["progress"] != float64(100) {
+		t.Fatalf("progress events = %v", events)
+	}
+	var model struct {
+		Server  *string `json:"server"`
+		Servers map[string]struct {
+			Ready   bool   `json:"ready"`
+			Started string `json:"started"`
+		} `json:"servers"`
+	}
+	alice.api("GET", "/hub/api/users/alice", aliceToken, nil, &model)
+	if model.Server == nil || !model.Servers[""].Ready {
+		t.Fatalf("user model after start: %+v", model)
+	}
+	started := model.Servers[""].Started
+
+	// A notebook through the contents API (the cookie, and the _xsrf
+	// cookie the contents service sets on the first GET).
+	if code := alice.userAPI("GET", "/user/alice/api/contents", "alice", nil, nil); code != 200 {
+		t.Fatalf("list contents = %d", code)
+	}
+	var nb struct{ Path string }
+	if code := alice.userAPI("POST", "/user/alice/api/contents", "alice", map[string]any{"type": "notebook"}, &nb); code != http.StatusCreated {
+		t.Fatalf("new notebook = %d", code)
+	}
+	// A kernel, and 1+1 over the relayed websocket.
+	var kernel struct{ ID string }
+	if code := alice.userAPI("POST", "/user/alice/api/kernels", "alice", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+		t.Fatalf("start kernel = %d", code)
+	}
+	conn := dialKernel(t, alice, "alice", kernel.ID)
+	if got := execute(t, conn, "1+1"); got != "2" {
+		t.Fatalf("1+1 = %q", got)
+	}
+	conn.Close()
+	// The notebook's own page, served by Jupyter from the hub's database.
+	resp, err := alice.http.Get(hub1.base + "/user/alice/notebooks/" + url.PathEscape(nb.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), nb.Path) {
+		t.Fatalf("notebook page = %d", resp.StatusCode)
+	}
+
+	// bob is refused at every path of alice's.
+	bob := newClient(t, hub1.base)
+	bob.login("bob", "bob's password!")
+	for _, path := range []string{"/user/alice/", "/user/alice/api/status", "/user/alice/api/contents", "/user/alice/files/" + nb.Path, "/user/alice/notebooks/" + nb.Path, "/user/alice/api/kernels", "/hub/api/users/alice", "/hub/api/users/alice/server/progress"} {
+		for _, authz := range []string{"cookie", bobToken} {
+			if code := bob.api("GET", path, authz, nil, nil); code != 403 && code != 404 {
+				t.Errorf("bob GET %s with %s = %d, want 403 or 404", path, authz[:min(6, len(authz))], code)
+			}
+		}
+	}
+	for _, rq := range [][2]string{{"POST", "/hub/api/users/alice/server"}, {"DELETE", "/hub/api/users/alice/server"}, {"POST", "/user/alice/api/kernels"}, {"DELETE", "/user/alice/api/kernels/" + kernel.ID}, {"PUT", "/user/alice/api/contents/x.txt"}} {
+		if code := bob.api(rq[0], rq[1], bobToken, map[string]any{}, nil); code != 403 && code != 404 {
+			t.Errorf("bob %s %s = %d, want 403 or 404", rq[0], rq[1], code)
+		}
+	}
+	u, _ := url.Parse(hub1.base)
+	_, wsResp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/alice/api/kernels/"+kernel.ID+"/channels", http.Header{"Authorization": {"token " + bobToken}})
+	if err == nil || wsResp == nil || wsResp.StatusCode != 404 {
+		t.Errorf("bob's websocket to alice's kernel: %v", err)
+	}
+
+	// Restart the hub: the server is kept and answers without a new start.
+	hub1.Stop()
+	hub2 := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
+	alice2 := newClient(t, hub2.base)
+	if code := alice2.api("GET", "/user/alice/api/status", aliceToken, nil, nil); code != 200 {
+		t.Fatalf("after the hub restarted, alice's server = %d", code)
+	}
+	alice2.api("GET", "/hub/api/users/alice", aliceToken, nil, &model)
+	if model.Servers[""].Started != started {
+		t.Errorf("the server was started again: started %s, was %s", model.Servers[""].Started, started)
+	}
+	var k2 []struct{ ID string }
+	if alice2.api("GET", "/user/alice/api/kernels", aliceToken, nil, &k2); len(k2) != 1 || k2[0].ID != kernel.ID {
+		t.Errorf("kernels after the restart = %v, want the same kernel", k2)
+	}
+
+	// Stop.
+	if code := alice2.api("DELETE", "/hub/api/users/alice/server", aliceToken, nil, nil); code != http.StatusNoContent && code != http.StatusAccepted {
+		t.Fatalf("stop = %d", code)
+	}
+	waitFor(t, "the server to stop", 30*time.Second, func() bool {
+		return alice2.api("GET", "/user/alice/api/status", aliceToken, nil, nil) == http.StatusServiceUnavailable
+	})
+	// The notebook outlives the server.
+	if code := alice2.api("GET", "/user/alice/api/contents/"+url.PathEscape(nb.Path), aliceToken, nil, nil); code != 200 {
+		t.Errorf("the notebook after the server stopped = %d", code)
+	}
+}
+
+// TestCullIdleSpareBusy: an idle server is culled, one with a busy kernel
+// is spared.
+func TestCullIdleSpareBusy(t *testing.T) {
+	needJupyter(t)
+	dataDir := t.TempDir()
+	t.Cleanup(func() { killServersUnder(dataDir) })
+	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
+	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
+	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "4s", "--cull-interval", "1s")
+	tokens := map[string]string{}
+	for _, name := range []string{"alice", "bob"} {
+		tokens[name] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", name}, common...)...))
+	}
+	bob := newClient(t, h.base)
+	bob.login("bob", "bob's password!")
+	for _, name := range []string{"alice", "bob"} {
+		c := newClient(t, h.base)
+		if code := c.api("POST", "/hub/api/users/"+name+"/server", tokens[name], map[string]any{}, nil); code != 201 && code != 202 {
+			t.Fatalf("start %s = %d", name, code)
+		}
+	}
+	waitFor(t, "both servers ready", 60*time.Second, func() bool {
+		return bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
+			bob.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200
+	})
+	var kernel struct{ ID string }
+	bob.api("POST", "/user/bob/api/kernels", tokens["bob"], map[string]any{"name": "python3"}, &kernel)
+	conn := dialKernel(t, bob, "bob", kernel.ID)
+	defer conn.Close()
+	execute(t, conn, "1")
+	// Keep bob's kernel busy well past the idle timeout.
+	msg := map[string]any{
+		"header":        map[string]any{"msg_id": randomID(), "username": "t", "session": randomID(), "msg_type": "execute_request", "version": "5.3"},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell", "buffers": []any{},
+		"content": map[string]any{"code": "import time; time.sleep(120)", "silent": false, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
+	}
+	conn.WriteJSON(msg)
+	go func() {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	var model struct {
+		Servers map[string]any `json:"servers"`
+	}
+	waitFor(t, "alice's idle server to be culled", 60*time.Second, func() bool {
+		model.Servers = nil
+		bob.api("GET", "/hub/api/users/alice", tokens["alice"], nil, &model)
+		return len(model.Servers) == 0
+	})
+	if code := bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil); code != 200 {
+		t.Errorf("bob's busy server = %d after alice's was culled; it must be spared", code)
+	}
+	if code := bob.api("DELETE", "/hub/api/users/bob/server", tokens["bob"], nil, nil); code != 204 && code != 202 {
+		t.Errorf("stop bob = %d", code)
+	}
+}
