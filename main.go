@@ -29,7 +29,6 @@ import (
 	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
-	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -231,13 +230,7 @@ func (c *cli) serve(args []string) error {
 	if err := images.WritePythonPackage(pythonDir); err != nil {
 		return fmt.Errorf("write the sparkhub_contents package: %w", err)
 	}
-	backend, err := local.New(local.Options{
-		DataDir:              cfg.DataDir,
-		Cmd:                  strings.Fields(cfg.LocalCmd),
-		PythonPath:           pythonDir,
-		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
-		Logger:               log,
-	})
+	backend, err := newBackend(ctx, cfg, gdb, pythonDir, log)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	ContentsEncryptionKeys []string
 	ContentsMaxFileSize    int64
 	ContentsAllowHidden    bool
+
+	// Mesos holds the --mesos-* settings (config_mesos.go).
+	Mesos MesosConfig
 }
 
 // Defaults returns the configuration before flags, environment and file.
@@ -110,7 +113,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
 	fs.IntVar(&c.APIPageDefaultLimit, "api-page-default-limit", c.APIPageDefaultLimit, "users per page of a paginated GET /hub/api/users without limit")
 	fs.IntVar(&c.APIPageMaxLimit, "api-page-max-limit", c.APIPageMaxLimit, "most users one GET /hub/api/users returns")
-	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local")
+	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local or mesos")
 	fs.StringVar(&c.LocalCmd, "local-cmd", c.LocalCmd, "the local spawner's command (default: jupyter-lab, jupyter-notebook or jupyter-server from PATH)")
 	fs.StringVar(&c.HubURL, "hub-url", c.HubURL, "how users' servers reach the hub (default: http://127.0.0.1:PORT of --listen)")
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a server has to start and answer")
@@ -124,6 +127,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
 	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
 	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
+	c.Mesos.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
 }
 
@@ -320,8 +324,14 @@ func (c *Config) Finish() error {
 	if c.ContentsMaxFileSize <= 0 {
 		return errors.New("--contents-max-file-size must be positive")
 	}
-	if c.Spawner != "local" {
-		return fmt.Errorf("--spawner must be local, not %q", c.Spawner)
+	switch c.Spawner {
+	case "local":
+	case "mesos":
+		if err := c.Mesos.finish(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--spawner must be local or mesos, not %q", c.Spawner)
 	}
 	if c.HubURL == "" {
 		_, port, err := net.SplitHostPort(c.Listen)
