@@ -19,6 +19,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
 )
 
@@ -674,4 +675,23 @@ func TestRenameAndDeleteUser(t *testing.T) {
 			t.Errorf("rows left after DeleteUser: %s", snap)
 		}
 	})
+}
+
+// On MySQL a value larger than max_allowed_packet is a 413, not a
+// dropped connection.
+func TestMySQLPacketLimit(t *testing.T) {
+	gdb := dbtest.Open(t, db.MySQL)
+	var packet int64
+	if err := gdb.Raw("SELECT @@max_allowed_packet").Scan(&packet).Error; err != nil {
+		t.Fatal(err)
+	}
+	if packet > 64<<20 {
+		t.Skipf("max_allowed_packet is %d; the test needs it below 64 MiB", packet)
+	}
+	c := &client{t: t, base: newTestServer(t, gdb, Options{}).URL, user: "big"}
+	r := c.putText("big.txt", strings.Repeat("x", int(packet)))
+	if r.status != 413 {
+		t.Fatalf("a save larger than max_allowed_packet answered %d %s", r.status, r.body)
+	}
+	c.must(404, "GET", "api/contents/big.txt", nil)
 }

@@ -12,8 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/db"
 )
 
 // DefaultMaxFileSize is the default of --contents-max-file-size.
@@ -56,7 +59,32 @@ func New(gdb *gorm.DB, opts Options) (*Service, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("contents: the largest file size must be positive, not %d", size)
 	}
-	return &Service{st: newStore(gdb), keys: newKeyring(keys), maxSize: size, allowHidden: opts.AllowHidden, log: log}, nil
+	s := &Service{st: newStore(gdb), keys: newKeyring(keys), maxSize: size, allowHidden: opts.AllowHidden, log: log}
+	s.fitPacketSize()
+	return s, nil
+}
+
+// fitPacketSize keeps saves under MySQL's max_allowed_packet: a larger
+// value makes the server drop the connection, which would be a 500
+// instead of a 413 that names the file.
+func (s *Service) fitPacketSize() {
+	if s.st.dialect != db.MySQL {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var packet int64
+	if err := s.st.db.WithContext(ctx).Raw("SELECT @@max_allowed_packet").Scan(&packet).Error; err != nil || packet <= 0 {
+		return
+	}
+	// The statement carries the value, the path and some SQL.
+	limit := packet - 64<<10
+	if limit < s.maxSize {
+		s.log.Warn("contents: MySQL's max_allowed_packet caps stored files below --contents-max-file-size; "+
+			"raise it (SET GLOBAL max_allowed_packet, or max_allowed_packet in the server's config) to store larger files",
+			"max_allowed_packet", packet, "max_file_size", s.maxSize, "effective_max_file_size", limit)
+		s.maxSize = limit
+	}
 }
 
 // checkKeys drops empty entries and refuses passwords pgcontents could
