@@ -14,6 +14,7 @@ build:
 # The first start creates the user admin and prints its password once;
 # set SPARKHUB_ADMIN_PASSWORD to choose it instead.
 run: build
+	@scripts/ensure-jupyter
 	@echo "sparkhub: open http://localhost$(LISTEN)/hub/login and log in as admin"
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
