@@ -707,7 +707,13 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 	} else if r.Row.ReadyAt != nil {
 		s.markActive(*r.Row.ReadyAt)
 	}
-	spawnCtx, cancel := context.WithTimeout(m.ctx, max(m.opts.StartTimeout-time.Since(s.started), m.opts.RecoverTimeout))
+	// A running server has RecoverTimeout to answer again; a start
+	// under way keeps what is left of its StartTimeout (at least that).
+	wait := m.opts.RecoverTimeout
+	if r.Row.State == Spawning {
+		wait = max(m.opts.StartTimeout-time.Since(s.started), wait)
+	}
+	spawnCtx, cancel := context.WithTimeout(m.ctx, wait)
 	s.cancelSpawn = cancel
 	if err := m.admit(s, false); err != nil {
 		cancel()

@@ -614,3 +614,70 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+// polled hides the fake's Waiter, so the manager must notice exits by
+// polling Status.
+type polled struct{ spawner.Backend }
+
+func TestDeathNoticedByPolling(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m, err := spawner.New(context.Background(), gdb, spawner.Options{PollInterval: 20 * time.Millisecond}, polled{e.fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		startReady(t, m, "alice")
+		e.fake.Crash("alice", 2)
+		eventually(t, "the dead server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
+		if md := model(t, m, "alice"); !strings.Contains(md.StopReason, "stopped on its own") {
+			t.Errorf("model = %+v", md)
+		}
+	})
+}
+
+func TestRecoveredServerThatDoesNotAnswerIsStopped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m1 := e.manager(spawner.Options{})
+		startReady(t, m1, "alice")
+		m1.Close()
+		e.fake.Hang("alice", true)
+		m2 := e.manager(spawner.Options{RecoverTimeout: 200 * time.Millisecond})
+		if err := m2.RecoverAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the silent server is stopped", func() bool { return model(t, m2, "alice").State == spawner.Stopped })
+		if md := model(t, m2, "alice"); !strings.Contains(md.StopReason, "stopped answering") {
+			t.Errorf("model = %+v", md)
+		}
+		if n := e.fake.Running("alice"); n != 0 {
+			t.Errorf("%d servers left running", n)
+		}
+	})
+}
+
+func TestRunFlushesUntilCancelled(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice")
+		m := e.manager(spawner.Options{FlushInterval: 10 * time.Millisecond, IdleTimeout: time.Hour, CullInterval: 10 * time.Millisecond})
+		startReady(t, m, "alice")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		when := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+		m.MarkActive("alice", when)
+		eventually(t, "activity reaches the database", func() bool {
+			var stored time.Time
+			gdb.Raw("SELECT last_activity FROM hub_servers").Row().Scan(&stored)
+			return stored.Equal(when)
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+		if st := state(m, "alice"); st != spawner.Running {
+			t.Errorf("an active server was culled: %s", st)
+		}
+	})
+}
