@@ -119,6 +119,9 @@ func (o *Options) defaults() {
 // and recovers servers after a hub restart. Build one in main with New,
 // call RecoverAll before serving, run Run in the background, and Close on
 // shutdown. Closing never stops a server.
+//
+// Servers are known by user name, and a running server serves under
+// /user/{name}/: stop a user's server before renaming or deleting them.
 type Manager struct {
 	opts     Options
 	log      *slog.Logger

@@ -681,3 +681,27 @@ func TestRunFlushesUntilCancelled(t *testing.T) {
 		}
 	})
 }
+
+func TestLiveUsers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "ready", "starting", "stopped")
+		m := e.manager(spawner.Options{})
+		startReady(t, m, "ready")
+		e.fake.Hang("starting", true)
+		startPending(t, m, "starting")
+		startReady(t, m, "stopped")
+		m.Stop(context.Background(), "stopped")
+		tests := []struct {
+			readyOnly bool
+			want      string
+		}{
+			{false, "ready,starting"},
+			{true, "ready"},
+		}
+		for _, tt := range tests {
+			if got := strings.Join(m.LiveUsers(tt.readyOnly), ","); got != tt.want {
+				t.Errorf("LiveUsers(%v) = %s, want %s", tt.readyOnly, got, tt.want)
+			}
+		}
+	})
+}
