@@ -60,39 +60,6 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 }
 
-// userCookie is the _xsrf cookie the browser holds for /user/{name}/.
-func (c *client) userXSRF(name string) string {
-	u, _ := url.Parse(c.base + "/user/" + name + "/")
-	for _, ck := range c.http.Jar.Cookies(u) {
-		if ck.Name == "_xsrf" {
-			return ck.Value
-		}
-	}
-	return ""
-}
-
-// userAPI is a cookie request under /user/{name}/ with Jupyter's XSRF
-// header.
-func (c *client) userAPI(method, path, name string, body any, out any) int {
-	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	req.Header.Set("X-XSRFToken", c.userXSRF(name))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
-}
-
 // progress reads the SSE stream to its end and returns the events.
 func (c *client) progress(name string) []map[string]any {
 	c.t.Helper()
@@ -126,9 +93,9 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// execute runs code on a kernel over the relayed websocket and returns
-// the text/plain of its execute_result (or stream output).
-func execute(t *testing.T, conn *websocket.Conn, code string) string {
+// sendExecute sends an execute_request on the shell channel in Jupyter's
+// JSON websocket protocol and returns its msg_id.
+func sendExecute(t *testing.T, conn *websocket.Conn, code string) string {
 	t.Helper()
 	msgID := randomID()
 	msg := map[string]any{
@@ -142,6 +109,14 @@ func execute(t *testing.T, conn *websocket.Conn, code string) string {
 	if err := conn.WriteJSON(msg); err != nil {
 		t.Fatal(err)
 	}
+	return msgID
+}
+
+// execute runs code on a kernel over the relayed websocket and returns
+// the text/plain of its execute_result (or stream output).
+func execute(t *testing.T, conn *websocket.Conn, code string) string {
+	t.Helper()
+	msgID := sendExecute(t, conn, code)
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	defer conn.SetReadDeadline(time.Time{})
 	out := ""
@@ -251,16 +226,16 @@ func TestJupyterEndToEnd(t *testing.T) {
 
 	// A notebook through the contents API (the cookie, and the _xsrf
 	// cookie the contents service sets on the first GET).
-	if code := alice.userAPI("GET", "/user/alice/api/contents", "alice", nil, nil); code != 200 {
+	if code := alice.api("GET", "/user/alice/api/contents", "cookie", nil, nil); code != 200 {
 		t.Fatalf("list contents = %d", code)
 	}
 	var nb struct{ Path string }
-	if code := alice.userAPI("POST", "/user/alice/api/contents", "alice", map[string]any{"type": "notebook"}, &nb); code != http.StatusCreated {
+	if code := alice.api("POST", "/user/alice/api/contents", "cookie", map[string]any{"type": "notebook"}, &nb); code != http.StatusCreated {
 		t.Fatalf("new notebook = %d", code)
 	}
 	// A kernel, and 1+1 over the relayed websocket.
 	var kernel struct{ ID string }
-	if code := alice.userAPI("POST", "/user/alice/api/kernels", "alice", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+	if code := alice.api("POST", "/user/alice/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
 		t.Fatalf("start kernel = %d", code)
 	}
 	conn := dialKernel(t, alice, "alice", kernel.ID)
@@ -361,12 +336,7 @@ func TestCullIdleSpareBusy(t *testing.T) {
 	defer conn.Close()
 	execute(t, conn, "1")
 	// Keep bob's kernel busy well past the idle timeout.
-	msg := map[string]any{
-		"header":        map[string]any{"msg_id": randomID(), "username": "t", "session": randomID(), "msg_type": "execute_request", "version": "5.3"},
-		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell", "buffers": []any{},
-		"content": map[string]any{"code": "import time; time.sleep(120)", "silent": false, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
-	}
-	conn.WriteJSON(msg)
+	sendExecute(t, conn, "import time; time.sleep(120)")
 	go func() {
 		for {
 			if _, _, err := conn.ReadMessage(); err != nil {

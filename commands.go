@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/contents"
+	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/hub"
+)
+
+func (c *cli) user(sub string, args []string) error {
+	switch sub {
+	case "list":
+		return c.withDB("user list", args, 0, nil, c.userList)
+	case "del":
+		return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+			if err := auth.NewStore(gdb).DeleteUser(ctx, pos[0]); err != nil {
+				if errors.Is(err, auth.ErrNotFound) {
+					return fmt.Errorf("there is no user %s", pos[0])
+				}
+				return err
+			}
+			fmt.Fprintf(c.stderr, "deleted %s\n", pos[0])
+			return nil
+		})
+	case "add", "passwd":
+		var admin, fromStdin bool
+		return c.withDB("user "+sub, args, 1, func(fs *flag.FlagSet) {
+			if sub == "add" {
+				fs.BoolVar(&admin, "admin", false, "make the user an admin")
+			}
+			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}, func(ctx context.Context, cfg hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+			return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin)
+		})
+	}
+	return fmt.Errorf("%w: unknown command \"user %s\"", errUsage, sub)
+}
+
+func (c *cli) userList(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, _ []string) error {
+	users, _, err := auth.NewStore(gdb).ListUsers(ctx, auth.UserQuery{Order: "name"})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tLAST ACTIVITY")
+	for _, u := range users {
+		last := "-"
+		if u.LastActivity != nil {
+			last = u.LastActivity.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%s\n", u.Name, u.Admin, u.Disabled, u.CreatedAt.UTC().Format(time.RFC3339), last)
+	}
+	return tw.Flush()
+}
+
+// setPassword is `user add` and `user passwd`: the password from stdin,
+// or a random one printed once.
+func (c *cli) setPassword(ctx context.Context, cfg hub.Config, store *auth.Store, sub, name string, admin, fromStdin bool) error {
+	if err := auth.ValidateName(name); err != nil {
+		return err
+	}
+	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	password, generated := auth.RandomPassword(), true
+	if fromStdin {
+		if password, err = readPassword(c.stdin); err != nil {
+			return err
+		}
+		generated = false
+	}
+	hash, err := pw.Hash(password)
+	if err != nil {
+		return err
+	}
+	if sub == "add" {
+		if _, err := store.CreateUser(ctx, name, admin, hash); err != nil {
+			if errors.Is(err, auth.ErrExists) {
+				return fmt.Errorf("the user %s already exists", name)
+			}
+			return err
+		}
+		fmt.Fprintf(c.stderr, "added %s\n", name)
+	} else {
+		if err := store.SetPasswordHash(ctx, name, hash); err != nil {
+			if errors.Is(err, auth.ErrNotFound) {
+				return fmt.Errorf("there is no user %s", name)
+			}
+			return err
+		}
+		fmt.Fprintf(c.stderr, "changed the password of %s; their sessions are logged out\n", name)
+	}
+	if generated {
+		fmt.Fprintf(c.stdout, "%s\n", password)
+		fmt.Fprintf(c.stderr, "(that is the new password of %s, shown only this once)\n", name)
+	}
+	return nil
+}
+
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}
+
+// tokenCreate prints a new token for the user, and nothing else, on stdout.
+func (c *cli) tokenCreate(args []string) error {
+	var scopes, note string
+	var expires time.Duration
+	return c.withDB("token create", args, 1, func(fs *flag.FlagSet) {
+		fs.StringVar(&scopes, "scopes", "", "comma-separated scopes (default: all of the user's)")
+		fs.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
+		fs.StringVar(&note, "note", "", "what the token is for")
+	}, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+		if expires < 0 {
+			return errors.New("--expires must be positive")
+		}
+		list, err := auth.ParseScopes(strings.Split(scopes, ","))
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			list = []string{auth.ScopeInherit}
+		}
+		store := auth.NewStore(gdb)
+		u, err := store.UserByName(ctx, pos[0])
+		if err != nil {
+			if errors.Is(err, auth.ErrNotFound) {
+				return fmt.Errorf("there is no user %s", pos[0])
+			}
+			return err
+		}
+		// The CLI is run by whoever runs the hub: it may grant what the
+		// user holds with admin access on.
+		if m := auth.Missing(list, auth.RoleScopes(u, true), u.Name); m != "" {
+			return fmt.Errorf("%s does not hold the scope %s", u.Name, m)
+		}
+		if note == "" {
+			note = "Created with sparkhub token create"
+		}
+		_, secret, err := store.CreateToken(ctx, u.ID, auth.NewToken{Note: note, Scopes: list, ExpiresIn: expires})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, secret)
+		return nil
+	})
+}
+
+func (c *cli) dbMigrate(args []string) error {
+	cfg := hub.Defaults()
+	pos, err := c.load("db migrate", &cfg, nil, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: db migrate takes no arguments", errUsage)
+	}
+	ctx := context.Background()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	gdb, err := db.Open(ctx, cfg.DB, db.Options{Logger: c.logger(cfg)})
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	applied, err := db.Migrate(ctx, gdb)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(c.stdout, "the database is up to date")
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "applied migrations %v\n", applied)
+	return nil
+}
+
+// contentsReencrypt rewrites every stored notebook from the old keys to
+// the new ones, one transaction per user; stopping and rerunning it is
+// safe.
+func (c *cli) contentsReencrypt(args []string) error {
+	var oldKeys, newKeys string
+	return c.withDB("contents reencrypt", args, 0, func(fs *flag.FlagSet) {
+		fs.StringVar(&oldKeys, "old-keys", "", "comma-separated keys the contents are encrypted with now (empty: none)")
+		fs.StringVar(&newKeys, "new-keys", "", "comma-separated keys to encrypt with; the first encrypts (empty: none)")
+	}, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, log *slog.Logger, _ []string) error {
+		if err := contents.Reencrypt(ctx, gdb, splitKeys(oldKeys), splitKeys(newKeys), log); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stderr, "every file and checkpoint is now stored with the new keys")
+		return nil
+	})
+}
+
+func splitKeys(s string) []string {
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}

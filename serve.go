@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/contents"
+	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/images"
+	"github.com/sparkhub/sparkhub/proxy"
+	"github.com/sparkhub/sparkhub/spawner"
+	"golang.org/x/sync/errgroup"
+)
+
+func (c *cli) serve(args []string) error {
+	cfg := hub.Defaults()
+	fs := flag.NewFlagSet("sparkhub serve", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	cfg.ServeFlags(fs)
+	if pos, err := hub.Load(fs, args, c.getenv); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, pos[0])
+	}
+	if err := cfg.Finish(); err != nil {
+		return err
+	}
+	log := c.logger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	gdb, err := c.open(ctx, cfg, log, cfg.Migrate)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	key, err := db.NewSettings(gdb).Secret(ctx, "session-signing-key", 32)
+	if err != nil {
+		return err
+	}
+	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	store := auth.NewStore(gdb)
+	created, generated, password, err := auth.EnsureFirstAdmin(ctx, store, pw, c.getenv("SPARKHUB_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if created && generated {
+		fmt.Fprintf(c.stdout, "Created the user admin with the password %s\nIt is shown only this once; change it with: sparkhub user passwd admin\n", password)
+	} else if created {
+		log.Info("created the user admin with the password from SPARKHUB_ADMIN_PASSWORD")
+	}
+	authn := auth.NewAuthenticator(store, pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{
+		AdminAccess: cfg.AdminAccess,
+		Proxies:     proxies,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(cfg.HubURL, ":0") {
+		cfg.HubURL = "http://" + ln.Addr().String()
+	}
+	docs, err := contents.New(gdb, contents.Options{
+		EncryptionKeys: cfg.ContentsEncryptionKeys,
+		MaxFileSize:    cfg.ContentsMaxFileSize,
+		AllowHidden:    cfg.ContentsAllowHidden,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	pythonDir := filepath.Join(cfg.DataDir, "python")
+	if err := images.WritePythonPackage(pythonDir); err != nil {
+		return fmt.Errorf("write the sparkhub_contents package: %w", err)
+	}
+	backend, err := newBackend(ctx, cfg, gdb, pythonDir, log)
+	if err != nil {
+		return err
+	}
+	servers, err := spawner.New(ctx, gdb, spawner.Options{
+		StartTimeout:         cfg.StartTimeout,
+		StopGrace:            cfg.StopGrace,
+		ConcurrentSpawnLimit: cfg.ConcurrentSpawnLimit,
+		ActiveServerLimit:    cfg.ActiveServerLimit,
+		IdleTimeout:          cfg.IdleTimeout,
+		CullInterval:         cfg.CullInterval,
+		CullBusy:             cfg.CullBusy,
+		MaxAge:               cfg.MaxAge,
+		Env:                  hub.ContentsEnv(store, cfg.HubURL),
+		Logger:               log,
+	}, backend)
+	if err != nil {
+		return err
+	}
+	if err := servers.RecoverAll(ctx); err != nil {
+		return fmt.Errorf("recover servers: %w", err)
+	}
+	var h *hub.Hub
+	px := proxy.New(authn, servers, proxy.Options{
+		Logger:    log,
+		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
+	})
+	h, err = hub.New(cfg, hub.Deps{
+		DB: gdb, Auth: authn, Logger: log, Version: version,
+		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px,
+		Contents: docs.Handler(), RenameUserData: contents.RenameUser, DeleteUserData: contents.DeleteUser,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("sparkhub serving", "version", version, "url", scheme+"://"+ln.Addr().String()+"/hub/", "database", db.Redact(cfg.DB))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return servers.Run(gctx) })
+	g.Go(func() error {
+		var err error
+		if cfg.TLSCert != "" {
+			err = srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// Hijacked websockets are not closed by Shutdown: say 1001 first.
+		px.Close()
+		err := srv.Shutdown(sctx)
+		// Servers keep running; their activity is saved for the next hub.
+		if cerr := servers.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	return g.Wait()
+}
