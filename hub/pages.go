@@ -2,20 +2,27 @@ package hub
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 )
 
 // pageNames are the templates that are whole pages.
-var pageNames = []string{"login.html", "home.html", "error.html"}
+var pageNames = []string{"login.html", "home.html", "spawn.html", "spawn_pending.html", "token.html", "admin.html", "error.html"}
 
 func parsePages(static *staticFiles) (*template.Template, error) {
-	t := template.New("").Funcs(template.FuncMap{"static": static.URL})
+	t := template.New("").Funcs(template.FuncMap{
+		"static": static.URL,
+		"ago":    ago,
+		"iso":    isoString,
+	})
 	t, err := t.ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -40,7 +47,7 @@ func renderCheck(t *template.Template, name string) (err error) {
 		}
 	}()
 	var buf bytes.Buffer
-	return t.ExecuteTemplate(&buf, name, map[string]any{"User": &auth.User{}})
+	return t.ExecuteTemplate(&buf, name, map[string]any{"User": &auth.User{}, "View": adminView{Sort: "name", Page: 1}})
 }
 
 func toString(v any) string {
@@ -51,6 +58,67 @@ func toString(v any) string {
 		return e.Error()
 	}
 	return "panic"
+}
+
+// ago says how long before now t was, in the words a person uses; nil
+// or zero is "never".
+func ago(t any) string {
+	tt, ok := timeOf(t)
+	if !ok {
+		return "never"
+	}
+	d := time.Since(tt)
+	switch {
+	case d < 0:
+		d = -d
+		if d < time.Minute {
+			return "in a moment"
+		}
+		return "in " + span(d)
+	case d < time.Minute:
+		return "just now"
+	}
+	return span(d) + " ago"
+}
+
+func span(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case d < time.Hour:
+		return unit(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return unit(int(d/time.Hour), "hour")
+	case d < 60*24*time.Hour:
+		return unit(int(d/(24*time.Hour)), "day")
+	}
+	return unit(int(d/(30*24*time.Hour)), "month")
+}
+
+// isoString is t in ISO 8601 UTC for <time datetime>, "" for none.
+func isoString(t any) string {
+	tt, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	return tt.UTC().Format(time.RFC3339)
+}
+
+func timeOf(t any) (time.Time, bool) {
+	switch v := t.(type) {
+	case time.Time:
+		return v, !v.IsZero()
+	case *time.Time:
+		if v == nil || v.IsZero() {
+			return time.Time{}, false
+		}
+		return *v, true
+	}
+	return time.Time{}, false
 }
 
 // render writes a page, buffered so a template error never sends half a
@@ -66,6 +134,18 @@ func (h *Hub) render(w http.ResponseWriter, r *http.Request, code int, name stri
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
+}
+
+// pageData is what every logged-in page's layout needs: the user, the
+// form token, whether to show the admin link, and the page's title.
+func (h *Hub) pageData(w http.ResponseWriter, r *http.Request, p *auth.Principal, title string) map[string]any {
+	return map[string]any{
+		"Title":    title,
+		"User":     p.User,
+		"XSRF":     h.auth.XSRFToken(w, r, p),
+		"CanAdmin": p.Can(auth.ScopeAdminUsers, ""),
+		"Nav":      r.URL.Path,
+	}
 }
 
 // page runs a page handler for a logged-in browser; anyone else is sent
@@ -85,13 +165,37 @@ func (h *Hub) page(fn func(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 }
 
+// form runs a page's form post: a logged-in browser (anyone else goes to
+// the login page), a capped body, and the session's XSRF token in the
+// _xsrf field. A refused post changes nothing and says why.
+func (h *Hub) form(fn func(w http.ResponseWriter, r *http.Request, p *auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		p, err := h.auth.Authenticate(w, r)
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			http.Redirect(w, r, "/hub/login", http.StatusFound)
+			return
+		}
+		if err == nil {
+			err = r.ParseForm()
+		}
+		if err == nil {
+			err = h.auth.CheckHubXSRF(r, p)
+		}
+		if err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+		fn(w, r, p)
+	}
+}
+
 func (h *Hub) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := status(err)
 	if code == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 	}
-	title := http.StatusText(code)
-	h.render(w, r, code, "error.html", map[string]any{"Title": title, "Message": msg})
+	h.ErrorPage(w, r, code, msg)
 }
 
 func (h *Hub) notFound(w http.ResponseWriter, r *http.Request) {
@@ -99,14 +203,81 @@ func (h *Hub) notFound(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, "Not found."))
 		return
 	}
-	h.render(w, r, http.StatusNotFound, "error.html", map[string]any{"Title": "Page not found", "Message": "There is no page at this address."})
+	h.ErrorPage(w, r, http.StatusNotFound, "There is no page at this address.")
 }
 
-func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	h.render(w, r, http.StatusOK, "home.html", map[string]any{"Title": "Home", "User": p.User})
+// errorTitles name the errors people meet in words rather than codes.
+var errorTitles = map[int]string{
+	http.StatusForbidden:          "Not allowed",
+	http.StatusNotFound:           "Page not found",
+	http.StatusServiceUnavailable: "Not available right now",
+	http.StatusTooManyRequests:    "Please wait",
 }
 
-// ErrorPage renders an error page in the hub's style (for the proxy).
+// ErrorPage renders an error page in the hub's style (for the proxy
+// too). The top bar shows who is logged in, when anyone is.
 func (h *Hub) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	h.render(w, r, code, "error.html", map[string]any{"Title": http.StatusText(code), "Message": msg})
+	title, ok := errorTitles[code]
+	if !ok {
+		title = http.StatusText(code)
+	}
+	data := map[string]any{"Title": title, "Message": msg, "Code": code}
+	if p, err := h.auth.Authenticate(nil, r); err == nil && p.ViaCookie() {
+		data["User"] = p.User
+		data["CanAdmin"] = p.Can(auth.ScopeAdminUsers, "")
+	}
+	h.render(w, r, code, "error.html", data)
+}
+
+// apiRecorder keeps what an API handler writes when a page calls it.
+type apiRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *apiRecorder) Header() http.Header { return a.header }
+func (a *apiRecorder) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	return a.body.Write(b)
+}
+func (a *apiRecorder) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+	}
+}
+
+// callAPI runs a REST API handler for a form post, so a page's action
+// does exactly what the same call over the API does (scopes, checks,
+// logs). vars are the path's {name} values; out, when not nil, receives
+// the JSON answer. The post's own XSRF check has already passed.
+func (h *Hub) callAPI(r *http.Request, p *auth.Principal, fn apiFunc, method string, vars map[string]string, body, out any) error {
+	var rd *bytes.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	ar, err := http.NewRequestWithContext(r.Context(), method, r.URL.String(), rd)
+	if err != nil {
+		return err
+	}
+	ar.Header.Set("Content-Type", "application/json")
+	for k, v := range vars {
+		ar.SetPathValue(k, v)
+	}
+	rec := &apiRecorder{header: http.Header{}}
+	if err := fn(rec, ar, p); err != nil {
+		return err
+	}
+	if out != nil {
+		return json.Unmarshal(rec.body.Bytes(), out)
+	}
+	return nil
 }

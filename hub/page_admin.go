@@ -1,0 +1,371 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
+)
+
+// adminPageSize is how many users the admin page shows at once.
+const adminPageSize = 50
+
+// adminView is the admin page's search, sort and page, read from the
+// query (GET) or the form's hidden fields (POST), always valid.
+type adminView struct {
+	Q    string
+	Sort string
+	Page int
+}
+
+var adminSorts = map[string]bool{"name": true, "-name": true, "created": true, "-created": true, "last_activity": true, "-last_activity": true, "admin": true, "-admin": true}
+
+func adminViewOf(v url.Values) adminView {
+	av := adminView{Q: strings.ToLower(strings.TrimSpace(v.Get("q"))), Sort: v.Get("sort"), Page: 1}
+	if len(av.Q) > 30 {
+		av.Q = av.Q[:30]
+	}
+	if !adminSorts[av.Sort] {
+		av.Sort = "name"
+	}
+	if n, err := strconv.Atoi(v.Get("page")); err == nil && n > 1 && n < 1_000_000 {
+		av.Page = n
+	}
+	return av
+}
+
+// Query is the view as a query string, with done and u added when given.
+func (av adminView) Query(done, user string) string {
+	q := url.Values{}
+	if av.Q != "" {
+		q.Set("q", av.Q)
+	}
+	if av.Sort != "name" {
+		q.Set("sort", av.Sort)
+	}
+	if av.Page > 1 {
+		q.Set("page", strconv.Itoa(av.Page))
+	}
+	if done != "" {
+		q.Set("done", done)
+	}
+	if user != "" {
+		q.Set("u", user)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// SortLink is the URL that sorts by col: ascending first, then the other
+// way when already sorted by it.
+func (av adminView) SortLink(col string) string {
+	n := adminView{Q: av.Q, Sort: col, Page: 1}
+	if av.Sort == col {
+		n.Sort = "-" + col
+	}
+	return "/hub/admin" + n.Query("", "")
+}
+
+// SortMark is aria-sort for a column header.
+func (av adminView) SortMark(col string) string {
+	switch av.Sort {
+	case col:
+		return "ascending"
+	case "-" + col:
+		return "descending"
+	}
+	return "none"
+}
+
+// PageLink is the URL of page n of the same search.
+func (av adminView) PageLink(n int) string {
+	return "/hub/admin" + adminView{Q: av.Q, Sort: av.Sort, Page: n}.Query("", "")
+}
+
+type adminRow struct {
+	User   *auth.User
+	Server *serverView
+	Self   bool
+}
+
+// adminSummary is the line above the table.
+type adminSummary struct {
+	Users, Running, Spawning int64
+}
+
+// adminNotices are what a finished action says; u names the user.
+var adminNotices = map[string]string{
+	"started":  "The server of %s is starting.",
+	"running":  "The server of %s is running.",
+	"stopped":  "The server of %s has stopped.",
+	"stopping": "The server of %s is stopping.",
+	"admin":    "%s is now an admin.",
+	"unadmin":  "%s is no longer an admin.",
+	"revoked":  "%s has been logged out of every browser.",
+	"deleted":  "%s has been deleted, with their notebooks and tokens.",
+}
+
+func (h *Hub) requireAdmin(w http.ResponseWriter, r *http.Request, p *auth.Principal) bool {
+	if p.Can(auth.ScopeAdminUsers, "") {
+		return true
+	}
+	h.ErrorPage(w, r, http.StatusForbidden, "Only admins can see this page.")
+	return false
+}
+
+// adminPage is GET /hub/admin: one page of users, searched, sorted and
+// paged in the database, so it stays quick with many thousands.
+func (h *Hub) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !h.requireAdmin(w, r, p) {
+		return
+	}
+	av := adminViewOf(r.URL.Query())
+	extra := map[string]any{}
+	done, who := r.URL.Query().Get("done"), r.URL.Query().Get("u")
+	if f, ok := adminNotices[done]; ok && auth.ValidateName(who) == nil {
+		extra["Notice"] = strings.Replace(f, "%s", who, 1)
+	}
+	if done == "added" {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		extra["Notice"] = "Added " + plural(n, "user") + "."
+		if s, _ := strconv.Atoi(r.URL.Query().Get("skipped")); s > 0 {
+			extra["Notice"] = extra["Notice"].(string) + " " + plural(s, "name") + " already existed and " + isAre(s) + " unchanged."
+		}
+	}
+	h.renderAdmin(w, r, p, http.StatusOK, av, extra)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Principal, code int, av adminView, extra map[string]any) {
+	ctx := r.Context()
+	q := auth.UserQuery{NameFilter: av.Q, Order: av.Sort, Offset: (av.Page - 1) * adminPageSize, Limit: adminPageSize}
+	users, total, err := h.users.ListUsers(ctx, q)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	pages := max(1, int((total+adminPageSize-1)/adminPageSize))
+	if av.Page > pages {
+		av.Page = pages
+		q.Offset = (av.Page - 1) * adminPageSize
+		if users, total, err = h.users.ListUsers(ctx, q); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	rows := make([]adminRow, len(users))
+	var servers map[string]spawner.Model
+	if h.servers != nil && len(users) > 0 {
+		names := make([]string, len(users))
+		for i, u := range users {
+			names[i] = u.Name
+		}
+		if servers, err = h.servers.Servers(ctx, names); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	for i, u := range users {
+		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name}
+		if m, ok := servers[u.Name]; ok {
+			v := viewOf(m)
+			rows[i].Server = &v
+		}
+	}
+	sum, err := h.adminSummary(ctx)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	data := h.pageData(w, r, p, "Admin")
+	data["View"] = av
+	data["Rows"] = rows
+	data["Total"] = total
+	data["Pages"] = pages
+	data["First"] = min(int64(q.Offset+1), total)
+	data["Last"] = int64(q.Offset + len(users))
+	if av.Page > 1 {
+		data["Prev"] = av.PageLink(av.Page - 1)
+	}
+	if av.Page < pages {
+		data["Next"] = av.PageLink(av.Page + 1)
+	}
+	data["Summary"] = sum
+	data["Servers"] = h.servers != nil
+	data["Return"] = av
+	for k, v := range extra {
+		data[k] = v
+	}
+	h.render(w, r, code, "admin.html", data)
+}
+
+// adminSummary counts users in the database and servers in memory.
+func (h *Hub) adminSummary(ctx context.Context) (adminSummary, error) {
+	n, err := h.users.CountUsers(ctx)
+	if err != nil {
+		return adminSummary{}, err
+	}
+	s := adminSummary{Users: n}
+	if h.servers != nil {
+		for _, name := range h.servers.LiveUsers(false) {
+			switch _, _, st, ok := h.servers.Route(name); {
+			case ok:
+				s.Running++
+			case st == spawner.Spawning:
+				s.Spawning++
+			}
+		}
+	}
+	return s, nil
+}
+
+// adminAddUsers is POST /hub/admin/users: names one per line (commas and
+// spaces also split), made as the API's POST /hub/api/users makes them.
+func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !h.requireAdmin(w, r, p) {
+		return
+	}
+	av := adminViewOf(r.PostForm)
+	raw := r.PostForm.Get("usernames")
+	names := strings.FieldsFunc(strings.ToLower(raw), func(c rune) bool {
+		return c == '\n' || c == '\r' || c == ',' || c == ' ' || c == '\t' || c == ';'
+	})
+	seen := map[string]bool{}
+	uniq := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			uniq = append(uniq, n)
+		}
+	}
+	fail := func(code int, msg string) {
+		h.renderAdmin(w, r, p, code, av, map[string]any{"AddError": msg, "AddNames": raw, "AddAdmin": r.PostForm.Get("admin") != ""})
+	}
+	if len(uniq) == 0 {
+		fail(http.StatusBadRequest, "Type at least one username, one per line.")
+		return
+	}
+	for _, n := range uniq {
+		if err := auth.ValidateName(n); err != nil {
+			fail(http.StatusBadRequest, "“"+truncate(n, 40)+"” cannot be a username: "+err.Error()+".")
+			return
+		}
+	}
+	var created []struct{ Name string }
+	err := h.callAPI(r, p, h.createUsers, http.MethodPost, nil, map[string]any{"usernames": uniq, "admin": r.PostForm.Get("admin") != ""}, &created)
+	if err != nil {
+		code, msg := status(err)
+		if code == http.StatusInternalServerError {
+			h.errorPage(w, r, err)
+			return
+		}
+		fail(code, msg)
+		return
+	}
+	q := av.Query("added", "")
+	q += "&n=" + strconv.Itoa(len(created)) + "&skipped=" + strconv.Itoa(len(uniq)-len(created))
+	http.Redirect(w, r, "/hub/admin"+q, http.StatusSeeOther)
+}
+
+// adminAction is POST /hub/admin/users/{name}/{action}: the per-user
+// buttons, each the same call as the API's.
+func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !h.requireAdmin(w, r, p) {
+		return
+	}
+	name, action := r.PathValue("name"), r.PathValue("action")
+	av := adminViewOf(r.PostForm)
+	vars := map[string]string{"name": name}
+	var done string
+	var err error
+	switch action {
+	case "start":
+		if h.servers == nil {
+			err = errorf(http.StatusServiceUnavailable, "This hub runs no servers.")
+			break
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), formWait)
+		var ready bool
+		ready, err = h.servers.Start(ctx, name, "")
+		cancel()
+		done = "started"
+		if ready {
+			done = "running"
+		}
+		err = serverError(name, err)
+		if err == nil {
+			h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", name, "via", "admin page")
+		}
+	case "stop":
+		if h.servers == nil {
+			err = errorf(http.StatusServiceUnavailable, "This hub runs no servers.")
+			break
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), formWait)
+		var stopped bool
+		stopped, err = h.servers.Stop(ctx, name)
+		cancel()
+		done = "stopping"
+		if stopped || errors.Is(err, spawner.ErrNotRunning) {
+			done, err = "stopped", nil
+		}
+		err = serverError(name, err)
+		if err == nil {
+			h.log.InfoContext(r.Context(), "server stop", logAttrsUser(p), "name", name, "via", "admin page")
+		}
+	case "admin", "unadmin":
+		err = h.callAPI(r, p, h.patchUser, http.MethodPatch, vars, map[string]any{"admin": action == "admin"}, nil)
+		done = action
+	case "revoke":
+		err = h.callAPI(r, p, h.revokeSessions, http.MethodDelete, vars, nil, nil)
+		done = "revoked"
+	case "delete":
+		if r.PostForm.Get("confirm") != name {
+			err = errorf(http.StatusBadRequest, "To delete %s, type their name in the box to confirm.", name)
+			break
+		}
+		err = h.callAPI(r, p, h.deleteUser, http.MethodDelete, vars, nil, nil)
+		done = "deleted"
+	case "password":
+		pw := auth.RandomPassword()
+		err = h.callAPI(r, p, h.patchUser, http.MethodPatch, vars, map[string]any{"password": pw}, nil)
+		if err == nil {
+			// Shown on this answer only, like a new token.
+			h.renderAdmin(w, r, p, http.StatusOK, av, map[string]any{"NewPassword": pw, "NewPasswordFor": name})
+			return
+		}
+	default:
+		h.ErrorPage(w, r, http.StatusNotFound, "There is no such action.")
+		return
+	}
+	if err != nil {
+		code, msg := status(err)
+		if code == http.StatusInternalServerError {
+			h.errorPage(w, r, err)
+			return
+		}
+		h.renderAdmin(w, r, p, code, av, map[string]any{"Error": msg})
+		return
+	}
+	http.Redirect(w, r, "/hub/admin"+av.Query(done, name), http.StatusSeeOther)
+}

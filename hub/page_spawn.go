@@ -1,0 +1,193 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
+)
+
+// spawnTarget is whose server a spawn page is about: {name} when given
+// (admins starting someone else's), else the caller's.
+func spawnTarget(r *http.Request, p *auth.Principal, scope string) (string, error) {
+	name := r.PathValue("name")
+	if name == "" {
+		return p.User.Name, nil
+	}
+	if err := need(p, scope, name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// withNext adds next= to a hub path when there is one.
+func withNext(path, next string) string {
+	if next == "" {
+		return path
+	}
+	return path + "?next=" + url.QueryEscape(next)
+}
+
+func pendingURL(name, next string) string {
+	return withNext("/hub/spawn-pending/"+url.PathEscape(name), next)
+}
+
+// spawnPage is GET /hub/spawn[/{name}]: where the proxy sends a browser
+// whose server is not running. A running server goes straight on, a
+// starting one to its progress page; otherwise a Start button.
+func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if h.servers == nil {
+		h.ErrorPage(w, r, http.StatusServiceUnavailable, "This hub runs no servers.")
+		return
+	}
+	name, err := spawnTarget(r, p, auth.ScopeServers)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	srv, err := h.serverOf(r.Context(), name)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	switch srv.State {
+	case spawner.Running:
+		http.Redirect(w, r, orURL(next, srv.URL), http.StatusFound)
+		return
+	case spawner.Spawning:
+		http.Redirect(w, r, pendingURL(name, next), http.StatusFound)
+		return
+	}
+	h.renderSpawn(w, r, p, http.StatusOK, name, next, srv, "")
+}
+
+func (h *Hub) renderSpawn(w http.ResponseWriter, r *http.Request, p *auth.Principal, code int, name, next string, srv *serverView, msg string) {
+	data := h.pageData(w, r, p, "Start your server")
+	if name != p.User.Name {
+		data["Title"] = "Start the server of " + name
+	}
+	data["Name"] = name
+	data["Own"] = name == p.User.Name
+	data["Next"] = next
+	data["Action"] = withNext(spawnPath(name, p), next)
+	data["Server"] = srv
+	data["Error"] = msg
+	h.render(w, r, code, "spawn.html", data)
+}
+
+// spawnPath is where a Start button posts.
+func spawnPath(name string, p *auth.Principal) string {
+	if name == p.User.Name {
+		return "/hub/spawn"
+	}
+	return "/hub/spawn/" + url.PathEscape(name)
+}
+
+func orURL(next, serverURL string) string {
+	if next != "" {
+		return next
+	}
+	return serverURL
+}
+
+// spawnSubmit is POST /hub/spawn[/{name}]: start, then watch it on the
+// progress page.
+func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if h.servers == nil {
+		h.ErrorPage(w, r, http.StatusServiceUnavailable, "This hub runs no servers.")
+		return
+	}
+	name, err := spawnTarget(r, p, auth.ScopeServers)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	if v := r.PostForm.Get("next"); v != "" {
+		next = safeNext(v)
+	}
+	profile := r.PostForm.Get("profile")
+	if profile != "" && !profileName.MatchString(profile) {
+		h.errorPage(w, r, errorf(http.StatusBadRequest, "There is no profile %q.", truncate(profile, 40)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), formWait)
+	defer cancel()
+	_, err = h.servers.Start(ctx, name, profile)
+	var le *spawner.LimitError
+	switch {
+	case err == nil, errors.Is(err, spawner.ErrPending), errors.Is(err, spawner.ErrSpawnFailed):
+		// The progress page shows how it goes, or how it failed.
+	case errors.Is(err, spawner.ErrAlreadyRunning):
+		http.Redirect(w, r, orURL(next, spawner.UserURL(name)), http.StatusSeeOther)
+		return
+	case errors.As(err, &le):
+		srv, _ := h.serverOf(r.Context(), name)
+		secs := int((le.RetryAfter + 999_999_999) / 1_000_000_000)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.renderSpawn(w, r, p, http.StatusTooManyRequests, name, next, srv, upperFirst(le.Error())+".")
+		return
+	default:
+		h.errorPage(w, r, serverError(name, err))
+		return
+	}
+	h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", name, "profile", profile, "via", "page")
+	http.Redirect(w, r, pendingURL(name, next), http.StatusSeeOther)
+}
+
+// spawnPendingPage is GET /hub/spawn-pending/{name}: a progress bar fed
+// by the progress stream, then on into Jupyter. A server that is not
+// starting goes where it should: running to Jupyter, stopped to the
+// Start page; a failed one shows why, with Retry.
+func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if h.servers == nil {
+		h.ErrorPage(w, r, http.StatusServiceUnavailable, "This hub runs no servers.")
+		return
+	}
+	name := r.PathValue("name")
+	if err := need(p, auth.ScopeReadServers, name); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	if _, err := h.users.UserByName(r.Context(), name); errors.Is(err, auth.ErrNotFound) {
+		h.ErrorPage(w, r, http.StatusNotFound, "There is no user "+truncate(name, 40)+".")
+		return
+	} else if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	srv, err := h.serverOf(r.Context(), name)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	switch srv.State {
+	case spawner.Running:
+		http.Redirect(w, r, orURL(next, srv.URL), http.StatusFound)
+		return
+	case spawner.Stopped, spawner.Stopping:
+		if name == p.User.Name {
+			http.Redirect(w, r, withNext("/hub/spawn", next), http.StatusFound)
+		} else {
+			http.Redirect(w, r, "/hub/admin", http.StatusFound)
+		}
+		return
+	}
+	data := h.pageData(w, r, p, "Starting your server")
+	if name != p.User.Name {
+		data["Title"] = "Starting the server of " + name
+	}
+	data["Name"] = name
+	data["Server"] = srv
+	data["ProgressURL"] = "/hub/api/users/" + url.PathEscape(name) + "/server/progress"
+	data["Next"] = orURL(next, srv.URL)
+	data["Retry"] = withNext(spawnPath(name, p), next)
+	data["Failed"] = srv.State == spawner.Failed
+	h.render(w, r, http.StatusOK, "spawn_pending.html", data)
+}

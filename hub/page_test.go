@@ -1,0 +1,419 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
+)
+
+// newPageHub is newTestHub with a spawner manager over the fake backend.
+func newPageHub(t *testing.T, gdb *gorm.DB) (*testHub, *spawnertest.Fake) {
+	t.Helper()
+	cfg := Defaults()
+	cfg.BcryptCost = bcrypt.MinCost
+	key := make([]byte, 32)
+	rand.Read(key)
+	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{})
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	fake := spawnertest.NewFake()
+	t.Cleanup(fake.Close)
+	m, err := spawner.New(context.Background(), gdb, spawner.Options{Logger: log, PollInterval: 20 * time.Millisecond}, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	h, err := New(cfg, Deps{DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(srv.Close)
+	return &testHub{t: t, srv: srv, hub: h, auth: a, db: gdb, logs: logs}, fake
+}
+
+// page is a browser GET: status, Location and body.
+func (b *browser) page(path string) (int, string, string) {
+	b.th.t.Helper()
+	resp, err := b.client.Get(b.th.srv.URL + path)
+	if err != nil {
+		b.th.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+// post is a browser form post with the page's _xsrf field (unless
+// xsrf is "-", for none).
+func (b *browser) post(path string, form url.Values, xsrf string) (int, string, string) {
+	b.th.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	switch xsrf {
+	case "":
+		form.Set("_xsrf", b.xsrf())
+	case "-":
+	default:
+		form.Set("_xsrf", xsrf)
+	}
+	resp, err := b.client.PostForm(b.th.srv.URL+path, form)
+	if err != nil {
+		b.th.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+func wantRedirect(t *testing.T, what string, code int, loc string, wantCode int, wantLoc string) {
+	t.Helper()
+	if code != wantCode || loc != wantLoc {
+		t.Fatalf("%s = %d → %q, want %d → %q", what, code, loc, wantCode, wantLoc)
+	}
+}
+
+func wantPage(t *testing.T, what string, code int, body string, wantCode int, wants ...string) {
+	t.Helper()
+	if code != wantCode {
+		t.Fatalf("%s = %d, want %d\n%s", what, code, wantCode, body)
+	}
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s: page lacks %q\n%s", what, w, body)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestLoginPageSaysWhatIsWrong(t *testing.T) {
+	th := newTestHub(t, dbtest.Open(t, db.SQLite), nil)
+	th.addUser("alice", false)
+	b := th.browser()
+	code, loc, _ := b.page("/hub/home")
+	wantRedirect(t, "home logged out", code, loc, http.StatusFound, "/hub/login?next=%2Fhub%2Fhome")
+	code, _, body := b.page("/hub/login")
+	wantPage(t, "login", code, body, http.StatusOK, `id="username"`, `for="username"`, `for="password"`, "autofocus")
+	resp, body := b.login("alice", "nope", "/hub/token")
+	wantPage(t, "wrong password", resp.StatusCode, body, http.StatusUnauthorized, "Wrong username or password.", `value="alice"`, `role="alert"`)
+	if !regexp.MustCompile(`id="password"[^>]*autofocus`).MatchString(body) {
+		t.Errorf("after a wrong password the password field is not focused:\n%s", body)
+	}
+	if !strings.Contains(body, `action="/hub/login?next=%2fhub%2ftoken"`) {
+		t.Errorf("the form lost next=:\n%s", body)
+	}
+	resp, _ = b.login("alice", "password-alice", "/hub/token")
+	wantRedirect(t, "right password", resp.StatusCode, resp.Header.Get("Location"), http.StatusFound, "/hub/token")
+}
+
+func TestErrorPagesShareTheStyle(t *testing.T) {
+	th, _ := newPageHub(t, dbtest.Open(t, db.SQLite))
+	th.addUser("alice", false)
+	b := th.browser()
+	code, _, body := b.page("/hub/nowhere")
+	wantPage(t, "404 logged out", code, body, http.StatusNotFound, "Page not found", "/hub/static/style.")
+	b.mustLogin("alice")
+	code, _, body = b.page("/hub/nowhere")
+	wantPage(t, "404", code, body, http.StatusNotFound, "Page not found", "Log out")
+	code, _, body = b.page("/hub/admin")
+	wantPage(t, "403", code, body, http.StatusForbidden, "Not allowed", "Only admins")
+	resp, err := b.client.Get(th.srv.URL + "/hub/home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "frame-ancestors 'self'"} {
+		if got := resp.Header.Get(k); !strings.Contains(got, want) {
+			t.Errorf("%s = %q, want %q in it", k, got, want)
+		}
+	}
+}
+
+func TestStartAndStopWithoutJavaScript(t *testing.T) {
+	th, fake := newPageHub(t, dbtest.Open(t, db.SQLite))
+	th.addUser("alice", false)
+	b := th.browser()
+	b.mustLogin("alice")
+
+	code, _, body := b.page("/hub/home")
+	wantPage(t, "home", code, body, http.StatusOK, "Not running", `action="/hub/spawn"`, "Start my server", `href="/hub/token"`)
+	if strings.Contains(body, `href="/hub/admin"`) {
+		t.Error("a user who is not an admin sees the admin link")
+	}
+	// Where the proxy sends a stopped server's browser.
+	code, _, body = b.page("/hub/spawn?next=" + url.QueryEscape("/user/alice/tree"))
+	wantPage(t, "spawn page", code, body, http.StatusOK, `action="/hub/spawn?next=%2Fuser%2Falice%2Ftree"`)
+
+	// No _xsrf, a wrong one, or another site's Origin: refused, nothing starts.
+	for _, x := range []string{"-", "forged-token-forged-token-forged-token"} {
+		code, _, body = b.post("/hub/spawn", nil, x)
+		wantPage(t, "spawn without the token", code, body, http.StatusForbidden, "XSRF")
+	}
+	rq, _ := http.NewRequest("POST", th.srv.URL+"/hub/spawn", strings.NewReader("_xsrf="+b.xsrf()))
+	rq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rq.Header.Set("Origin", "https://evil.example")
+	if resp, err := b.client.Do(rq); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site spawn = %v %v", resp, err)
+	}
+	if n := fake.Starts("alice"); n != 0 {
+		t.Fatalf("refused posts started %d servers", n)
+	}
+
+	code, loc, _ := b.post("/hub/spawn?next="+url.QueryEscape("/user/alice/tree"), nil, "")
+	wantRedirect(t, "start", code, loc, http.StatusSeeOther, "/hub/spawn-pending/alice?next=%2Fuser%2Falice%2Ftree")
+	waitUntil(t, "the server to be ready", func() bool {
+		_, _, st, ok := th.hub.servers.Route("alice")
+		return ok && st == spawner.Running
+	})
+	code, loc, _ = b.page("/hub/spawn-pending/alice?next=" + url.QueryEscape("/user/alice/tree"))
+	wantRedirect(t, "progress page once ready", code, loc, http.StatusFound, "/user/alice/tree")
+	code, loc, _ = b.page("/hub/spawn?next=" + url.QueryEscape("//evil.example/x"))
+	wantRedirect(t, "spawn page while running, foreign next", code, loc, http.StatusFound, "/user/alice/")
+	code, _, body = b.page("/hub/home")
+	wantPage(t, "home running", code, body, http.StatusOK, "Running", `href="/user/alice/"`, `action="/hub/stop"`)
+
+	code, _, _ = b.post("/hub/stop", nil, "-")
+	if code != http.StatusForbidden || fake.Running("alice") != 1 {
+		t.Fatalf("stop without the token = %d, running %d", code, fake.Running("alice"))
+	}
+	code, loc, _ = b.post("/hub/stop", nil, "")
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/hub/home?done=stop") {
+		t.Fatalf("stop = %d → %q", code, loc)
+	}
+	waitUntil(t, "the server to stop", func() bool { return fake.Running("alice") == 0 })
+	waitUntil(t, "home to say not running", func() bool {
+		_, _, body := b.page("/hub/home")
+		return strings.Contains(body, "Not running") && strings.Contains(body, "Your server was stopped.")
+	})
+	code, loc, _ = b.page("/hub/spawn-pending/alice")
+	wantRedirect(t, "progress page while stopped", code, loc, http.StatusFound, "/hub/spawn")
+
+	// A failed start: the progress page says why and offers Retry.
+	fake.FailStart("alice", errors.New("no machine has 64 GiB free; pick a smaller profile"))
+	b.post("/hub/spawn", nil, "")
+	waitUntil(t, "the start to fail", func() bool {
+		_, _, body := b.page("/hub/spawn-pending/alice")
+		return strings.Contains(body, `id="retry"`) && !strings.Contains(body, `id="failure" class="error" hidden`)
+	})
+	_, _, body = b.page("/hub/spawn-pending/alice")
+	wantPage(t, "failed progress page", http.StatusOK, body, http.StatusOK, "could not start", `action="/hub/spawn"`)
+	t.Logf("failure shown as: %s", regexp.MustCompile(`id="failure-reason">[^<]*`).FindString(body))
+	fake.FailStart("alice", nil)
+	code, loc, _ = b.post("/hub/spawn", nil, "")
+	wantRedirect(t, "retry", code, loc, http.StatusSeeOther, "/hub/spawn-pending/alice")
+
+	// Someone else's progress page is not there for a user.
+	th.addUser("bob", false)
+	code, _, _ = b.page("/hub/spawn-pending/bob")
+	if code != http.StatusForbidden && code != http.StatusNotFound {
+		t.Errorf("another user's progress page = %d", code)
+	}
+}
+
+var newToken = regexp.MustCompile(`id="new-token" value="([^"]+)"`)
+
+func TestTokenPage(t *testing.T) {
+	th, _ := newPageHub(t, dbtest.Open(t, db.SQLite))
+	th.addUser("alice", false)
+	b := th.browser()
+	b.mustLogin("alice")
+	code, _, body := b.page("/hub/token")
+	wantPage(t, "token page", code, body, http.StatusOK, "You have no API tokens.", `for="note"`, `for="expires_in"`, "<legend>Permissions</legend>")
+
+	form := url.Values{"note": {"nightly report"}, "expires_in": {"3600"}, "scopes": {"contents", "read:users"}}
+	code, _, _ = b.post("/hub/token", form, "-")
+	if code != http.StatusForbidden {
+		t.Fatalf("create without the token = %d", code)
+	}
+	code, _, body = b.post("/hub/token", form, "")
+	wantPage(t, "create", code, body, http.StatusCreated, "shown only this once", "nightly report", "data-copy=")
+	m := newToken.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no new token on the page:\n%s", body)
+	}
+	secret := m[1]
+	r := th.do(nil, req{method: "GET", path: "/hub/api/user", auth: "token " + secret})
+	var who struct {
+		Name   string   `json:"name"`
+		Scopes []string `json:"scopes"`
+	}
+	r.json(t, &who)
+	if r.status != 200 || who.Name != "alice" || strings.Contains(strings.Join(who.Scopes, " "), "servers") {
+		t.Fatalf("the new token: %d %+v", r.status, who)
+	}
+	code, _, body = b.page("/hub/token")
+	wantPage(t, "list", code, body, http.StatusOK, "nightly report", "contents, read:users", "Last used")
+	if strings.Contains(body, secret) {
+		t.Fatal("the token is shown again")
+	}
+	// A scope alice does not hold is refused, saying which.
+	code, _, body = b.post("/hub/token", url.Values{"scopes": {"admin:users"}}, "")
+	wantPage(t, "too broad", code, body, http.StatusBadRequest, "admin:users")
+
+	id := regexp.MustCompile(`action="/hub/token/(a[0-9]+)/revoke"`).FindStringSubmatch(body)
+	if id == nil {
+		t.Fatalf("no revoke button:\n%s", body)
+	}
+	code, _, _ = b.post("/hub/token/"+id[1]+"/revoke", nil, "-")
+	if code != http.StatusForbidden {
+		t.Fatalf("revoke without the token = %d", code)
+	}
+	code, loc, _ := b.post("/hub/token/"+id[1]+"/revoke", nil, "")
+	wantRedirect(t, "revoke", code, loc, http.StatusSeeOther, "/hub/token?done=revoked")
+	if r := th.do(nil, req{method: "GET", path: "/hub/api/user", auth: "token " + secret}); r.status != http.StatusForbidden && r.status != http.StatusUnauthorized {
+		t.Fatalf("a revoked token still works: %d", r.status)
+	}
+}
+
+func TestAdminPage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th, fake := newPageHub(t, gdb)
+		th.addUser("root", true)
+		th.addUser("alice", false)
+		b := th.browser()
+		b.mustLogin("root")
+		code, _, body := b.page("/hub/admin")
+		wantPage(t, "admin", code, body, http.StatusOK, "<strong>2</strong> users", `id="user-alice"`, `for="usernames"`)
+
+		// Add many at once; duplicates and existing names are fine, a
+		// bad name changes nothing.
+		before := th.snapshot()
+		code, _, body = b.post("/hub/admin/users", url.Values{"usernames": {"bob\nNot Valid!\n"}}, "")
+		wantPage(t, "bad name", code, body, http.StatusBadRequest, "cannot be a username")
+		if th.snapshot() != before {
+			t.Fatal("a refused add changed users")
+		}
+		code, _, _ = b.post("/hub/admin/users", url.Values{"usernames": {"bob\ncarol"}}, "-")
+		if code != http.StatusForbidden || th.snapshot() != before {
+			t.Fatalf("add without the token = %d", code)
+		}
+		code, loc, _ := b.post("/hub/admin/users", url.Values{"usernames": {"bob\r\ncarol\n\nbob\nalice\n"}}, "")
+		wantRedirect(t, "add", code, loc, http.StatusSeeOther, "/hub/admin?done=added&n=2&skipped=1")
+		_, _, body = b.page(loc)
+		wantPage(t, "after add", http.StatusOK, body, http.StatusOK, "Added 2 users. 1 name already existed", "<strong>4</strong> users")
+
+		ret := url.Values{"q": {""}, "sort": {"-name"}, "page": {"1"}}
+		act := func(user, action string, extra url.Values) (int, string, string) {
+			f := url.Values{}
+			for k, v := range ret {
+				f[k] = v
+			}
+			for k, v := range extra {
+				f[k] = v
+			}
+			return b.post("/hub/admin/users/"+user+"/"+action, f, "")
+		}
+		code, loc, _ = act("bob", "start", nil)
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/hub/admin?") || !strings.Contains(loc, "sort=-name") {
+			t.Fatalf("start bob = %d → %q", code, loc)
+		}
+		waitUntil(t, "bob's server", func() bool { _, _, _, ok := th.hub.servers.Route("bob"); return ok })
+		_, _, body = b.page("/hub/admin")
+		wantPage(t, "running", http.StatusOK, body, http.StatusOK, "<strong>1</strong> servers running", `action="/hub/admin/users/bob/stop"`)
+		code, loc, _ = act("bob", "stop", nil)
+		if code != http.StatusSeeOther || !strings.Contains(loc, "done=stop") {
+			t.Fatalf("stop bob = %d → %q", code, loc)
+		}
+		waitUntil(t, "bob's server to stop", func() bool { return fake.Running("bob") == 0 })
+
+		code, loc, _ = act("carol", "admin", nil)
+		wantRedirect(t, "make carol admin", code, loc, http.StatusSeeOther, "/hub/admin?done=admin&sort=-name&u=carol")
+		if u, _ := th.auth.Store.UserByName(context.Background(), "carol"); !u.Admin {
+			t.Fatal("carol is not an admin")
+		}
+		act("carol", "unadmin", nil)
+		if u, _ := th.auth.Store.UserByName(context.Background(), "carol"); u.Admin {
+			t.Fatal("carol is still an admin")
+		}
+		// The last admin stays one, and says why.
+		code, _, body = act("root", "unadmin", nil)
+		wantPage(t, "unadmin the last admin", code, body, http.StatusBadRequest, "last admin")
+
+		bobB := th.browser()
+		code, _, body = act("bob", "password", nil)
+		wantPage(t, "reset password", code, body, http.StatusOK, "New password for bob")
+		pw := regexp.MustCompile(`id="new-password" value="([^"]+)"`).FindStringSubmatch(body)
+		if pw == nil {
+			t.Fatal("no new password shown")
+		}
+		if resp, _ := bobB.login("bob", pw[1], ""); resp.StatusCode != http.StatusFound {
+			t.Fatalf("bob cannot log in with the new password: %d", resp.StatusCode)
+		}
+		act("bob", "revoke", nil)
+		if code, _, _ := bobB.page("/hub/home"); code != http.StatusFound {
+			t.Fatalf("bob is still logged in after revoke: %d", code)
+		}
+
+		code, _, body = act("bob", "delete", url.Values{"confirm": {"bo"}})
+		wantPage(t, "delete unconfirmed", code, body, http.StatusBadRequest, "type their name")
+		code, loc, _ = act("bob", "delete", url.Values{"confirm": {"bob"}})
+		wantRedirect(t, "delete", code, loc, http.StatusSeeOther, "/hub/admin?done=deleted&sort=-name&u=bob")
+		if _, err := th.auth.Store.UserByName(context.Background(), "bob"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("bob after delete: %v", err)
+		}
+		code, _, _ = act("bob", "nonsense", nil)
+		if code != http.StatusNotFound {
+			t.Errorf("unknown action = %d", code)
+		}
+
+		// Search, sort and pages happen in the database.
+		names := make([]string, 120)
+		for i := range names {
+			names[i] = fmt.Sprintf("user%03d", i)
+		}
+		if _, err := th.auth.Store.CreateUsers(context.Background(), names, false); err != nil {
+			t.Fatal(err)
+		}
+		_, _, body = b.page("/hub/admin?q=user&page=2")
+		wantPage(t, "page 2", http.StatusOK, body, http.StatusOK, "Showing 51–100 of 120", "Page 2 of 3", `id="user-user050"`, `rel="prev"`, `rel="next"`)
+		if strings.Contains(body, `id="user-user049"`) || strings.Contains(body, `id="user-alice"`) {
+			t.Error("page 2 shows users of another page or search")
+		}
+		_, _, body = b.page("/hub/admin?q=user&sort=-name")
+		if i, j := strings.Index(body, `id="user-user119"`), strings.Index(body, `id="user-user118"`); i < 0 || j < i {
+			t.Error("sort=-name does not put user119 first")
+		}
+		if !strings.Contains(body, `aria-sort="descending"`) {
+			t.Error("the sorted column is not marked")
+		}
+		_, _, body = b.page("/hub/admin?q=car")
+		wantPage(t, "search", http.StatusOK, body, http.StatusOK, "Showing 1–1 of 1", `id="user-carol"`)
+		_, _, body = b.page("/hub/admin?page=999&sort=bogus")
+		wantPage(t, "past the end", http.StatusOK, body, http.StatusOK, "Page 3 of 3")
+	})
+}
