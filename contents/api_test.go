@@ -644,6 +644,19 @@ func TestBadInputs(t *testing.T) {
 	})
 }
 
+func TestBadUserName(t *testing.T) {
+	gdb := dbtest.Open(t, db.SQLite)
+	c := &client{t: t, base: newTestServer(t, gdb, Options{}).URL}
+	for _, name := range []string{"%FF", "a%00b"} {
+		c.user = name
+		c.must(400, "GET", "api/contents/", nil)
+		c.must(400, "PUT", "api/contents/x.txt", map[string]any{"type": "file", "format": "text", "content": ""})
+	}
+	c.user = strings.Repeat("u", 31)
+	c.must(400, "PUT", "api/contents/x.txt", map[string]any{"type": "file", "format": "text", "content": ""})
+	c.must(200, "GET", "api/contents/", nil)
+}
+
 func TestRenameAndDeleteUser(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		srv := newTestServer(t, gdb, Options{})

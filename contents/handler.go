@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Handler serves /user/{name}/api/contents/... and /user/{name}/files/... .
@@ -19,14 +20,26 @@ import (
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, pattern := range []string{"/user/{name}/api/contents", "/user/{name}/api/contents/{path...}"} {
-		mux.HandleFunc("GET "+pattern, s.handleGet)
-		mux.HandleFunc("PUT "+pattern, s.handlePut)
-		mux.HandleFunc("POST "+pattern, s.handlePost)
-		mux.HandleFunc("PATCH "+pattern, s.handlePatch)
-		mux.HandleFunc("DELETE "+pattern, s.handleDelete)
+		mux.HandleFunc("GET "+pattern, s.checkUser(s.handleGet))
+		mux.HandleFunc("PUT "+pattern, s.checkUser(s.handlePut))
+		mux.HandleFunc("POST "+pattern, s.checkUser(s.handlePost))
+		mux.HandleFunc("PATCH "+pattern, s.checkUser(s.handlePatch))
+		mux.HandleFunc("DELETE "+pattern, s.checkUser(s.handleDelete))
 	}
-	mux.HandleFunc("GET /user/{name}/files/{path...}", s.handleFiles)
+	mux.HandleFunc("GET /user/{name}/files/{path...}", s.checkUser(s.handleFiles))
 	return mux
+}
+
+// checkUser refuses a user name no database could hold (the hub checks
+// names; this keeps a bad one from reaching SQL as a 500).
+func (s *Service) checkUser(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if name := r.PathValue("name"); name == "" || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+			s.writeError(w, r, badRequest("The user name in the URL is not valid."))
+			return
+		}
+		next(w, r)
+	}
 }
 
 // route is what a contents URL names: a path, and maybe its checkpoints
