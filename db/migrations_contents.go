@@ -112,10 +112,11 @@ func pgcontentsPostgres(tx *gorm.DB) error {
 // pgcontentsMySQL follows the MySQL port of pgcontents, with the changes
 // that make it safe: a binary collation (so "A.txt" and "a.txt" are two
 // files), LONGBLOB (MEDIUMBLOB stops at 16 MiB) and microsecond times.
+//
+// Every statement is IF NOT EXISTS: the MySQL port's existing tables are
+// kept as they are, and a run that MySQL's implicit DDL commits cut short
+// finishes on the next start.
 func pgcontentsMySQL(tx *gorm.DB) error {
-	if tx.Migrator().HasTable("files") {
-		return nil // an existing pgcontents (MySQL port) database
-	}
 	const opts = " ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 	return execAll(tx,
 		`CREATE TABLE IF NOT EXISTS users (
@@ -157,9 +158,6 @@ func pgcontentsMySQL(tx *gorm.DB) error {
 }
 
 func pgcontentsSQLite(tx *gorm.DB) error {
-	if tx.Migrator().HasTable("files") {
-		return nil
-	}
 	return execAll(tx,
 		`CREATE TABLE IF NOT EXISTS users (
 			id VARCHAR(30) NOT NULL PRIMARY KEY
