@@ -622,6 +622,8 @@ func TestBadInputs(t *testing.T) {
 			{"DELETE checkpoint list", "DELETE", "api/contents/keep.txt/checkpoints", nil, 405},
 			{"trust a missing notebook", "POST", "api/contents/nope.ipynb/trust", nil, 404},
 			{"files of a directory", "GET", "files/d", nil, 404},
+			{"unknown method", "OPTIONS", "api/contents/keep.txt", nil, 405},
+			{"write to files", "PUT", "files/keep.txt", "x", 405},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

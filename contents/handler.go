@@ -25,8 +25,10 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("POST "+pattern, s.checkUser(s.handlePost))
 		mux.HandleFunc("PATCH "+pattern, s.checkUser(s.handlePatch))
 		mux.HandleFunc("DELETE "+pattern, s.checkUser(s.handleDelete))
+		mux.HandleFunc(pattern, s.notAllowed) // any other method, answered in JSON
 	}
 	mux.HandleFunc("GET /user/{name}/files/{path...}", s.checkUser(s.handleFiles))
+	mux.HandleFunc("/user/{name}/files/{path...}", s.notAllowed)
 	return mux
 }
 

@@ -2,6 +2,7 @@ package contents
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math/rand/v2"
 	"time"
@@ -62,11 +63,18 @@ func (st *store) forUpdate() string {
 // key (two first saves of one new file, two untitled names), or to a
 // deadlock or serialization failure between concurrent savers.
 func (st *store) tx(ctx context.Context, fn func(tx *store) error) error {
+	// On MySQL, REPEATABLE READ's gap locks make concurrent first saves
+	// into one directory deadlock each other over and over; READ
+	// COMMITTED (PostgreSQL's default) has none. SQLite has one writer.
+	var opts []*sql.TxOptions
+	if st.dialect == db.MySQL {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
 	var err error
 	for attempt := range 8 {
 		err = st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return fn(&store{db: tx, dialect: st.dialect, t: st.t})
-		})
+		}, opts...)
 		if !retryable(err) {
 			return err
 		}
