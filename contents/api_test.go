@@ -221,6 +221,13 @@ var suite = []struct {
 		if bm["format"] != "base64" || bm["content"] != base64.StdEncoding.EncodeToString(blob) || bm["mimetype"] != "application/octet-stream" {
 			t.Errorf("binary model = %v", bm)
 		}
+		wrapped := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("wrapped "), 20))
+		wrapped = wrapped[:76] + "\n" + wrapped[76:] + "\n" // as Python's encodebytes writes it
+		c.must(201, "PUT", "api/contents/w.bin", map[string]any{"type": "file", "format": "base64", "content": wrapped})
+		wm := c.must(200, "GET", "api/contents/w.bin?content=0", nil).json(t)
+		if wm["size"] != float64(160) {
+			t.Errorf("size of a base64 upload with line breaks = %v, want 160", wm["size"])
+		}
 		r = c.do("GET", "api/contents/b.bin?format=text", nil)
 		if r.status != 400 || r.json(t)["reason"] != "bad format" {
 			t.Errorf("text of binary: %d %s", r.status, r.body)

@@ -128,10 +128,10 @@ func (s *Service) save(ctx context.Context, user, p, typ string, req *saveReques
 			if err != nil {
 				return nil, badRequest("The content is not valid base64.")
 			}
-			payload = []byte(text) // stored as sent, as pgcontents does
-			if chunk != 0 && chunk != 1 {
-				payload = encodePayload(data)
-			}
+			// Stored re-encoded, without the line breaks some clients
+			// send: pgcontents reads it the same, and the stored length
+			// then gives the file's size without reading it.
+			payload = encodePayload(data)
 		default:
 			return nil, badRequest("Must specify format of file contents as 'text' or 'base64'")
 		}
