@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"bytes"
 	"sort"
 	"time"
 )
@@ -16,14 +17,15 @@ type fileRow struct {
 	StoredLen int64  `gorm:"column:stored_len"`
 	Head      []byte `gorm:"column:head"`
 	Tail      []byte `gorm:"column:tail"`
+	Wrap      []byte `gorm:"column:wrap"` // byte 77: a line break in base64 wrapped at 76 columns
 	Content   []byte `gorm:"column:content"`
 }
 
 // size is the decoded length of a plaintext base64 payload, or -1 when
 // the stored value is encrypted and only its content can tell.
 func (f *fileRow) size() int64 {
-	if string(f.Head) == "gAAAAA" || f.StoredLen%4 != 0 {
-		return -1
+	if string(f.Head) == "gAAAAA" || f.StoredLen%4 != 0 || bytes.ContainsAny(f.Wrap, "\r\n") || bytes.ContainsAny(f.Tail, "\r\n") {
+		return -1 // encrypted, or written with line breaks by another client
 	}
 	n := f.StoredLen / 4 * 3
 	for i := len(f.Tail) - 1; i >= 0 && f.Tail[i] == '='; i-- {
@@ -33,7 +35,7 @@ func (f *fileRow) size() int64 {
 }
 
 const fileMetaCols = "id, name, parent_name, created_at, LENGTH(content) AS stored_len, " +
-	"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail"
+	"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail, SUBSTR(content, 77, 1) AS wrap"
 
 // file reads one file's row; withContent also reads the stored value.
 // A missing file is (nil, nil).
