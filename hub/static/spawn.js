@@ -45,7 +45,7 @@
     note(ev.message);
     if (ev.failed) {
       es.close();
-      fail(ev.message);
+      fail((ev.message || "").replace(/^Spawn failed: /, ""));
     } else if (ev.ready) {
       es.close();
       done = true;
