@@ -83,7 +83,7 @@ func (s *syncBuffer) String() string {
 
 var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
 
-func startHub(t *testing.T) *hub {
+func startHub(t *testing.T, localCmd ...string) *hub {
 	t.Helper()
 	h := &hub{dataDir: t.TempDir(), logs: &syncBuffer{}}
 	t.Cleanup(func() { killServersUnder(h.dataDir) })
@@ -97,15 +97,18 @@ func startHub(t *testing.T) *hub {
 	}
 	// Jupyter starts in about a second here; on a cluster it takes
 	// longer. A slower start lets the progress page show its steps.
-	jupyter, err := exec.LookPath("jupyter-notebook")
-	if err != nil {
-		t.Fatal(err)
+	if len(localCmd) == 0 {
+		jupyter, err := exec.LookPath("jupyter-notebook")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := filepath.Join(t.TempDir(), "slow-jupyter")
+		if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+jupyter+" \"$@\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		localCmd = []string{slow}
 	}
-	slow := filepath.Join(t.TempDir(), "slow-jupyter")
-	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+jupyter+" \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--data-dir", h.dataDir, "--idle-timeout", "0", "--local-cmd", slow)
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--data-dir", h.dataDir, "--idle-timeout", "0", "--local-cmd", strings.Join(localCmd, " "))
 	cmd.Env = env
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = h.logs, pw
@@ -653,5 +656,43 @@ func TestAdminPath(t *testing.T) {
 	b.mu.Unlock()
 	if n < 10 {
 		t.Errorf("only %d requests were recorded; the recorder is not working", n)
+	}
+}
+
+// TestSpawnFailure: a server that cannot start says so on the progress
+// page, with Retry focused, and Retry tries again.
+func TestSpawnFailure(t *testing.T) {
+	need(t, "chromium", "chromium")
+	broken := filepath.Join(t.TempDir(), "broken-jupyter")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho 'jupyter: no such kernel' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, broken)
+	b := newBrowser(t, h.base)
+	b.open("/hub/login")
+	b.login("alice", "alice's password")
+	b.click("start", "#start")
+	b.waitJS("the failure", `!document.getElementById("failure").hidden`, 60*time.Second)
+	if f := b.focused(); f != "retry" {
+		t.Errorf("after the failure the focus is on %q, want Retry", f)
+	}
+	msg := b.text("#failure")
+	t.Logf("failure says: %s", msg)
+	if !strings.Contains(msg, "could not start") || !strings.Contains(msg, "Retry") {
+		t.Errorf("failure says %q", msg)
+	}
+	b.shot("spawn-failed")
+	b.click("retry", "#retry")
+	if p := b.path(); p != "/hub/spawn-pending/alice" {
+		t.Errorf("retry went to %s", b.location())
+	}
+	b.waitJS("the second failure", `!document.getElementById("failure").hidden`, 60*time.Second)
+	b.open("/hub/home")
+	if s := b.text(".state-line .badge"); s != "Failed to start" {
+		t.Errorf("home says %q after a failed start", s)
+	}
+	b.shot("home-failed")
+	if out := b.outside(); len(out) > 0 {
+		t.Errorf("requests left the hub: %v", out)
 	}
 }

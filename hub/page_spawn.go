@@ -189,5 +189,8 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 	data["Next"] = orURL(next, srv.URL)
 	data["Retry"] = withNext(spawnPath(name, p), next)
 	data["Failed"] = srv.State == spawner.Failed
+	if srv.State == spawner.Failed {
+		data["Title"] = "The server did not start"
+	}
 	h.render(w, r, http.StatusOK, "spawn_pending.html", data)
 }
