@@ -549,7 +549,7 @@ func TestAdminPath(t *testing.T) {
 		time.Sleep(time.Second)
 		b.open("/hub/admin")
 	}
-	if s := b.text("#summary"); !strings.Contains(s, "1 servers running") {
+	if s := b.text("#summary"); !strings.Contains(s, "1 server running") {
 		t.Errorf("summary while dora runs = %q", s)
 	}
 	b.shot("admin-dora-running")

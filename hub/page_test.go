@@ -344,7 +344,7 @@ func TestAdminPage(t *testing.T) {
 		}
 		waitUntil(t, "bob's server", func() bool { _, _, _, ok := th.hub.servers.Route("bob"); return ok })
 		_, _, body = b.page("/hub/admin")
-		wantPage(t, "running", http.StatusOK, body, http.StatusOK, "<strong>1</strong> servers running", `action="/hub/admin/users/bob/stop"`)
+		wantPage(t, "running", http.StatusOK, body, http.StatusOK, "<strong>1</strong> server running", `action="/hub/admin/users/bob/stop"`)
 		code, loc, _ = act("bob", "stop", nil)
 		if code != http.StatusSeeOther || !strings.Contains(loc, "done=stop") {
 			t.Fatalf("stop bob = %d → %q", code, loc)
