@@ -124,7 +124,7 @@ func (c *cli) serve(args []string) error {
 	h, err = hub.New(cfg, hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px,
-		Contents: docs.Handler(), RenameUserData: contents.RenameUser, DeleteUserData: contents.DeleteUser,
+		Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
 	if err != nil {
 		return err
