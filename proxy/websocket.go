@@ -144,7 +144,11 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 // then it closes both, passing the close code on. Messages from a kernel
 // channel tell the manager whether the kernel is busy.
 func (p *Proxy) pump(rl *relay, user, kernel string, src, dst *websocket.Conn) {
+	upstream := src == rl.upstream
 	for {
+		if upstream {
+			quickAck(src.UnderlyingConn())
+		}
 		typ, data, err := src.ReadMessage()
 		if err != nil {
 			code, text := websocket.CloseAbnormalClosure, ""
