@@ -70,7 +70,7 @@ func (f *fakeRoutes) isBusy(key string) (bool, bool) {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	auth    *auth.Authenticator
 	routes  *fakeRoutes
 	proxy   *Proxy
@@ -81,7 +81,7 @@ type env struct {
 
 // newEnv serves the proxy at /user/{name}/ like the hub does, with a
 // Jupyter-like backend routed for alice.
-func newEnv(t *testing.T, adminAccess bool) *env {
+func newEnv(t testing.TB, adminAccess bool) *env {
 	t.Helper()
 	gdb := dbtest.Open(t, "sqlite")
 	pw, _ := auth.NewPasswords(bcrypt.MinCost)
