@@ -1,0 +1,704 @@
+// Package mesos runs users' Jupyter servers as tasks on an Apache Mesos
+// cluster: a framework over the v1 scheduler HTTP API (JSON).
+//
+// One goroutine owns the subscription: it finds the leading master (a
+// list of URLs, following 307s by hand with Basic auth kept, or
+// ZooKeeper's json.info_ nodes), subscribes with the framework id kept in
+// the hub's database (failover timeout one week by default, checkpointing
+// on), watches heartbeats, reconnects with backoff and jitter, and after
+// every SUBSCRIBED reconciles every task the database knows, explicitly,
+// then implicitly; sparkhub tasks nobody knows are killed. Offers are
+// matched at once against the servers waiting (first come, first
+// served): resources, ports and Marathon-style constraints; what fits is
+// accepted, the rest declined with a refuse filter; SUPPRESS when nothing
+// waits, REVIVE on new work. Status updates are acted on, then
+// acknowledged.
+//
+// A server is one task: a DOCKER container of the profile's image (HOST
+// network, or BRIDGE with host port == container port) or the Mesos
+// containerizer with that image; Jupyter's arguments are the task's
+// arguments; its environment is the local backend's (SPARKHUB_USER,
+// SPARKHUB_PORT, SPARKHUB_BASE_URL, JUPYTER_TOKEN, the hub's extras) plus
+// the agent's address and the Spark ports:
+//
+//	SPARKHUB_AGENT_HOST          the agent's IP (what executors and the master reach)
+//	SPARKHUB_AGENT_HOSTNAME      the agent's hostname
+//	SPARKHUB_SPARK_DRIVER_PORT   spark.driver.port
+//	SPARKHUB_SPARK_BLOCKMANAGER_PORT spark.driver.blockManager.port
+//	SPARKHUB_SPARK_UI_PORT       spark.ui.port
+//	SPARKHUB_SPARK_BIND_ADDRESS  spark.driver.bindAddress (0.0.0.0 in BRIDGE)
+//	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
+//
+// All five ports are taken from the offer, so they are the task's own.
+package mesos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os/user"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+)
+
+var (
+	_ spawner.Backend = (*Backend)(nil)
+	_ spawner.Waiter  = (*Backend)(nil)
+)
+
+// Name is the backend's name in handles.
+const Name = "mesos"
+
+// TaskSpec is what one server asks of the cluster. Options.Defaults
+// holds the flags' values; Options.Spec, when set, gives one per profile
+// (the profile catalog plugs in there).
+type TaskSpec struct {
+	Image string  // Docker image
+	CPUs  float64 // cores
+	Mem   float64 // MiB
+	Disk  float64 // MiB
+	GPUs  float64 // whole GPUs; > 0 needs the Mesos containerizer
+	// Constraints place the server; the group they count in is the
+	// servers of the same profile.
+	Constraints []Constraint
+	// Env is extra environment for the server.
+	Env map[string]string
+}
+
+// IDStore keeps the framework id across hub restarts (the hub's
+// database).
+type IDStore interface {
+	Get(ctx context.Context) (string, error) // "" when none
+	Set(ctx context.Context, id string) error
+}
+
+// Options configure the framework.
+type Options struct {
+	// Master is --mesos-master: "http://m1:5050,http://m2:5050" or
+	// "zk://h1:2181,h2:2181/mesos".
+	Master string
+	// Principal and Secret authenticate the framework (Basic).
+	Principal, Secret string
+	// Role the framework subscribes with (MULTI_ROLE); default "*".
+	Role string
+	// User tasks run as by default (default: the hub's user).
+	User string
+	// FrameworkName default "sparkhub".
+	FrameworkName string
+	// FailoverTimeout is how long the master keeps tasks running while
+	// the hub is away (default one week).
+	FailoverTimeout time.Duration
+	// RefuseSeconds is the filter on declined offers (default 60).
+	RefuseSeconds float64
+	// Network is HOST (default) or BRIDGE.
+	Network string
+	// Containerizer is DOCKER (default) or MESOS (a Docker image under
+	// the Mesos containerizer; the only way to GPUs).
+	Containerizer string
+	// Command is what the Mesos containerizer runs in the image (default
+	// jupyter-notebook); DOCKER tasks run the image's entrypoint.
+	Command string
+	// ContentsManagerClass, when set, is Jupyter's contents manager.
+	ContentsManagerClass string
+	// Defaults is what a server gets when Spec is nil or says nothing.
+	Defaults TaskSpec
+	// Spec, when set, returns the spec of a profile ("" = default).
+	Spec func(profile string) (TaskSpec, error)
+	// KillGrace is the tasks' kill policy (default 30 s); a Stop's grace
+	// overrides it.
+	KillGrace time.Duration
+	// Env is extra environment for every server.
+	Env map[string]string
+	// IDs keeps the framework id; nil keeps it in memory only.
+	IDs IDStore
+	// KnownTasks lists the handles the hub's database holds: those tasks
+	// are reconciled after every subscription, any other task of the
+	// framework is killed.
+	KnownTasks func(ctx context.Context) ([]spawner.Handle, error)
+	// Hostname and WebUIURL describe the hub to Mesos.
+	Hostname, WebUIURL string
+	Logger             *slog.Logger
+
+	// Tuning, for tests: the first and longest reconnect backoff (0.5 s,
+	// 15 s), the silence that counts as a dead stream in heartbeats (5),
+	// the timeout of calls (75 s), and periodic implicit reconciliation
+	// (15 min).
+	MinBackoff, MaxBackoff time.Duration
+	MissedHeartbeats       int
+	CallTimeout            time.Duration
+	ReconcileInterval      time.Duration
+}
+
+// Backend is the Mesos framework. Safe for concurrent use.
+type Backend struct {
+	opts     Options
+	log      *slog.Logger
+	masters  []string // http(s) base URLs, when not ZooKeeper
+	zk       *zkDetector
+	calls    *http.Client
+	streams  *http.Client
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	kick     chan struct{}
+	offersIn atomic.Int64
+
+	mu         sync.Mutex
+	fwID       string
+	master     string // the leader serving the current stream
+	streamID   string
+	connected  chan struct{} // closed while subscribed
+	suppressed bool
+	revive     bool
+	queue      []*launch
+	tasks      map[string]*task
+	groups     map[string][]Placement // profile → where its servers run
+}
+
+// task is what the framework knows of one server's task.
+type task struct {
+	id, agentID, hostname, ip string
+	profile                   string
+	port                      int
+	state                     string
+	placement                 Placement
+	status                    spawner.Status
+	running                   chan struct{} // closed on RUNNING or end
+	done                      chan struct{} // closed on end
+	answered                  chan struct{} // closed on any update
+	ended                     bool
+	stopping                  bool
+	launch                    *launch // while Start waits
+}
+
+// launch is a server waiting for an offer.
+type launch struct {
+	id      string
+	user    string
+	profile string
+	req     spawner.StartRequest
+	spec    TaskSpec
+	need    Resources
+	placed  chan *task
+	requeue chan struct{}
+
+	// What the offers looked like, for the message when none fits.
+	seen    int
+	best    Resources
+	bestGPU float64
+	refused bool // an offer had the resources but the constraints said no
+}
+
+// state is a handle's State: where the task is. It holds no secret.
+type state struct {
+	TaskID   string `json:"task_id"`
+	AgentID  string `json:"agent_id"`
+	Hostname string `json:"hostname"`
+	IP       string `json:"ip"`
+	Port     int    `json:"port"`
+	Profile  string `json:"profile,omitempty"`
+}
+
+// ports a server takes: the notebook's, Spark's driver, block manager
+// and UI, and libprocess's.
+const numPorts = 5
+
+// New starts the framework: it subscribes in the background.
+func New(opts Options) (*Backend, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Role == "" {
+		opts.Role = "*"
+	}
+	if opts.User == "" {
+		opts.User = "root"
+		if u, err := user.Current(); err == nil {
+			opts.User = u.Username
+		}
+	}
+	if opts.FrameworkName == "" {
+		opts.FrameworkName = "sparkhub"
+	}
+	if opts.FailoverTimeout <= 0 {
+		opts.FailoverTimeout = 7 * 24 * time.Hour
+	}
+	if opts.RefuseSeconds <= 0 {
+		opts.RefuseSeconds = 60
+	}
+	opts.Network = strings.ToUpper(opts.Network)
+	if opts.Network == "" {
+		opts.Network = "HOST"
+	}
+	if opts.Network != "HOST" && opts.Network != "BRIDGE" {
+		return nil, fmt.Errorf("mesos: network %q: want HOST or BRIDGE", opts.Network)
+	}
+	opts.Containerizer = strings.ToUpper(opts.Containerizer)
+	if opts.Containerizer == "" {
+		opts.Containerizer = "DOCKER"
+	}
+	if opts.Containerizer != "DOCKER" && opts.Containerizer != "MESOS" {
+		return nil, fmt.Errorf("mesos: containerizer %q: want DOCKER or MESOS", opts.Containerizer)
+	}
+	if opts.Command == "" {
+		opts.Command = "jupyter-notebook"
+	}
+	if opts.KillGrace <= 0 {
+		opts.KillGrace = 30 * time.Second
+	}
+	if strings.Contains(opts.Secret, ":") {
+		return nil, errors.New("mesos: the secret may not contain ':' (Basic authentication splits on it)")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.MinBackoff, 500*time.Millisecond)
+	def(&opts.MaxBackoff, 15*time.Second)
+	def(&opts.CallTimeout, 75*time.Second)
+	def(&opts.ReconcileInterval, 15*time.Minute)
+	if opts.MissedHeartbeats <= 0 {
+		opts.MissedHeartbeats = 5
+	}
+	if opts.IDs == nil {
+		opts.IDs = &memIDs{}
+	}
+	b := &Backend{
+		opts: opts, log: opts.Logger, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		connected: make(chan struct{}), tasks: map[string]*task{}, groups: map[string][]Placement{},
+	}
+	switch {
+	case strings.HasPrefix(opts.Master, "zk://"):
+		z, err := newZKDetector(opts.Master, b.log)
+		if err != nil {
+			return nil, err
+		}
+		b.zk = z
+	default:
+		for _, m := range strings.Split(opts.Master, ",") {
+			m = strings.TrimRight(strings.TrimSpace(m), "/")
+			if m == "" {
+				continue
+			}
+			if !strings.Contains(m, "://") {
+				m = "http://" + m
+			}
+			u, err := url.Parse(m)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("mesos: master %q: want http://host:port or zk://hosts/path", m)
+			}
+			b.masters = append(b.masters, m)
+		}
+		if len(b.masters) == 0 {
+			return nil, errors.New("mesos: no master given")
+		}
+	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tr := &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}
+	b.calls = &http.Client{Transport: tr, Timeout: opts.CallTimeout, CheckRedirect: noRedirect}
+	b.streams = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}, CheckRedirect: noRedirect}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	go b.run()
+	return b, nil
+}
+
+// Close stops the framework's subscription without tearing the
+// framework down: tasks keep running for the next hub.
+func (b *Backend) Close() {
+	b.cancel()
+	<-b.done
+	if b.zk != nil {
+		b.zk.close()
+	}
+}
+
+// OffersHandled counts the offers the framework has answered.
+func (b *Backend) OffersHandled() int64 { return b.offersIn.Load() }
+
+// Name implements spawner.Backend.
+func (b *Backend) Name() string { return Name }
+
+func (b *Backend) spec(profile string) (TaskSpec, error) {
+	s := b.opts.Defaults
+	if b.opts.Spec != nil {
+		p, err := b.opts.Spec(profile)
+		if err != nil {
+			return s, err
+		}
+		if p.Image != "" {
+			s.Image = p.Image
+		}
+		for _, f := range []struct{ dst, src *float64 }{{&s.CPUs, &p.CPUs}, {&s.Mem, &p.Mem}, {&s.Disk, &p.Disk}, {&s.GPUs, &p.GPUs}} {
+			if *f.src > 0 {
+				*f.dst = *f.src
+			}
+		}
+		if p.Constraints != nil {
+			s.Constraints = p.Constraints
+		}
+		if p.Env != nil {
+			s.Env = p.Env
+		}
+	}
+	if s.CPUs <= 0 {
+		s.CPUs = 1
+	}
+	if s.Mem <= 0 {
+		s.Mem = 2048
+	}
+	return s, nil
+}
+
+// Start implements spawner.Backend: it queues the server, waits for an
+// offer that fits, launches the task and returns once it runs.
+func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
+	spec, err := b.spec(req.Profile)
+	if err != nil {
+		return spawner.Started{}, &spawner.Failure{Message: "This profile cannot be started; tell an admin.", Err: err}
+	}
+	if spec.Image == "" {
+		return spawner.Started{}, &spawner.Failure{Message: "No image is configured for this profile; tell an admin.", Err: errors.New("mesos: no image")}
+	}
+	if spec.GPUs > 0 && b.opts.Containerizer != "MESOS" {
+		return spawner.Started{}, &spawner.Failure{Message: "GPU profiles need the Mesos containerizer; tell an admin.", Err: errors.New("mesos: gpus with the DOCKER containerizer")}
+	}
+	l := &launch{
+		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec,
+		need:   Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
+		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
+	}
+	req.Report("Waiting for a machine with " + describe(l.need) + " free")
+	b.mu.Lock()
+	b.queue = append(b.queue, l)
+	b.revive = true
+	b.mu.Unlock()
+	b.poke()
+	var t *task
+	for t == nil {
+		select {
+		case t = <-l.placed:
+		case <-ctx.Done():
+			b.mu.Lock()
+			b.dequeue(l)
+			b.mu.Unlock()
+			select {
+			case t = <-l.placed: // placed just now: stop it below
+				b.kill(t, b.opts.KillGrace)
+			default:
+			}
+			return spawner.Started{}, b.noFit(l, ctx.Err())
+		}
+	}
+	req.Report("Starting on " + t.hostname)
+	for {
+		select {
+		case <-t.running:
+		case <-l.requeue:
+			// The offer was gone by the time of the launch: wait for
+			// another.
+			select {
+			case t = <-l.placed:
+				continue
+			case <-ctx.Done():
+				b.mu.Lock()
+				b.dequeue(l)
+				b.mu.Unlock()
+				return spawner.Started{}, b.noFit(l, ctx.Err())
+			}
+		case <-ctx.Done():
+			b.kill(t, 0)
+			return spawner.Started{}, ctx.Err()
+		}
+		break
+	}
+	b.mu.Lock()
+	t.launch = nil
+	ended, st := t.ended, t.status
+	b.mu.Unlock()
+	if ended {
+		return spawner.Started{}, &spawner.Failure{Message: "Your server could not start: " + st.Reason + ". Try again; if it keeps happening, tell an admin.", Err: errors.New("mesos: task " + t.id + " " + t.state)}
+	}
+	raw, _ := json.Marshal(state{TaskID: t.id, AgentID: t.agentID, Hostname: t.hostname, IP: t.ip, Port: t.port, Profile: t.profile})
+	b.log.Info("mesos server running", "user", req.User, "task", t.id, "agent", t.hostname, "port", t.port)
+	return spawner.Started{
+		Handle: spawner.Handle{Backend: Name, ID: t.id, State: raw},
+		Target: &url.URL{Scheme: "http", Host: net.JoinHostPort(t.ip, strconv.Itoa(t.port))},
+	}, nil
+}
+
+func (b *Backend) dequeue(l *launch) {
+	for i, x := range b.queue {
+		if x == l {
+			b.queue = append(b.queue[:i], b.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+// noFit is the sentence for a server no offer was found for.
+func (b *Backend) noFit(l *launch, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	const tail = "; pick a smaller profile or try again later."
+	var msg string
+	switch {
+	case l.seen == 0 && b.streamID == "":
+		msg = "The cluster cannot be reached right now; try again later or tell an admin."
+	case l.seen == 0:
+		msg = "No machine in the cluster has room for your server right now; try again later."
+	case l.best.Mem < l.need.Mem:
+		msg = "No machine in the cluster has " + mib(l.need.Mem) + " of memory free" + tail
+	case l.best.CPUs < l.need.CPUs:
+		msg = "No machine in the cluster has " + num(l.need.CPUs) + " CPUs free" + tail
+	case l.bestGPU < l.need.GPUs:
+		msg = "No machine in the cluster has " + num(l.need.GPUs) + " GPUs free" + tail
+	case l.best.Disk < l.need.Disk:
+		msg = "No machine in the cluster has " + mib(l.need.Disk) + " of disk free" + tail
+	case l.refused:
+		msg = "No machine in the cluster matches where this profile may run (" + constraintsText(l.spec.Constraints) + "); try again later."
+	default:
+		msg = "No machine in the cluster has room for your server right now; try again later."
+	}
+	return &spawner.Failure{Message: msg, Err: err}
+}
+
+// Recover implements spawner.Backend: the task must still run, as the
+// master says after an explicit reconciliation.
+func (b *Backend) Recover(ctx context.Context, h spawner.Handle) error {
+	t, err := b.lookup(ctx, h)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	ended := t.ended
+	b.mu.Unlock()
+	if ended {
+		return spawner.ErrGone
+	}
+	return nil
+}
+
+// lookup finds the task behind a handle, asking the master about it
+// when this process has not heard of it yet.
+func (b *Backend) lookup(ctx context.Context, h spawner.Handle) (*task, error) {
+	var st state
+	if h.Backend != Name || json.Unmarshal(h.State, &st) != nil || st.TaskID == "" || st.TaskID != h.ID {
+		return nil, spawner.ErrGone
+	}
+	b.mu.Lock()
+	t := b.tasks[st.TaskID]
+	if t == nil {
+		t = b.adopt(st)
+	}
+	answered := t.answered
+	b.mu.Unlock()
+	select {
+	case <-answered:
+		return t, nil
+	default:
+	}
+	if err := b.waitConnected(ctx); err != nil {
+		return nil, err
+	}
+	b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": []any{
+		map[string]any{"task_id": ID{Value: st.TaskID}, "agent_id": ID{Value: st.AgentID}},
+	}}})
+	select {
+	case <-answered:
+		return t, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("mesos: no answer about task %s: %w", st.TaskID, ctx.Err())
+	}
+}
+
+// adopt records a task of an earlier hub. b.mu is held.
+func (b *Backend) adopt(st state) *task {
+	t := &task{
+		id: st.TaskID, agentID: st.AgentID, hostname: st.Hostname, ip: st.IP, port: st.Port, profile: st.Profile,
+		state: "TASK_STAGING", placement: Placement{Hostname: st.Hostname},
+		running: make(chan struct{}), done: make(chan struct{}), answered: make(chan struct{}),
+	}
+	b.tasks[t.id] = t
+	b.groups[t.profile] = append(b.groups[t.profile], t.placement)
+	return t
+}
+
+// Status implements spawner.Backend.
+func (b *Backend) Status(ctx context.Context, h spawner.Handle) (spawner.Status, error) {
+	t, err := b.lookup(ctx, h)
+	if err != nil {
+		return spawner.Status{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.ended {
+		return t.status, nil
+	}
+	return spawner.Status{Running: true}, nil
+}
+
+// Wait implements spawner.Waiter.
+func (b *Backend) Wait(ctx context.Context, h spawner.Handle) <-chan struct{} {
+	var st state
+	if json.Unmarshal(h.State, &st) != nil || st.TaskID == "" {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	b.mu.Lock()
+	t := b.tasks[st.TaskID]
+	if t == nil {
+		t = b.adopt(st)
+	}
+	b.mu.Unlock()
+	return t.done
+}
+
+// Stop implements spawner.Backend: KILL with grace as the kill policy,
+// and wait for the task's end.
+func (b *Backend) Stop(ctx context.Context, h spawner.Handle, grace time.Duration) error {
+	var st state
+	if h.Backend != Name || json.Unmarshal(h.State, &st) != nil || st.TaskID == "" {
+		return nil
+	}
+	b.mu.Lock()
+	t := b.tasks[st.TaskID]
+	if t == nil {
+		t = b.adopt(st)
+	}
+	ended := t.ended
+	b.mu.Unlock()
+	if ended {
+		return nil
+	}
+	if err := b.waitConnected(ctx); err != nil {
+		return fmt.Errorf("mesos: stop %s: %w", st.TaskID, err)
+	}
+	b.kill(t, grace)
+	for {
+		select {
+		case <-t.done:
+			return nil
+		case <-time.After(grace + 5*time.Second):
+			b.kill(t, 0) // the KILL may have been lost with a stream
+		case <-b.ctx.Done():
+			return errors.New("mesos: stop " + st.TaskID + ": the framework is closed")
+		case <-ctx.Done():
+			return fmt.Errorf("mesos: stop %s: %w", st.TaskID, ctx.Err())
+		}
+	}
+}
+
+// kill sends KILL (grace 0: the task's kill policy).
+func (b *Backend) kill(t *task, grace time.Duration) {
+	b.mu.Lock()
+	t.stopping = true
+	agent := t.agentID
+	b.mu.Unlock()
+	k := map[string]any{"task_id": ID{Value: t.id}}
+	if agent != "" {
+		k["agent_id"] = ID{Value: agent}
+	}
+	if grace > 0 {
+		k["kill_policy"] = KillPolicy{GracePeriod: &DurationInfo{Nanoseconds: grace.Nanoseconds()}}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+	defer cancel()
+	if err := b.sendCall(ctx, "KILL", map[string]any{"kill": k}); err != nil {
+		b.log.Warn("mesos kill", "task", t.id, "err", err)
+	}
+}
+
+func (b *Backend) waitConnected(ctx context.Context) error {
+	b.mu.Lock()
+	c := b.connected
+	b.mu.Unlock()
+	select {
+	case <-c:
+		return nil
+	case <-b.ctx.Done():
+		return errors.New("the Mesos framework is closed")
+	case <-ctx.Done():
+		return fmt.Errorf("not subscribed to the Mesos master: %w", ctx.Err())
+	}
+}
+
+func (b *Backend) poke() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+func describe(r Resources) string {
+	s := num(r.CPUs) + " CPUs and " + mib(r.Mem)
+	if r.GPUs > 0 {
+		s += " and " + num(r.GPUs) + " GPUs"
+	}
+	return s
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// mib formats MiB for people: "512 MiB", "64 GiB", "1.5 GiB".
+func mib(m float64) string {
+	if m >= 1024 {
+		return strconv.FormatFloat(float64(int(m/1024*10+0.5))/10, 'f', -1, 64) + " GiB"
+	}
+	return num(m) + " MiB"
+}
+
+func constraintsText(cs []Constraint) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, strings.ReplaceAll(c.String(), ":", " "))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// safeID keeps what a task id may hold.
+func safeID(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+type memIDs struct {
+	mu sync.Mutex
+	id string
+}
+
+func (m *memIDs) Get(context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.id, nil
+}
+
+func (m *memIDs) Set(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.id = id
+	return nil
+}

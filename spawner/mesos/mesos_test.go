@@ -1,0 +1,205 @@
+package mesos_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
+)
+
+const testImage = "sparkhub/test-notebook:1"
+
+// TestMain doubles as a tiny Jupyter stand-in: run with
+// SPARKHUB_FAKE_JUPYTER=1 (the emulator's image mapping does), the test
+// binary serves what the conformance suite asks of a server.
+func TestMain(m *testing.M) {
+	if os.Getenv("SPARKHUB_FAKE_JUPYTER") == "1" {
+		fakeJupyter()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func fakeJupyter() {
+	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		os.Exit(0)
+	}()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "token "+token {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		switch strings.TrimPrefix(r.URL.Path, base) {
+		case "api":
+			fmt.Fprint(w, `{"version": "fake"}`)
+		case "env":
+			env := map[string]string{}
+			for _, kv := range os.Environ() {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			env["ARGS"] = strings.Join(os.Args[1:], " ")
+			json.NewEncoder(w).Encode(env)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
+		fmt.Println("fake jupyter:", err)
+		os.Exit(1)
+	}
+}
+
+// cluster starts an emulated cluster of n agents with res each.
+func cluster(t testing.TB, n int, res string, tweak func(*mesostest.Options)) *mesostest.Cluster {
+	t.Helper()
+	r, err := mesos.ParseResources(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := mesostest.Options{
+		Images:             map[string][]string{testImage: {os.Args[0]}},
+		Env:                map[string]string{"SPARKHUB_FAKE_JUPYTER": "1"},
+		Heartbeat:          time.Second,
+		AllocationInterval: 50 * time.Millisecond,
+		UpdateRetry:        200 * time.Millisecond,
+		UpdateRetryMax:     2 * time.Second,
+		WorkDir:            t.TempDir(),
+	}
+	for i := 0; i < n; i++ {
+		opts.Agents = append(opts.Agents, mesostest.AgentConfig{Resources: r})
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	c, err := mesostest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// hubDB stands for the hub's database: the framework id and the
+// handles of started servers.
+type hubDB struct {
+	mu      sync.Mutex
+	id      string
+	handles map[string]spawner.Handle
+}
+
+func newHubDB() *hubDB { return &hubDB{handles: map[string]spawner.Handle{}} }
+
+func (d *hubDB) Get(context.Context) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.id, nil
+}
+
+func (d *hubDB) Set(_ context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.id = id
+	return nil
+}
+
+func (d *hubDB) known(context.Context) ([]spawner.Handle, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var hs []spawner.Handle
+	for _, h := range d.handles {
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// hub is a backend that records the handles it starts, as the manager
+// does in hub_servers.
+type hub struct {
+	*mesos.Backend
+	db *hubDB
+}
+
+func (h *hub) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
+	st, err := h.Backend.Start(ctx, req)
+	if err == nil {
+		h.db.mu.Lock()
+		h.db.handles[st.Handle.ID] = st.Handle
+		h.db.mu.Unlock()
+	}
+	return st, err
+}
+
+func (h *hub) Stop(ctx context.Context, hd spawner.Handle, grace time.Duration) error {
+	err := h.Backend.Stop(ctx, hd, grace)
+	if err == nil {
+		h.db.mu.Lock()
+		delete(h.db.handles, hd.ID)
+		h.db.mu.Unlock()
+	}
+	return err
+}
+
+func newHub(t testing.TB, c *mesostest.Cluster, db *hubDB, tweak func(*mesos.Options)) *hub {
+	t.Helper()
+	opts := mesos.Options{
+		Master:            c.URLs(),
+		Defaults:          mesos.TaskSpec{Image: testImage, CPUs: 1, Mem: 1024},
+		IDs:               db,
+		KnownTasks:        db.known,
+		KillGrace:         2 * time.Second,
+		MinBackoff:        50 * time.Millisecond,
+		MaxBackoff:        500 * time.Millisecond,
+		ReconcileInterval: time.Minute,
+		RefuseSeconds:     5,
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	b, err := mesos.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return &hub{Backend: b, db: db}
+}
+
+func TestConformance(t *testing.T) {
+	c := cluster(t, 2, "cpus:4;mem:8192;disk:20000;ports:[31000-31999]", nil)
+	db := newHubDB()
+	spawnertest.Run(t, spawnertest.Harness{
+		New: func(t *testing.T) spawner.Backend { return newHub(t, c, db, nil) },
+		Reopen: func(t *testing.T, b spawner.Backend) spawner.Backend {
+			b.(*hub).Close()
+			return newHub(t, c, db, nil)
+		},
+		Crash: func(t *testing.T, b spawner.Backend, h spawner.Handle) {
+			for _, tv := range c.Tasks() {
+				if tv.ID == h.ID && tv.Pid > 0 {
+					syscall.Kill(-tv.Pid, syscall.SIGKILL)
+					return
+				}
+			}
+			t.Fatalf("no process for task %s", h.ID)
+		},
+		EchoesEnv: true,
+		Wait:      20 * time.Second,
+	})
+}
