@@ -343,8 +343,9 @@ func TestAdminPage(t *testing.T) {
 			t.Fatalf("start bob = %d → %q", code, loc)
 		}
 		waitUntil(t, "bob's server", func() bool { _, _, _, ok := th.hub.servers.Route("bob"); return ok })
+		th.hub.servers.KernelBusy("bob", "k1", true)
 		_, _, body = b.page("/hub/admin")
-		wantPage(t, "running", http.StatusOK, body, http.StatusOK, "<strong>1</strong> server running", `action="/hub/admin/users/bob/stop"`)
+		wantPage(t, "running", http.StatusOK, body, http.StatusOK, "<strong>1</strong> server running", `action="/hub/admin/users/bob/stop"`, "1 busy kernel")
 		code, loc, _ = act("bob", "stop", nil)
 		if code != http.StatusSeeOther || !strings.Contains(loc, "done=stop") {
 			t.Fatalf("stop bob = %d → %q", code, loc)

@@ -544,6 +544,9 @@ func (m *Manager) model(user string, r *rowWithUser) Model {
 			md.LastActivity = &a
 		}
 		md.Stopped, md.StopReason = nil, ""
+		s.mu.Lock()
+		md.BusyKernels = len(s.busy)
+		s.mu.Unlock()
 	}
 	md.Ready = md.State == Running
 	md.Pending = md.State.Pending()

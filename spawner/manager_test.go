@@ -705,3 +705,21 @@ func TestLiveUsers(t *testing.T) {
 		}
 	})
 }
+
+func TestBusyKernelsInModel(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	e := newEnv(t, gdb, "alice")
+	m := e.manager(spawner.Options{})
+	startReady(t, m, "alice")
+	m.KernelBusy("alice", "k1", true)
+	m.KernelBusy("alice", "k2", true)
+	m.KernelBusy("alice", "k2", false)
+	md, err := m.Server(context.Background(), "alice")
+	if err != nil || md.BusyKernels != 1 {
+		t.Fatalf("BusyKernels = %d, %v; want 1", md.BusyKernels, err)
+	}
+	all, _ := m.Servers(context.Background(), []string{"alice"})
+	if all["alice"].BusyKernels != 1 {
+		t.Errorf("Servers: BusyKernels = %d, want 1", all["alice"].BusyKernels)
+	}
+}

@@ -53,6 +53,9 @@ type Model struct {
 	// without activity."). Both are kept until the next start.
 	Stopped    *time.Time
 	StopReason string
+	// BusyKernels is how many of the server's kernels the relay last saw
+	// busy (iopub status), from memory.
+	BusyKernels int
 	// LogTail is the server's last lines of output: for admins only. Set
 	// by Server (live for a running server, as kept for a failed or
 	// stopped one); Servers leaves it empty.
