@@ -3,15 +3,94 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"gorm.io/gorm"
 
+	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos"
 )
 
-// newMesosBackend builds the Mesos framework backend.
+// mesosFrameworkIDSetting is where the framework id is kept in
+// hub_settings.
+const mesosFrameworkIDSetting = "mesos_framework_id"
+
+// newMesosBackend builds the Mesos framework backend. It subscribes in
+// the background and stops (without tearing the framework down) when ctx
+// ends.
 func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, log *slog.Logger) (spawner.Backend, error) {
-	return nil, errors.New("the Mesos spawner is not available in this build")
+	m := cfg.Mesos
+	secret := ""
+	if m.SecretFile != "" {
+		b, err := os.ReadFile(m.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--mesos-secret-file: %w", err)
+		}
+		secret = strings.TrimRight(string(b), "\r\n")
+	}
+	constraints, err := mesos.ParseConstraints(m.Constraints)
+	if err != nil {
+		return nil, fmt.Errorf("--mesos-constraints: %w", err)
+	}
+	b, err := mesos.New(mesos.Options{
+		Master: m.Master, Principal: m.Principal, Secret: secret, Role: m.Role, User: m.User,
+		FrameworkName: m.FrameworkName, FailoverTimeout: m.FailoverTimeout, RefuseSeconds: m.RefuseSeconds,
+		Network: m.Network, Containerizer: m.Containerizer,
+		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		Defaults: mesos.TaskSpec{
+			Image: m.Image, CPUs: m.CPUs, Mem: m.Mem, Disk: m.Disk, GPUs: m.GPUs, Constraints: constraints,
+		},
+		KillGrace:  cfg.StopGrace,
+		IDs:        settingsIDs{db.NewSettings(gdb)},
+		KnownTasks: func(ctx context.Context) ([]spawner.Handle, error) { return mesosHandles(ctx, gdb) },
+		WebUIURL:   cfg.HubURL,
+		Logger:     log.With("component", "mesos"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		<-ctx.Done()
+		b.Close()
+	}()
+	return b, nil
+}
+
+// settingsIDs keeps the framework id in hub_settings.
+type settingsIDs struct{ s *db.Settings }
+
+func (s settingsIDs) Get(ctx context.Context) (string, error) {
+	v, err := s.s.Get(ctx, mesosFrameworkIDSetting)
+	if errors.Is(err, db.ErrNoSetting) {
+		return "", nil
+	}
+	return string(v), err
+}
+
+func (s settingsIDs) Set(ctx context.Context, id string) error {
+	return s.s.Set(ctx, mesosFrameworkIDSetting, []byte(id))
+}
+
+// mesosHandles are the Mesos handles hub_servers holds: the tasks the
+// hub knows.
+func mesosHandles(ctx context.Context, gdb *gorm.DB) ([]spawner.Handle, error) {
+	var rows []struct {
+		HandleID    string
+		HandleState []byte
+	}
+	err := gdb.WithContext(ctx).Table("hub_servers").Select("handle_id, handle_state").
+		Where("handle_backend = ? AND handle_id <> ''", mesos.Name).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list Mesos servers: %w", err)
+	}
+	hs := make([]spawner.Handle, 0, len(rows))
+	for _, r := range rows {
+		hs = append(hs, spawner.Handle{Backend: mesos.Name, ID: r.HandleID, State: r.HandleState})
+	}
+	return hs, nil
 }

@@ -3,21 +3,103 @@ package hub
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"strings"
+	"time"
 )
 
 // MesosConfig is what `--spawner mesos` is told: the --mesos-* flags.
+// The resources and constraints here are every server's until the
+// profile catalog gives them per profile.
 type MesosConfig struct {
-	Master string
+	Master          string
+	Principal       string
+	SecretFile      string // the secret itself never sits in the config
+	Role            string
+	User            string
+	FrameworkName   string
+	FailoverTimeout time.Duration
+	RefuseSeconds   float64
+	Network         string
+	Containerizer   string
+	Image           string
+	CPUs            float64
+	Mem             float64
+	Disk            float64
+	GPUs            float64
+	Constraints     string
 }
 
 func (m *MesosConfig) flags(fs *flag.FlagSet) {
+	if m.Role == "" {
+		m.Role = "*"
+	}
+	if m.FrameworkName == "" {
+		m.FrameworkName = "sparkhub"
+	}
+	if m.FailoverTimeout == 0 {
+		m.FailoverTimeout = 7 * 24 * time.Hour
+	}
+	if m.RefuseSeconds == 0 {
+		m.RefuseSeconds = 60
+	}
+	if m.Network == "" {
+		m.Network = "HOST"
+	}
+	if m.Containerizer == "" {
+		m.Containerizer = "DOCKER"
+	}
+	if m.Image == "" {
+		m.Image = "sparkhub/pyspark-notebook:3.5"
+	}
+	if m.CPUs == 0 {
+		m.CPUs = 1
+	}
+	if m.Mem == 0 {
+		m.Mem = 2048
+	}
 	fs.StringVar(&m.Master, "mesos-master", m.Master, "the Mesos master: http://m1:5050,http://m2:5050 or zk://h1:2181,h2:2181/mesos")
+	fs.StringVar(&m.Principal, "mesos-principal", m.Principal, "the framework's principal, for Basic authentication")
+	fs.StringVar(&m.SecretFile, "mesos-secret-file", m.SecretFile, "file holding the principal's secret")
+	fs.StringVar(&m.Role, "mesos-role", m.Role, "the role the framework takes offers for")
+	fs.StringVar(&m.User, "mesos-user", m.User, "the user tasks run as on the agents (default: the hub's user)")
+	fs.StringVar(&m.FrameworkName, "mesos-framework-name", m.FrameworkName, "the framework's name in Mesos")
+	fs.DurationVar(&m.FailoverTimeout, "mesos-failover-timeout", m.FailoverTimeout, "how long Mesos keeps servers running while the hub is away")
+	fs.Float64Var(&m.RefuseSeconds, "mesos-refuse-seconds", m.RefuseSeconds, "how long a declined offer is not offered again")
+	fs.StringVar(&m.Network, "mesos-network", m.Network, "container network: HOST or BRIDGE (host port = container port)")
+	fs.StringVar(&m.Containerizer, "mesos-containerizer", m.Containerizer, "DOCKER, or MESOS (the Docker image under the Mesos containerizer; needed for GPUs)")
+	fs.StringVar(&m.Image, "mesos-image", m.Image, "the servers' Docker image")
+	fs.Float64Var(&m.CPUs, "mesos-cpus", m.CPUs, "CPUs per server")
+	fs.Float64Var(&m.Mem, "mesos-mem", m.Mem, "memory per server, MiB")
+	fs.Float64Var(&m.Disk, "mesos-disk", m.Disk, "disk per server, MiB (0: none asked)")
+	fs.Float64Var(&m.GPUs, "mesos-gpus", m.GPUs, "GPUs per server (needs --mesos-containerizer MESOS)")
+	fs.StringVar(&m.Constraints, "mesos-constraints", m.Constraints, `Marathon constraints: [["hostname","UNIQUE"]] or "hostname:MAX_PER:4;rack:LIKE:r[12]"`)
 }
 
 // finish checks the settings when the Mesos spawner is chosen.
 func (m *MesosConfig) finish() error {
 	if m.Master == "" {
 		return errors.New("--spawner mesos needs --mesos-master")
+	}
+	m.Network = strings.ToUpper(m.Network)
+	if m.Network != "HOST" && m.Network != "BRIDGE" {
+		return fmt.Errorf("--mesos-network must be HOST or BRIDGE, not %q", m.Network)
+	}
+	m.Containerizer = strings.ToUpper(m.Containerizer)
+	if m.Containerizer != "DOCKER" && m.Containerizer != "MESOS" {
+		return fmt.Errorf("--mesos-containerizer must be DOCKER or MESOS, not %q", m.Containerizer)
+	}
+	if m.GPUs > 0 && m.Containerizer != "MESOS" {
+		return errors.New("--mesos-gpus needs --mesos-containerizer MESOS")
+	}
+	if m.CPUs <= 0 || m.Mem <= 0 || m.Disk < 0 || m.GPUs < 0 || m.GPUs != float64(int(m.GPUs)) {
+		return errors.New("--mesos-cpus and --mesos-mem must be positive, --mesos-disk and --mesos-gpus not negative, and GPUs whole")
+	}
+	if m.FailoverTimeout <= 0 {
+		return errors.New("--mesos-failover-timeout must be positive")
+	}
+	if m.SecretFile != "" && m.Principal == "" {
+		return errors.New("--mesos-secret-file needs --mesos-principal")
 	}
 	return nil
 }

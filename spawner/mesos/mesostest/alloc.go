@@ -217,7 +217,7 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 			invalid = "Offer " + id.Value + " is no longer valid"
 		case o.fw != fw && ops != nil:
 			invalid = "Offer " + id.Value + " has invalid framework"
-		case len(offers) > 0 && o.agent != offers[0].agent:
+		case len(offers) > 0 && o.agent != offers[0].agent && ops != nil:
 			invalid = "Aggregated offers must belong to one single agent"
 		}
 		seen[id.Value] = true
@@ -249,17 +249,23 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 	if len(offers) == 0 {
 		return
 	}
+	if ops == nil {
+		// DECLINE: each offer's resources come back with its own filter.
+		for _, o := range offers {
+			c.dropOfferLocked(o)
+			c.filterLocked(fw, o.agent, o.res, filters)
+		}
+		c.stats.OffersDeclined += len(offers)
+		c.kickAllocator()
+		return
+	}
 	a := offers[0].agent
 	var avail mesos.Resources
 	for _, o := range offers {
 		c.dropOfferLocked(o)
 		avail = avail.Add(o.res)
 	}
-	if ops != nil {
-		c.stats.OffersAccepted += len(offers)
-	} else {
-		c.stats.OffersDeclined += len(offers)
-	}
+	c.stats.OffersAccepted += len(offers)
 	for _, ti := range launches {
 		res := mesos.FromWire(ti.Resources)
 		if msg := validateTask(fw, ti, res, avail); msg != "" {
@@ -277,6 +283,13 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 		a.used = a.used.Add(res)
 		c.launchLocked(fw, a, ti, res)
 	}
+	c.filterLocked(fw, a, avail, filters)
+	c.kickAllocator()
+}
+
+// filterLocked refuses resources of an agent to a framework for the
+// filter's time: they are not offered again unless more is free.
+func (c *Cluster) filterLocked(fw *framework, a *agent, avail mesos.Resources, filters *mesos.Filters) {
 	if d := c.refuse(filters); d > 0 && !avail.Empty() {
 		f := fw.filters[a.id]
 		if time.Now().Before(f.until) {
@@ -289,7 +302,6 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 		}
 		fw.filters[a.id] = f
 	}
-	c.kickAllocator()
 }
 
 // validateTask is the master's per-task validation.
