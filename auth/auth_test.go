@@ -526,3 +526,46 @@ func TestSecureCookieBehindTrustedProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupCache(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	ctx := context.Background()
+	a := newTestAuth(t, gdb, false)
+	now := time.Now()
+	a.cache.now = func() time.Time { return now }
+	u, _ := a.Store.CreateUser(ctx, "alice", false, "")
+	tok, secret, _ := a.Store.CreateToken(ctx, u.ID, NewToken{})
+	call := func() error {
+		r := httptest.NewRequest("GET", "/hub/api/user", nil)
+		r.Header.Set("Authorization", "token "+secret)
+		_, err := a.Authenticate(nil, r)
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatal(err)
+	}
+	// Behind the store's back (as another process would), the token goes:
+	// the cache still answers until it expires.
+	gdb.Exec("DELETE FROM hub_tokens WHERE id = ?", tok.ID)
+	if err := call(); err != nil {
+		t.Fatalf("cached token refused: %v", err)
+	}
+	now = now.Add(cacheTTL + time.Second)
+	if err := call(); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("after the cache expired: %v", err)
+	}
+	// Through the store, a change is seen at once.
+	_, secret2, _ := a.Store.CreateToken(ctx, u.ID, NewToken{})
+	secret = secret2
+	if err := call(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.UpdateUser(ctx, "alice", UserChange{Disabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a disabled user's cached token: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -36,6 +36,7 @@ type Authenticator struct {
 	Passwords *Passwords
 	Sessions  *Sessions
 	opts      Options
+	cache     *lookupCache
 }
 
 // NewAuthenticator wires the pieces; nil throttles get the defaults: 5
@@ -48,7 +49,7 @@ func NewAuthenticator(store *Store, pw *Passwords, sessions *Sessions, opts Opti
 	if opts.AddrThrottle == nil {
 		opts.AddrThrottle = NewThrottle(20, 15*time.Minute, 30*time.Second, 15*time.Minute)
 	}
-	return &Authenticator{Store: store, Passwords: pw, Sessions: sessions, opts: opts}
+	return &Authenticator{Store: store, Passwords: pw, Sessions: sessions, opts: opts, cache: newLookupCache(store.epoch)}
 }
 
 // Proxies returns the trusted proxies.
@@ -123,7 +124,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 		if !strings.EqualFold(scheme, "token") && !strings.EqualFold(scheme, "bearer") {
 			return nil, ErrUnauthenticated
 		}
-		t, u, err := a.Store.LookupToken(r.Context(), strings.TrimSpace(secret))
+		t, u, err := a.lookupToken(r, strings.TrimSpace(secret))
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +139,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 	if err != nil {
 		return nil, err
 	}
-	u, err := a.Store.UserByID(r.Context(), sess.UserID)
+	u, err := a.userByID(r, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnauthenticated
 	}
@@ -316,4 +317,35 @@ func (a *Authenticator) CheckSameSite(r *http.Request) error {
 		return ErrXSRF
 	}
 	return nil
+}
+
+// lookupToken is Store.LookupToken through the cache: a proxied request
+// costs no query while its token was looked up in the last few seconds
+// and nothing changed since.
+func (a *Authenticator) lookupToken(r *http.Request, secret string) (*Token, *User, error) {
+	hash := HashToken(secret)
+	if t, u, ok := a.cache.token(hash); ok && !t.expired(time.Now()) {
+		return t, u, nil
+	}
+	seen := a.Store.epoch.n.Load()
+	t, u, err := a.Store.LookupToken(r.Context(), secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.cache.putToken(hash, t, u, seen)
+	return t, u, nil
+}
+
+// userByID is Store.UserByID through the cache.
+func (a *Authenticator) userByID(r *http.Request, id int64) (*User, error) {
+	if u, ok := a.cache.user(id); ok {
+		return u, nil
+	}
+	seen := a.Store.epoch.n.Load()
+	u, err := a.Store.UserByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	a.cache.putUser(u, seen)
+	return u, nil
 }

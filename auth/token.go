@@ -99,9 +99,12 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, nt NewToken) (*To
 // first, deleting those that have expired.
 func (s *Store) Tokens(ctx context.Context, userID int64, kind string) ([]*Token, error) {
 	now := time.Now().UTC()
-	if err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at IS NOT NULL AND expires_at < ?", userID, now).
-		Delete(&Token{}).Error; err != nil {
-		return nil, fmt.Errorf("purge expired tokens: %w", err)
+	purge := s.db.WithContext(ctx).Where("user_id = ? AND expires_at IS NOT NULL AND expires_at < ?", userID, now).Delete(&Token{})
+	if purge.Error != nil {
+		return nil, fmt.Errorf("purge expired tokens: %w", purge.Error)
+	}
+	if purge.RowsAffected > 0 {
+		s.Changed()
 	}
 	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
 	if kind != "" {
@@ -129,6 +132,7 @@ func (s *Store) TokenByID(ctx context.Context, userID, id int64) (*Token, error)
 
 // DeleteToken removes the user's token with that id.
 func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
+	defer s.Changed()
 	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&Token{})
 	if res.Error != nil {
 		return fmt.Errorf("delete token: %w", res.Error)
@@ -141,6 +145,7 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
 
 // DeleteTokens removes the user's tokens of one kind.
 func (s *Store) DeleteTokens(ctx context.Context, userID int64, kind string) error {
+	defer s.Changed()
 	return s.db.WithContext(ctx).Where("user_id = ? AND kind = ?", userID, kind).Delete(&Token{}).Error
 }
 

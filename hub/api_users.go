@@ -297,6 +297,7 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		out = u
 		return nil
 	})
+	h.users.Changed()
 	if errors.Is(err, auth.ErrNotFound) {
 		return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
 	}
@@ -359,6 +360,7 @@ func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		}
 		return st.DeleteUser(r.Context(), name)
 	})
+	h.users.Changed()
 	if errors.Is(err, auth.ErrNotFound) {
 		return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
 	}

@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// cacheTTL is how long a looked-up token or user is trusted without
+// asking the database again. Every change made through this process's
+// Store empties the cache at once; changes made by another process (the
+// CLI) are seen within cacheTTL.
+const cacheTTL = 5 * time.Second
+
+// cacheMax bounds the cache; past it, it starts empty again.
+const cacheMax = 20000
+
+// epoch counts changes to users, tokens and sessions, shared by a Store
+// and the stores it makes for transactions.
+type epoch struct{ n atomic.Uint64 }
+
+// lookupCache remembers tokens (by hash) with their owners, and users by
+// id, each with the epoch it was read in.
+type lookupCache struct {
+	epoch *epoch
+	now   func() time.Time
+
+	mu     sync.Mutex
+	tokens map[string]tokenEntry
+	users  map[int64]userEntry
+}
+
+type tokenEntry struct {
+	token *Token
+	user  *User
+	epoch uint64
+	until time.Time
+}
+
+type userEntry struct {
+	user  *User
+	epoch uint64
+	until time.Time
+}
+
+func newLookupCache(e *epoch) *lookupCache {
+	return &lookupCache{epoch: e, now: time.Now, tokens: map[string]tokenEntry{}, users: map[int64]userEntry{}}
+}
+
+func (c *lookupCache) token(hash string) (*Token, *User, bool) {
+	c.mu.Lock()
+	e, ok := c.tokens[hash]
+	c.mu.Unlock()
+	if !ok || e.epoch != c.epoch.n.Load() || c.now().After(e.until) {
+		return nil, nil, false
+	}
+	return e.token, e.user, true
+}
+
+func (c *lookupCache) putToken(hash string, t *Token, u *User, seen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.tokens) >= cacheMax {
+		c.tokens = map[string]tokenEntry{}
+	}
+	c.tokens[hash] = tokenEntry{token: t, user: u, epoch: seen, until: c.now().Add(cacheTTL)}
+}
+
+func (c *lookupCache) user(id int64) (*User, bool) {
+	c.mu.Lock()
+	e, ok := c.users[id]
+	c.mu.Unlock()
+	if !ok || e.epoch != c.epoch.n.Load() || c.now().After(e.until) {
+		return nil, false
+	}
+	return e.user, true
+}
+
+func (c *lookupCache) putUser(u *User, seen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.users) >= cacheMax {
+		c.users = map[int64]userEntry{}
+	}
+	c.users[u.ID] = userEntry{user: u, epoch: seen, until: c.now().Add(cacheTTL)}
+}
