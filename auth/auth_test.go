@@ -569,3 +569,27 @@ func TestLookupCache(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestListUsersReadsLastActivity(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		ctx := context.Background()
+		st := NewStore(gdb)
+		u, _ := st.CreateUser(ctx, "alice", true, "secret-hash")
+		st.CreateUser(ctx, "bob", false, "")
+		when := time.Date(2026, 5, 6, 7, 8, 9, 123456000, time.UTC)
+		if err := st.TouchUsers(ctx, map[int64]time.Time{u.ID: when}); err != nil {
+			t.Fatal(err)
+		}
+		users, total, err := st.ListUsers(ctx, UserQuery{Order: "name"})
+		if err != nil || total != 2 || len(users) != 2 {
+			t.Fatalf("ListUsers = %v, %d, %v", users, total, err)
+		}
+		a, b := users[0], users[1]
+		if a.Name != "alice" || !a.Admin || a.LastActivity == nil || !a.LastActivity.Equal(when) || a.PasswordHash != "" {
+			t.Errorf("alice = %+v (last activity %v); want admin, %v, and no password hash read", a, a.LastActivity, when)
+		}
+		if b.LastActivity != nil || b.CreatedAt.IsZero() {
+			t.Errorf("bob = %+v", b)
+		}
+	})
+}
