@@ -16,7 +16,7 @@ func BenchmarkListUsers(b *testing.B) {
 	for _, n := range []int{1063, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			gdb := dbtest.Open(b, db.SQLite)
-			th := newTestHub(&testing.T{}, gdb, func(c *Config) { c.APIPageMaxLimit = 10000 })
+			th := newTestHub(b, gdb, func(c *Config) { c.APIPageMaxLimit = 10000 })
 			th.addUser("root", true)
 			names := make([]string, n-1)
 			for i := range names {

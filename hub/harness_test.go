@@ -24,7 +24,7 @@ import (
 
 // testHub is a hub on a real database behind a real HTTP server.
 type testHub struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	hub  *Hub
 	auth *auth.Authenticator
@@ -32,7 +32,7 @@ type testHub struct {
 	logs *bytes.Buffer
 }
 
-func newTestHub(t *testing.T, gdb *gorm.DB, mod func(*Config)) *testHub {
+func newTestHub(t testing.TB, gdb *gorm.DB, mod func(*Config)) *testHub {
 	t.Helper()
 	cfg := Defaults()
 	cfg.BcryptCost = bcrypt.MinCost
