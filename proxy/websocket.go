@@ -133,10 +133,11 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 			kernel = id
 		}
 	}
-	done := make(chan struct{}, 2)
-	go func() { p.pump(rl, name, kernel, rl.upstream, rl.client); done <- struct{}{} }()
-	go func() { p.pump(rl, name, "", rl.client, rl.upstream); done <- struct{}{} }()
-	<-done
+	// One direction in a new goroutine, the other in this one: a relayed
+	// websocket costs two goroutines, not three.
+	done := make(chan struct{})
+	go func() { p.pump(rl, name, kernel, rl.upstream, rl.client); close(done) }()
+	p.pump(rl, name, "", rl.client, rl.upstream)
 	<-done
 }
 
