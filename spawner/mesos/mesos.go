@@ -160,6 +160,7 @@ type Backend struct {
 	master     string // the leader serving the current stream
 	streamID   string
 	connected  chan struct{} // closed while subscribed
+	gen        int           // counts subscriptions
 	suppressed bool
 	revive     bool
 	queue      []*launch
@@ -181,6 +182,7 @@ type task struct {
 	ended                     bool
 	stopping                  bool
 	launch                    *launch // while Start waits
+	gen                       int     // the subscription it was launched in; 0: an earlier hub's
 }
 
 // launch is a server waiting for an offer.
@@ -426,12 +428,13 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	}
 	b.mu.Lock()
 	t.launch = nil
-	ended, st := t.ended, t.status
+	ended, st, taskState := t.ended, t.status, t.state
+	s := state{TaskID: t.id, AgentID: t.agentID, Hostname: t.hostname, IP: t.ip, Port: t.port, Profile: t.profile}
 	b.mu.Unlock()
 	if ended {
-		return spawner.Started{}, &spawner.Failure{Message: "Your server could not start: " + st.Reason + ". Try again; if it keeps happening, tell an admin.", Err: errors.New("mesos: task " + t.id + " " + t.state)}
+		return spawner.Started{}, &spawner.Failure{Message: "Your server could not start: " + st.Reason + ". Try again; if it keeps happening, tell an admin.", Err: errors.New("mesos: task " + s.TaskID + " " + taskState)}
 	}
-	raw, _ := json.Marshal(state{TaskID: t.id, AgentID: t.agentID, Hostname: t.hostname, IP: t.ip, Port: t.port, Profile: t.profile})
+	raw, _ := json.Marshal(s)
 	b.log.Info("mesos server running", "user", req.User, "task", t.id, "agent", t.hostname, "port", t.port)
 	return spawner.Started{
 		Handle: spawner.Handle{Backend: Name, ID: t.id, State: raw},

@@ -53,7 +53,7 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 			free = free.Sub(use)
 			t := &task{
 				id: l.id, agentID: o.AgentID.Value, hostname: o.Hostname, ip: ip, profile: l.profile,
-				port: int(ports[0]), state: "TASK_STAGING", placement: here, launch: l,
+				port: int(ports[0]), state: "TASK_STAGING", placement: here, launch: l, gen: b.gen,
 				running: make(chan struct{}), done: make(chan struct{}), answered: make(chan struct{}),
 			}
 			b.tasks[t.id] = t
@@ -257,6 +257,10 @@ func (b *Backend) update(ctx context.Context, st TaskStatus) {
 func (b *Backend) apply(t *task, st TaskStatus) {
 	if t.ended {
 		return
+	}
+	if st.Reason == "REASON_RECONCILIATION" && t.gen == b.gen && t.state == "TASK_STAGING" &&
+		st.State != "TASK_STAGING" && st.State != "TASK_STARTING" && st.State != "TASK_RUNNING" {
+		return // an answer that crossed this stream's ACCEPT; updates will follow
 	}
 	t.state = st.State
 	switch st.State {

@@ -269,6 +269,7 @@ func (b *Backend) subscribed(master, streamID, fwID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.master, b.streamID, b.fwID = master, streamID, fwID
+	b.gen++
 	b.suppressed = false // a new subscription is not suppressed
 	b.revive = false
 	select {
@@ -323,7 +324,9 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 	b.mu.Lock()
 	var explicit []any
 	for _, t := range b.tasks {
-		if !t.ended {
+		// Not those launched on this stream: the master may not have
+		// seen their ACCEPT yet, and would call them unknown.
+		if !t.ended && t.gen < b.gen {
 			rt := map[string]any{"task_id": ID{Value: t.id}}
 			if t.agentID != "" {
 				rt["agent_id"] = ID{Value: t.agentID}

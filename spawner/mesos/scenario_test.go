@@ -1,0 +1,322 @@
+package mesos_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
+)
+
+// sleeper is an image that runs a process doing nothing: enough for
+// tests of placement, where nobody talks to Jupyter.
+const sleeper = "sparkhub/sleeper:1"
+
+func withSleeper(o *mesostest.Options) {
+	o.Images[sleeper] = []string{"/bin/sh", "-c", "exec sleep 600", "sh"}
+}
+
+func startReq(user string) spawner.StartRequest {
+	return spawner.StartRequest{User: user, BaseURL: spawner.UserURL(user), Token: "tok-" + user}
+}
+
+func startCtx(t testing.TB, h spawner.Backend, user string, d time.Duration) (spawner.Started, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return h.Start(ctx, startReq(user))
+}
+
+func agentOf(c *mesostest.Cluster, taskID string) mesostest.TaskView {
+	for _, tv := range c.Tasks() {
+		if tv.ID == taskID {
+			return tv
+		}
+	}
+	return mesostest.TaskView{}
+}
+
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestManyUsersOnManyAgents: 200 servers asked for at once on 20 agents
+// with room for exactly 10 each: all are placed, no agent is overfilled,
+// and no offer is left held.
+func TestManyUsersOnManyAgents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 processes")
+	}
+	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-31999]", withSleeper)
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.KillGrace = 100 * time.Millisecond
+	})
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	handles := make(chan spawner.Handle, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := startCtx(t, h, fmt.Sprintf("user%03d", i), 60*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			handles <- st.Handle
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(handles)
+	for err := range errs {
+		t.Errorf("Start: %v", err)
+	}
+	perAgent := map[string]int{}
+	for _, tv := range c.Tasks() {
+		if tv.State == "TASK_RUNNING" {
+			perAgent[tv.Agent]++
+		}
+	}
+	total := 0
+	for a, k := range perAgent {
+		total += k
+		if k > 10 {
+			t.Errorf("agent %s runs %d servers, room for 10", a, k)
+		}
+	}
+	if total != n {
+		t.Errorf("running tasks = %d, want %d", total, n)
+	}
+	waitUntil(t, "no offer held", func() bool { return c.OutstandingOffers() == 0 })
+	var stop sync.WaitGroup
+	for hd := range handles {
+		stop.Add(1)
+		go func() {
+			defer stop.Done()
+			if err := h.Stop(context.Background(), hd, 100*time.Millisecond); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+		}()
+	}
+	stop.Wait()
+}
+
+// TestFirstComeFirstServed: with room for one server, the one asked for
+// first gets it; the next waits and gets the room once it is free.
+func TestFirstComeFirstServed(t *testing.T) {
+	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31009]", withSleeper)
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+	})
+	first, err := startCtx(t, h, "first", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := startCtx(t, h, "second", 20*time.Second)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("second started while the only room was taken (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := h.Stop(context.Background(), first.Handle, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("second after the first stopped: %v", err)
+	}
+}
+
+// TestHubRestartMidLaunch: the hub dies after one server was launched and
+// recorded, and while another was launched but not yet recorded. The
+// next hub recovers the first without starting it again and kills the
+// second, which nobody knows.
+func TestHubRestartMidLaunch(t *testing.T) {
+	c := cluster(t, 2, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
+	db := newHubDB()
+	spec := func(o *mesos.Options) { o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512} }
+	h1 := newHub(t, c, db, spec)
+	kept, err := startCtx(t, h1, "kept", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := startCtx(t, h1.Backend, "orphan", 20*time.Second) // launched, never recorded
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1.Close()
+	fwID, _ := db.Get(context.Background())
+
+	h2 := newHub(t, c, db, spec)
+	if err := h2.Recover(context.Background(), kept.Handle); err != nil {
+		t.Fatalf("Recover of the recorded server: %v", err)
+	}
+	waitUntil(t, "the unknown task to be killed", func() bool { return agentOf(c, orphan.Handle.ID).ID == "" })
+	if got, _ := db.Get(context.Background()); got != fwID {
+		t.Errorf("framework id after restart = %q, want %q (failover, not a new framework)", got, fwID)
+	}
+	n := 0
+	for _, tv := range c.Tasks() {
+		if tv.Labels["sparkhub.user"] == "kept" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("tasks of the recovered user = %d, want 1", n)
+	}
+	if tv := agentOf(c, kept.Handle.ID); tv.State != "TASK_RUNNING" {
+		t.Errorf("recovered task state = %q, want TASK_RUNNING", tv.State)
+	}
+}
+
+// TestLeaderChange: the leading master goes away mid-stream; the
+// framework follows the standby's 307 to the new leader, keeps its id and
+// its running server, and starts new ones there.
+func TestLeaderChange(t *testing.T) {
+	c := cluster(t, 2, "cpus:4;mem:8192;ports:[31000-31099]", func(o *mesostest.Options) {
+		withSleeper(o)
+		o.Masters = 2
+	})
+	db := newHubDB()
+	h := newHub(t, c, db, func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512}
+		o.Master = c.URL(0) // only the first: the rest is found by 307
+	})
+	a, err := startCtx(t, h, "before", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetLeader(1)
+	b, err := startCtx(t, h, "after", 20*time.Second)
+	if err != nil {
+		t.Fatalf("Start after the leader changed: %v", err)
+	}
+	if st, err := h.Status(context.Background(), a.Handle); err != nil || !st.Running {
+		t.Errorf("server started before the change: %+v, %v; want running", st, err)
+	}
+	if got := c.Stats().Subscribes; got < 2 {
+		t.Errorf("subscriptions = %d, want a resubscription", got)
+	}
+	if fws := c.Frameworks(); len(fws) != 1 {
+		t.Errorf("frameworks = %v, want one", fws)
+	}
+	h.Stop(context.Background(), b.Handle, time.Second)
+}
+
+// TestAgentLost: the agent running a server is lost: the server ends with
+// a reason that says so.
+func TestAgentLost(t *testing.T) {
+	c := cluster(t, 2, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) { o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512} })
+	st, err := startCtx(t, h, "alice", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := h.Wait(context.Background(), st.Handle)
+	agent := agentOf(c, st.Handle.ID).Agent
+	for i, id := range c.Agents() {
+		if id == agent {
+			if err := c.RemoveAgent(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Wait did not end when the agent was lost")
+	}
+	s, err := h.Status(context.Background(), st.Handle)
+	if err != nil || s.Running || !strings.Contains(s.Reason, "was lost") {
+		t.Errorf("Status = %+v, %v; want stopped, the machine was lost", s, err)
+	}
+}
+
+// TestNothingFits: no agent is big enough: after the start timeout the
+// user is told what was missing.
+func TestNothingFits(t *testing.T) {
+	c := cluster(t, 3, "cpus:8;mem:16384;disk:1000;ports:[31000-31099]", withSleeper)
+	tests := []struct {
+		name string
+		spec mesos.TaskSpec
+		want string
+	}{
+		{"memory", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 65536}, "No machine in the cluster has 64 GiB of memory free; pick a smaller profile or try again later."},
+		{"cpus", mesos.TaskSpec{Image: sleeper, CPUs: 32, Mem: 1024}, "No machine in the cluster has 32 CPUs free; pick a smaller profile or try again later."},
+		{"constraints", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024, Constraints: []mesos.Constraint{{Field: "rack", Operator: "CLUSTER", Value: "r9"}}},
+			"No machine in the cluster matches where this profile may run (rack CLUSTER r9); try again later."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHub(t, c, newHubDB(), func(o *mesos.Options) { o.Defaults = tt.spec })
+			_, err := startCtx(t, h, "big", 1500*time.Millisecond)
+			var f *spawner.Failure
+			if !errors.As(err, &f) {
+				t.Fatalf("Start = %v, want a Failure", err)
+			}
+			if f.Message != tt.want {
+				t.Errorf("message = %q\nwant      %q", f.Message, tt.want)
+			}
+			h.Close()
+		})
+	}
+	if n := len(c.Tasks()); n != 0 {
+		t.Errorf("tasks = %d, want none", n)
+	}
+}
+
+// TestConstraintsHonoured: hostname UNIQUE with rack LIKE r1 puts two
+// servers on the two r1 agents and refuses a third.
+func TestConstraintsHonoured(t *testing.T) {
+	attrs := []string{"rack:r1;zone:a", "rack:r1;zone:b", "rack:r2;zone:a"}
+	c := cluster(t, 3, "cpus:8;mem:16384;ports:[31000-31099]", func(o *mesostest.Options) {
+		withSleeper(o)
+		for i := range o.Agents {
+			a, err := mesostest.ParseAttributes(attrs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Agents[i].Attributes = a
+		}
+	})
+	cs, err := mesos.ParseConstraints(`[["hostname","UNIQUE"],["rack","LIKE","r1"]]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512, Constraints: cs}
+	})
+	hosts := map[string]bool{}
+	for _, u := range []string{"u1", "u2"} {
+		st, err := startCtx(t, h, u, 20*time.Second)
+		if err != nil {
+			t.Fatalf("Start %s: %v", u, err)
+		}
+		hosts[agentOf(c, st.Handle.ID).Hostname] = true
+	}
+	if !hosts["agent1"] || !hosts["agent2"] {
+		t.Errorf("servers on %v, want agent1 and agent2 (rack r1, one each)", hosts)
+	}
+	if _, err := startCtx(t, h, "u3", time.Second); err == nil {
+		t.Errorf("a third server started; no r1 agent is free of the group")
+	}
+}
