@@ -1,0 +1,339 @@
+package images
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The environment the image's entrypoint (images/entrypoint.sh) reads.
+// ProfileEnv renders the first group from a profile, before the server
+// has a machine; the Mesos backend sets the second group from the offer
+// it accepted (AgentEnv renders the same from an Agent).
+const (
+	// From the profile.
+	EnvProfile             = "SPARKHUB_PROFILE"              // the profile's name
+	EnvProfileCPUs         = "SPARKHUB_PROFILE_CPUS"         // the notebook's cores (local[N] without a cluster)
+	EnvProfileMem          = "SPARKHUB_PROFILE_MEM"          // the notebook's MiB
+	EnvSparkMaster         = "SPARKHUB_SPARK_MASTER"         // mesos://...; "" runs Spark inside the server
+	EnvSparkExecutorImage  = "SPARKHUB_SPARK_EXECUTOR_IMAGE" // spark.mesos.executor.docker.image
+	EnvSparkRole           = "SPARKHUB_SPARK_ROLE"           // spark.mesos.role
+	EnvSparkConstraints    = "SPARKHUB_SPARK_CONSTRAINTS"    // spark.mesos.constraints, Spark's syntax
+	EnvSparkCoresMax       = "SPARKHUB_SPARK_CORES_MAX"      // spark.cores.max
+	EnvSparkExecutorCores  = "SPARKHUB_SPARK_EXECUTOR_CORES" // spark.executor.cores
+	EnvSparkExecutorMemory = "SPARKHUB_SPARK_EXECUTOR_MEMORY"
+	EnvSparkDriverMemory   = "SPARKHUB_SPARK_DRIVER_MEMORY"
+	EnvSparkDynamic        = "SPARKHUB_SPARK_DYNAMIC_ALLOCATION" // "true" or "false"
+	EnvSparkShuffleService = "SPARKHUB_SPARK_SHUFFLE_SERVICE"    // "true" or "false"
+	EnvSparkMinExecutors   = "SPARKHUB_SPARK_MIN_EXECUTORS"
+	EnvSparkMaxExecutors   = "SPARKHUB_SPARK_MAX_EXECUTORS"
+	// EnvSparkConf holds the profile's other Spark settings, one
+	// "key value" line each, sorted by key.
+	EnvSparkConf = "SPARKHUB_SPARK_CONF"
+
+	// From the agent and the task's ports (the names spawner/mesos sets).
+	EnvAgentHost               = "SPARKHUB_AGENT_HOST"     // spark.driver.host
+	EnvAgentHostname           = "SPARKHUB_AGENT_HOSTNAME" // for people; not rendered
+	EnvSparkBindAddress        = "SPARKHUB_SPARK_BIND_ADDRESS"
+	EnvSparkDriverPort         = "SPARKHUB_SPARK_DRIVER_PORT"
+	EnvSparkBlockManagerPort   = "SPARKHUB_SPARK_BLOCKMANAGER_PORT"
+	EnvSparkUIPort             = "SPARKHUB_SPARK_UI_PORT"
+	EnvLibprocessIP            = "LIBPROCESS_IP"
+	EnvLibprocessPort          = "LIBPROCESS_PORT"
+	EnvLibprocessAdvertiseIP   = "LIBPROCESS_ADVERTISE_IP"
+	EnvLibprocessAdvertisePort = "LIBPROCESS_ADVERTISE_PORT"
+)
+
+// Defaults for what a profile's spark settings leave out.
+const (
+	DefaultMaxExecutors = 10
+	DefaultMinExecutors = 0
+)
+
+// Cluster is what the hub knows of where Spark's executors run.
+type Cluster struct {
+	// Master is the hub's --mesos-master ("http://m1:5050,http://m2:5050"
+	// or "zk://h1:2181,h2:2181/mesos"); "" runs Spark inside the server.
+	Master string
+	// Image is the executor image when the profile names none (the
+	// hub's default image).
+	Image string
+}
+
+// Agent is where a server's task landed and the ports it holds.
+type Agent struct {
+	Host     string // the agent's IP: what executors and the master reach
+	Hostname string
+	// Bridge is true for Docker BRIDGE networking (host port ==
+	// container port): the driver and libprocess bind 0.0.0.0 and
+	// advertise Host.
+	Bridge                                               bool
+	DriverPort, BlockManagerPort, UIPort, LibprocessPort uint64
+}
+
+// SparkMaster turns the hub's --mesos-master into Spark's master URL.
+// Spark takes one master or a ZooKeeper URL; of a list of masters it
+// gets the first (a follower redirects the driver to the leader).
+func SparkMaster(mesosMaster string) string {
+	m := strings.TrimSpace(mesosMaster)
+	switch {
+	case m == "":
+		return ""
+	case strings.HasPrefix(m, "zk://"), strings.HasPrefix(m, "mesos://"):
+		if strings.HasPrefix(m, "zk://") {
+			return "mesos://" + m
+		}
+		return m
+	}
+	first := strings.TrimSpace(strings.Split(m, ",")[0])
+	first = strings.TrimPrefix(strings.TrimPrefix(first, "http://"), "https://")
+	return "mesos://" + strings.TrimRight(first, "/")
+}
+
+// SparkEnv is the whole environment the entrypoint needs for profile p
+// on agent a: ProfileEnv and AgentEnv together.
+func SparkEnv(p Profile, c Cluster, a Agent) map[string]string {
+	env := ProfileEnv(p, c)
+	for k, v := range AgentEnv(a) {
+		env[k] = v
+	}
+	return env
+}
+
+// AgentEnv is the driver's networking for a task on agent a.
+func AgentEnv(a Agent) map[string]string {
+	port := func(p uint64) string { return strconv.FormatUint(p, 10) }
+	env := map[string]string{
+		EnvAgentHost:             a.Host,
+		EnvAgentHostname:         a.Hostname,
+		EnvSparkDriverPort:       port(a.DriverPort),
+		EnvSparkBlockManagerPort: port(a.BlockManagerPort),
+		EnvSparkUIPort:           port(a.UIPort),
+		EnvLibprocessPort:        port(a.LibprocessPort),
+	}
+	if a.Bridge {
+		env[EnvSparkBindAddress] = "0.0.0.0"
+		env[EnvLibprocessIP] = "0.0.0.0"
+		env[EnvLibprocessAdvertiseIP] = a.Host
+		env[EnvLibprocessAdvertisePort] = port(a.LibprocessPort)
+	} else {
+		env[EnvSparkBindAddress] = a.Host
+		env[EnvLibprocessIP] = a.Host
+	}
+	return env
+}
+
+// ProfileEnv is the profile's part of a server's environment: its env,
+// and its Spark sizes, role, constraints and settings for the
+// entrypoint to render. Settings the profile leaves out get defaults:
+// executors the size of the notebook (cores rounded down, at least 1),
+// dynamic allocation with the external shuffle service from 0 to
+// DefaultMaxExecutors executors, spark.cores.max = max executors ×
+// executor cores, and half the notebook's memory for the driver.
+func ProfileEnv(p Profile, c Cluster) map[string]string {
+	env := map[string]string{}
+	for k, v := range p.Env {
+		env[k] = v
+	}
+	spark := map[string]string{}
+	for k, v := range p.Spark {
+		spark[k] = v
+	}
+	take := func(key string) (string, bool) {
+		v, ok := spark[key]
+		delete(spark, key)
+		return v, ok
+	}
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+	env[EnvProfile] = p.Name
+	env[EnvProfileCPUs] = num(p.CPUs)
+	env[EnvProfileMem] = num(math.Floor(p.Mem))
+	env[EnvSparkMaster] = SparkMaster(c.Master)
+
+	image := p.Image
+	if v, ok := take("spark.mesos.executor.docker.image"); ok {
+		image = v
+	}
+	if image == "" {
+		image = c.Image
+	}
+	env[EnvSparkExecutorImage] = image
+
+	role := p.Role
+	if v, ok := take("spark.mesos.role"); ok {
+		role = v
+	}
+	env[EnvSparkRole] = role
+
+	constraints := SparkConstraints(p.Constraints)
+	if v, ok := take("spark.mesos.constraints"); ok {
+		constraints = v
+	}
+	env[EnvSparkConstraints] = constraints
+
+	execCores := int64(max(1, math.Floor(p.CPUs)))
+	if v, ok := take("spark.executor.cores"); ok {
+		execCores, _ = strconv.ParseInt(v, 10, 64)
+	}
+	env[EnvSparkExecutorCores] = strconv.FormatInt(execCores, 10)
+
+	execMem := fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem))))
+	if v, ok := take("spark.executor.memory"); ok {
+		execMem = v
+	}
+	env[EnvSparkExecutorMemory] = execMem
+
+	driverMem := fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem/2))))
+	if v, ok := take("spark.driver.memory"); ok {
+		driverMem = v
+	}
+	env[EnvSparkDriverMemory] = driverMem
+
+	dynamic := "true"
+	if v, ok := take("spark.dynamicAllocation.enabled"); ok {
+		dynamic = strings.ToLower(v)
+	}
+	env[EnvSparkDynamic] = dynamic
+	shuffle := dynamic
+	if v, ok := take("spark.shuffle.service.enabled"); ok {
+		shuffle = strings.ToLower(v)
+	}
+	env[EnvSparkShuffleService] = shuffle
+
+	minExec := strconv.Itoa(DefaultMinExecutors)
+	if v, ok := take("spark.dynamicAllocation.minExecutors"); ok {
+		minExec = v
+	}
+	env[EnvSparkMinExecutors] = minExec
+
+	coresMax, haveCoresMax := take("spark.cores.max")
+	maxExec, haveMaxExec := take("spark.dynamicAllocation.maxExecutors")
+	switch {
+	case !haveMaxExec && haveCoresMax:
+		n, _ := strconv.ParseInt(coresMax, 10, 64)
+		maxExec = strconv.FormatInt(max(1, n/execCores), 10)
+	case !haveMaxExec:
+		maxExec = strconv.Itoa(DefaultMaxExecutors)
+	}
+	if !haveCoresMax {
+		n, _ := strconv.ParseInt(maxExec, 10, 64)
+		coresMax = strconv.FormatInt(n*execCores, 10)
+	}
+	env[EnvSparkMaxExecutors] = maxExec
+	env[EnvSparkCoresMax] = coresMax
+
+	var lines []string
+	for k, v := range spark {
+		lines = append(lines, k+" "+v)
+	}
+	sort.Strings(lines)
+	env[EnvSparkConf] = strings.Join(lines, "\n")
+	return env
+}
+
+var literalAlternativesRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(\|[A-Za-z0-9_.\-]+)*$`)
+
+// SparkConstraints turns the profile's Marathon constraints into
+// spark.mesos.constraints ("attr:v1,v2;attr2"), for the executors. Only
+// what Spark can say carries over: CLUSTER with a value, LIKE with a
+// list of literal alternatives ("a|b") or ".*" (the attribute exists).
+// UNIQUE, GROUP_BY, MAX_PER, UNLIKE and constraints on the hostname
+// place the notebook only: Spark matches executors on attributes and
+// has no such operators.
+func SparkConstraints(cs []Constraint) string {
+	var out []string
+	for _, c := range cs {
+		if c.Field == "hostname" {
+			continue
+		}
+		switch {
+		case c.Operator == "CLUSTER" && c.Value != "":
+			out = append(out, c.Field+":"+c.Value)
+		case c.Operator == "LIKE" && c.Value == ".*":
+			out = append(out, c.Field)
+		case c.Operator == "LIKE" && literalAlternativesRE.MatchString(c.Value):
+			out = append(out, c.Field+":"+strings.ReplaceAll(c.Value, "|", ","))
+		}
+	}
+	return strings.Join(out, ";")
+}
+
+// hubSparkKeys are set by the entrypoint from the server's task; a
+// profile cannot change them.
+var hubSparkKeys = map[string]bool{
+	"spark.master":                   true,
+	"spark.submit.deployMode":        true,
+	"spark.driver.host":              true,
+	"spark.driver.bindAddress":       true,
+	"spark.driver.port":              true,
+	"spark.driver.blockManager.port": true,
+	"spark.blockManager.port":        true,
+	"spark.ui.port":                  true,
+	"spark.port.maxRetries":          true,
+	"spark.mesos.executor.home":      true,
+}
+
+var sizeRE = regexp.MustCompile(`^[0-9]+[kmgtpKMGTP]?[bB]?$`)
+
+// checkSparkValue says what is wrong with a profile's Spark setting that
+// the hub computes with, or "".
+func checkSparkValue(key, value string) string {
+	switch key {
+	case "spark.cores.max", "spark.executor.cores", "spark.dynamicAllocation.maxExecutors":
+		if n, err := strconv.ParseInt(value, 10, 64); err != nil || n < 1 {
+			return fmt.Sprintf("%q must be a whole number of at least 1", value)
+		}
+	case "spark.dynamicAllocation.minExecutors":
+		if n, err := strconv.ParseInt(value, 10, 64); err != nil || n < 0 {
+			return fmt.Sprintf("%q must be a whole number of at least 0", value)
+		}
+	case "spark.executor.memory", "spark.driver.memory":
+		if !sizeRE.MatchString(value) {
+			return fmt.Sprintf("%q must be a size such as 4g or 4096m", value)
+		}
+	case "spark.dynamicAllocation.enabled", "spark.shuffle.service.enabled":
+		if v := strings.ToLower(value); v != "true" && v != "false" {
+			return fmt.Sprintf("%q must be true or false", value)
+		}
+	case "spark.mesos.constraints":
+		if strings.ContainsAny(value, " \t") {
+			return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2 without spaces", value)
+		}
+	}
+	return ""
+}
+
+// RenderedSparkKeys are the keys the entrypoint writes itself (the
+// profile's other settings are passed through as given). Each is a
+// Spark 3.5 setting; the source is the Spark 3.5 documentation
+// (docs/configuration.md, docs/running-on-mesos.md on branch-3.5),
+// with the Mesos ones as ../shared/specs/mesos.md section 17 lists them.
+// A test checks every key in the entrypoint's golden output is here.
+var RenderedSparkKeys = []string{
+	"spark.master",                         // configuration.md, Application Properties
+	"spark.submit.deployMode",              // configuration.md, Application Properties
+	"spark.driver.memory",                  // configuration.md, Application Properties
+	"spark.driver.host",                    // configuration.md, Networking
+	"spark.driver.bindAddress",             // configuration.md, Networking
+	"spark.driver.port",                    // configuration.md, Networking
+	"spark.driver.blockManager.port",       // configuration.md, Networking
+	"spark.ui.port",                        // configuration.md, Spark UI
+	"spark.port.maxRetries",                // configuration.md, Networking
+	"spark.executor.cores",                 // configuration.md, Execution Behavior
+	"spark.executor.memory",                // configuration.md, Application Properties
+	"spark.cores.max",                      // configuration.md, Scheduling
+	"spark.dynamicAllocation.enabled",      // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.minExecutors", // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.maxExecutors", // configuration.md, Dynamic Allocation
+	"spark.shuffle.service.enabled",        // configuration.md, Shuffle Behavior
+	"spark.mesos.coarse",                   // running-on-mesos.md
+	"spark.mesos.executor.docker.image",    // running-on-mesos.md
+	"spark.mesos.executor.home",            // running-on-mesos.md
+	"spark.mesos.role",                     // running-on-mesos.md
+	"spark.mesos.constraints",              // running-on-mesos.md
+	"spark.mesos.task.labels",              // running-on-mesos.md
+}
