@@ -154,6 +154,8 @@ type Backend struct {
 	done     chan struct{}
 	kick     chan struct{}
 	offersIn atomic.Int64
+	// maintainMu orders REVIVE and SUPPRESS decisions with their calls.
+	maintainMu sync.Mutex
 
 	mu         sync.Mutex
 	fwID       string

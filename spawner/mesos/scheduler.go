@@ -144,6 +144,18 @@ func (b *Backend) subscribe() error {
 	defer dog.Stop()
 	defer b.disconnected()
 
+	// New work must not wait for the next event: REVIVE at once.
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-b.kick:
+				b.maintain(ctx)
+			}
+		}
+	}()
+
 	rr := NewRecordReader(resp.Body)
 	for {
 		rec, err := rr.Next()
@@ -356,6 +368,8 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 
 // maintain sends REVIVE when new work came, SUPPRESS when none waits.
 func (b *Backend) maintain(ctx context.Context) {
+	b.maintainMu.Lock() // a decision and its call go together
+	defer b.maintainMu.Unlock()
 	b.mu.Lock()
 	revive := b.revive && len(b.queue) > 0
 	suppress := !b.suppressed && len(b.queue) == 0
