@@ -1,0 +1,125 @@
+package images
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestSparkMaster(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"zk://h1:2181,h2:2181/mesos", "mesos://zk://h1:2181,h2:2181/mesos"},
+		{"http://m1:5050,http://m2:5050", "mesos://m1:5050"},
+		{"https://m1:5050/", "mesos://m1:5050"},
+		{"m1:5050", "mesos://m1:5050"},
+		{"mesos://m1:5050", "mesos://m1:5050"},
+	} {
+		if got := SparkMaster(tc.in); got != tc.want {
+			t.Errorf("SparkMaster(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSparkConstraints(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []Constraint
+		want string
+	}{
+		{"none", nil, ""},
+		{"cluster", []Constraint{{"zone", "CLUSTER", "eu-1a"}}, "zone:eu-1a"},
+		{"cluster without value places the notebook only", []Constraint{{"zone", "CLUSTER", ""}}, ""},
+		{"like alternatives", []Constraint{{"os", "LIKE", "bookworm|jammy"}}, "os:bookworm,jammy"},
+		{"like anything", []Constraint{{"gpu", "LIKE", ".*"}}, "gpu"},
+		{"like regex cannot be said", []Constraint{{"rack", "LIKE", "r[12]"}}, ""},
+		{"hostname and placement operators", []Constraint{{"hostname", "UNIQUE", ""}, {"hostname", "CLUSTER", "a"}, {"rack", "GROUP_BY", "3"}, {"rack", "MAX_PER", "2"}, {"rack", "UNLIKE", "r9"}}, ""},
+		{"several", []Constraint{{"zone", "CLUSTER", "a"}, {"os", "LIKE", "x|y"}}, "zone:a;os:x,y"},
+	} {
+		if got := SparkConstraints(tc.in); got != tc.want {
+			t.Errorf("%s: SparkConstraints = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestProfileEnvDefaults(t *testing.T) {
+	p := Profile{Name: "p", CPUs: 2.5, Mem: 4096, Env: map[string]string{"TZ": "UTC"}}
+	got := ProfileEnv(p, Cluster{Master: "zk://z:2181/mesos", Image: "img:1"})
+	want := map[string]string{
+		"TZ":                  "UTC",
+		EnvProfile:            "p",
+		EnvProfileCPUs:        "2.5",
+		EnvProfileMem:         "4096",
+		EnvSparkMaster:        "mesos://zk://z:2181/mesos",
+		EnvSparkExecutorImage: "img:1",
+		EnvSparkRole:          "",
+		EnvSparkConstraints:   "",
+		EnvSparkExecutorCores: "2", EnvSparkExecutorMemory: "4096m", EnvSparkDriverMemory: "2048m",
+		EnvSparkDynamic: "true", EnvSparkShuffleService: "true",
+		EnvSparkMinExecutors: "0", EnvSparkMaxExecutors: "10", EnvSparkCoresMax: "20",
+		EnvSparkConf: "",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ProfileEnv =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestProfileEnvSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spark map[string]string
+		want  map[string]string
+	}{
+		{"cores.max gives max executors", map[string]string{"spark.cores.max": "64", "spark.executor.cores": "4"},
+			map[string]string{EnvSparkCoresMax: "64", EnvSparkMaxExecutors: "16", EnvSparkExecutorCores: "4"}},
+		{"max executors gives cores.max", map[string]string{"spark.dynamicAllocation.maxExecutors": "3", "spark.executor.cores": "2"},
+			map[string]string{EnvSparkCoresMax: "6", EnvSparkMaxExecutors: "3"}},
+		{"both kept as given", map[string]string{"spark.dynamicAllocation.maxExecutors": "3", "spark.cores.max": "5"},
+			map[string]string{EnvSparkCoresMax: "5", EnvSparkMaxExecutors: "3"}},
+		{"cores.max below one executor", map[string]string{"spark.cores.max": "1", "spark.executor.cores": "4"},
+			map[string]string{EnvSparkMaxExecutors: "1"}},
+		{"no dynamic allocation turns the shuffle service off", map[string]string{"spark.dynamicAllocation.enabled": "False"},
+			map[string]string{EnvSparkDynamic: "false", EnvSparkShuffleService: "false"}},
+		{"shuffle service alone", map[string]string{"spark.dynamicAllocation.enabled": "false", "spark.shuffle.service.enabled": "true"},
+			map[string]string{EnvSparkDynamic: "false", EnvSparkShuffleService: "true"}},
+		{"overrides and the rest", map[string]string{"spark.mesos.role": "r", "spark.mesos.constraints": "os:x", "spark.mesos.executor.docker.image": "other:2",
+			"spark.executor.memory": "3g", "spark.driver.memory": "1g", "spark.dynamicAllocation.minExecutors": "1", "spark.sql.shuffle.partitions": "8", "spark.eventLog.enabled": "true"},
+			map[string]string{EnvSparkRole: "r", EnvSparkConstraints: "os:x", EnvSparkExecutorImage: "other:2", EnvSparkExecutorMemory: "3g", EnvSparkDriverMemory: "1g",
+				EnvSparkMinExecutors: "1", EnvSparkConf: "spark.eventLog.enabled true\nspark.sql.shuffle.partitions 8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Profile{Name: "p", Image: "img:1", CPUs: 1, Mem: 512, Role: "notebooks", Constraints: []Constraint{{"zone", "CLUSTER", "a"}}, Spark: tc.spark}
+			got := ProfileEnv(p, Cluster{})
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestAgentEnv(t *testing.T) {
+	a := Agent{Host: "10.0.0.5", Hostname: "agent-5", DriverPort: 31001, BlockManagerPort: 31002, UIPort: 31003, LibprocessPort: 31004}
+	host := AgentEnv(a)
+	want := map[string]string{
+		EnvAgentHost: "10.0.0.5", EnvAgentHostname: "agent-5", EnvSparkBindAddress: "10.0.0.5",
+		EnvSparkDriverPort: "31001", EnvSparkBlockManagerPort: "31002", EnvSparkUIPort: "31003",
+		EnvLibprocessIP: "10.0.0.5", EnvLibprocessPort: "31004",
+	}
+	if !reflect.DeepEqual(host, want) {
+		t.Errorf("HOST: AgentEnv =\n%v\nwant\n%v", host, want)
+	}
+	a.Bridge = true
+	bridge := AgentEnv(a)
+	want[EnvSparkBindAddress] = "0.0.0.0"
+	want[EnvLibprocessIP] = "0.0.0.0"
+	want[EnvLibprocessAdvertiseIP] = "10.0.0.5"
+	want[EnvLibprocessAdvertisePort] = "31004"
+	if !reflect.DeepEqual(bridge, want) {
+		t.Errorf("BRIDGE: AgentEnv =\n%v\nwant\n%v", bridge, want)
+	}
+	all := SparkEnv(Profile{Name: "p", CPUs: 1, Mem: 1024}, Cluster{}, a)
+	if all[EnvProfile] != "p" || all[EnvAgentHost] != "10.0.0.5" {
+		t.Errorf("SparkEnv lacks a part: %v", all)
+	}
+}
