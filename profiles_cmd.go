@@ -1,0 +1,40 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/sparkhub/sparkhub/images"
+)
+
+// profilesCheck is `sparkhub profiles check FILE`: every problem of a
+// profile catalog on its own line (file:line: profile: field: what), and
+// a non-zero exit when there is any.
+func (c *cli) profilesCheck(args []string) error {
+	fs := flag.NewFlagSet("sparkhub profiles check", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(c.stderr, "usage: sparkhub profiles check FILE")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: profiles check takes one file", errUsage)
+	}
+	file := fs.Arg(0)
+	problems := images.Check(file)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(c.stderr, p.String())
+		}
+		return fmt.Errorf("%s: %d problem(s)", file, len(problems))
+	}
+	cat, err := images.LoadCatalog(file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s: %d profile(s), no problems: %s\n", file, len(cat.Profiles), strings.Join(cat.Names(), ", "))
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProfilesCheck runs the command as run does: a usage error exits 2,
+// any other error 1 with "sparkhub: " before it.
+func TestProfilesCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "profiles:\n  - name: small\n    cpus: 1\n    mem: 2048\n  - name: big\n    cpus: 8\n    mem: 32768\n")
+	bad := write("bad.yaml", "profiles:\n  - name: small\n    cpus: -1\n    mem: 2048\n    colour: red\n    constraints: [[rack, NEAR, r1]]\n")
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    string
+		wantErrOut []string
+	}{
+		{"good", []string{good}, 0, good + ": 2 profile(s), no problems: small, big\n", nil},
+		{"bad", []string{bad}, 1, "", []string{
+			bad + ":3: profile small: cpus: -1 is negative\n",
+			bad + ":5: profile small: colour: unknown field",
+			bad + ":6: profile small: constraints[0]: operator \"NEAR\" does not exist",
+			"sparkhub: " + bad + ": 3 problem(s)\n",
+		}},
+		{"sample catalog", []string{filepath.Join("images", "testdata", "catalog.yaml")}, 0, "", nil},
+		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", []string{"none.yaml: no such file or directory"}},
+		{"no file", nil, 2, "", []string{"profiles check takes one file"}},
+		{"two files", []string{good, bad}, 2, "", []string{"profiles check takes one file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+			err := c.profilesCheck(tc.args)
+			code := 0
+			switch {
+			case errors.Is(err, errUsage):
+				code = 2
+				errOut.WriteString(err.Error())
+			case err != nil:
+				code = 1
+				errOut.WriteString("sparkhub: " + err.Error() + "\n")
+			}
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.wantCode, errOut.String())
+			}
+			if tc.wantOut != "" && out.String() != tc.wantOut {
+				t.Errorf("stdout = %q, want %q", out.String(), tc.wantOut)
+			}
+			for _, w := range tc.wantErrOut {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut.String())
+				}
+			}
+		})
+	}
+}
