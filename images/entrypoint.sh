@@ -91,7 +91,15 @@ if [ -n "$master" ]; then
 		conf spark.dynamicAllocation.minExecutors "${SPARKHUB_SPARK_MIN_EXECUTORS:-0}"
 		conf spark.dynamicAllocation.maxExecutors "${SPARKHUB_SPARK_MAX_EXECUTORS:-10}"
 	fi
-	conf spark.shuffle.service.enabled "${SPARKHUB_SPARK_SHUFFLE_SERVICE:-$dynamic}"
+	shuffle=${SPARKHUB_SPARK_SHUFFLE_SERVICE:-$dynamic}
+	conf spark.shuffle.service.enabled "$shuffle"
+	if [ "$shuffle" = true ]; then
+		# The agent's shuffle service reads the executors' files, so they
+		# go to a folder of the agent's, at the same path on both sides.
+		dir=${SPARKHUB_SPARK_SHUFFLE_DIR:-/var/lib/sparkhub/shuffle}
+		conf spark.local.dir "$dir"
+		conf spark.mesos.executor.docker.volumes "$dir:$dir:rw"
+	fi
 else
 	# No cluster: Spark runs inside the server on the profile's cores.
 	cores=${SPARKHUB_PROFILE_CPUS:-}

@@ -30,6 +30,10 @@ const (
 	EnvSparkShuffleService = "SPARKHUB_SPARK_SHUFFLE_SERVICE"    // "true" or "false"
 	EnvSparkMinExecutors   = "SPARKHUB_SPARK_MIN_EXECUTORS"
 	EnvSparkMaxExecutors   = "SPARKHUB_SPARK_MAX_EXECUTORS"
+	// EnvSparkShuffleDir is the agents' folder for shuffle files, which
+	// executors and the agent's external shuffle service share
+	// (default /var/lib/sparkhub/shuffle; deploy/ mounts the same).
+	EnvSparkShuffleDir = "SPARKHUB_SPARK_SHUFFLE_DIR"
 	// EnvSparkConf holds the profile's other Spark settings, one
 	// "key value" line each, sorted by key.
 	EnvSparkConf = "SPARKHUB_SPARK_CONF"
@@ -330,6 +334,8 @@ var RenderedSparkKeys = []string{
 	"spark.dynamicAllocation.minExecutors", // configuration.md, Dynamic Allocation
 	"spark.dynamicAllocation.maxExecutors", // configuration.md, Dynamic Allocation
 	"spark.shuffle.service.enabled",        // configuration.md, Shuffle Behavior
+	"spark.local.dir",                      // configuration.md, Application Properties
+	"spark.mesos.executor.docker.volumes",  // running-on-mesos.md
 	"spark.mesos.coarse",                   // running-on-mesos.md
 	"spark.mesos.executor.docker.image",    // running-on-mesos.md
 	"spark.mesos.executor.home",            // running-on-mesos.md
