@@ -46,3 +46,19 @@ demo-mesos: build
 	trap 'kill $$emu' EXIT INT TERM; \
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR) --spawner mesos \
 	  --mesos-master http://127.0.0.1:5050 --mesos-image sparkhub/pyspark-notebook:3.5
+
+# The battery-included images, where a Docker engine runs: the base
+# notebook image, then the PySpark image on it. Every base image and
+# download in images/Dockerfile* is pinned and checked; IMAGE_TAG names
+# the base build (default: this tree's version). Optional kernels:
+# make images DOCKER_BUILD_ARGS="--build-arg WITH_R=true --build-arg WITH_SCALA=true"
+IMAGE_TAG         ?= $(VERSION)
+SPARK_IMAGE       ?= sparkhub/pyspark-notebook:3.5
+DOCKER_BUILD_ARGS ?=
+.PHONY: images
+images:
+	docker build -f images/Dockerfile -t sparkhub/notebook-base:$(IMAGE_TAG) images
+	docker build -f images/Dockerfile.spark $(DOCKER_BUILD_ARGS) \
+	  --build-arg BASE_IMAGE=sparkhub/notebook-base:$(IMAGE_TAG) \
+	  --build-arg IMAGE_NAME=$(SPARK_IMAGE) \
+	  -t $(SPARK_IMAGE) images
