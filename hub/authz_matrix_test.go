@@ -76,6 +76,7 @@ type fullHubOptions struct {
 	sessionKey     []byte
 	encryptionKeys []string
 	logs           *syncBuffer
+	proxies        []string // --trusted-proxies
 	mod            func(*Config)
 }
 
@@ -97,7 +98,11 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, cfg.SessionTTL), auth.Options{AdminAccess: o.adminAccess})
+	proxies, err := auth.ParseProxies(o.proxies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, cfg.SessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies})
 	logs := o.logs
 	if logs == nil {
 		logs = &syncBuffer{}
