@@ -163,6 +163,7 @@ type Backend struct {
 	streamID   string
 	connected  chan struct{} // closed while subscribed
 	gen        int           // counts subscriptions
+	hangUp     func()        // ends the current stream
 	suppressed bool
 	revive     bool
 	queue      []*launch

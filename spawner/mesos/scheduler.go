@@ -144,6 +144,10 @@ func (b *Backend) subscribe() error {
 	defer dog.Stop()
 	defer b.disconnected()
 
+	b.mu.Lock()
+	b.hangUp = cancel
+	b.mu.Unlock()
+
 	// New work must not wait for the next event: REVIVE at once.
 	go func() {
 		for {
@@ -433,5 +437,15 @@ func (b *Backend) sendCall(ctx context.Context, typ string, fields map[string]an
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Not subscribed any more, a stale stream, or no longer the leader:
+	// subscribe again.
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTemporaryRedirect ||
+		resp.StatusCode == http.StatusServiceUnavailable || bytes.Contains(msg, []byte("stream ID")) {
+		b.mu.Lock()
+		if b.streamID == sid && b.hangUp != nil {
+			b.hangUp()
+		}
+		b.mu.Unlock()
+	}
 	return fmt.Errorf("%s: %s %s", typ, strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(msg)))
 }

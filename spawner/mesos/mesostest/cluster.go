@@ -310,6 +310,17 @@ func (c *Cluster) Agents() []string {
 	return ids
 }
 
+// AgentResources are each agent's resources, ports split as they were.
+func (c *Cluster) AgentResources() []mesos.Resources {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var rs []mesos.Resources
+	for _, a := range c.agents {
+		rs = append(rs, a.cfg.Resources)
+	}
+	return rs
+}
+
 // TaskView is what a test sees of a task.
 type TaskView struct {
 	ID, Framework, Agent, Hostname, State string

@@ -45,7 +45,9 @@ func post(t *testing.T, url, ctype, body string, hdr map[string]string) *http.Re
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The timeout also bounds reading a stream, so a test waiting for an
+	// event that never comes fails instead of hanging.
+	c := &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -374,5 +376,97 @@ func TestLaunchAckKillReconcile(t *testing.T) {
 	}
 	if ts := c.Tasks(); len(ts) != 0 {
 		t.Errorf("tasks after the terminal ack = %+v, want none", ts)
+	}
+}
+
+// TestOfferTimeoutAndInvalidAccept: an offer held past the offer timeout
+// is rescinded; accepting it afterwards drops the task (PARTITION_AWARE)
+// with REASON_INVALID_OFFERS and no uuid.
+func TestOfferTimeoutAndInvalidAccept(t *testing.T) {
+	c := newCluster(t, func(o *mesostest.Options) { o.OfferTimeout = 100 * time.Millisecond })
+	s := subscribe(t, c.URL(0), subscribeBody)
+	o := s.until(t, "OFFERS").Offers.Offers[0]
+	for {
+		ev := s.until(t, "RESCIND")
+		if ev.Rescind.OfferID.Value == o.ID.Value {
+			break
+		}
+	}
+	fw := `"framework_id":{"value":"` + s.id + `"}`
+	body := `{"type":"ACCEPT",` + fw + `,"accept":{"offer_ids":[{"value":"` + o.ID.Value + `"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[` +
+		`{"name":"t","task_id":{"value":"late"},"agent_id":{"value":"` + o.AgentID.Value + `"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"}}]}}]}}`
+	resp := post(t, c.URL(0)+"/api/v1/scheduler", "application/json", body, map[string]string{"Mesos-Stream-Id": s.stream})
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("ACCEPT of a rescinded offer = %d, want 202", resp.StatusCode)
+	}
+	st := s.until(t, "UPDATE").Update.Status
+	want := "Task launched with invalid offers: Offer " + o.ID.Value + " is no longer valid"
+	if st.TaskID.Value != "late" || st.State != "TASK_DROPPED" || st.Reason != "REASON_INVALID_OFFERS" || st.UUID != nil || st.Message != want {
+		t.Errorf("update = %+v, want TASK_DROPPED %q without uuid", st, want)
+	}
+}
+
+// TestCommandTasks: shell and argv commands run as the agent would run
+// them, with their environment and a sandbox; a missing executable is
+// RUNNING then FAILED with status 1; an unknown image fails the launch.
+func TestCommandTasks(t *testing.T) {
+	c := newCluster(t, func(o *mesostest.Options) { o.Images = map[string][]string{"img": {"/bin/sh", "-c", `exit $#`, "sh"}} })
+	s := subscribe(t, c.URL(0), subscribeBody)
+	fw := `"framework_id":{"value":"` + s.id + `"}`
+	tests := []struct {
+		name, command, container string
+		wantState, wantMsg       string
+	}{
+		{"shell", `{"value":"test -d \"$MESOS_SANDBOX\" && test \"$X\" = y && exit 3","environment":{"variables":[{"name":"X","value":"y"}]}}`, "", "TASK_FAILED", "Command exited with status 3"},
+		{"argv", `{"shell":false,"value":"/bin/sh","arguments":["sh","-c","exit 0"]}`, "", "TASK_FINISHED", "Command exited with status 0"},
+		{"missing executable", `{"shell":false,"value":"/no/such/thing","arguments":["x"]}`, "", "TASK_FAILED", "Command exited with status 1"},
+		{"docker arguments are CMD", `{"shell":false,"arguments":["a","b"]}`, `,"container":{"type":"DOCKER","docker":{"image":"img"}}`, "TASK_FAILED", "Container exited with status 2"},
+		{"unknown image", `{"shell":false}`, `,"container":{"type":"DOCKER","docker":{"image":"nope"}}`, "TASK_FAILED", "Failed to launch container: Failed to pull image 'nope': not found"},
+		{"port mapping in HOST mode", `{"shell":false}`, `,"container":{"type":"DOCKER","docker":{"image":"img","port_mappings":[{"host_port":31000,"container_port":31000}]}}`, "TASK_FAILED", "Port mappings are only supported for bridge and user-defined networks"},
+	}
+	var offers []mesos.Offer // offers held: every one is used in turn
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for len(offers) == 0 {
+				offers = append(offers, s.until(t, "OFFERS").Offers.Offers...)
+			}
+			o := offers[0]
+			offers = offers[1:]
+			id := "t" + string(rune('a'+i))
+			body := `{"type":"ACCEPT",` + fw + `,"accept":{"offer_ids":[{"value":"` + o.ID.Value + `"}],"filters":{"refuse_seconds":0},"operations":[{"type":"LAUNCH","launch":{"task_infos":[` +
+				`{"name":"t","task_id":{"value":"` + id + `"},"agent_id":{"value":"` + o.AgentID.Value + `"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":` + tt.command + tt.container + `}]}}]}}`
+			resp := post(t, c.URL(0)+"/api/v1/scheduler", "application/json", body, map[string]string{"Mesos-Stream-Id": s.stream})
+			resp.Body.Close()
+			var seen []string
+			for {
+				ev := s.next(t)
+				if ev.Type == "OFFERS" {
+					offers = append(offers, ev.Offers.Offers...)
+				}
+				if ev.Type != "UPDATE" {
+					continue
+				}
+				st := ev.Update.Status
+				if st.TaskID.Value != id {
+					continue
+				}
+				if len(seen) == 0 || seen[len(seen)-1] != st.State {
+					seen = append(seen, st.State)
+				}
+				u := base64.StdEncoding.EncodeToString(st.UUID)
+				r := post(t, c.URL(0)+"/api/v1/scheduler", "application/json", `{"type":"ACKNOWLEDGE",`+fw+`,"acknowledge":{"agent_id":{"value":"`+st.AgentID.Value+`"},"task_id":{"value":"`+id+`"},"uuid":"`+u+`"}}`, map[string]string{"Mesos-Stream-Id": s.stream})
+				r.Body.Close()
+				if mesos.Terminal(st.State) {
+					if st.State != tt.wantState || st.Message != tt.wantMsg {
+						t.Errorf("end = %s %q, want %s %q (states %v)", st.State, st.Message, tt.wantState, tt.wantMsg, seen)
+					}
+					if tt.name == "missing executable" && (len(seen) != 3 || seen[1] != "TASK_RUNNING") {
+						t.Errorf("states = %v, want STARTING, RUNNING, FAILED", seen)
+					}
+					return
+				}
+			}
+		})
 	}
 }

@@ -100,8 +100,9 @@ func run(args []string) error {
 		return err
 	}
 	defer c.Close()
+	rs := c.AgentResources()
 	for i, id := range c.Agents() {
-		log.Info("agent", "n", i+1, "id", id, "resources", opts.Agents[i].Resources.String())
+		log.Info("agent", "n", i+1, "id", id, "resources", rs[i].String())
 	}
 	log.Info("Mesos emulator ready", "masters", c.URLs())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
