@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -319,4 +320,50 @@ func TestConstraintsHonoured(t *testing.T) {
 	if _, err := startCtx(t, h, "u3", time.Second); err == nil {
 		t.Errorf("a third server started; no r1 agent is free of the group")
 	}
+}
+
+// TestRedirectKeepsAuth: pointed at a standby of a cluster that
+// authenticates frameworks, the framework follows the 307 with its Basic
+// credential, and the secret appears in no log line.
+func TestRedirectKeepsAuth(t *testing.T) {
+	const secret = "s3cret-do-not-log"
+	c := cluster(t, 1, "cpus:4;mem:8192;ports:[31000-31099]", func(o *mesostest.Options) {
+		withSleeper(o)
+		o.Masters = 2
+		o.Credentials = map[string]string{"hub": secret}
+	})
+	var logs strings.Builder
+	var mu sync.Mutex
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512}
+		o.Master = c.URL(1)
+		o.Principal, o.Secret = "hub", secret
+		o.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	st, err := startCtx(t, h, "alice", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Stop(context.Background(), st.Handle, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("the secret is in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "subscribed") {
+		t.Errorf("log = %q, want the subscription", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
