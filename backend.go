@@ -3,17 +3,19 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
 // newBackend builds the spawner backend --spawner names.
-func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
+func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
 	if cfg.Spawner == "mesos" {
 		return newMesosBackend(ctx, cfg, gdb, log)
 	}
@@ -22,6 +24,41 @@ func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, pythonDir str
 		Cmd:                  strings.Fields(cfg.LocalCmd),
 		PythonPath:           pythonDir,
 		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		Profile:              localProfile(catalog, cfg.Profiles != ""),
 		Logger:               log,
 	})
+}
+
+// localProfile gives the local backend a profile's environment and, when
+// the admin wrote a catalog (explain), says which of the profile's
+// resources a local process does not get.
+func localProfile(catalog *images.Catalog, explain bool) func(string) (map[string]string, string, bool) {
+	return func(name string) (map[string]string, string, bool) {
+		p, ok := catalog.Lookup(name)
+		if !ok {
+			return nil, "", false
+		}
+		var unmet []string
+		num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+		if p.CPUs > 0 {
+			unmet = append(unmet, num(p.CPUs)+" CPUs")
+		}
+		if p.Mem > 0 {
+			unmet = append(unmet, num(p.Mem)+" MiB of memory")
+		}
+		if p.GPUs > 0 {
+			unmet = append(unmet, num(p.GPUs)+" GPUs")
+		}
+		if p.Image != "" {
+			unmet = append(unmet, "the image "+p.Image)
+		}
+		if len(p.Spark) > 0 {
+			unmet = append(unmet, "its Spark settings")
+		}
+		note := ""
+		if len(unmet) > 0 && explain {
+			note = "This hub runs servers as processes on its own machine, so the profile's " + strings.Join(unmet, ", ") + " are not applied; its environment is."
+		}
+		return p.Env, note, true
+	}
 }

@@ -29,6 +29,7 @@ const usage = `sparkhub: a multi-user Jupyter hub
   sparkhub token create NAME [--scopes a,b] [--expires 720h] [--note TEXT]
   sparkhub db migrate
   sparkhub contents reencrypt --old-keys K1,K2 --new-keys K3   (either may be empty: no encryption)
+  sparkhub profiles check FILE                validate a profile catalog
   sparkhub version
 
 Every command takes --db, --data-dir and --config, or SPARKHUB_DB,
@@ -60,7 +61,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintln(stdout, "sparkhub", version)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
-	case (cmd == "user" || cmd == "token" || cmd == "db" || cmd == "contents") && len(rest) == 0:
+	case (cmd == "user" || cmd == "token" || cmd == "db" || cmd == "contents" || cmd == "profiles") && len(rest) == 0:
 		err = fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
 	case cmd == "user":
 		err = c.user(rest[0], rest[1:])
@@ -70,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = c.dbMigrate(rest[1:])
 	case cmd == "contents" && rest[0] == "reencrypt":
 		err = c.contentsReencrypt(rest[1:])
+	case cmd == "profiles" && rest[0] == "check":
+		err = c.profilesCheck(rest[1:])
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, strings.Join(args[:min(2, len(args))], " "))
 	}

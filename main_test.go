@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/images"
 )
 
 var binary string
@@ -416,5 +417,48 @@ func TestContentsReencryptCommand(t *testing.T) {
 	mustRun(t, "", append([]string{"contents", "reencrypt", "--old-keys", "second-key"}, common...)...)
 	if got := read(""); got != "secret plans" {
 		t.Fatalf("after decrypting: %q", got)
+	}
+}
+
+func TestProfilesCheckCommandAndServe(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("profiles:\n  - name: small\n    display_name: Small\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 2\n    mem: 8192\n    env: {TZ: Europe/Paris}\n  - name: big\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 8\n    mem: 65536\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("profiles:\n  - name: small\n    image: x\n    cpus: -1\n    mem: 10\n    colour: red\n"), 0o600)
+	mustRun(t, "", "profiles", "check", good)
+	_, errOut, err := sparkhub(t, "", nil, "profiles", "check", bad)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errOut, ":4:") || !strings.Contains(errOut, "colour") {
+		t.Errorf("profiles check bad.yaml: %v\n%s", err, errOut)
+	}
+	// serve refuses a bad catalog, naming the problem, and serves a good one.
+	_, errOut, err = sparkhub(t, "", nil, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--profiles", bad)
+	if err == nil || !strings.Contains(errOut, "cpus") {
+		t.Errorf("serve with a bad catalog: %v\n%s", err, errOut)
+	}
+	h := startHub(t, nil, "--data-dir", dir, "--profiles", good)
+	mustRun(t, "alice's password\n", "user", "add", "alice", "--password-stdin", "--data-dir", dir)
+	tok := strings.TrimSpace(mustRun(t, "", "token", "create", "alice", "--data-dir", dir))
+	c := newClient(t, h.base)
+	var e struct{ Message string }
+	if code := c.api("POST", "/hub/api/users/alice/server", tok, map[string]any{"profile": "medium"}, &e); code != 400 || !strings.Contains(e.Message, "small, big") {
+		t.Errorf("unknown profile = %d %q", code, e.Message)
+	}
+}
+
+func TestLocalProfile(t *testing.T) {
+	cat, problems := images.ParseCatalog("p.yaml", []byte("profiles:\n  - name: small\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 2\n    mem: 8192\n    env: {TZ: Europe/Paris}\n"))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	env, note, ok := localProfile(cat, true)("small")
+	if !ok || env["TZ"] != "Europe/Paris" || !strings.Contains(note, "2 CPUs, 8192 MiB of memory") {
+		t.Errorf("small = %v, %q, %v", env, note, ok)
+	}
+	if _, note, _ := localProfile(cat, false)("small"); note != "" {
+		t.Errorf("without a catalog of the admin's, note = %q", note)
+	}
+	if _, _, ok := localProfile(cat, true)("nope"); ok {
+		t.Error("an unknown profile was accepted")
 	}
 }

@@ -94,7 +94,11 @@ func (c *cli) serve(args []string) error {
 	if err := images.WritePythonPackage(pythonDir); err != nil {
 		return fmt.Errorf("write the sparkhub_contents package: %w", err)
 	}
-	backend, err := newBackend(ctx, cfg, gdb, pythonDir, log)
+	catalog, err := images.LoadCatalog(cfg.Profiles)
+	if err != nil {
+		return err
+	}
+	backend, err := newBackend(ctx, cfg, gdb, catalog, pythonDir, log)
 	if err != nil {
 		return err
 	}
@@ -123,7 +127,7 @@ func (c *cli) serve(args []string) error {
 	})
 	h, err = hub.New(cfg, hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
-		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px,
+		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px, Profiles: catalog,
 		Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
 	if err != nil {

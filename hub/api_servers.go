@@ -75,6 +75,9 @@ func (h *Hub) startServer(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		}
 		profile = s
 	}
+	if err := h.checkProfile(profile); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), slowSpawnTimeout)
 	defer cancel()
 	ready, err := h.servers.Start(ctx, u.Name, profile)

@@ -44,6 +44,7 @@ type Config struct {
 	APIPageMaxLimit     int
 
 	Spawner              string
+	Profiles             string
 	LocalCmd             string
 	HubURL               string
 	StartTimeout         time.Duration
@@ -114,6 +115,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.APIPageDefaultLimit, "api-page-default-limit", c.APIPageDefaultLimit, "users per page of a paginated GET /hub/api/users without limit")
 	fs.IntVar(&c.APIPageMaxLimit, "api-page-max-limit", c.APIPageMaxLimit, "most users one GET /hub/api/users returns")
 	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local or mesos")
+	fs.StringVar(&c.Profiles, "profiles", c.Profiles, "YAML catalog of server profiles users pick from (default: one profile); check one with sparkhub profiles check FILE")
 	fs.StringVar(&c.LocalCmd, "local-cmd", c.LocalCmd, "the local spawner's command (default: jupyter-lab, jupyter-notebook or jupyter-server from PATH)")
 	fs.StringVar(&c.HubURL, "hub-url", c.HubURL, "how users' servers reach the hub (default: http://127.0.0.1:PORT of --listen)")
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a server has to start and answer")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -38,6 +39,8 @@ type Deps struct {
 	SpawnerName string
 	// Spawner runs users' servers; nil serves no servers.
 	Spawner *spawner.Manager
+	// Profiles is the catalog users pick from; nil is the default one.
+	Profiles *images.Catalog
 	// Proxy serves /user/{name}/...; Contents serves the contents API
 	// under it. The hub authorises contents requests; the proxy does its
 	// own.
@@ -59,6 +62,7 @@ type Hub struct {
 	version   string
 	spawner   string
 	servers   *spawner.Manager
+	profiles  *images.Catalog
 	deps      Deps
 	metrics   *metrics
 	pages     *template.Template
@@ -79,9 +83,13 @@ func New(cfg Config, d Deps) (*Hub, error) {
 		version:   d.Version,
 		spawner:   d.SpawnerName,
 		servers:   d.Spawner,
+		profiles:  d.Profiles,
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
+	}
+	if h.profiles == nil {
+		h.profiles = images.DefaultCatalog()
 	}
 	var err error
 	if h.static, err = newStaticFiles(staticFS); err != nil {

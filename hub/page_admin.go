@@ -211,6 +211,7 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		data["Next"] = av.PageLink(av.Page + 1)
 	}
 	data["Summary"] = sum
+	data["Profiles"] = h.profileViews()
 	data["Servers"] = h.servers != nil
 	data["Return"] = av
 	for k, v := range extra {

@@ -64,9 +64,8 @@ func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	if srv != nil {
 		data["Server"] = srv
 	}
-	// Profiles (a list of {Name, DisplayName, Description, Resources})
-	// go in data["Profiles"] once a catalog exists; the template shows a
-	// picker when there is more than one.
+	// The template shows a picker when there is more than one profile.
+	data["Profiles"] = h.profileViews()
 	switch r.URL.Query().Get("done") {
 	case "stopping":
 		data["Notice"] = "Your server is stopping."

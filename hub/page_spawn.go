@@ -77,6 +77,7 @@ func (h *Hub) renderSpawn(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	data["Action"] = withNext(spawnPath(name, p), next)
 	data["Server"] = srv
 	data["Error"] = msg
+	data["Profiles"] = h.profileViews()
 	h.render(w, r, code, "spawn.html", data)
 }
 
@@ -112,8 +113,8 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		next = safeNext(v)
 	}
 	profile := r.PostForm.Get("profile")
-	if profile != "" && !profileName.MatchString(profile) {
-		h.errorPage(w, r, errorf(http.StatusBadRequest, "There is no profile %q.", truncate(profile, 40)))
+	if err := h.checkProfile(profile); err != nil {
+		h.errorPage(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), formWait)

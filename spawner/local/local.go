@@ -69,6 +69,11 @@ type Options struct {
 	ContentsManagerClass string
 	// Env is extra environment for every server (TZ, proxies, ...).
 	Env map[string]string
+	// Profile, when set, gives a profile's extra environment and a
+	// sentence saying what of the profile a local process cannot apply
+	// (its CPUs, memory, GPUs, image), reported as progress; a profile it
+	// does not know is a failed start.
+	Profile func(name string) (env map[string]string, note string, ok bool)
 	// EnvKeep names the hub's variables servers inherit (nil:
 	// DefaultEnvKeep).
 	EnvKeep []string
@@ -194,6 +199,23 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	port, err := freePort()
 	if err != nil {
 		return spawner.Started{}, fmt.Errorf("find a free port: %w", err)
+	}
+	if b.opts.Profile != nil {
+		env, note, ok := b.opts.Profile(req.Profile)
+		if !ok {
+			return spawner.Started{}, &spawner.Failure{Message: fmt.Sprintf("There is no profile %q; pick another.", req.Profile)}
+		}
+		merged := make(map[string]string, len(env)+len(req.Env))
+		for k, v := range env {
+			merged[k] = v
+		}
+		for k, v := range req.Env {
+			merged[k] = v // the hub's own variables win
+		}
+		req.Env = merged
+		if note != "" {
+			req.Report(note)
+		}
 	}
 	req.Report("Starting Jupyter")
 	args := append(append([]string{}, cmdline[1:]...), b.Args(port, req.BaseURL)...)

@@ -322,3 +322,37 @@ func TestLogCapAndTail(t *testing.T) {
 		t.Errorf("capLog under the cap changed the kept log")
 	}
 }
+
+func TestProfileEnvironmentAndNote(t *testing.T) {
+	opts := fakeOptions(t)
+	opts.Profile = func(name string) (map[string]string, string, bool) {
+		switch name {
+		case "", "small":
+			return map[string]string{"TZ": "Europe/Paris", "SPARKHUB_USER": "mallory"}, "This hub runs servers as local processes: the profile's 2 CPUs are not enforced.", true
+		}
+		return nil, "", false
+	}
+	b := newBackend(t, opts)
+	var notes []string
+	token := "secret-token-alice"
+	st, err := b.Start(context.Background(), spawner.StartRequest{User: "alice", Profile: "small", BaseURL: spawner.UserURL("alice"), Token: token,
+		Progress: func(m string) { notes = append(notes, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Stop(context.Background(), st.Handle, time.Second) })
+	_, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
+	var env map[string]string
+	json.Unmarshal(body, &env)
+	if env["TZ"] != "Europe/Paris" || env["SPARKHUB_USER"] != "alice" {
+		t.Errorf("TZ = %q, SPARKHUB_USER = %q; want the profile's TZ and the hub's own user", env["TZ"], env["SPARKHUB_USER"])
+	}
+	if len(notes) == 0 || !strings.Contains(notes[0], "not enforced") {
+		t.Errorf("progress = %q, want the note first", notes)
+	}
+	_, err = b.Start(context.Background(), spawner.StartRequest{User: "bob", Profile: "huge", BaseURL: spawner.UserURL("bob"), Token: "t"})
+	var f *spawner.Failure
+	if !errors.As(err, &f) || !strings.Contains(f.Message, "huge") {
+		t.Errorf("unknown profile: %v", err)
+	}
+}
