@@ -17,7 +17,7 @@ import (
 // newBackend builds the spawner backend --spawner names.
 func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
 	if cfg.Spawner == "mesos" {
-		return newMesosBackend(ctx, cfg, gdb, log)
+		return newMesosBackend(ctx, cfg, gdb, catalog, log)
 	}
 	return local.New(local.Options{
 		DataDir:              cfg.DataDir,

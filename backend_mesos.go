@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/mesos"
 )
@@ -23,7 +25,7 @@ const mesosFrameworkIDSetting = "mesos_framework_id"
 // newMesosBackend builds the Mesos framework backend. It subscribes in
 // the background and stops (without tearing the framework down) when ctx
 // ends.
-func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, log *slog.Logger) (spawner.Backend, error) {
+func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
 	m := cfg.Mesos
 	secret := ""
 	if m.SecretFile != "" {
@@ -45,6 +47,7 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, log *slo
 		Defaults: mesos.TaskSpec{
 			Image: m.Image, CPUs: m.CPUs, Mem: m.Mem, Disk: m.Disk, GPUs: m.GPUs, Constraints: constraints,
 		},
+		Spec:       mesosSpec(cfg, catalog),
 		KillGrace:  cfg.StopGrace,
 		IDs:        settingsIDs{db.NewSettings(gdb)},
 		KnownTasks: func(ctx context.Context) ([]spawner.Handle, error) { return mesosHandles(ctx, gdb) },
@@ -59,6 +62,35 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, log *slo
 		b.Close()
 	}()
 	return b, nil
+}
+
+// mesosSpec turns the admin's profile catalog into task specs: a
+// profile's image, resources, constraints and the environment its image's
+// entrypoint reads (Spark's settings). Without a catalog (--profiles) the
+// --mesos-* flags give every server's spec.
+func mesosSpec(cfg hub.Config, catalog *images.Catalog) func(string) (mesos.TaskSpec, error) {
+	if cfg.Profiles == "" || catalog == nil {
+		return nil
+	}
+	cluster := images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image}
+	return func(name string) (mesos.TaskSpec, error) {
+		p, ok := catalog.Lookup(name)
+		if !ok {
+			return mesos.TaskSpec{}, fmt.Errorf("there is no profile %q", name)
+		}
+		var cs []mesos.Constraint
+		if mc := p.MarathonConstraints(); len(mc) > 0 {
+			j, err := json.Marshal(mc)
+			if err != nil {
+				return mesos.TaskSpec{}, err
+			}
+			if cs, err = mesos.ParseConstraints(string(j)); err != nil {
+				return mesos.TaskSpec{}, fmt.Errorf("profile %s: %w", name, err)
+			}
+		}
+		return mesos.TaskSpec{Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs,
+			Constraints: cs, Env: images.ProfileEnv(p, cluster)}, nil
+	}
 }
 
 // settingsIDs keeps the framework id in hub_settings.
