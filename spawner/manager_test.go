@@ -341,7 +341,7 @@ func TestServerThatDiesIsStoppedWithReason(t *testing.T) {
 		e.fake.Crash("alice", 1)
 		eventually(t, "the dead server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
 		md := model(t, m, "alice")
-		if md.State != spawner.Stopped || md.StopReason != "Your server stopped on its own. Start it again from the home page." {
+		if md.State != spawner.Stopped || md.StopReason != "Your server stopped on its own: exited with status 1. Start it again from the home page." {
 			t.Errorf("model = %+v", md)
 		}
 		tail := strings.Join(md.LogTail, "\n")

@@ -237,7 +237,7 @@ func (m *Manager) watch(s *server, log *slog.Logger) {
 		}
 		log.Warn("server exited", "exit_code", st.ExitCode, "detail", st.Reason)
 		s.route.Store(nil)
-		m.end(s, log, Stopped, "Your server stopped on its own. Start it again from the home page.", "server "+st.Reason, true)
+		m.end(s, log, Stopped, stoppedOnItsOwn(st.Reason), "server "+st.Reason, true)
 		return
 	}
 }
@@ -383,4 +383,14 @@ func (m *Manager) answers(ctx context.Context, u *url.URL, token string) bool {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// stoppedOnItsOwn is what a user reads when their server ended without
+// being asked to, with the backend's reason when it gave one ("it ran
+// out of memory", "the machine running it (agent3) was lost").
+func stoppedOnItsOwn(reason string) string {
+	if reason == "" {
+		return "Your server stopped on its own. Start it again from the home page."
+	}
+	return "Your server stopped on its own: " + reason + ". Start it again from the home page."
 }
