@@ -1,0 +1,274 @@
+// Package faults holds tests that break sparkhub on purpose, from the
+// outside: the real binary, killed and restarted, on 127.0.0.1 only, each
+// bounded in time. A Jupyter server is this test binary run as a fake
+// (see fakeJupyter), so the tests need no Jupyter.
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "fake-jupyter" {
+		fakeJupyter(os.Args[2:])
+		return
+	}
+	dir, err := os.MkdirTemp("", "sparkhub-faults")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "sparkhub")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sparkhub/sparkhub").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a process's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run runs a sparkhub command to completion and returns its stdout.
+func run(t *testing.T, stdin string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("sparkhub %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
+
+// hubProc is a running `sparkhub serve`.
+type hubProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string
+	logs   *syncBuffer
+	exited chan error
+	once   sync.Once
+}
+
+// startHub starts serve on 127.0.0.1 with the given arguments and waits
+// until it says where it listens.
+func startHub(t *testing.T, env []string, args ...string) *hubProc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	h := &hubProc{t: t, cmd: cmd, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = h.logs, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			h.logs.Write([]byte(sc.Text() + "\n"))
+			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() { h.exited <- cmd.Wait(); pw.Close() }()
+	select {
+	case h.base = <-found:
+	case err := <-h.exited:
+		t.Fatalf("serve exited: %v\n%s", err, h.logs.String())
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve did not start in 60s:\n%s", h.logs.String())
+	}
+	t.Cleanup(h.Stop)
+	return h
+}
+
+// Kill ends the hub with SIGKILL, as a crash or an OOM kill would.
+func (h *hubProc) Kill() {
+	h.once.Do(func() {
+		h.cmd.Process.Kill()
+		<-h.exited
+	})
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (h *hubProc) Stop() {
+	h.once.Do(func() {
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-h.exited:
+			if err != nil {
+				h.t.Errorf("serve exited with %v after SIGTERM\n%s", err, h.logs.String())
+			}
+		case <-time.After(20 * time.Second):
+			h.cmd.Process.Kill()
+			h.t.Error("serve did not stop within 20s of SIGTERM")
+		}
+	})
+}
+
+// api does one JSON request with a token and decodes the answer into
+// out (when given and the answer is JSON). It returns the status, or 0
+// when the request failed on the way.
+func api(c *http.Client, base, method, path, token string, body any, out any) int {
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Authorization", "token "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	if out != nil {
+		json.Unmarshal(data, out)
+	}
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// fakeJupyter is what `--local-cmd "<this binary> fake-jupyter"` runs: a
+// server on --port under the base URL that answers api/ with the token
+// in JUPYTER_TOKEN, and leaves a marker file named after its user and
+// pid in $TMPDIR/fake-jupyter, so a test can find every server process
+// there is, whoever started it.
+func fakeJupyter(args []string) {
+	port, base := "", "/"
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--port="):
+			port = strings.TrimPrefix(a, "--port=")
+		case strings.HasPrefix(a, "--ServerApp.base_url="):
+			base = strings.TrimPrefix(a, "--ServerApp.base_url=")
+		}
+	}
+	dir := filepath.Join(os.TempDir(), "fake-jupyter")
+	os.MkdirAll(dir, 0o700)
+	marker := filepath.Join(dir, fmt.Sprintf("%s.%d", os.Getenv("SPARKHUB_USER"), os.Getpid()))
+	os.WriteFile(marker, nil, 0o600)
+	token := os.Getenv("JUPYTER_TOKEN")
+	mux := http.NewServeMux()
+	mux.HandleFunc(base, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "token "+token {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"version": "fake"}`)
+	})
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+		srv.Close()
+	}()
+	err := srv.ListenAndServe()
+	if err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, "fake-jupyter:", err)
+		os.Exit(1)
+	}
+}
+
+// liveServers lists the fake Jupyter processes alive now, by user.
+func liveServers(t *testing.T, tmp string) map[string][]int {
+	t.Helper()
+	out := map[string][]int{}
+	entries, _ := os.ReadDir(filepath.Join(tmp, "fake-jupyter"))
+	for _, e := range entries {
+		var pid int
+		i := strings.LastIndexByte(e.Name(), '.')
+		if i < 0 {
+			continue
+		}
+		if _, err := fmt.Sscan(e.Name()[i+1:], &pid); err != nil || !alive(pid) {
+			continue
+		}
+		out[e.Name()[:i]] = append(out[e.Name()[:i]], pid)
+	}
+	return out
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
+}
