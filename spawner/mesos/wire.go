@@ -329,6 +329,36 @@ type TaskInfo struct {
 	Container  *ContainerInfo `json:"container,omitempty"`
 	KillPolicy *KillPolicy    `json:"kill_policy,omitempty"`
 	Labels     *Labels        `json:"labels,omitempty"`
+	// HealthCheck, when set, is run by the agent's executor.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+}
+
+// HealthCheck is TaskInfo.HealthCheck: an HTTP GET, a TCP connect or a
+// command, against 127.0.0.1 in the task's network. Unset numbers take
+// Mesos's defaults (delay 15 s, interval 10 s, timeout 20 s, 3
+// consecutive failures, grace 10 s).
+type HealthCheck struct {
+	Type                string       `json:"type"`
+	Command             *CommandInfo `json:"command,omitempty"`
+	HTTP                *HTTPCheck   `json:"http,omitempty"`
+	TCP                 *TCPCheck    `json:"tcp,omitempty"`
+	DelaySeconds        *float64     `json:"delay_seconds,omitempty"`
+	IntervalSeconds     *float64     `json:"interval_seconds,omitempty"`
+	TimeoutSeconds      *float64     `json:"timeout_seconds,omitempty"`
+	ConsecutiveFailures *uint32      `json:"consecutive_failures,omitempty"`
+	GracePeriodSeconds  *float64     `json:"grace_period_seconds,omitempty"`
+}
+
+// HTTPCheck is HealthCheck.HTTP.
+type HTTPCheck struct {
+	Scheme string `json:"scheme,omitempty"`
+	Port   uint32 `json:"port"`
+	Path   string `json:"path,omitempty"`
+}
+
+// TCPCheck is HealthCheck.TCP.
+type TCPCheck struct {
+	Port uint32 `json:"port"`
 }
 
 // CommandInfo is what a task runs.

@@ -31,6 +31,7 @@ type task struct {
 	cmd        *exec.Cmd
 	started    bool // the process was started (or failed to)
 	killed     bool // a KILL was asked for
+	unhealthy  bool // killed for failing its health check
 	killTimer  *time.Timer
 	lost       bool // the agent or framework went away: no more updates
 	ended      bool // terminal on the agent
@@ -310,6 +311,9 @@ func (c *Cluster) run(t *task) {
 	}
 	t.cmd = cmd
 	c.updateLocked(t, c.status(t, "TASK_RUNNING", "SOURCE_EXECUTOR", "", ""))
+	if hc := t.info.HealthCheck; hc != nil {
+		go c.healthCheck(t, *hc, env)
+	}
 	c.mu.Unlock()
 
 	err = cmd.Wait()
@@ -340,7 +344,13 @@ func (c *Cluster) run(t *task) {
 	if t.killed {
 		state = "TASK_KILLED"
 	}
-	c.updateLocked(t, c.status(t, state, "SOURCE_EXECUTOR", "", msg))
+	st := c.status(t, state, "SOURCE_EXECUTOR", "", msg)
+	if t.unhealthy {
+		healthy := false
+		st.Healthy = &healthy
+		st.Reason = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+	}
+	c.updateLocked(t, st)
 }
 
 func closeAll(fs ...*os.File) {
