@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 var binary string
@@ -197,8 +199,9 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // fakeJupyter is what `--local-cmd "<this binary> fake-jupyter"` runs: a
-// server on --port under the base URL that answers api/ with the token
-// in JUPYTER_TOKEN, and leaves a marker file named after its user and
+// server on --port under the base URL that answers with the token in
+// JUPYTER_TOKEN (and misbehaves on purpose under hang, slow, ws-drop and
+// ws-silent), and leaves a marker file named after its user and
 // pid in $TMPDIR/fake-jupyter, so a test can find every server process
 // there is, whoever started it.
 func fakeJupyter(args []string) {
@@ -221,6 +224,41 @@ func fakeJupyter(args []string) {
 		if r.Header.Get("Authorization") != "token "+token {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
+		}
+		switch strings.TrimPrefix(r.URL.Path, base) {
+		case "hang":
+			// A server that accepted the request and never answers.
+			<-r.Context().Done()
+			return
+		case "slow":
+			// One that answers, a byte a while.
+			w.WriteHeader(http.StatusOK)
+			for i := 0; i < 5 && r.Context().Err() == nil; i++ {
+				io.WriteString(w, "x")
+				http.NewResponseController(w).Flush()
+				time.Sleep(200 * time.Millisecond)
+			}
+			return
+		case "ws-drop":
+			// A websocket the server drops without a close frame.
+			c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			c.NetConn().Close()
+			return
+		case "ws-silent":
+			// A websocket the server keeps open and never speaks on.
+			c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"version": "fake"}`)

@@ -1,0 +1,264 @@
+package faults
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// runningHub is a hub on SQLite whose user alice has a running (fake)
+// server, with an admin token and one of alice's.
+type runningHub struct {
+	*hubProc
+	admin, alice string
+	tmp          string
+}
+
+func newRunningHub(t *testing.T) *runningHub {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir, tmp := t.TempDir(), t.TempDir()
+	env := []string{"TMPDIR=" + tmp}
+	common := []string{"--data-dir", dataDir}
+	run(t, "", env, append([]string{"user", "add", "admin", "--admin"}, common...)...)
+	run(t, "", env, append([]string{"user", "add", "alice"}, common...)...)
+	admin := strings.TrimSpace(run(t, "", env, append([]string{"token", "create", "admin"}, common...)...))
+	alice := strings.TrimSpace(run(t, "", env, append([]string{"token", "create", "alice"}, common...)...))
+	t.Cleanup(func() { killLeftovers(t, tmp) })
+	h := startHub(t, env, append([]string{"--local-cmd", self + " fake-jupyter", "--idle-timeout", "0"}, common...)...)
+	c := &http.Client{Timeout: 30 * time.Second}
+	if code := api(c, h.base, "POST", "/hub/api/users/alice/server", alice, nil, nil); code != http.StatusCreated && code != http.StatusAccepted {
+		t.Fatalf("start alice's server: %d\n%s", code, h.logs.String())
+	}
+	waitFor(t, "alice's server", 30*time.Second, func() bool {
+		return api(c, h.base, "GET", "/user/alice/api", alice, nil, nil) == http.StatusOK
+	})
+	return &runningHub{hubProc: h, admin: admin, alice: alice, tmp: tmp}
+}
+
+var goroutinesLine = regexp.MustCompile(`(?m)^go_goroutines (\d+)`)
+
+// goroutines is the hub's go_goroutines from /hub/metrics.
+func (h *runningHub) goroutines(t *testing.T) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", h.base+"/hub/metrics", nil)
+	req.Header.Set("Authorization", "token "+h.admin)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := goroutinesLine.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no go_goroutines in /hub/metrics (%d)", resp.StatusCode)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// settles waits until the hub's goroutines are back near baseline: what
+// clients abandoned must not stay behind.
+func (h *runningHub) settles(t *testing.T, baseline int) {
+	t.Helper()
+	var n int
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n = h.goroutines(t); n <= baseline+10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the hub keeps %d goroutines, %d more than before: something abandoned stays behind", n, n-baseline)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestServerThatHangsSlowsOrDropsWebsockets: a user's server that never
+// answers, answers slowly, or drops its websockets without a close frame
+// costs the hub nothing once the clients give up: other requests keep
+// being answered meanwhile, a dropped websocket reaches the browser as
+// closed (not as a connection that hangs), and the hub's goroutines come
+// back to where they were.
+func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub")
+	}
+	h := newRunningHub(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil)
+	baseline := h.goroutines(t)
+
+	// 64 requests to a server that hangs, each given up after a second,
+	// while others are served.
+	var wg sync.WaitGroup
+	impatient := &http.Client{Timeout: time.Second}
+	answered := make(chan int, 64)
+	for range 64 {
+		wg.Go(func() {
+			if code := api(impatient, h.base, "GET", "/user/alice/hang", h.alice, nil, nil); code != 0 {
+				answered <- code
+			}
+		})
+	}
+	for i := range 32 {
+		if code := api(c, h.base, "GET", "/hub/api", h.alice, nil, nil); code != http.StatusOK {
+			t.Errorf("GET /hub/api while the server hangs (%d): %d", i, code)
+		}
+		if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+			t.Errorf("GET /user/alice/api while other requests hang (%d): %d", i, code)
+		}
+	}
+	wg.Wait()
+	close(answered)
+	if n := len(answered); n > 32 {
+		t.Errorf("%d of 64 requests to a hanging server were answered: the test's server did not hang", n)
+	}
+	for code := range answered {
+		if code == http.StatusOK {
+			t.Errorf("a request to a server that never answers got 200")
+		}
+	}
+
+	// A slow answer is relayed as it comes, whole.
+	req, _ := http.NewRequest("GET", h.base+"/user/alice/slow", nil)
+	req.Header.Set("Authorization", "token "+h.alice)
+	if resp, err := c.Do(req); err != nil {
+		t.Errorf("slow answer: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != "xxxxx" {
+			t.Errorf("slow answer: %d %q, want 200 \"xxxxx\"", resp.StatusCode, body)
+		}
+	}
+
+	// Websockets the server drops reach the client as closed.
+	ws := "ws" + strings.TrimPrefix(h.base, "http")
+	hdr := http.Header{"Authorization": {"token " + h.alice}}
+	for i := range 16 {
+		conn, resp, err := websocket.DefaultDialer.Dial(ws+"/user/alice/ws-drop", hdr)
+		if err != nil {
+			// The hub may see the drop before it answers the upgrade.
+			if resp == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+				t.Errorf("dial ws-drop %d: %v", i, err)
+			}
+			continue
+		}
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err = conn.ReadMessage()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Errorf("ws-drop %d: the client still waits after the server dropped the connection", i)
+		}
+		conn.Close()
+	}
+	// Websockets that stay silent, then are abandoned by the client.
+	var silent []*websocket.Conn
+	for i := range 16 {
+		conn, _, err := websocket.DefaultDialer.Dial(ws+"/user/alice/ws-silent", hdr)
+		if err != nil {
+			t.Fatalf("dial ws-silent %d: %v", i, err)
+		}
+		silent = append(silent, conn)
+	}
+	if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+		t.Errorf("GET /user/alice/api with 16 silent websockets open: %d", code)
+	}
+	for _, conn := range silent {
+		conn.NetConn().Close()
+	}
+	h.settles(t, baseline)
+}
+
+// TestSlowlorisOnTheProxy opens many connections that send their
+// headers too slowly to ever finish, and some that send headers and
+// then trickle a body, against proxied paths. Others are served
+// meanwhile; the header-slow connections are cut by the hub's header
+// timeout; once the body-slow clients go, nothing of them stays.
+func TestSlowlorisOnTheProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub and waits for its header timeout")
+	}
+	h := newRunningHub(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	baseline := h.goroutines(t)
+	addr := strings.TrimPrefix(h.base, "http://")
+
+	const slowHeaders, slowBodies = 200, 32
+	var heads, bodies []net.Conn
+	defer func() {
+		for _, conn := range append(heads, bodies...) {
+			conn.Close()
+		}
+	}()
+	for i := range slowHeaders {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		fmt.Fprintf(conn, "GET /user/alice/api HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr)
+		heads = append(heads, conn)
+	}
+	for i := range slowBodies {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		fmt.Fprintf(conn, "PUT /user/alice/api/contents/slow-%d.txt HTTP/1.1\r\nHost: %s\r\nAuthorization: token %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", i, addr, h.alice)
+		bodies = append(bodies, conn)
+	}
+	// Everyone else is served meanwhile; one more header byte now and
+	// then does not keep a connection alive past the timeout.
+	for i := range 32 {
+		if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+			t.Errorf("GET /user/alice/api among slow clients (%d): %d", i, code)
+		}
+		if code := api(c, h.base, "GET", "/hub/api", "", nil, nil); code != http.StatusOK {
+			t.Errorf("GET /hub/api among slow clients (%d): %d", i, code)
+		}
+	}
+	for _, conn := range heads {
+		conn.Write([]byte("x"))
+	}
+	// The hub cuts every header-slow connection (ReadHeaderTimeout).
+	var cutWG sync.WaitGroup
+	var mu sync.Mutex
+	open := 0
+	for _, conn := range heads {
+		cutWG.Go(func() {
+			conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+			_, err := bufio.NewReader(conn).ReadString('\n')
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				mu.Lock()
+				open++
+				mu.Unlock()
+			}
+		})
+	}
+	cutWG.Wait()
+	if open > 0 {
+		t.Errorf("%d of %d connections that never finished their headers were still open after 60 s", open, slowHeaders)
+	}
+	for _, conn := range bodies {
+		conn.Close()
+	}
+	h.settles(t, baseline)
+}
