@@ -62,3 +62,11 @@ images:
 	  --build-arg BASE_IMAGE=sparkhub/notebook-base:$(IMAGE_TAG) \
 	  --build-arg IMAGE_NAME=$(SPARK_IMAGE) \
 	  -t $(SPARK_IMAGE) images
+
+# sparkhub and JupyterHub 3 + configurable-http-proxy side by side on
+# loopback (installs Debian's jupyterhub, CHP, jupyter-notebook and wrk
+# when missing and root); writes BENCHMARKS.md's "Side by side" section.
+# A subset, printed only: go run ./bench/compare -only kernel,users
+.PHONY: bench
+bench:
+	$(GO) run ./bench/compare -write -timeout 20m
