@@ -2,11 +2,18 @@ package contents
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
 
@@ -67,9 +74,31 @@ func statusOf(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, context.Canceled):
 		return 499 // the client went away; nobody reads this
+	case unavailable(err):
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// unavailable reports errors that say the database cannot be reached
+// right now (down, restarting, the connection cut): the client should
+// try again, not hear that the service failed.
+func unavailable(err error) bool {
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	}
+	var my *gomysql.MySQLError
+	return errors.As(err, &my) && my.Number == 1053 // server shutdown in progress
 }
 
 type errorBody struct {
@@ -94,6 +123,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.ErrorContext(r.Context(), "contents: unreadable row", "user", r.PathValue("name"), "error", err)
 	case status == 499:
 		return
+	case status == http.StatusServiceUnavailable:
+		s.log.WarnContext(r.Context(), "contents: the database does not answer",
+			"method", r.Method, "user", r.PathValue("name"), "error", err)
+		body.Message = "The database does not answer right now; try again in a moment."
+		w.Header().Set("Retry-After", "2")
 	case status == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "contents: request failed",
 			"method", r.Method, "user", r.PathValue("name"), "error", err)
