@@ -73,11 +73,12 @@ func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 		}
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     tr,
-		FlushInterval: -1,
-		ErrorHandler:  p.upstreamError,
-		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		Rewrite:        p.rewrite,
+		Transport:      tr,
+		FlushInterval:  -1,
+		ModifyResponse: dropHubCookies,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
 	return p
 }
@@ -249,6 +250,28 @@ func stripCredentials(h http.Header) {
 	if len(kept) > 0 {
 		h.Set("Cookie", strings.Join(kept, "; "))
 	}
+}
+
+// dropHubCookies keeps a user's server from setting the hub's session
+// cookie: it shares the hub's origin, and a sparkhub-session it planted
+// with a narrower path would be sent before the real one, logging out
+// (or in as someone else) whoever opens the server: the owner, or an
+// admin with --admin-access.
+func dropHubCookies(resp *http.Response) error {
+	lines := resp.Header.Values("Set-Cookie")
+	kept := lines[:0:0]
+	for _, line := range lines {
+		if name, _, _ := strings.Cut(line, "="); strings.TrimSpace(name) != auth.SessionCookie {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) != len(lines) {
+		resp.Header.Del("Set-Cookie")
+		for _, line := range kept {
+			resp.Header.Add("Set-Cookie", line)
+		}
+	}
+	return nil
 }
 
 // upstreamError answers when the server cannot be reached. A client that

@@ -92,6 +92,7 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 		if resp != nil {
 			// The server answered but refused: pass its answer on.
 			defer resp.Body.Close()
+			dropHubCookies(resp)
 			for k, vs := range resp.Header {
 				if k == "Content-Type" || k == "Content-Length" {
 					continue
