@@ -200,8 +200,8 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 // fakeJupyter is what `--local-cmd "<this binary> fake-jupyter"` runs: a
 // server on --port under the base URL that answers with the token in
-// JUPYTER_TOKEN (and misbehaves on purpose under hang, slow, ws-drop and
-// ws-silent), and leaves a marker file named after its user and
+// JUPYTER_TOKEN (echoes websockets under ws-echo, and misbehaves on purpose under
+// hang, slow, ws-drop and ws-silent), and leaves a marker file named after its user and
 // pid in $TMPDIR/fake-jupyter, so a test can find every server process
 // there is, whoever started it.
 func fakeJupyter(args []string) {
@@ -247,6 +247,19 @@ func fakeJupyter(args []string) {
 			}
 			c.NetConn().Close()
 			return
+		case "ws-echo":
+			// A websocket that sends back what it gets.
+			c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for {
+				typ, data, err := c.ReadMessage()
+				if err != nil || c.WriteMessage(typ, data) != nil {
+					return
+				}
+			}
 		case "ws-silent":
 			// A websocket the server keeps open and never speaks on.
 			c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
