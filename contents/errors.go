@@ -2,19 +2,14 @@ package contents
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"strings"
 
-	gomysql "github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/db"
 )
 
 // Kinds of failure a caller can cause. Every error the service returns
@@ -74,31 +69,11 @@ func statusOf(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, context.Canceled):
 		return 499 // the client went away; nobody reads this
-	case unavailable(err):
+	case db.Unavailable(err):
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
-}
-
-// unavailable reports errors that say the database cannot be reached
-// right now (down, restarting, the connection cut): the client should
-// try again, not hear that the service failed.
-func unavailable(err error) bool {
-	var ne net.Error
-	var ce *pgconn.ConnectError
-	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) ||
-		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) {
-		return true
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		// connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
-		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
-	}
-	var my *gomysql.MySQLError
-	return errors.As(err, &my) && my.Number == 1053 // server shutdown in progress
 }
 
 type errorBody struct {

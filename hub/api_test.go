@@ -2,10 +2,16 @@ package hub
 
 import (
 	"crypto/rand"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -560,4 +566,28 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestDatabaseDownIs503: a database that does not answer is a 503 to
+// retry, not a 500, and the message says so. (A real outage is in
+// faults/; here the mapping of the drivers' errors.)
+func TestDatabaseDownIs503(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, err := range []error{
+		fmt.Errorf("look up token: %w", refused),
+		fmt.Errorf("list users: %w", driver.ErrBadConn),
+	} {
+		code, msg := status(err)
+		if code != http.StatusServiceUnavailable || !strings.Contains(msg, "database") {
+			t.Errorf("status(%v) = %d %q, want 503 about the database", err, code, msg)
+		}
+		rec := httptest.NewRecorder()
+		(&Hub{log: slog.New(slog.DiscardHandler)}).writeError(rec, httptest.NewRequest("GET", "/hub/api/users", nil), err)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("writeError(%v) = %d, Retry-After %q", err, rec.Code, rec.Header().Get("Retry-After"))
+		}
+	}
+	if code, _ := status(errors.New("something else")); code != 500 {
+		t.Errorf("an unknown error = %d, want 500", code)
+	}
 }

@@ -293,11 +293,11 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/login": {{method: "POST", path: "/hub/login", form: url.Values{"username": {"alice"}, "password": {"wrong"}}, kind: kPublic, ok: 401}},
 		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPublic, ok: 302}},
 		"GET /hub/home":   {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
-		"POST /hub/stop":  {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "self", ok: 303, knownBug: tokensWithout(fx, auth.ScopeServers, "root", 303)}},
+		"POST /hub/stop":  {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
 		// alice's server runs: her spawn page sends her on to it.
 		"GET /hub/spawn":                {{method: "GET", path: "/hub/spawn", kind: kPage, ok: 200, except: map[string]int{"user": 302}}},
 		"GET /hub/spawn/{name}":         {{method: "GET", path: "/hub/spawn/alice", kind: kPage, scope: auth.ScopeServers, on: "alice", ok: 302}},
-		"POST /hub/spawn":               {{method: "POST", path: "/hub/spawn", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "self", ok: 303, knownBug: tokensWithout(fx, auth.ScopeServers, "root", 303)}},
+		"POST /hub/spawn":               {{method: "POST", path: "/hub/spawn", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "self", ok: 303}},
 		"POST /hub/spawn/{name}":        {{method: "POST", path: "/hub/spawn/alice", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "alice", ok: 303}},
 		"GET /hub/spawn-pending/{name}": {{method: "GET", path: "/hub/spawn-pending/alice", kind: kPage, scope: auth.ScopeReadServers, on: "alice", ok: 302}},
 		"GET /hub/token":                {{method: "GET", path: "/hub/token", kind: kPage, ok: 200}},

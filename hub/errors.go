@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/db"
 )
 
 // httpError is an error with the status and the sentence the client sees.
@@ -56,6 +57,8 @@ func status(err error) (int, string) {
 		return http.StatusNotFound, "Not found."
 	case errors.Is(err, auth.ErrExists):
 		return http.StatusConflict, "It already exists."
+	case db.Unavailable(err):
+		return http.StatusServiceUnavailable, "The hub's database does not answer right now; try again in a moment."
 	}
 	return http.StatusInternalServerError, "Something went wrong on the hub; the error was logged."
 }
@@ -69,6 +72,9 @@ func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *auth.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
 	}
 	var re *retryError
 	if errors.As(err, &re) {

@@ -76,13 +76,13 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &te):
 		h.metrics.logins.WithLabelValues("throttled").Inc()
-		h.log.WarnContext(r.Context(), "login throttled", "user", logName(name), "client", addr)
+		h.log.WarnContext(r.Context(), "login throttled", "user", h.logName(r, name), "client", addr)
 		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
 		h.renderLogin(w, r, http.StatusTooManyRequests, name, "Too many attempts, try again in "+strconv.Itoa(te.Seconds())+" s.", next)
 		return
 	case errors.Is(err, auth.ErrBadCredentials):
 		h.metrics.logins.WithLabelValues("failure").Inc()
-		h.log.InfoContext(r.Context(), "login failed", "user", logName(name), "client", addr)
+		h.log.InfoContext(r.Context(), "login failed", "user", h.logName(r, name), "client", addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, name, "Wrong username or password.", next)
 		return
 	case err != nil:
@@ -98,14 +98,18 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, orHome(next), http.StatusFound)
 }
 
-// logName is a typed username made safe for a log line: valid names as
-// they are, anything else marked invalid (it may be a password typed in
-// the wrong field).
-func logName(name string) string {
-	if auth.ValidateName(strings.ToLower(name)) != nil {
-		return "(invalid name)"
+// logName is a typed username made safe for a log line: the name of a
+// user that exists, else "(unknown user)": what was typed may be a
+// password in the wrong field.
+func (h *Hub) logName(r *http.Request, name string) string {
+	name = strings.ToLower(name)
+	if auth.ValidateName(name) != nil {
+		return "(unknown user)"
 	}
-	return strings.ToLower(name)
+	if _, err := h.users.UserByName(r.Context(), name); err != nil {
+		return "(unknown user)"
+	}
+	return name
 }
 
 func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {

@@ -81,6 +81,10 @@ func (h *Hub) stopOwn(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		h.ErrorPage(w, r, http.StatusServiceUnavailable, "This hub runs no servers.")
 		return
 	}
+	if err := need(p, auth.ScopeDeleteServers, p.User.Name); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), formWait)
 	defer cancel()
 	stopped, err := h.servers.Stop(ctx, p.User.Name)

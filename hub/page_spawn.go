@@ -104,6 +104,10 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	}
 	name, err := spawnTarget(r, p, auth.ScopeServers)
+	if err == nil {
+		// Also for one's own server: a token may lack the scope.
+		err = need(p, auth.ScopeServers, name)
+	}
 	if err != nil {
 		h.errorPage(w, r, err)
 		return

@@ -523,6 +523,11 @@ func (rr *RecordReader) Next() ([]byte, error) {
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(rr.r, buf); err != nil {
+		if err == io.EOF {
+			// A length line with no record after it is a cut stream,
+			// not a clean end.
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, fmt.Errorf("recordio: %w", err)
 	}
 	return buf, nil
