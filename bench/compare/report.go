@@ -66,6 +66,8 @@ func (r *report) markdown(e *env) string {
 		b.WriteString(d)
 		b.WriteString("\n")
 	}
+	b.WriteString(analysis)
+	b.WriteString("\n")
 	if len(r.notes) > 0 {
 		b.WriteString("Notes from this run:\n\n")
 		for _, n := range r.notes {

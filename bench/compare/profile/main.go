@@ -1,0 +1,121 @@
+// Command profile takes CPU profiles of sparkhub's contents service
+// saving and loading one large notebook in-process on SQLite, the shape
+// of the side-by-side benchmark's contents measure, so the profile shows
+// where a 10 MB PUT and GET spend their time.
+//
+//	go run ./bench/compare/profile -size 10 -n 5 -cpuprofile /tmp/contents.pprof
+//	go tool pprof -top /tmp/contents.pprof
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/sparkhub/sparkhub/contents"
+	"github.com/sparkhub/sparkhub/db"
+)
+
+func main() {
+	size := flag.Int("size", 10, "notebook size, MB")
+	n := flag.Int("n", 5, "PUT and GET pairs")
+	out := flag.String("cpuprofile", "contents.pprof", "where the CPU profile goes")
+	flag.Parse()
+	if err := run(*size<<20, *n, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		os.Exit(1)
+	}
+}
+
+func run(size, n int, out string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sparkhub-profile")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	gdb, err := db.Open(ctx, "sqlite://"+filepath.Join(dir, "p.db"), db.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	if _, err := db.Migrate(ctx, gdb); err != nil {
+		return err
+	}
+	svc, err := contents.New(gdb, contents.Options{})
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	body := notebook(size)
+	u := srv.URL + "/user/alice/api/contents/big.ipynb"
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for range n {
+		t0 := time.Now()
+		if err := send("PUT", u, body); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if err := send("GET", u+"?content=1", nil); err != nil {
+			return err
+		}
+		fmt.Printf("PUT %.1f ms, GET %.1f ms\n", ms(t1.Sub(t0)), ms(time.Since(t1)))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func send(method, u string, body []byte) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %d %.200s", method, resp.StatusCode, b)
+	}
+	return nil
+}
+
+// notebook is the side-by-side benchmark's notebook of about size bytes.
+func notebook(size int) []byte {
+	line := strings.Repeat("0123456789abcdef ", 4) + "\n"
+	var cells []map[string]any
+	for n := 0; n < size; n += 64 * len(line) {
+		cells = append(cells, map[string]any{
+			"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "id": fmt.Sprintf("c%07d", len(cells)),
+			"source":  "print('x' * 64)\n",
+			"outputs": []any{map[string]any{"output_type": "stream", "name": "stdout", "text": strings.Repeat(line, 64)}},
+		})
+	}
+	body, _ := json.Marshal(map[string]any{"type": "notebook", "content": map[string]any{
+		"cells": cells, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}})
+	return body
+}
