@@ -121,3 +121,10 @@ func (f *Failure) Error() string {
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
+
+// Sweeper is a backend that can end a user's servers it holds no handle
+// for: what a hub killed between starting a server and saving its handle
+// left running. The manager calls it when it recovers such a start.
+type Sweeper interface {
+	Sweep(ctx context.Context, user string) error
+}

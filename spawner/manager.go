@@ -673,6 +673,13 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		if b == nil && r.Row.HandleID != "" {
 			log.Warn("server's backend is not configured; marking it stopped", "backend", r.Row.HandleBackend)
 		}
+		// A start the hub died in may have left a server with no
+		// handle: end it, so nothing runs that nobody can reach.
+		if sw, ok := b.(Sweeper); ok && r.Row.HandleID == "" && r.Row.State == Spawning {
+			if err := sw.Sweep(ctx, r.UserName); err != nil {
+				log.Warn("end a server left by an interrupted start", "err", err)
+			}
+		}
 		m.markGone(ctx, r.Row.UserID, state, reason, nil)
 		return
 	}

@@ -723,3 +723,48 @@ func TestBusyKernelsInModel(t *testing.T) {
 		t.Errorf("Servers: BusyKernels = %d, want 1", all["alice"].BusyKernels)
 	}
 }
+
+// sweeping is the fake backend with a Sweep that records whom it swept.
+type sweeping struct {
+	*spawnertest.Fake
+	mu    sync.Mutex
+	swept []string
+}
+
+func (s *sweeping) Sweep(_ context.Context, user string) error {
+	s.mu.Lock()
+	s.swept = append(s.swept, user)
+	s.mu.Unlock()
+	return nil
+}
+
+// TestRecoverSweepsAStartWithoutHandle: a hub that died between starting
+// a server and saving its handle left a spawn-pending row with no handle;
+// the next hub marks it failed and asks the backend to end what it may
+// have left running.
+func TestRecoverSweepsAStartWithoutHandle(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	e := newEnv(t, gdb, "alice", "bob")
+	now := time.Now().UTC()
+	for _, u := range []struct{ name, state string }{{"alice", "spawn-pending"}, {"bob", "stopped"}} {
+		if err := gdb.Exec("INSERT INTO hub_servers (user_id, name, state, handle_backend, started, updated_at) SELECT id, '', ?, ?, ?, ? FROM hub_users WHERE name = ?",
+			u.state, e.fake.Name(), now, now, u.name).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw := &sweeping{Fake: e.fake}
+	m, err := spawner.New(context.Background(), gdb, spawner.Options{}, sw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.RecoverAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(sw.swept, ","); got != "alice" {
+		t.Errorf("swept %q, want alice only", got)
+	}
+	if md := model(t, m, "alice"); md.State != spawner.Failed || !strings.Contains(md.StopReason, "restarted while your server was starting") {
+		t.Errorf("alice = %s %q, want failed because the hub restarted", md.State, md.StopReason)
+	}
+}

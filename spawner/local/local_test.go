@@ -356,3 +356,27 @@ func TestProfileEnvironmentAndNote(t *testing.T) {
 		t.Errorf("unknown profile: %v", err)
 	}
 }
+
+func TestSweepEndsServersWithoutHandle(t *testing.T) {
+	b := newBackend(t, fakeOptions(t))
+	st, token := startFake(t, b, "alice", nil)
+	other, _ := startFake(t, b, "bob", nil)
+	pid, bobPid := pidOf(t, st.Handle), pidOf(t, other.Handle)
+	getWithToken(t, st.Target.String()+"/user/alice/api", token)
+	if err := b.Sweep(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("alice's server outlived Sweep")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if syscall.Kill(bobPid, 0) != nil {
+		t.Error("Sweep of alice ended bob's server")
+	}
+	if err := b.Sweep(context.Background(), "../x"); err == nil {
+		t.Error("Sweep took a path for a name")
+	}
+}
