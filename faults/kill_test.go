@@ -283,7 +283,6 @@ func checkNotebook(t *testing.T, c *http.Client, base, token, u string, k int, m
 	return true
 }
 
-
 // linesAbout are the last log lines that name the user.
 func linesAbout(user, logs string) string {
 	var out []string
