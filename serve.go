@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -143,7 +144,7 @@ func (c *cli) serve(args []string) error {
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	log.Info("sparkhub serving", "version", version, "url", scheme+"://"+ln.Addr().String()+"/hub/", "database", db.Redact(cfg.DB))
+	log.Info("sparkhub serving", "version", version, "url", scheme+"://"+displayAddr(ln.Addr())+"/hub/", "database", db.Redact(cfg.DB))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return servers.Run(gctx) })
 	g.Go(func() error {
@@ -173,4 +174,14 @@ func (c *cli) serve(args []string) error {
 		return err
 	})
 	return g.Wait()
+}
+
+// displayAddr is where a person on this machine opens the hub: an
+// address listening on every interface is shown as localhost.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 }
