@@ -267,8 +267,9 @@ func measureMemory(ctx context.Context, e *env) error {
 	for _, h := range e.hubs() {
 		time.Sleep(time.Second)
 		base := rss(h)
+		baseGo := goMetrics(h)
 		idle[h.name] = sum(base)
-		rows = append(rows, []string{h.name, "0", rssText(base), "", ""})
+		rows = append(rows, []string{h.name, "0", rssText(base), "", "", ""})
 		for _, n := range counts {
 			conns, err := openIdle(ctx, h, n)
 			if err == nil {
@@ -278,9 +279,15 @@ func measureMemory(ctx context.Context, e *env) error {
 				if n == counts[len(counts)-1] || len(counts) == 1 {
 					per[h.name] = k
 				}
-				rows = append(rows, []string{h.name, strconv.Itoa(n), rssText(with), fmt.Sprintf("%.1f", k), ""})
+				goPer := ""
+				if withGo := goMetrics(h); withGo != nil && baseGo != nil {
+					d := func(k string) float64 { return (withGo[k] - baseGo[k]) / float64(n) }
+					goPer = fmt.Sprintf("%.1f goroutines, stacks %.1f KiB, heap in use %.1f KiB, heap live %.1f KiB",
+						d("go_goroutines"), d("go_memstats_stack_inuse_bytes")/1024, d("go_memstats_heap_inuse_bytes")/1024, d("go_memstats_heap_alloc_bytes")/1024)
+				}
+				rows = append(rows, []string{h.name, strconv.Itoa(n), rssText(with), fmt.Sprintf("%.1f", k), goPer, ""})
 			} else {
-				rows = append(rows, []string{h.name, strconv.Itoa(n), "", "", err.Error()})
+				rows = append(rows, []string{h.name, strconv.Itoa(n), "", "", "", err.Error()})
 			}
 			for _, c := range conns {
 				c.Close()
@@ -289,12 +296,35 @@ func measureMemory(ctx context.Context, e *env) error {
 		}
 	}
 	e.rep.detail("Resident memory (VmRSS) of the hub and its proxy, with one Jupyter server and the echo server running; then with idle websockets to the echo server held open through the proxy (each dialled and one message echoed first). KiB per websocket = growth / count:",
-		[]string{"hub", "websockets", "RSS MiB", "KiB per websocket", "error"}, rows)
+		[]string{"hub", "websockets", "RSS MiB", "KiB per websocket", "per websocket, from sparkhub's Go runtime metrics", "error"}, rows)
 	e.rep.row("memory: hub + proxy idle; per idle websocket", fmt.Sprintf("%.1f MiB; %.1f KiB", float64(idle["sparkhub"])/1024, per["sparkhub"]),
 		cellIf(e.jh != nil, fmt.Sprintf("%.1f MiB; %.1f KiB", float64(idle["JupyterHub"])/1024, per["JupyterHub"])),
 		ratioIf(e.jh != nil, float64(idle["JupyterHub"]), float64(idle["sparkhub"]))+" less idle", "≤ 40 MiB; ≤ 20 KiB",
 		met(float64(idle["sparkhub"])/1024 <= 40 && per["sparkhub"] <= 20))
 	return nil
+}
+
+// goMetrics reads the Go runtime's gauges from sparkhub's /hub/metrics
+// (nil for JupyterHub).
+func goMetrics(h *hub) map[string]float64 {
+	if h.name != "sparkhub" {
+		return nil
+	}
+	code, b, err := do("GET", h.base+"/hub/metrics", h.admin, nil)
+	if err != nil || code != 200 {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(l, " ")
+		if !ok || !strings.HasPrefix(name, "go_") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 func rss(h *hub) map[string]int {

@@ -30,21 +30,26 @@ func main() {
 	size := flag.Int("size", 10, "notebook size, MB")
 	n := flag.Int("n", 5, "PUT and GET pairs")
 	out := flag.String("cpuprofile", "contents.pprof", "where the CPU profile goes")
+	params := flag.String("sqlite-params", "", "extra SQLite driver parameters, as in --db sqlite:///p.db?PARAMS (e.g. _pragma=mmap_size(268435456))")
 	flag.Parse()
-	if err := run(*size<<20, *n, *out); err != nil {
+	if err := run(*size<<20, *n, *out, *params); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, n int, out string) error {
+func run(size, n int, out, params string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "sparkhub-profile")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	gdb, err := db.Open(ctx, "sqlite://"+filepath.Join(dir, "p.db"), db.Options{})
+	dbURL := "sqlite://" + filepath.Join(dir, "p.db")
+	if params != "" {
+		dbURL += "?" + params
+	}
+	gdb, err := db.Open(ctx, dbURL, db.Options{})
 	if err != nil {
 		return err
 	}
