@@ -58,9 +58,10 @@ func waitFor(ctx context.Context, d time.Duration, fn func() bool) bool {
 
 // loadResult is one bounded HTTP load run.
 type loadResult struct {
-	rps  float64
-	lat  []time.Duration // sorted
-	errs int
+	rps      float64
+	lat      []time.Duration // sorted; the Go client only
+	p50, p99 float64         // ms
+	errs     int
 }
 
 // load runs n clients, each with its own keep-alive connection, GETting
@@ -106,7 +107,8 @@ func load(url, auth string, n int, d time.Duration) loadResult {
 	}
 	wg.Wait()
 	slices.Sort(all)
-	return loadResult{rps: float64(len(all)) / time.Since(start).Seconds(), lat: all, errs: errs}
+	l := msOf(all)
+	return loadResult{rps: float64(len(all)) / time.Since(start).Seconds(), lat: all, p50: pctF(l, 50), p99: pctF(l, 99), errs: errs}
 }
 
 // wsURL turns an http URL into a ws one.

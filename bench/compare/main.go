@@ -28,6 +28,7 @@ import (
 
 type options struct {
 	only         map[string]bool
+	loader       string
 	write        bool
 	benchmarks   string
 	config       string
@@ -49,6 +50,7 @@ func main() {
 	flag.StringVar(&o.benchmarks, "benchmarks", "BENCHMARKS.md", "the file to write")
 	flag.StringVar(&o.config, "jupyterhub-config", "/work/shared/bench/jupyterhub_config.py", "JupyterHub's baseline config")
 	flag.DurationVar(&o.duration, "duration", 4*time.Second, "how long each HTTP load runs")
+	flag.StringVar(&o.loader, "loader", "wrk", "HTTP load generator: wrk (when installed) or go")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of each HTTP load per target, interleaved across targets")
 	flag.IntVar(&o.kernelRounds, "kernel-rounds", 1000, "kernel round trips per target")
 	flag.IntVar(&o.wsMany, "ws-many", 5000, "the larger count of idle websockets held open (0: only 100)")
@@ -103,6 +105,7 @@ type env struct {
 	spProc   *sparkhubProc
 	jhProc   *jupyterhubProc
 	echoURL  string // the echo upstream, direct
+	wrk      string // wrk's path, when it is used
 	cleanups []func()
 	versions []string
 }
@@ -128,6 +131,13 @@ func (e *env) run(ctx context.Context) error {
 		}
 	}
 	haveJH := e.ensurePackages(ctx)
+	if e.opts.loader == "wrk" {
+		if p, err := exec.LookPath("wrk"); err == nil {
+			e.wrk = p
+		} else {
+			e.rep.note("wrk is not installed: HTTP loads used the Go client")
+		}
+	}
 	e.collectVersions(haveJH)
 
 	users := []string{"admin", "alice", "echo"}
@@ -315,6 +325,11 @@ func (e *env) collectVersions(haveJH bool) {
 		fmt.Sprintf("machine: %d vCPUs (%s), %s, %s, kernel %s", numCPU(), cpu, mem, osName, out("uname", "-r")),
 		out(e.bin, "version")+", "+out("go", "version"),
 		"jupyter-notebook "+out("jupyter-notebook", "--version"))
+	if p, err := exec.LookPath("wrk"); err == nil && e.opts.loader == "wrk" {
+		e.versions = append(e.versions, "HTTP load: "+wrkVersion(p)+", one thread")
+	} else {
+		e.versions = append(e.versions, "HTTP load: the Go client in bench/compare")
+	}
 	if haveJH {
 		e.versions = append(e.versions,
 			"jupyterhub "+out("jupyterhub", "--version")+", configurable-http-proxy "+

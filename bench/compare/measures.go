@@ -46,17 +46,22 @@ func interleaved(rounds int, ts []target, fn func(target) loadResult) map[string
 	return out
 }
 
-// pooled merges rounds: requests/s of each round, latencies of all.
+// pooled merges rounds: requests/s of each round; latency percentiles of
+// all requests (Go client) or the median of the rounds' (wrk).
 func pooled(rs []loadResult) (rps stat, lat stat, errs int) {
-	var v []float64
+	var v, p50s, p99s []float64
 	var all []time.Duration
 	for _, r := range rs {
 		v = append(v, r.rps)
 		all = append(all, r.lat...)
+		p50s, p99s = append(p50s, r.p50), append(p99s, r.p99)
 		errs += r.errs
 	}
-	slices.Sort(all)
-	return summarise(v), summarise(msOf(all)), errs
+	if len(all) > 0 {
+		slices.Sort(all)
+		return summarise(v), summarise(msOf(all)), errs
+	}
+	return summarise(v), stat{n: len(rs), med: summarise(p50s).med, p99: summarise(p99s).med}, errs
 }
 
 func rpsCell(s stat) string {
@@ -73,7 +78,7 @@ func measureHTTPJupyter(ctx context.Context, e *env) error {
 		ts = append(ts, target{h.name + " direct", base + "/user/alice/api/status", auth},
 			target{h.name, h.base + "/user/alice/api/status", h.userAuth("alice")})
 	}
-	res := interleaved(e.opts.rounds, ts, func(t target) loadResult { return load(t.url, t.auth, 1, e.opts.duration) })
+	res := interleaved(e.opts.rounds, ts, func(t target) loadResult { return e.load(t.url, t.auth, 1) })
 	var rows [][]string
 	ratios := map[string]float64{}
 	added := map[string]float64{}
@@ -87,7 +92,7 @@ func measureHTTPJupyter(ctx context.Context, e *env) error {
 			[]string{h.name + " proxied", rpsCell(pr), f2(pl.med), f2(pl.p99), strconv.Itoa(errs)})
 	}
 	e.rep.detail(fmt.Sprintf("HTTP through the proxy to a Jupyter server (notebook 6), `GET /user/alice/api/status` with a token, 1 connection, %d rounds of %s per target:", e.opts.rounds, e.opts.duration),
-		[]string{"target", "requests/s (min–max of rounds)", "p50 ms", "p99 ms", "errors"}, rows)
+		[]string{"target", "requests/s (min–max of rounds)", "p50 ms", "p99 ms", "failed requests"}, rows)
 	sp, jh := ratios["sparkhub"], ratios["JupyterHub"]
 	e.rep.row("proxied/direct rps, Jupyter upstream, 1 connection; added p50", fmt.Sprintf("%s; +%s ms", f2(sp), f2(added["sparkhub"])),
 		cellIf(e.jh != nil, fmt.Sprintf("%s; +%s ms", f2(jh), f2(added["JupyterHub"]))), ratioIf(e.jh != nil, sp, jh),
@@ -118,7 +123,7 @@ func measureHTTPEcho(ctx context.Context, e *env) error {
 	var summary []string
 	var at64 float64
 	for _, c := range []int{1, 16, 64} {
-		res := interleaved(e.opts.rounds, ts, func(t target) loadResult { return load(t.url, t.auth, c, e.opts.duration) })
+		res := interleaved(e.opts.rounds, ts, func(t target) loadResult { return e.load(t.url, t.auth, c) })
 		meds := map[string]float64{}
 		for _, t := range ts {
 			r, l, errs := pooled(res[t.name])
@@ -131,7 +136,7 @@ func measureHTTPEcho(ctx context.Context, e *env) error {
 		}
 	}
 	e.rep.detail(fmt.Sprintf("HTTP through the proxy to a tiny Go echo server (the same process for both; CHP got a route to it through its REST API), %d rounds of %s per target and connection count:", e.opts.rounds, e.opts.duration),
-		[]string{"target", "connections", "requests/s (min–max of rounds)", "p50 ms", "p99 ms", "errors"}, rows)
+		[]string{"target", "connections", "requests/s (min–max of rounds)", "p50 ms", "p99 ms", "failed requests"}, rows)
 	var sp, jh []string
 	for _, s := range summary {
 		a, b, _ := strings.Cut(s, " / ")
