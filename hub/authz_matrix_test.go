@@ -383,17 +383,6 @@ func holdersBut(fx *matrixFixture, user, scope string, code int) map[string]int 
 	return out
 }
 
-// tokensWithout is code for every token that lacks scope on user.
-func tokensWithout(fx *matrixFixture, scope, user string, code int) map[string]int {
-	out := map[string]int{}
-	for _, c := range fx.callers() {
-		if c.scopes != nil && !c.holds().Has(scope, user) {
-			out[c.name] = code
-		}
-	}
-	return out
-}
-
 // want is the status the caller should get.
 func (rt matrixRoute) want(c caller) int {
 	if code, ok := rt.except[c.name]; ok {
