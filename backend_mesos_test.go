@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/spawner/mesos"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
@@ -40,20 +41,20 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 	hub1 := startHub(t, nil, serveArgs...)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("first hub's log:\n%s", hub1.logs.String())
+			t.Logf("first hub's log:\n%s", hub1.Logs.String())
 		}
 	})
-	alice := newClient(t, hub1.base)
+	alice := newClient(t, hub1.URL)
 	if resp := alice.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("login = %d", resp.StatusCode)
 	}
 	code := alice.api("POST", "/hub/api/users/alice/server", "cookie", map[string]any{}, nil)
 	if code != http.StatusCreated && code != http.StatusAccepted {
-		t.Fatalf("start = %d\n%s", code, hub1.logs.String())
+		t.Fatalf("start = %d\n%s", code, hub1.Logs.String())
 	}
 	events := alice.progress("alice")
 	if last := events[len(events)-1]; last["ready"] != true {
-		t.Fatalf("progress events = %v\n%s", events, hub1.logs.String())
+		t.Fatalf("progress events = %v\n%s", events, hub1.Logs.String())
 	}
 	tasks := c.Tasks()
 	if len(tasks) != 1 || tasks[0].State != "TASK_RUNNING" || tasks[0].Labels["sparkhub.user"] != "alice" {
@@ -84,8 +85,8 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 	// after reconciliation, without a new task.
 	hub1.Stop()
 	hub2 := startHub(t, nil, serveArgs...)
-	alice2 := newClient(t, hub2.base)
-	waitFor(t, "alice's server behind the new hub", 30*time.Second, func() bool {
+	alice2 := newClient(t, hub2.URL)
+	hubtest.WaitFor(t, "alice's server behind the new hub", 30*time.Second, func() bool {
 		return alice2.api("GET", "/user/alice/api/status", aliceToken, nil, nil) == 200
 	})
 	alice2.api("GET", "/hub/api/users/alice", aliceToken, nil, &model)
@@ -98,5 +99,5 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 	if code := alice2.api("DELETE", "/hub/api/users/alice/server", aliceToken, nil, nil); code != http.StatusNoContent && code != http.StatusAccepted {
 		t.Fatalf("stop = %d", code)
 	}
-	waitFor(t, "the task to end", 30*time.Second, func() bool { return len(c.Tasks()) == 0 })
+	hubtest.WaitFor(t, "the task to end", 30*time.Second, func() bool { return len(c.Tasks()) == 0 })
 }

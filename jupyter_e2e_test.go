@@ -10,14 +10,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 // needJupyter skips (or, with CI=true, fails) when Debian's Jupyter is
@@ -29,34 +27,6 @@ func needJupyter(t *testing.T) {
 			t.Fatal("jupyter-notebook is not installed and CI=true (apt-get install jupyter-notebook python3-ipykernel)")
 		}
 		t.Skip("jupyter-notebook is not installed")
-	}
-}
-
-// killServersUnder stops any Jupyter left running with its working
-// directory under dataDir, so a failed test leaves no process behind.
-func killServersUnder(dataDir string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && strings.HasPrefix(cwd, dataDir+string(filepath.Separator)) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", d, what)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -183,7 +153,7 @@ func dialKernel(t *testing.T, c *client, name, kernelID string) *websocket.Conn 
 func TestJupyterEndToEnd(t *testing.T) {
 	needJupyter(t)
 	dataDir := t.TempDir()
-	t.Cleanup(func() { killServersUnder(dataDir) })
+	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
 	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
 	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
 	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
@@ -191,7 +161,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	bobToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "bob"}, common...)...))
 
 	hub1 := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
-	alice := newClient(t, hub1.base)
+	alice := newClient(t, hub1.URL)
 	if resp := alice.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("login = %d", resp.StatusCode)
 	}
@@ -244,7 +214,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	}
 	conn.Close()
 	// The notebook's own page, served by Jupyter from the hub's database.
-	resp, err := alice.http.Get(hub1.base + "/user/alice/notebooks/" + url.PathEscape(nb.Path))
+	resp, err := alice.http.Get(hub1.URL + "/user/alice/notebooks/" + url.PathEscape(nb.Path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +225,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	}
 
 	// bob is refused at every path of alice's.
-	bob := newClient(t, hub1.base)
+	bob := newClient(t, hub1.URL)
 	bob.login("bob", "bob's password!")
 	for _, path := range []string{"/user/alice/", "/user/alice/api/status", "/user/alice/api/contents", "/user/alice/files/" + nb.Path, "/user/alice/notebooks/" + nb.Path, "/user/alice/api/kernels", "/hub/api/users/alice", "/hub/api/users/alice/server/progress"} {
 		for _, authz := range []string{"cookie", bobToken} {
@@ -269,7 +239,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 			t.Errorf("bob %s %s = %d, want 403 or 404", rq[0], rq[1], code)
 		}
 	}
-	u, _ := url.Parse(hub1.base)
+	u, _ := url.Parse(hub1.URL)
 	_, wsResp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/alice/api/kernels/"+kernel.ID+"/channels", http.Header{"Authorization": {"token " + bobToken}})
 	if err == nil || wsResp == nil || wsResp.StatusCode != 404 {
 		t.Errorf("bob's websocket to alice's kernel: %v", err)
@@ -278,7 +248,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	// Restart the hub: the server is kept and answers without a new start.
 	hub1.Stop()
 	hub2 := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
-	alice2 := newClient(t, hub2.base)
+	alice2 := newClient(t, hub2.URL)
 	if code := alice2.api("GET", "/user/alice/api/status", aliceToken, nil, nil); code != 200 {
 		t.Fatalf("after the hub restarted, alice's server = %d", code)
 	}
@@ -295,7 +265,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	if code := alice2.api("DELETE", "/hub/api/users/alice/server", aliceToken, nil, nil); code != http.StatusNoContent && code != http.StatusAccepted {
 		t.Fatalf("stop = %d", code)
 	}
-	waitFor(t, "the server to stop", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "the server to stop", 30*time.Second, func() bool {
 		return alice2.api("GET", "/user/alice/api/status", aliceToken, nil, nil) == http.StatusServiceUnavailable
 	})
 	// The notebook outlives the server.
@@ -309,7 +279,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 func TestCullIdleSpareBusy(t *testing.T) {
 	needJupyter(t)
 	dataDir := t.TempDir()
-	t.Cleanup(func() { killServersUnder(dataDir) })
+	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
 	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
 	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
 	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
@@ -318,15 +288,15 @@ func TestCullIdleSpareBusy(t *testing.T) {
 	for _, name := range []string{"alice", "bob"} {
 		tokens[name] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", name}, common...)...))
 	}
-	bob := newClient(t, h.base)
+	bob := newClient(t, h.URL)
 	bob.login("bob", "bob's password!")
 	for _, name := range []string{"alice", "bob"} {
-		c := newClient(t, h.base)
+		c := newClient(t, h.URL)
 		if code := c.api("POST", "/hub/api/users/"+name+"/server", tokens[name], map[string]any{}, nil); code != 201 && code != 202 {
 			t.Fatalf("start %s = %d", name, code)
 		}
 	}
-	waitFor(t, "both servers ready", 60*time.Second, func() bool {
+	hubtest.WaitFor(t, "both servers ready", 60*time.Second, func() bool {
 		return bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
 			bob.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200
 	})
@@ -347,7 +317,7 @@ func TestCullIdleSpareBusy(t *testing.T) {
 	var model struct {
 		Servers map[string]any `json:"servers"`
 	}
-	waitFor(t, "alice's idle server to be culled", 60*time.Second, func() bool {
+	hubtest.WaitFor(t, "alice's idle server to be culled", 60*time.Second, func() bool {
 		model.Servers = nil
 		bob.api("GET", "/hub/api/users/alice", tokens["alice"], nil, &model)
 		return len(model.Servers) == 0

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -13,13 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images"
 )
 
@@ -30,9 +28,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "sparkhub")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	if binary, err = hubtest.Build(dir); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -43,111 +39,26 @@ func TestMain(m *testing.M) {
 // sparkhub runs the binary and returns its stdout and stderr.
 func sparkhub(t *testing.T, stdin string, env []string, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	return out.String(), errb.String(), err
+	return hubtest.Run(binary, stdin, env, args...)
 }
 
 func mustRun(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, errOut, err := sparkhub(t, stdin, nil, args...)
-	if err != nil {
-		t.Fatalf("sparkhub %s: %v\n%s", strings.Join(args, " "), err, errOut)
-	}
-	return out
+	return hubtest.MustRun(t, binary, stdin, nil, args...)
 }
 
-// syncBuffer is a buffer a process writes to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// startHub starts `sparkhub serve` on a free port; it is stopped with
+// SIGTERM when the test ends.
+func startHub(t *testing.T, env []string, args ...string) *hubtest.Hub {
+	t.Helper()
+	return hubtest.Start(t, binary, env, args...)
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
-
-// hubProc is a running `sparkhub serve`.
-type hubProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	base   string
-	stdout *syncBuffer
-	logs   *syncBuffer
-	exited chan error
-	once   sync.Once
-}
-
-// serve starts `sparkhub serve` on a free port and returns its base URL
-// and its stdout so far; it is stopped with SIGTERM when the test ends.
-func serve(t *testing.T, env []string, args ...string) (string, *syncBuffer) {
+// serve is startHub for tests that need only the address and stdout.
+func serve(t *testing.T, env []string, args ...string) (string, *hubtest.Buffer) {
 	t.Helper()
 	h := startHub(t, env, args...)
-	return h.base, h.stdout
-}
-
-func startHub(t *testing.T, env []string, args ...string) *hubProc {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	h := &hubProc{t: t, cmd: cmd, stdout: &syncBuffer{}, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	cmd.Stdout = h.stdout
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			h.logs.Write([]byte(sc.Text() + "\n"))
-			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	go func() { h.exited <- cmd.Wait(); pw.Close() }()
-	select {
-	case h.base = <-found:
-	case err := <-h.exited:
-		t.Fatalf("serve exited: %v\n%s", err, h.logs.String())
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start in 30s:\n%s", h.logs.String())
-	}
-	t.Cleanup(h.Stop)
-	return h
-}
-
-// Stop sends SIGTERM and waits for a clean exit.
-func (h *hubProc) Stop() {
-	h.once.Do(func() {
-		h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-h.exited:
-			if err != nil {
-				h.t.Errorf("serve exited with %v after SIGTERM\n%s", err, h.logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			h.cmd.Process.Kill()
-			h.t.Error("serve did not stop within 15s of SIGTERM")
-		}
-	})
+	return h.URL, h.Stdout
 }
 
 type client struct {
@@ -318,7 +229,7 @@ func TestEndToEnd(t *testing.T) {
 			// (A running hub sees another process's changes within a few
 			// seconds: it caches lookups briefly.)
 			mustRun(t, "a brand new password\n", append([]string{"user", "passwd", "alice", "--password-stdin"}, common...)...)
-			waitFor(t, "alice's session to end after passwd", 15*time.Second, func() bool {
+			hubtest.WaitFor(t, "alice's session to end after passwd", 15*time.Second, func() bool {
 				return c.api("GET", "/hub/api/user", "cookie", nil, nil) == 401
 			})
 			mustRun(t, "", append([]string{"user", "del", "eve"}, common...)...)
@@ -384,7 +295,7 @@ func TestContentsReencryptCommand(t *testing.T) {
 	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
 	tok := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "alice"}, common...)...))
 	h := startHub(t, nil, "--data-dir", dataDir)
-	c := newClient(t, h.base)
+	c := newClient(t, h.URL)
 	body := map[string]any{"type": "file", "format": "text", "content": "secret plans"}
 	if code := c.api("PUT", "/user/alice/api/contents/plans.txt", tok, body, nil); code != http.StatusCreated {
 		t.Fatalf("save = %d", code)
@@ -400,7 +311,7 @@ func TestContentsReencryptCommand(t *testing.T) {
 		h := startHub(t, nil, args...)
 		defer h.Stop()
 		var m struct{ Content string }
-		if code := newClient(t, h.base).api("GET", "/user/alice/api/contents/plans.txt", tok, nil, &m); code != 200 {
+		if code := newClient(t, h.URL).api("GET", "/user/alice/api/contents/plans.txt", tok, nil, &m); code != 200 {
 			t.Fatalf("read with keys %q = %d", keys, code)
 		}
 		return m.Content
@@ -440,7 +351,7 @@ func TestProfilesCheckCommandAndServe(t *testing.T) {
 	h := startHub(t, nil, "--data-dir", dir, "--profiles", good)
 	mustRun(t, "alice's password\n", "user", "add", "alice", "--password-stdin", "--data-dir", dir)
 	tok := strings.TrimSpace(mustRun(t, "", "token", "create", "alice", "--data-dir", dir))
-	c := newClient(t, h.base)
+	c := newClient(t, h.URL)
 	var e struct{ Message string }
 	if code := c.api("POST", "/hub/api/users/alice/server", tok, map[string]any{"profile": "medium"}, &e); code != 400 || !strings.Contains(e.Message, "small, big") {
 		t.Errorf("unknown profile = %d %q", code, e.Message)

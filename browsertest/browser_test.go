@@ -5,24 +5,21 @@
 package browsertest
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 var binary string
@@ -32,9 +29,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "sparkhub")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sparkhub/sparkhub").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	if binary, err = hubtest.Build(dir); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -61,39 +56,15 @@ const adminPassword = "admin-browser-password"
 type hub struct {
 	base    string
 	dataDir string
-	logs    *syncBuffer
+	logs    *hubtest.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
 
 func startHub(t *testing.T, localCmd ...string) *hub {
 	t.Helper()
-	h := &hub{dataDir: t.TempDir(), logs: &syncBuffer{}}
-	t.Cleanup(func() { killServersUnder(h.dataDir) })
-	env := os.Environ()
+	dataDir := t.TempDir()
+	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
 	for _, u := range [][]string{{"admin", adminPassword, "--admin"}, {"alice", "alice's password"}} {
-		add := exec.Command(binary, append([]string{"user", "add", u[0], "--password-stdin", "--data-dir", h.dataDir, "--bcrypt-cost", "4"}, u[2:]...)...)
-		add.Env, add.Stdin = env, strings.NewReader(u[1]+"\n")
-		if out, err := add.CombinedOutput(); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u[0], err, out)
-		}
+		hubtest.MustRun(t, binary, u[1]+"\n", nil, append([]string{"user", "add", u[0], "--password-stdin", "--data-dir", dataDir, "--bcrypt-cost", "4"}, u[2:]...)...)
 	}
 	// Jupyter starts in about a second here; on a cluster it takes
 	// longer. A slower start lets the progress page show its steps.
@@ -108,60 +79,14 @@ func startHub(t *testing.T, localCmd ...string) *hub {
 		}
 		localCmd = []string{slow}
 	}
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--data-dir", h.dataDir, "--idle-timeout", "0", "--local-cmd", strings.Join(localCmd, " "))
-	cmd.Env = env
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = h.logs, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			h.logs.Write([]byte(sc.Text() + "\n"))
-			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	select {
-	case h.base = <-found:
-	case err := <-exited:
-		t.Fatalf("serve exited: %v\n%s", err, h.logs.String())
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start in 30s:\n%s", h.logs.String())
-	}
+	p := hubtest.Start(t, binary, nil, "--data-dir", dataDir, "--idle-timeout", "0", "--local-cmd", strings.Join(localCmd, " "))
+	h := &hub{base: p.URL, dataDir: dataDir, logs: p.Logs}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-		}
 		if t.Failed() {
 			t.Logf("hub log:\n%s", h.logs.String())
 		}
 	})
 	return h
-}
-
-// killServersUnder stops any Jupyter left running under dataDir.
-func killServersUnder(dataDir string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && strings.HasPrefix(cwd, dataDir+string(filepath.Separator)) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 }
 
 // browser is one headless Chromium tab with every request it makes

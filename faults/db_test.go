@@ -124,12 +124,12 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 	for i := range users {
 		users[i] = fmt.Sprintf("w%d", i)
 	}
-	if code := api(c, hub.base, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
+	if code := api(c, hub.URL, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
 		t.Fatalf("create users: %d", code)
 	}
 	for _, name := range users {
 		var tok struct{ Token string }
-		if code := api(c, hub.base, "POST", "/hub/api/users/"+name+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
+		if code := api(c, hub.URL, "POST", "/hub/api/users/"+name+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
 			t.Fatalf("token for %s: %d", name, code)
 		}
 		tokens[name] = tok.Token
@@ -153,7 +153,7 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 						return
 					default:
 					}
-					code := api(c, hub.base, "PUT", fmt.Sprintf("/user/%s/api/contents/nb-%d.ipynb", name, k), tokens[name], notebook(name, k), nil)
+					code := api(c, hub.URL, "PUT", fmt.Sprintf("/user/%s/api/contents/nb-%d.ipynb", name, k), tokens[name], notebook(name, k), nil)
 					mu.Lock()
 					statuses[code]++
 					mu.Unlock()
@@ -190,9 +190,9 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 	wg.Wait()
 	after := total.Load() - before
 	t.Logf("%d saves acknowledged before the outage, %d during and after it; answers: %v", before, after, statuses)
-	t.Logf("hub log lines at level ERROR: %s", errorLines(hub.logs.String()))
+	t.Logf("hub log lines at level ERROR: %s", errorLines(hub.Logs.String()))
 	if after == 0 {
-		t.Fatalf("the hub took no save after the database came back:\n%s", hub.logs.String())
+		t.Fatalf("the hub took no save after the database came back:\n%s", hub.Logs.String())
 	}
 	var codes []int
 	for code := range statuses {
@@ -206,12 +206,12 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 			t.Errorf("%d answers were %d while the database was away or just back; want 503 (try again)", statuses[code], code)
 		}
 	}
-	if code := api(c, hub.base, "GET", "/hub/health", "", nil, nil); code != http.StatusOK {
+	if code := api(c, hub.URL, "GET", "/hub/health", "", nil, nil); code != http.StatusOK {
 		t.Errorf("GET /hub/health after the database came back: %d", code)
 	}
 	for _, name := range users {
 		for _, k := range acked[name] {
-			checkNotebook(t, c, hub.base, tokens[name], name, k, true)
+			checkNotebook(t, c, hub.URL, tokens[name], name, k, true)
 		}
 	}
 }

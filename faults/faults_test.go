@@ -5,24 +5,21 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 var binary string
@@ -36,9 +33,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "sparkhub")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/sparkhub/sparkhub").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	if binary, err = hubtest.Build(dir); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -46,112 +41,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // run runs a sparkhub command to completion and returns its stdout.
 func run(t *testing.T, stdin string, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("sparkhub %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
-	}
-	return out.String()
+	return hubtest.MustRun(t, binary, stdin, env, args...)
 }
-
-var servingURL = regexp.MustCompile(`url=(http://[0-9.:]+)/hub/`)
 
 // hubProc is a running `sparkhub serve`.
-type hubProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	base   string
-	logs   *syncBuffer
-	exited chan error
-	once   sync.Once
-}
+type hubProc = hubtest.Hub
 
 // startHub starts serve on 127.0.0.1 with the given arguments and waits
 // until it says where it listens.
 func startHub(t *testing.T, env []string, args ...string) *hubProc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	h := &hubProc{t: t, cmd: cmd, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = h.logs, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			h.logs.Write([]byte(sc.Text() + "\n"))
-			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() { h.exited <- cmd.Wait(); pw.Close() }()
-	select {
-	case h.base = <-found:
-	case err := <-h.exited:
-		t.Fatalf("serve exited: %v\n%s", err, h.logs.String())
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start in 60s:\n%s", h.logs.String())
-	}
-	t.Cleanup(h.Stop)
-	return h
-}
-
-// Kill ends the hub with SIGKILL, as a crash or an OOM kill would.
-func (h *hubProc) Kill() {
-	h.once.Do(func() {
-		h.cmd.Process.Kill()
-		<-h.exited
-	})
-}
-
-// Stop sends SIGTERM and waits for a clean exit.
-func (h *hubProc) Stop() {
-	h.once.Do(func() {
-		h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-h.exited:
-			if err != nil {
-				h.t.Errorf("serve exited with %v after SIGTERM\n%s", err, h.logs.String())
-			}
-		case <-time.After(20 * time.Second):
-			h.cmd.Process.Kill()
-			h.t.Error("serve did not stop within 20s of SIGTERM")
-		}
-	})
+	return hubtest.Start(t, binary, env, args...)
 }
 
 // api does one JSON request with a token and decodes the answer into
@@ -184,18 +87,6 @@ func api(c *http.Client, base, method, path, token string, body any, out any) in
 		json.Unmarshal(data, out)
 	}
 	return resp.StatusCode
-}
-
-// waitFor polls cond until it holds, failing the test after d.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // fakeJupyter is what `--local-cmd "<this binary> fake-jupyter"` runs: a

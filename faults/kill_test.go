@@ -14,6 +14,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 const (
@@ -77,12 +78,12 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 	for i := range users {
 		users[i] = fmt.Sprintf("u%d", i)
 	}
-	if code := api(c, hub.base, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
+	if code := api(c, hub.URL, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
 		t.Fatalf("create users: %d", code)
 	}
 	for _, u := range users {
 		var tok struct{ Token string }
-		if code := api(c, hub.base, "POST", "/hub/api/users/"+u+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
+		if code := api(c, hub.URL, "POST", "/hub/api/users/"+u+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
 			t.Fatalf("token for %s: %d", u, code)
 		}
 		tokens[u] = tok.Token
@@ -111,7 +112,7 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 				mu.Lock()
 				inFlight[u] = k
 				mu.Unlock()
-				code := api(c, hub.base, "PUT", fmt.Sprintf("/user/%s/api/contents/nb-%d.ipynb", u, k), tokens[u], notebook(u, k), nil)
+				code := api(c, hub.URL, "PUT", fmt.Sprintf("/user/%s/api/contents/nb-%d.ipynb", u, k), tokens[u], notebook(u, k), nil)
 				if code == 0 {
 					return // the hub is gone
 				}
@@ -134,10 +135,10 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 					return
 				default:
 				}
-				if api(c, hub.base, "POST", "/hub/api/users/"+u+"/server", tokens[u], nil, nil) == 0 {
+				if api(c, hub.URL, "POST", "/hub/api/users/"+u+"/server", tokens[u], nil, nil) == 0 {
 					return
 				}
-				if api(c, hub.base, "DELETE", "/hub/api/users/"+u+"/server", tokens[u], nil, nil) == 0 {
+				if api(c, hub.URL, "DELETE", "/hub/api/users/"+u+"/server", tokens[u], nil, nil) == 0 {
 					return
 				}
 			}
@@ -148,11 +149,11 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	hub.Kill()
-	before := hub.logs.String()
+	before := hub.Logs.String()
 	close(stop)
 	wg.Wait()
 	if total.Load() == 0 {
-		t.Fatalf("no save was acknowledged before the kill:\n%s", hub.logs.String())
+		t.Fatalf("no save was acknowledged before the kill:\n%s", hub.Logs.String())
 	}
 	t.Logf("killed the hub after %d acknowledged saves", total.Load())
 
@@ -165,17 +166,17 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 		want := map[string]bool{}
 		for _, k := range acked[u] {
 			want[fmt.Sprintf("nb-%d.ipynb", k)] = true
-			checkNotebook(t, c, hub.base, tokens[u], u, k, true)
+			checkNotebook(t, c, hub.URL, tokens[u], u, k, true)
 		}
 		if f := inFlight[u]; !want[fmt.Sprintf("nb-%d.ipynb", f)] {
-			if checkNotebook(t, c, hub.base, tokens[u], u, f, false) {
+			if checkNotebook(t, c, hub.URL, tokens[u], u, f, false) {
 				want[fmt.Sprintf("nb-%d.ipynb", f)] = true
 			}
 		}
 		var dir struct {
 			Content []struct{ Name string }
 		}
-		if code := api(c, hub.base, "GET", "/user/"+u+"/api/contents", tokens[u], nil, &dir); code != http.StatusOK {
+		if code := api(c, hub.URL, "GET", "/user/"+u+"/api/contents", tokens[u], nil, &dir); code != http.StatusOK {
 			t.Fatalf("list %s: %d", u, code)
 		}
 		for _, e := range dir.Content {
@@ -199,9 +200,9 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 		}
 	}
 	var models []userModel
-	waitFor(t, "no server pending", 60*time.Second, func() bool {
+	hubtest.WaitFor(t, "no server pending", 60*time.Second, func() bool {
 		models = nil
-		if api(c, hub.base, "GET", "/hub/api/users", adminTok, nil, &models) != http.StatusOK {
+		if api(c, hub.URL, "GET", "/hub/api/users", adminTok, nil, &models) != http.StatusOK {
 			return false
 		}
 		for _, m := range models {
@@ -218,12 +219,12 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 		case n > 1:
 			t.Errorf("%s has %d server processes %v: a duplicate", m.Name, n, live[m.Name])
 		case n == 1 && !ready:
-			t.Errorf("%s has a server process (pid %v) the hub does not know as running: an orphan\nwhat the hub logged about it:\n%s", m.Name, live[m.Name], linesAbout(m.Name, before+hub.logs.String()))
+			t.Errorf("%s has a server process (pid %v) the hub does not know as running: an orphan\nwhat the hub logged about it:\n%s", m.Name, live[m.Name], linesAbout(m.Name, before+hub.Logs.String()))
 		case n == 0 && ready:
 			t.Errorf("the hub says %s's server is running, but no process is", m.Name)
 		}
 		if ready {
-			if code := api(c, hub.base, "GET", "/user/"+m.Name+"/api", tokens[m.Name], nil, nil); code != http.StatusOK {
+			if code := api(c, hub.URL, "GET", "/user/"+m.Name+"/api", tokens[m.Name], nil, nil); code != http.StatusOK {
 				t.Errorf("%s's recovered server: %d through the proxy", m.Name, code)
 			}
 		}
@@ -231,10 +232,10 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 	// Stopping every server leaves no process behind.
 	for _, m := range models {
 		if m.Servers[""].Ready {
-			api(c, hub.base, "DELETE", "/hub/api/users/"+m.Name+"/server", adminTok, nil, nil)
+			api(c, hub.URL, "DELETE", "/hub/api/users/"+m.Name+"/server", adminTok, nil, nil)
 		}
 	}
-	waitFor(t, "every server process to end", 30*time.Second, func() bool { return len(liveServers(t, tmp)) == 0 })
+	hubtest.WaitFor(t, "every server process to end", 30*time.Second, func() bool { return len(liveServers(t, tmp)) == 0 })
 	hub.Stop()
 
 	// No corrupt page or row in the database: SQLite checks itself; the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 var churn = flag.Int("churn", 1000, "websockets TestWebsocketChurnLeavesNothing opens and closes")
@@ -45,11 +46,11 @@ func newRunningHub(t *testing.T) *runningHub {
 	t.Cleanup(func() { killLeftovers(t, tmp) })
 	h := startHub(t, env, append([]string{"--local-cmd", self + " fake-jupyter", "--idle-timeout", "0"}, common...)...)
 	c := &http.Client{Timeout: 30 * time.Second}
-	if code := api(c, h.base, "POST", "/hub/api/users/alice/server", alice, nil, nil); code != http.StatusCreated && code != http.StatusAccepted {
-		t.Fatalf("start alice's server: %d\n%s", code, h.logs.String())
+	if code := api(c, h.URL, "POST", "/hub/api/users/alice/server", alice, nil, nil); code != http.StatusCreated && code != http.StatusAccepted {
+		t.Fatalf("start alice's server: %d\n%s", code, h.Logs.String())
 	}
-	waitFor(t, "alice's server", 30*time.Second, func() bool {
-		return api(c, h.base, "GET", "/user/alice/api", alice, nil, nil) == http.StatusOK
+	hubtest.WaitFor(t, "alice's server", 30*time.Second, func() bool {
+		return api(c, h.URL, "GET", "/user/alice/api", alice, nil, nil) == http.StatusOK
 	})
 	return &runningHub{hubProc: h, admin: admin, alice: alice, tmp: tmp}
 }
@@ -63,7 +64,7 @@ func (h *runningHub) goroutines(t *testing.T) int {
 // metric is one unlabelled value of the hub's /hub/metrics.
 func (h *runningHub) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	req, _ := http.NewRequest("GET", h.base+"/hub/metrics", nil)
+	req, _ := http.NewRequest("GET", h.URL+"/hub/metrics", nil)
 	req.Header.Set("Authorization", "token "+h.admin)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
@@ -112,7 +113,7 @@ func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
 	}
 	h := newRunningHub(t)
 	c := &http.Client{Timeout: 10 * time.Second}
-	api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil)
+	api(c, h.URL, "GET", "/user/alice/api", h.alice, nil, nil)
 	baseline := h.goroutines(t)
 
 	// 64 requests to a server that hangs, each given up after a second,
@@ -122,16 +123,16 @@ func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
 	answered := make(chan int, 64)
 	for range 64 {
 		wg.Go(func() {
-			if code := api(impatient, h.base, "GET", "/user/alice/hang", h.alice, nil, nil); code != 0 {
+			if code := api(impatient, h.URL, "GET", "/user/alice/hang", h.alice, nil, nil); code != 0 {
 				answered <- code
 			}
 		})
 	}
 	for i := range 32 {
-		if code := api(c, h.base, "GET", "/hub/api", h.alice, nil, nil); code != http.StatusOK {
+		if code := api(c, h.URL, "GET", "/hub/api", h.alice, nil, nil); code != http.StatusOK {
 			t.Errorf("GET /hub/api while the server hangs (%d): %d", i, code)
 		}
-		if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+		if code := api(c, h.URL, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
 			t.Errorf("GET /user/alice/api while other requests hang (%d): %d", i, code)
 		}
 	}
@@ -147,7 +148,7 @@ func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
 	}
 
 	// A slow answer is relayed as it comes, whole.
-	req, _ := http.NewRequest("GET", h.base+"/user/alice/slow", nil)
+	req, _ := http.NewRequest("GET", h.URL+"/user/alice/slow", nil)
 	req.Header.Set("Authorization", "token "+h.alice)
 	if resp, err := c.Do(req); err != nil {
 		t.Errorf("slow answer: %v", err)
@@ -160,7 +161,7 @@ func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
 	}
 
 	// Websockets the server drops reach the client as closed.
-	ws := "ws" + strings.TrimPrefix(h.base, "http")
+	ws := "ws" + strings.TrimPrefix(h.URL, "http")
 	hdr := http.Header{"Authorization": {"token " + h.alice}}
 	for i := range 16 {
 		conn, resp, err := websocket.DefaultDialer.Dial(ws+"/user/alice/ws-drop", hdr)
@@ -188,7 +189,7 @@ func TestServerThatHangsSlowsOrDropsWebsockets(t *testing.T) {
 		}
 		silent = append(silent, conn)
 	}
-	if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+	if code := api(c, h.URL, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
 		t.Errorf("GET /user/alice/api with 16 silent websockets open: %d", code)
 	}
 	for _, conn := range silent {
@@ -209,7 +210,7 @@ func TestSlowlorisOnTheProxy(t *testing.T) {
 	h := newRunningHub(t)
 	c := &http.Client{Timeout: 10 * time.Second}
 	baseline := h.goroutines(t)
-	addr := strings.TrimPrefix(h.base, "http://")
+	addr := strings.TrimPrefix(h.URL, "http://")
 
 	const slowHeaders, slowBodies = 200, 32
 	var heads, bodies []net.Conn
@@ -237,10 +238,10 @@ func TestSlowlorisOnTheProxy(t *testing.T) {
 	// Everyone else is served meanwhile; one more header byte now and
 	// then does not keep a connection alive past the timeout.
 	for i := range 32 {
-		if code := api(c, h.base, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
+		if code := api(c, h.URL, "GET", "/user/alice/api", h.alice, nil, nil); code != http.StatusOK {
 			t.Errorf("GET /user/alice/api among slow clients (%d): %d", i, code)
 		}
-		if code := api(c, h.base, "GET", "/hub/api", "", nil, nil); code != http.StatusOK {
+		if code := api(c, h.URL, "GET", "/hub/api", "", nil, nil); code != http.StatusOK {
 			t.Errorf("GET /hub/api among slow clients (%d): %d", i, code)
 		}
 	}
@@ -285,7 +286,7 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 		t.Skip("starts the hub")
 	}
 	h := newRunningHub(t)
-	ws := "ws" + strings.TrimPrefix(h.base, "http") + "/user/alice/ws-echo"
+	ws := "ws" + strings.TrimPrefix(h.URL, "http") + "/user/alice/ws-echo"
 	hdr := http.Header{"Authorization": {"token " + h.alice}}
 	cycle := func(i int) error {
 		conn, _, err := websocket.DefaultDialer.Dial(ws, hdr)
@@ -347,7 +348,7 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 		t.Errorf("%d of %d websocket cycles failed; the first: %v", len(errs), n, errs[0])
 	}
 	h.settles(t, goroutines)
-	waitFor(t, "open files back to where they were", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "open files back to where they were", 30*time.Second, func() bool {
 		return h.metric(t, "process_open_fds") <= fds+8
 	})
 	// The heap is measured, not timed: what closed websockets held must
@@ -356,7 +357,7 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 	const slack = 32 << 20
 	if grown := h.metric(t, "go_memstats_heap_inuse_bytes") - heap; grown > slack {
 		t.Logf("heap in use grew by %.1f MiB after %d websockets; waiting for a collection", grown/(1<<20), n)
-		waitFor(t, "the heap to come back", 150*time.Second, func() bool {
+		hubtest.WaitFor(t, "the heap to come back", 150*time.Second, func() bool {
 			return h.metric(t, "go_memstats_heap_inuse_bytes")-heap <= slack
 		})
 	}

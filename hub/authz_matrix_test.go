@@ -18,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
@@ -49,33 +49,15 @@ type fullHub struct {
 	auth     *auth.Authenticator
 	servers  *spawner.Manager
 	fake     *spawnertest.Fake
-	logs     *syncBuffer
+	logs     *hubtest.Buffer
 	contents *contents.Service
-}
-
-// syncBuffer is a log sink safe for the hub's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type fullHubOptions struct {
 	adminAccess    bool
 	sessionKey     []byte
 	encryptionKeys []string
-	logs           *syncBuffer
+	logs           *hubtest.Buffer
 	proxies        []string // --trusted-proxies
 	mod            func(*Config)
 }
@@ -105,7 +87,7 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, cfg.SessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies})
 	logs := o.logs
 	if logs == nil {
-		logs = &syncBuffer{}
+		logs = &hubtest.Buffer{}
 	}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fake := spawnertest.NewFake()

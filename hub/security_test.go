@@ -13,6 +13,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 // TestSecurityHeadersOnEveryHubPage asks every route of the matrix that
@@ -196,7 +197,7 @@ func setPassword(t *testing.T, fh *fullHub, name, password string) {
 // the secrets in them.
 func TestNoSecretInLogs(t *testing.T) {
 	fx := newMatrixFixture(t)
-	logs := &syncBuffer{}
+	logs := &hubtest.Buffer{}
 	const (
 		adminPassword = "Adm1n-Pa55word-9f8e7d"
 		newPassword   = "N3w-Pa55word-0a1b2c"
