@@ -2,8 +2,6 @@ package contents
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,14 +13,15 @@ import (
 
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 // debianPython is the interpreter Debian's python3-notebook installs into
 // (the PATH may lead to another Python without Jupyter).
 const debianPython = "/usr/bin/python3"
 
-// requireToken stands in for the hub's authentication until it is wired:
-// a fixed bearer token, as HubContentsManager sends it.
+// requireToken guards the test's fixture door: a fixed bearer token, as
+// HubContentsManager sends it.
 func requireToken(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
@@ -36,7 +35,10 @@ func requireToken(token string, next http.Handler) http.Handler {
 
 // TestJupyterSuite runs notebook 6.4's own contents tests (from Debian's
 // python3-notebook) against a notebook server whose contents manager is
-// sparkhub_contents.HubContentsManager, talking to this package's handler.
+// sparkhub_contents.HubContentsManager, talking to a live hub (the built
+// binary, authenticating the user's contents token). The tests' fixtures
+// (hidden files a user cannot make through the API) go in through a
+// second door to the same database that allows them.
 // The tests skipped, and why, are listed in
 // images/python/sparkhub_contents/tests/test_jupyter_suite.py:
 // test_checkpoints_separate_root (FileCheckpoints' own directory) and the
@@ -58,21 +60,27 @@ func TestJupyterSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gdb := dbtest.Open(t, db.SQLite)
-	strict, err := New(gdb, Options{})
+	binDir := t.TempDir()
+	bin, err := hubtest.Build(binDir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dataDir := t.TempDir()
+	hubtest.MustRun(t, bin, "", nil, "user", "add", "jupyter", "--data-dir", dataDir, "--bcrypt-cost", "4")
+	token := strings.TrimSpace(hubtest.MustRun(t, bin, "", nil, "token", "create", "jupyter", "--scopes", "contents", "--data-dir", dataDir))
+	hub := hubtest.Start(t, bin, nil, "--data-dir", dataDir)
+
+	gdb, err := db.Open(context.Background(), "sqlite://"+filepath.Join(dataDir, "sparkhub.db"), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(gdb)
 	open, err := New(gdb, Options{AllowHidden: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	token := hex.EncodeToString(b)
 	mux := http.NewServeMux()
 	mux.Handle("/fixture/", http.StripPrefix("/fixture", open.Handler()))
-	mux.Handle("/", strict.Handler())
 	srv := httptest.NewServer(requireToken(token, mux))
 	defer srv.Close()
 
@@ -82,7 +90,7 @@ func TestJupyterSuite(t *testing.T) {
 	cmd := exec.CommandContext(ctx, debianPython, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests")
 	cmd.Dir = pkg
 	cmd.Env = append(os.Environ(),
-		"SPARKHUB_CONTENTS_URL="+srv.URL+"/user/jupyter/api/contents",
+		"SPARKHUB_CONTENTS_URL="+hub.URL+"/user/jupyter/api/contents",
 		"SPARKHUB_CONTENTS_TOKEN="+token,
 		"SPARKHUB_FIXTURE_URL="+srv.URL+"/fixture/user/jupyter/api/contents",
 		"HOME="+home,
