@@ -322,6 +322,8 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	goroutines, fds, heap := h.goroutines(t), h.metric(t, "process_open_fds"), h.metric(t, "go_memstats_heap_inuse_bytes")
+	rss := h.metric(t, "process_resident_memory_bytes")
+	started := time.Now()
 
 	n := *churn
 	var wg sync.WaitGroup
@@ -361,4 +363,8 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 			return h.metric(t, "go_memstats_heap_inuse_bytes")-heap <= slack
 		})
 	}
+	// For BENCHMARKS.md: what the hub held before and after.
+	t.Logf("%d websockets in %s: goroutines %d → %d, open files %.0f → %.0f, heap in use %.1f → %.1f MiB, resident %.1f → %.1f MiB",
+		n, time.Since(started).Round(time.Second), goroutines, h.goroutines(t), fds, h.metric(t, "process_open_fds"),
+		heap/(1<<20), h.metric(t, "go_memstats_heap_inuse_bytes")/(1<<20), rss/(1<<20), h.metric(t, "process_resident_memory_bytes")/(1<<20))
 }
