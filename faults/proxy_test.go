@@ -20,7 +20,11 @@ import (
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
-var churn = flag.Int("churn", 1000, "websockets TestWebsocketChurnLeavesNothing opens and closes")
+var (
+	churn        = flag.Int("churn", 1000, "websockets TestWebsocketChurnLeavesNothing opens and closes")
+	churnFor     = flag.Duration("churn-for", 0, "instead of -churn websockets, churn for this long (the long form: -churn-for 1h -timeout 2h)")
+	churnWorkers = flag.Int("churn-workers", 16, "clients opening and closing websockets at once")
+)
 
 // runningHub is a hub on SQLite whose user alice has a running (fake)
 // server, with an admin token and one of alice's.
@@ -330,7 +334,7 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 	work := make(chan int)
 	var mu sync.Mutex
 	var errs []error
-	for range 16 {
+	for range *churnWorkers {
 		wg.Go(func() {
 			for i := range work {
 				if err := cycle(i); err != nil {
@@ -341,8 +345,24 @@ func TestWebsocketChurnLeavesNothing(t *testing.T) {
 			}
 		})
 	}
-	for i := range n {
-		work <- i
+	if *churnFor > 0 {
+		// The long form: a fixed time, memory sampled every minute.
+		n = 0
+		deadline := time.Now().Add(*churnFor)
+		next := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			work <- n
+			n++
+			if time.Now().After(next) {
+				next = next.Add(time.Minute)
+				t.Logf("after %s, %d websockets: goroutines %d, heap in use %.1f MiB, resident %.1f MiB", time.Since(started).Round(time.Second), n,
+					h.goroutines(t), h.metric(t, "go_memstats_heap_inuse_bytes")/(1<<20), h.metric(t, "process_resident_memory_bytes")/(1<<20))
+			}
+		}
+	} else {
+		for i := range n {
+			work <- i
+		}
 	}
 	close(work)
 	wg.Wait()
