@@ -44,4 +44,17 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   spawner for every listed name (` + "`Manager.Servers`" + ` → ` + "`store.byUsers`" + `: full
   ` + "`hub_servers`" + ` rows joined with users, blobs included), and the 2.5 MB answer
   is written on the shared cores.
+- **Spawn to ready.** Nearly all of it is Jupyter's own start (the "alone"
+  row; it moves between ~0.55 and ~1 s with the machine's load). The hub's
+  share is mostly waiting for its next readiness probe: ` + "`Manager.waitReady`" + `
+  backs off 50, 75, 112, 168, 253, 380 ms..., so a server ready at 0.70 s is
+  seen at 1.04 s; spawn times cluster on those probe instants (0.66, 1.04,
+  1.61 s) rather than spreading out.
+- **Hub start with 10,000 users and 2,000 running servers.** Not profiled
+  (the hub has no pprof endpoint and the start is a separate process); the
+  CPU time above is about half the wall time, so the rest is waiting. Per
+  recovered server ` + "`Manager.recoverOne`" + ` reads the log tail before knowing
+  whether the server is gone, and ` + "`becomeReady`" + ` writes ` + "`state = running`" + ` in
+  its own transaction although the row already says so: 2,000 serialised
+  write transactions on SQLite's single connection, under a semaphore of 16.
 `

@@ -513,13 +513,21 @@ func measureSpawn(ctx context.Context, e *env) error {
 		st[k] = s
 		rows = append(rows, []string{k, msCell(s, f1)})
 	}
-	e.rep.detail(fmt.Sprintf("Spawn to ready: `POST /hub/api/users/NAME/server` until `GET /user/NAME/api/status` answers 200 through the proxy (polled every 10 ms), %d spawns per hub, interleaved with jupyter-notebook started alone with the same arguments (its own readiness, the floor):", e.opts.spawns),
+	e.rep.detail(fmt.Sprintf("Spawn to ready: `POST /hub/api/users/NAME/server` until `GET /user/NAME/api/status` answers 200 through the proxy (polled every 10 ms), %d spawns per hub, interleaved with jupyter-notebook started alone with the same arguments (its own readiness, the floor); the overhead in the summary is the median of each round's difference with that round's bare start:", e.opts.spawns),
 		[]string{"what", "time to ready"}, rows)
-	alone := st["jupyter-notebook alone"].med
+	// The overhead is the median of each round's difference with the
+	// bare start of the same round (they ran back to back).
+	over := func(n string) float64 {
+		var d []float64
+		for i, t := range times[n] {
+			d = append(d, t-times["jupyter-notebook alone"][i])
+		}
+		return summarise(d).med
+	}
 	sp := st["sparkhub"].med
-	e.rep.row("spawn to ready, local Jupyter (hub overhead)", fmt.Sprintf("%.2f s (+%.0f ms)", sp/1000, sp-alone),
-		cellIf(e.jh != nil, fmt.Sprintf("%.2f s (+%.0f ms)", st["JupyterHub"].med/1000, st["JupyterHub"].med-alone)),
-		ratioIf(e.jh != nil, st["JupyterHub"].med, sp)+" faster", "≤ 1.0 s; overhead ≤ 100 ms", met(sp <= 1000 && sp-alone <= 100))
+	e.rep.row("spawn to ready, local Jupyter (hub overhead)", fmt.Sprintf("%.2f s (+%.0f ms)", sp/1000, over("sparkhub")),
+		cellIf(e.jh != nil, fmt.Sprintf("%.2f s (+%.0f ms)", st["JupyterHub"].med/1000, over("JupyterHub"))),
+		ratioIf(e.jh != nil, st["JupyterHub"].med, sp)+" faster", "≤ 1.0 s; overhead ≤ 100 ms", met(sp <= 1000 && over("sparkhub") <= 100))
 	return nil
 }
 

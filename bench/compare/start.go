@@ -105,7 +105,7 @@ func measureStart(ctx context.Context, e *env) error {
 		return err
 	}
 
-	var toServe, toHealth []float64
+	var toServe, toHealth, cpu []float64
 	var recovered string
 	for range 3 {
 		if ctx.Err() != nil {
@@ -117,6 +117,7 @@ func measureStart(ctx context.Context, e *env) error {
 			return err
 		}
 		toServe = append(toServe, float64(time.Since(t0).Microseconds())/1000)
+		cpu = append(cpu, cpuSeconds(p.cmd.Process.Pid)*1000)
 		waitFor(ctx, 30*time.Second, func() bool {
 			c, _, err := do("GET", h.base+"/hub/health", "", nil)
 			return err == nil && c == 200
@@ -129,7 +130,8 @@ func measureStart(ctx context.Context, e *env) error {
 	}
 	s, hs := summarise(toServe), summarise(toHealth)
 	e.rep.detail(fmt.Sprintf("sparkhub start with %d users and %d running servers (stand-ins, see the notes), 3 starts: exec until the hub logs that it serves (after recovering every server) and until `GET /hub/health` answers; after the last start, the users API showed %s:", e.opts.startUsers, e.opts.startServers, recovered),
-		[]string{"until", "time"}, [][]string{{"serving", msCell(s, f1)}, {"health answers", msCell(hs, f1)}})
+		[]string{"until", "time"}, [][]string{{"serving", msCell(s, f1)}, {"health answers", msCell(hs, f1)},
+			{"(the hub's CPU time, user + system, until serving)", msCell(summarise(cpu), f1)}})
 	jhCell := "–"
 	if e.jh != nil && e.opts.only["users"] {
 		// JupyterHub holds the users measure's 10,000 users now: time a
@@ -220,4 +222,25 @@ func startTicks(pid int) (uint64, error) {
 		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// cpuSeconds is a process's user + system CPU time so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
 }
