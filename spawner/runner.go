@@ -305,7 +305,6 @@ func (m *Manager) end(s *server, log *slog.Logger, st State, reason, note string
 			log.Error("stop server", "err", err)
 		}
 	}
-	m.setState(s, st)
 	cols := map[string]any{
 		"state": st, "stopped": now(), "stop_reason": reason, "log_tail": joinLines(tail),
 		"token": nil, "handle_id": "", "handle_state": nil, "target": "",
@@ -316,6 +315,8 @@ func (m *Manager) end(s *server, log *slog.Logger, st State, reason, note string
 	if err := m.store.update(ctx, s.userID, cols); err != nil {
 		log.Error("record server stop", "err", err)
 	}
+	// Only now, so whoever sees the new state also reads its reason.
+	m.setState(s, st)
 }
 
 // cleanupContext bounds work that must finish even while the manager
