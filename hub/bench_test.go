@@ -8,6 +8,8 @@ import (
 
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
 // BenchmarkListUsers is GET /hub/api/users returning every one of 10,000
@@ -17,6 +19,14 @@ func BenchmarkListUsers(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			gdb := dbtest.Open(b, db.SQLite)
 			th := newTestHub(b, gdb, func(c *Config) { c.APIPageMaxLimit = 10000 })
+			// With a spawner, as a hub runs: the servers' states come
+			// from one more query.
+			m, err := spawner.New(context.Background(), gdb, spawner.Options{}, spawnertest.NewFake())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			th.hub.servers = m
 			th.addUser("root", true)
 			names := make([]string, n-1)
 			for i := range names {

@@ -153,6 +153,9 @@ const maxNamesPerQuery = 10000
 // byUsers returns the rows of the named users' default servers.
 func (s *store) byUsers(ctx context.Context, users []string) ([]rowWithUser, error) {
 	var all []rowWithUser
+	if len(users) > manyNames {
+		return s.byUsersScan(ctx, users)
+	}
 	for len(users) > 0 {
 		chunk := users[:min(len(users), maxNamesPerQuery)]
 		users = users[len(chunk):]
@@ -163,6 +166,36 @@ func (s *store) byUsers(ctx context.Context, users []string) ([]rowWithUser, err
 		all = append(all, rows...)
 	}
 	return all, nil
+}
+
+// manyNames is where asking for names one by one (IN with a parameter
+// each) costs more than reading every server row: the pure-Go SQLite
+// driver binds parameters in time that grows with their number.
+const manyNames = 200
+
+// byUsersScan reads every default server's row, without the columns a
+// listing never shows (log lines, token, handle), and keeps the users
+// asked for.
+func (s *store) byUsersScan(ctx context.Context, users []string) ([]rowWithUser, error) {
+	want := make(map[string]bool, len(users))
+	for _, u := range users {
+		want[u] = true
+	}
+	var rows []rowWithUser
+	err := s.db.WithContext(ctx).Table("hub_servers AS s").
+		Select("s.id, s.user_id, s.name, s.state, s.profile, s.handle_backend, s.handle_id, s.target, s.started, s.ready_at, s.last_activity, s.stopped, s.stop_reason, s.updated_at, u.name AS user_name").
+		Joins("JOIN hub_users u ON u.id = s.user_id").
+		Where("s.name = ?", "").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load servers: %w", err)
+	}
+	kept := rows[:0]
+	for _, r := range rows {
+		if want[r.UserName] {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
 }
 
 func (s *store) selectJoined(ctx context.Context) *gorm.DB {
