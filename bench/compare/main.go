@@ -106,6 +106,7 @@ type env struct {
 	jhProc   *jupyterhubProc
 	echoURL  string // the echo upstream, direct
 	wrk      string // wrk's path, when it is used
+	load0    string // /proc/loadavg when the run began
 	cleanups []func()
 	versions []string
 }
@@ -122,6 +123,7 @@ func (e *env) run(ctx context.Context) error {
 	e.tmp = tmp
 	e.cleanups = append(e.cleanups, func() { os.RemoveAll(tmp) })
 	e.bin, e.standin = filepath.Join(tmp, "sparkhub-bin"), filepath.Join(tmp, "standin")
+	e.load0 = loadAvg()
 	e.say("building sparkhub and the stand-in")
 	for _, b := range [][]string{{"-o", e.bin, "."}, {"-o", e.standin, "./bench/compare/standin"}} {
 		cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-trimpath"}, b...)...)
@@ -336,4 +338,17 @@ func (e *env) collectVersions(haveJH bool) {
 				out("env", "NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs", "configurable-http-proxy", "--version")+
 				" on node "+out("node", "--version"))
 	}
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }

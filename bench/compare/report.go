@@ -55,6 +55,7 @@ func (r *report) markdown(e *env) string {
 	for _, v := range e.versions {
 		fmt.Fprintf(&b, "- %s\n", v)
 	}
+	fmt.Fprintf(&b, "- load average (1, 5, 15 min) when the run began: %s; when it ended: %s\n", e.load0, loadAvg())
 	b.WriteString("\nThe machine is shared with other work (tests, builds) while this runs:\n")
 	b.WriteString("differences under ~25% are noise; the ratios, taken in the same run, are\n")
 	b.WriteString("steadier than the absolute numbers.\n\n")
