@@ -38,12 +38,11 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   then reads the file back in full (` + "`writeBytes`" + ` → ` + "`get`" + `). The rest is JSON:
   decoding the request into ` + "`map[string]any`" + `, writing nbformat's layout, and on
   GET parsing the stored notebook back into maps to re-encode it.
-- **` + "`GET /hub/api/users`" + ` at 1,063 and 10,000 users.** In-process without the
-  spawner the list takes 6 / 55 ms: ~60 % SQLite row stepping (pure Go), ~35 %
-  reflection-based JSON encoding. In the running hub ` + "`userModels`" + ` also asks the
-  spawner for every listed name (` + "`Manager.Servers`" + ` → ` + "`store.byUsers`" + `: full
-  ` + "`hub_servers`" + ` rows joined with users, blobs included), and the 2.5 MB answer
-  is written on the shared cores.
+- **` + "`GET /hub/api/users`" + `** (meets the goal in the latest run, built after the
+  spawner began listing servers with one scan instead of an IN of every
+  name; the runs before gave 3.5–4×). In-process without the spawner the list takes
+  6 / 55 ms at 1,063 / 10,000 users: ~60 % SQLite row stepping (pure Go),
+  ~35 % reflection-based JSON encoding of the 2.5 MB answer.
 - **Spawn to ready.** Nearly all of it is Jupyter's own start (the "alone"
   row; it moves between ~0.55 and ~1 s with the machine's load). The hub's
   share is mostly waiting for its next readiness probe: ` + "`Manager.waitReady`" + `

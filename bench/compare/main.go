@@ -325,7 +325,7 @@ func (e *env) collectVersions(haveJH bool) {
 	}
 	e.versions = append(e.versions,
 		fmt.Sprintf("machine: %d vCPUs (%s), %s, %s, kernel %s", numCPU(), cpu, mem, osName, out("uname", "-r")),
-		out(e.bin, "version")+", "+out("go", "version"),
+		out(e.bin, "version")+" built from the working tree at "+out("git", "describe", "--always", "--dirty")+", "+out("go", "version"),
 		"jupyter-notebook "+out("jupyter-notebook", "--version"))
 	if p, err := exec.LookPath("wrk"); err == nil && e.opts.loader == "wrk" {
 		e.versions = append(e.versions, "HTTP load: "+wrkVersion(p)+", one thread")
