@@ -36,7 +36,6 @@ type hub struct {
 	// direct returns the address and Authorization value of a user's
 	// running Jupyter server, bypassing the proxy.
 	direct func(user string) (string, string, error)
-	ready  string // path that answers 200 when a user's server is ready: /user/NAME/api/status
 }
 
 func randomToken() string {

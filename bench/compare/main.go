@@ -156,13 +156,13 @@ func (e *env) run(ctx context.Context) error {
 		for _, u := range users {
 			do("DELETE", e.sp.base+"/hub/api/users/"+u+"/server", e.sp.admin, nil)
 		}
+		// The hub leaves servers running when it exits: wait until they
+		// are gone.
 		waitFor(context.Background(), 20*time.Second, func() bool {
 			for _, u := range []string{"alice", "echo"} {
-				if _, _, err := e.sp.direct(u); err == nil {
-					if base, _, _ := e.sp.direct(u); base != "" {
-						if _, _, err := do("GET", base+"/", "", nil); err == nil {
-							return false
-						}
+				if base, _, err := e.sp.direct(u); err == nil {
+					if _, _, err := do("GET", base+"/", "", nil); err == nil {
+						return false
 					}
 				}
 			}
