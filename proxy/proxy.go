@@ -73,14 +73,31 @@ func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 		}
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      tr,
-		FlushInterval:  -1,
+		Rewrite:   p.rewrite,
+		Transport: tr,
+		// 0: streamed answers (event streams, unknown lengths) are
+		// flushed at once by ReverseProxy itself; others go out with
+		// their headers in one write.
+		FlushInterval:  0,
+		BufferPool:     copyBuffers{},
 		ModifyResponse: dropHubCookies,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
 	return p
+}
+
+// copyBuffers lends ReverseProxy its 32 KiB copy buffers, so a response
+// does not allocate one.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) {
+	if len(b) == 32<<10 {
+		copyBufferPool.Put((*[32 << 10]byte)(b))
+	}
 }
 
 type ctxKey int

@@ -20,8 +20,11 @@ const closeWait = 2 * time.Second
 
 var bufferPool = &sync.Pool{}
 
+// Idle relayed websockets are what a hub holds most of: the client's side
+// reads through the buffer net/http already has (ReadBufferSize 0), the
+// server's through a small one, and write buffers are pooled.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
+	ReadBufferSize:  0,
 	WriteBufferSize: 4096,
 	WriteBufferPool: bufferPool,
 	// The proxy checked the origin itself (CheckSameSite) for cookie
@@ -34,7 +37,7 @@ var upgrader = websocket.Upgrader{
 
 var dialer = websocket.Dialer{
 	HandshakeTimeout: 15 * time.Second,
-	ReadBufferSize:   4096,
+	ReadBufferSize:   1024,
 	WriteBufferSize:  4096,
 	WriteBufferPool:  bufferPool,
 }
@@ -126,7 +129,6 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 		rl.closeBoth(websocket.FormatCloseMessage(websocket.CloseGoingAway, "the hub is shutting down"), websocket.FormatCloseMessage(websocket.CloseGoingAway, ""))
 		return
 	}
-	defer p.untrack(rl)
 
 	var kernel string
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/user/"+name+"/api/kernels/"); ok {
@@ -134,12 +136,16 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 			kernel = id
 		}
 	}
-	// One direction in a new goroutine, the other in this one: a relayed
-	// websocket costs two goroutines, not three.
+	// Two goroutines, one a direction, and the handler returns: its deep
+	// stack and the request it holds do not stay for the websocket's
+	// whole life.
 	done := make(chan struct{})
 	go func() { p.pump(rl, name, kernel, rl.upstream, rl.client); close(done) }()
-	p.pump(rl, name, "", rl.client, rl.upstream)
-	<-done
+	go func() {
+		p.pump(rl, name, "", rl.client, rl.upstream)
+		<-done
+		p.untrack(rl)
+	}()
 }
 
 // pump copies messages from src to dst until either end fails or closes;

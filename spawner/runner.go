@@ -367,7 +367,9 @@ func (m *Manager) waitReady(ctx context.Context, s *server) error {
 			return errExited
 		case <-time.After(delay):
 		}
-		delay = min(delay*3/2, time.Second)
+		// Poll often while a server is likely to come up soon: a long
+		// backoff would add up to its length to every spawn.
+		delay = min(delay*3/2, 100*time.Millisecond)
 	}
 }
 
