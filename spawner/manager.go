@@ -684,9 +684,14 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		return
 	}
 	h := Handle{Backend: r.Row.HandleBackend, ID: r.Row.HandleID, State: r.Row.HandleState}
-	var tail []string
-	if lt, ok := b.(LogTailer); ok {
-		tail, _ = lt.LogTail(ctx, h, m.opts.LogLines)
+	// The log's last lines only for a server that will not be routed
+	// again: reading 2,000 logs would slow every hub start.
+	tail := func() []string {
+		if lt, ok := b.(LogTailer); ok {
+			lines, _ := lt.LogTail(ctx, h, m.opts.LogLines)
+			return lines
+		}
+		return nil
 	}
 	token, terr := m.store.open(r.Row.UserID, r.Row.Token)
 	if err := b.Recover(ctx, h); err != nil {
@@ -695,7 +700,7 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		} else {
 			log.Info("server gone while the hub was away")
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away. Start it again from the home page.", tail)
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away. Start it again from the home page.", tail())
 		return
 	}
 	target, perr := url.Parse(r.Row.Target)
@@ -706,7 +711,7 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		if err := b.Stop(ctx, h, m.opts.StopGrace); err != nil {
 			log.Error("stop server", "err", err)
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted. Start it again from the home page.", tail)
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted. Start it again from the home page.", tail())
 		return
 	}
 	s := newServer(r.UserName, r.Row.UserID, r.Row.Profile, b, r.Row.State)
