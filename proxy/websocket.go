@@ -20,11 +20,12 @@ const closeWait = 2 * time.Second
 
 var bufferPool = &sync.Pool{}
 
-// Idle relayed websockets are what a hub holds most of: the client's side
-// reads through the buffer net/http already has (ReadBufferSize 0), the
-// server's through a small one, and write buffers are pooled.
+// Idle relayed websockets are what a hub holds most of: each side reads
+// through a small buffer (a larger message just takes more reads; the
+// 4 KiB one net/http hands over at the upgrade is let go), and write
+// buffers are pooled.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  0,
+	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
 	WriteBufferPool: bufferPool,
 	// The proxy checked the origin itself (CheckSameSite) for cookie
