@@ -24,16 +24,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sparkhub-bin")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = hubtest.Build(dir); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	hubtest.Main(m, &binary)
 }
 
 // sparkhub runs the binary and returns its stdout and stderr.

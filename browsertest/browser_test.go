@@ -25,16 +25,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sparkhub-browser")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = hubtest.Build(dir); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	hubtest.Main(m, &binary)
 }
 
 // need skips, or with CI=true fails, when a program is not installed.

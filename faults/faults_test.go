@@ -29,16 +29,7 @@ func TestMain(m *testing.M) {
 		fakeJupyter(os.Args[2:])
 		return
 	}
-	dir, err := os.MkdirTemp("", "sparkhub-faults")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = hubtest.Build(dir); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	hubtest.Main(m, &binary)
 }
 
 // run runs a sparkhub command to completion and returns its stdout.

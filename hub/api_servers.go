@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
@@ -16,8 +15,6 @@ import (
 // slowSpawnTimeout is how long POST .../server waits for the server to
 // be ready before answering 202, as JupyterHub's slow_spawn_timeout.
 const slowSpawnTimeout = 10 * time.Second
-
-var profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // serverError maps the spawner's errors to statuses and sentences.
 func serverError(name string, err error) error {
@@ -64,14 +61,14 @@ func (h *Hub) startServer(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return err
 	}
 	var opts map[string]any
-	if err := decodeAny(r, &opts); err != nil {
+	if err := decode(r, &opts, true); err != nil {
 		return err
 	}
 	profile := ""
 	if v, ok := opts["profile"]; ok && v != nil {
 		s, ok := v.(string)
-		if !ok || !profileName.MatchString(s) {
-			return errorf(http.StatusBadRequest, "profile must be the name of a profile: lowercase letters, digits and '-'.")
+		if !ok {
+			return errorf(http.StatusBadRequest, "profile must be the name of a profile, a string.")
 		}
 		profile = s
 	}
@@ -158,22 +155,6 @@ func (h *Hub) serverProgress(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			return nil
 		}
 	}
-}
-
-// decodeAny reads an optional JSON object of any keys.
-func decodeAny(r *http.Request, v *map[string]any) error {
-	dec := json.NewDecoder(r.Body)
-	err := dec.Decode(v)
-	var mb *http.MaxBytesError
-	switch {
-	case err == nil:
-		return nil
-	case err.Error() == "EOF":
-		return nil
-	case errors.As(err, &mb):
-		return err
-	}
-	return errorf(http.StatusBadRequest, "The request body must be a JSON object of options.")
 }
 
 // serverModelFor turns the spawner's model into JupyterHub's.

@@ -113,6 +113,8 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 		return err
 	case errors.As(err, &se):
 		return errorf(http.StatusBadRequest, "The request body is not valid JSON (at byte %d).", se.Offset)
+	case errors.As(err, &ute) && ute.Field == "":
+		return errorf(http.StatusBadRequest, "The request body must be a JSON object.")
 	case errors.As(err, &ute):
 		return errorf(http.StatusBadRequest, "In the request body, %q must be %s.", ute.Field, jsonKind(ute.Type.Kind().String()))
 	default:

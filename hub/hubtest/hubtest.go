@@ -179,3 +179,20 @@ func KillServersUnder(dataDir string) {
 		}
 	}
 }
+
+// Main is a TestMain for tests of the binary: it builds sparkhub into a
+// temporary folder, sets *binary, runs the tests, removes the folder and
+// exits with the tests' code.
+func Main(m *testing.M, binary *string) {
+	dir, err := os.MkdirTemp("", "sparkhub-test")
+	if err != nil {
+		panic(err)
+	}
+	if *binary, err = Build(dir); err != nil {
+		os.RemoveAll(dir)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

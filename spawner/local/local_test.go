@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,58 +18,9 @@ import (
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
-// TestMain doubles as a tiny Jupyter stand-in: run with
-// SPARKHUB_FAKE_JUPYTER=1, the test binary serves what the conformance
-// suite asks of a server, from the environment the backend gave it.
-func TestMain(m *testing.M) {
-	if os.Getenv("SPARKHUB_FAKE_JUPYTER") == "1" {
-		fakeJupyter()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func fakeJupyter() {
-	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
-	sigs := make(chan os.Signal, 1)
-	if os.Getenv("FAKE_IGNORE_TERM") == "1" {
-		signal.Ignore(syscall.SIGTERM)
-	} else {
-		signal.Notify(sigs, syscall.SIGTERM)
-	}
-	go func() {
-		<-sigs
-		fmt.Println("fake jupyter: SIGTERM, shutting down")
-		os.Exit(0)
-	}()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "token "+token {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		switch strings.TrimPrefix(r.URL.Path, base) {
-		case "api":
-			fmt.Fprint(w, `{"version": "fake"}`)
-		case "env":
-			env := map[string]string{}
-			for _, kv := range os.Environ() {
-				k, v, _ := strings.Cut(kv, "=")
-				env[k] = v
-			}
-			env["ARGS"] = strings.Join(os.Args[1:], " ")
-			env["CWD"], _ = os.Getwd()
-			json.NewEncoder(w).Encode(env)
-		default:
-			http.NotFound(w, r)
-		}
-	})
-	fmt.Println("fake jupyter listening on port", port)
-	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
-		fmt.Println("fake jupyter:", err)
-		os.Exit(1)
-	}
-}
+// TestMain doubles as a tiny Jupyter stand-in (spawnertest.FakeJupyter)
+// when a backend starts the test binary as a server.
+func TestMain(m *testing.M) { spawnertest.FakeJupyterMain(m.Run) }
 
 func fakeOptions(t *testing.T) Options {
 	return Options{

@@ -2,12 +2,7 @@ package mesos_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
-	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,51 +16,9 @@ import (
 
 const testImage = "sparkhub/test-notebook:1"
 
-// TestMain doubles as a tiny Jupyter stand-in: run with
-// SPARKHUB_FAKE_JUPYTER=1 (the emulator's image mapping does), the test
-// binary serves what the conformance suite asks of a server.
-func TestMain(m *testing.M) {
-	if os.Getenv("SPARKHUB_FAKE_JUPYTER") == "1" {
-		fakeJupyter()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func fakeJupyter() {
-	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		os.Exit(0)
-	}()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "token "+token {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		switch strings.TrimPrefix(r.URL.Path, base) {
-		case "api":
-			fmt.Fprint(w, `{"version": "fake"}`)
-		case "env":
-			env := map[string]string{}
-			for _, kv := range os.Environ() {
-				k, v, _ := strings.Cut(kv, "=")
-				env[k] = v
-			}
-			env["ARGS"] = strings.Join(os.Args[1:], " ")
-			json.NewEncoder(w).Encode(env)
-		default:
-			http.NotFound(w, r)
-		}
-	})
-	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
-		fmt.Println("fake jupyter:", err)
-		os.Exit(1)
-	}
-}
+// TestMain doubles as a tiny Jupyter stand-in (spawnertest.FakeJupyter)
+// when a backend starts the test binary as a server.
+func TestMain(m *testing.M) { spawnertest.FakeJupyterMain(m.Run) }
 
 // cluster starts an emulated cluster of n agents with res each.
 func cluster(t testing.TB, n int, res string, tweak func(*mesostest.Options)) *mesostest.Cluster {

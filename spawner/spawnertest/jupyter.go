@@ -1,0 +1,73 @@
+package spawnertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// FakeJupyterEnv is set in a test binary's environment to make its
+// TestMain run FakeJupyter instead of the tests (see FakeJupyterMain).
+const FakeJupyterEnv = "SPARKHUB_FAKE_JUPYTER"
+
+// FakeJupyterMain is a TestMain for packages whose backend starts the
+// test binary itself as a server: with FakeJupyterEnv=1 it serves as a
+// fake Jupyter, otherwise it runs the tests.
+func FakeJupyterMain(run func() int) {
+	if os.Getenv(FakeJupyterEnv) == "1" {
+		FakeJupyter()
+		return
+	}
+	os.Exit(run())
+}
+
+// FakeJupyter serves what the conformance suite asks of a server, from
+// the environment a backend gives it (SPARKHUB_PORT, SPARKHUB_BASE_URL,
+// JUPYTER_TOKEN): {base}api, and {base}env with its environment, its
+// arguments (ARGS) and working directory (CWD). It exits on SIGTERM,
+// unless FAKE_IGNORE_TERM=1 (to test a kill after the grace period).
+func FakeJupyter() {
+	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("FAKE_IGNORE_TERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM)
+	}
+	go func() {
+		<-sigs
+		fmt.Println("fake jupyter: SIGTERM, shutting down")
+		os.Exit(0)
+	}()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "token "+token {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		switch strings.TrimPrefix(r.URL.Path, base) {
+		case "api":
+			fmt.Fprint(w, `{"version": "fake"}`)
+		case "env":
+			env := map[string]string{}
+			for _, kv := range os.Environ() {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			env["ARGS"] = strings.Join(os.Args[1:], " ")
+			env["CWD"], _ = os.Getwd()
+			json.NewEncoder(w).Encode(env)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	fmt.Println("fake jupyter listening on port", port)
+	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
+		fmt.Println("fake jupyter:", err)
+		os.Exit(1)
+	}
+}
