@@ -21,7 +21,8 @@ type task struct {
 	fw    *framework
 	agent *agent
 	info  mesos.TaskInfo
-	res   mesos.Resources
+	role  string // the role its resources are allocated to
+	res   pool
 
 	// The agent's side.
 	agentState string             // latest state on the agent
@@ -60,9 +61,9 @@ func (t *task) signal(sig syscall.Signal) {
 
 // launchLocked hands an accepted task to its agent: the master records
 // TASK_STAGING (seen only through reconciliation), the agent starts it.
-func (c *Cluster) launchLocked(fw *framework, a *agent, ti mesos.TaskInfo, res mesos.Resources) {
+func (c *Cluster) launchLocked(fw *framework, a *agent, ti mesos.TaskInfo, role string, res pool) {
 	t := &task{
-		id: ti.TaskID.Value, fw: fw, agent: a, info: ti, res: res,
+		id: ti.TaskID.Value, fw: fw, agent: a, info: ti, role: role, res: res,
 		agentState: "TASK_STAGING", retry: c.opts.UpdateRetry, container: newUUID(),
 	}
 	fw.tasks[t.id] = t
@@ -117,7 +118,7 @@ func (c *Cluster) forwardLocked(t *task) {
 	}
 	if t.ended && !t.freed {
 		t.freed = true
-		t.agent.used = t.agent.used.Sub(t.res)
+		t.agent.used = t.agent.used.sub(t.res)
 		c.kickAllocator()
 	}
 	head := t.pending[0]
@@ -401,7 +402,7 @@ func (c *Cluster) command(t *task) (argv, env []string, failure, source, reason 
 			return nil, nil, "Port mappings are only supported for bridge and user-defined networks", "SOURCE_EXECUTOR", ""
 		}
 		for _, pm := range d.PortMappings {
-			if !t.res.Contains(mesos.Resources{Ports: []mesos.Range{{Begin: pm.HostPort, End: pm.HostPort}}}) {
+			if !t.res.sum().Contains(mesos.Resources{Ports: []mesos.Range{{Begin: pm.HostPort, End: pm.HostPort}}}) {
 				return nil, nil, fmt.Sprintf("Failed to create docker run options: Port [%d] not included in resources", pm.HostPort), "SOURCE_EXECUTOR", ""
 			}
 			if pm.HostPort != pm.ContainerPort {

@@ -29,42 +29,55 @@ func (c *Cluster) allocator() {
 	}
 }
 
-// allocate offers every agent's free resources to one framework each:
-// the connected, unsuppressed framework with the smallest share (DRF on
-// cpus and mem), skipping frameworks whose refuse filter covers them.
+// allocate offers every agent's free resources: for each agent, the
+// (framework, role) pairs of connected frameworks' unsuppressed roles in
+// order of the role's share, then the framework's (DRF on cpus and mem),
+// each get one offer of what the agent has for that role: the unreserved
+// resources not yet offered, and those reserved for the role. Pairs whose
+// refuse filter covers that are skipped.
 func (c *Cluster) allocate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.leader < 0 {
 		return
 	}
-	var fws []*framework
+	type client struct {
+		fw   *framework
+		role string
+	}
+	var clients []client
 	for _, fw := range c.frameworks {
-		if fw.stream != nil && !fw.suppressed {
-			fws = append(fws, fw)
+		if fw.stream == nil {
+			continue
+		}
+		for _, r := range fw.roles {
+			if !fw.suppressed[r] {
+				clients = append(clients, client{fw, r})
+			}
 		}
 	}
-	if len(fws) == 0 {
+	if len(clients) == 0 {
 		return
 	}
 	var total mesos.Resources
 	for _, a := range c.agents {
 		if !a.removed {
-			total = total.Add(a.cfg.Resources)
+			total = total.Add(a.total.sum())
 		}
 	}
-	share := map[*framework]float64{}
-	for _, fw := range fws {
-		var used mesos.Resources
+	dominant := func(r mesos.Resources) float64 { return max(ratio(r.CPUs, total.CPUs), ratio(r.Mem, total.Mem)) }
+	fwShare, roleShare := map[*framework]float64{}, map[string]float64{}
+	for _, fw := range c.frameworks {
 		for _, t := range fw.tasks {
-			used = used.Add(t.res)
-		}
-		for _, o := range c.offers {
-			if o.fw == fw {
-				used = used.Add(o.res)
+			if !t.freed {
+				fwShare[fw] += dominant(t.res.sum())
+				roleShare[t.role] += dominant(t.res.sum())
 			}
 		}
-		share[fw] = max(ratio(used.CPUs, total.CPUs), ratio(used.Mem, total.Mem))
+	}
+	for _, o := range c.offers {
+		fwShare[o.fw] += dominant(o.res.sum())
+		roleShare[o.role] += dominant(o.res.sum())
 	}
 	now := time.Now()
 	batches := map[*framework][]mesos.Offer{}
@@ -72,28 +85,38 @@ func (c *Cluster) allocate() {
 		if a.removed {
 			continue
 		}
-		free := a.free()
-		if !minAllocatable(free) {
-			continue
-		}
-		sort.SliceStable(fws, func(i, j int) bool { return share[fws[i]] < share[fws[j]] })
-		for _, fw := range fws {
-			if a.cfg.Resources.GPUs > 0 && !fw.info.Has("GPU_RESOURCES") {
+		sort.SliceStable(clients, func(i, j int) bool {
+			ci, cj := clients[i], clients[j]
+			if roleShare[ci.role] != roleShare[cj.role] {
+				return roleShare[ci.role] < roleShare[cj.role]
+			}
+			return fwShare[ci.fw] < fwShare[cj.fw]
+		})
+		gpus := a.total.sum().GPUs > 0
+		for _, cl := range clients {
+			fw := cl.fw
+			if gpus && !fw.info.Has("GPU_RESOURCES") {
 				continue
 			}
-			if f, ok := fw.filters[a.id]; ok {
-				if now.Before(f.until) && f.res.Contains(free) {
+			free := a.free().allocatableTo(cl.role)
+			if free.empty() || !minAllocatable(free.sum()) {
+				continue
+			}
+			key := filterKey{cl.role, a.id}
+			if f, ok := fw.filters[key]; ok {
+				if now.Before(f.until) && f.res.contains(free) {
 					continue
 				}
 				if !now.Before(f.until) {
-					delete(fw.filters, a.id)
+					delete(fw.filters, key)
 				}
 			}
-			o := &offer{id: c.masterID + "-O" + strconv.Itoa(c.nextOffer), fw: fw, agent: a, res: free}
+			o := &offer{id: c.masterID + "-O" + strconv.Itoa(c.nextOffer), fw: fw, agent: a, role: cl.role, res: free}
 			c.nextOffer++
 			c.offers[o.id] = o
-			a.offered = a.offered.Add(free)
-			share[fw] += max(ratio(free.CPUs, total.CPUs), ratio(free.Mem, total.Mem))
+			a.offered = a.offered.add(free)
+			fwShare[fw] += dominant(free.sum())
+			roleShare[cl.role] += dominant(free.sum())
 			if d := c.opts.OfferTimeout; d > 0 {
 				o.timer = time.AfterFunc(d, func() {
 					c.mu.Lock()
@@ -105,7 +128,6 @@ func (c *Cluster) allocate() {
 			}
 			batches[fw] = append(batches[fw], c.wireOffer(o))
 			c.stats.OffersSent++
-			break
 		}
 	}
 	for fw, offers := range batches {
@@ -122,10 +144,11 @@ func ratio(a, b float64) float64 {
 
 func (c *Cluster) wireOffer(o *offer) mesos.Offer {
 	a := o.agent
+	// Without MULTI_ROLE the master strips allocation_info.
 	alloc := ""
 	var ai *mesos.AllocationInfo
 	if o.fw.info.Has("MULTI_ROLE") {
-		alloc = o.fw.role
+		alloc = o.role
 		ai = &mesos.AllocationInfo{Role: alloc}
 	}
 	var execs []mesos.ID
@@ -141,7 +164,7 @@ func (c *Cluster) wireOffer(o *offer) mesos.Offer {
 		URL: &mesos.OfferURL{Scheme: "http", Path: "/slave(1)",
 			Address: mesos.Address{Hostname: a.cfg.Hostname, IP: "127.0.0.1", Port: a.endpoint}},
 		AllocationInfo: ai,
-		Resources:      o.res.Wire("*", alloc),
+		Resources:      o.res.wire(alloc),
 		Attributes:     a.cfg.Attributes,
 		ExecutorIDs:    execs,
 	}
@@ -160,7 +183,7 @@ func (c *Cluster) dropOfferLocked(o *offer) {
 		o.timer.Stop()
 	}
 	delete(c.offers, o.id)
-	o.agent.offered = o.agent.offered.Sub(o.res)
+	o.agent.offered = o.agent.offered.sub(o.res)
 }
 
 // discardOffersLocked drops a framework's offers without RESCIND
@@ -198,7 +221,7 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 		}
 	}
 	// Validate the offers: they must exist, be this framework's, be
-	// distinct and share one agent.
+	// distinct and share one role and one agent.
 	invalid := ""
 	if len(ids) == 0 {
 		invalid = "No offers specified"
@@ -217,6 +240,8 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 			invalid = "Offer " + id.Value + " is no longer valid"
 		case o.fw != fw && ops != nil:
 			invalid = "Offer " + id.Value + " has invalid framework"
+		case len(offers) > 0 && o.role != offers[0].role && ops != nil:
+			invalid = "Aggregated offers must be allocated to the same role. Offer " + id.Value + " uses role '" + o.role + " but another is using role '" + offers[0].role
 		case len(offers) > 0 && o.agent != offers[0].agent && ops != nil:
 			invalid = "Aggregated offers must belong to one single agent"
 		}
@@ -253,22 +278,22 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 		// DECLINE: each offer's resources come back with its own filter.
 		for _, o := range offers {
 			c.dropOfferLocked(o)
-			c.filterLocked(fw, o.agent, o.res, filters)
+			c.filterLocked(fw, o.role, o.agent, o.res, filters)
 		}
 		c.stats.OffersDeclined += len(offers)
 		c.kickAllocator()
 		return
 	}
-	a := offers[0].agent
-	var avail mesos.Resources
+	a, role := offers[0].agent, offers[0].role
+	avail := pool{}
 	for _, o := range offers {
 		c.dropOfferLocked(o)
-		avail = avail.Add(o.res)
+		avail = avail.add(o.res)
 	}
 	c.stats.OffersAccepted += len(offers)
 	for _, ti := range launches {
-		res := mesos.FromWire(ti.Resources)
-		if msg := validateTask(fw, ti, res, avail); msg != "" {
+		res, msg := validateTask(fw, ti, role, avail)
+		if msg != "" {
 			id := ""
 			if ti.TaskID != nil {
 				id = ti.TaskID.Value
@@ -279,42 +304,61 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 			}}})
 			continue
 		}
-		avail = avail.Sub(res)
-		a.used = a.used.Add(res)
-		c.launchLocked(fw, a, ti, res)
+		avail = avail.sub(res)
+		a.used = a.used.add(res)
+		c.launchLocked(fw, a, ti, role, res)
 	}
-	c.filterLocked(fw, a, avail, filters)
+	c.filterLocked(fw, role, a, avail, filters)
 	c.kickAllocator()
 }
 
-// filterLocked refuses resources of an agent to a framework for the
-// filter's time: they are not offered again unless more is free.
-func (c *Cluster) filterLocked(fw *framework, a *agent, avail mesos.Resources, filters *mesos.Filters) {
-	if d := c.refuse(filters); d > 0 && !avail.Empty() {
-		f := fw.filters[a.id]
+// filterLocked refuses resources of an agent to a framework's role for
+// the filter's time: they are not offered to it again unless more is
+// free.
+func (c *Cluster) filterLocked(fw *framework, role string, a *agent, avail pool, filters *mesos.Filters) {
+	if d := c.refuse(filters); d > 0 && !avail.empty() {
+		key := filterKey{role, a.id}
+		f := fw.filters[key]
 		if time.Now().Before(f.until) {
-			f.res = f.res.Add(avail)
+			f.res = f.res.add(avail)
 		} else {
 			f.res = avail
 		}
 		if u := time.Now().Add(d); u.After(f.until) {
 			f.until = u
 		}
-		fw.filters[a.id] = f
+		fw.filters[key] = f
 	}
 }
 
-// validateTask is the master's per-task validation.
-func validateTask(fw *framework, ti mesos.TaskInfo, res, avail mesos.Resources) string {
+// validateTask is the master's per-task validation against offers
+// allocated to role, holding avail. It returns the task's resources, or
+// the error.
+func validateTask(fw *framework, ti mesos.TaskInfo, role string, avail pool) (pool, string) {
 	if ti.TaskID == nil || !validID(ti.TaskID.Value) {
-		return "Task ID is invalid"
+		return nil, "Task ID is invalid"
 	}
 	if _, dup := fw.tasks[ti.TaskID.Value]; dup {
-		return "Task has duplicate ID: " + ti.TaskID.Value
+		return nil, "Task has duplicate ID: " + ti.TaskID.Value
 	}
-	if res.Empty() {
-		return "Task uses no resources"
+	res, alloc, msg := taskResources(ti.Resources, role)
+	switch {
+	case len(ti.Resources) == 0 || (msg == "" && res.empty()):
+		return nil, "Task uses no resources"
+	case msg != "":
+		return nil, "Invalid task resources: " + msg
 	}
+	if msg := validateTaskInfo(ti); msg != "" {
+		return nil, msg
+	}
+	if alloc != role || !avail.contains(res) {
+		return nil, "Total resources " + res.String(alloc) + " required by task and its executor is more than available " + avail.String(role)
+	}
+	return res, ""
+}
+
+// validateTaskInfo checks what a task runs.
+func validateTaskInfo(ti mesos.TaskInfo) string {
 	if (ti.Command == nil) == (ti.Executor == nil) {
 		return "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
 	}
@@ -335,9 +379,6 @@ func validateTask(fw *framework, ti mesos.TaskInfo, res, avail mesos.Resources) 
 	}
 	if kp := ti.KillPolicy; kp != nil && kp.GracePeriod != nil && kp.GracePeriod.Nanoseconds < 0 {
 		return "Task's 'kill_policy.grace_period' must be non-negative"
-	}
-	if !avail.Contains(res) {
-		return "Total resources " + res.String() + " required by task and its executor is more than available " + avail.String()
 	}
 	return ""
 }

@@ -8,15 +8,28 @@
 // the exact Content-Type and Mesos-Stream-Id checks, RecordIO streams
 // flushed per record, SUBSCRIBED then HEARTBEATs, failover (the old
 // stream gets "Framework failed over"), the failover timeout, TEARDOWN,
-// one offer per agent holding all its free resources, allocation every
-// interval and on events, refuse filters (subset rule, default 5 s, 0 =
-// none), SUPPRESS and REVIVE, the offer timeout with RESCIND, invalid
-// ACCEPTs (TASK_LOST or TASK_DROPPED, REASON_INVALID_OFFERS), task
-// validation (TASK_ERROR, REASON_TASK_INVALID), reliable status updates
+// one offer per agent and role holding all its free resources for the
+// role, allocation every interval and on events, refuse filters per role
+// and agent (subset rule, default 5 s, 0 = none), SUPPRESS and REVIVE per
+// role, the offer timeout with RESCIND, invalid ACCEPTs (TASK_LOST or
+// TASK_DROPPED, REASON_INVALID_OFFERS), task validation (TASK_ERROR,
+// REASON_TASK_INVALID), reliable status updates
 // (one in flight per task, retried with doubling intervals until
 // acknowledged, resent at once on resubscribe), reconciliation answers,
 // KILL with a grace period, agent loss, and leader changes (standbys
 // answer 307 with a protocol-relative Location, 503 without a leader).
+//
+// Roles: a framework subscribes with one role, or with several when it is
+// MULTI_ROLE. An agent's unreserved resources go to one of those roles per
+// offer (the role furthest below its share, skipping suppressed and
+// filtered ones); resources statically reserved for a role
+// (AgentConfig.Reserved) are offered only to that role, and to the roles
+// below it. Offers and their resources carry allocation_info (MULTI_ROLE
+// only) and the reservation role in Resource.role. A task's resources are
+// allocated to the offer's role (the master fills it in where missing); a
+// task naming another role, or resources the offer did not have under that
+// reservation, gets TASK_ERROR "Total resources ... is more than available
+// ...", and one naming several roles "Invalid task resources: ...".
 //
 // Command tasks run as local processes (shell or argv, with their
 // environment and MESOS_SANDBOX). DOCKER tasks, and MESOS tasks with a
@@ -26,7 +39,7 @@
 // Not emulated: the protobuf encoding (415-free but answered 400),
 // health checks, custom executors (so no FAILURE events for tasks,
 // which Mesos does not send for command tasks either), operations
-// feedback, reservations, quota and maintenance.
+// feedback, dynamic reservations, quota and maintenance.
 package mesostest
 
 import (
@@ -52,8 +65,13 @@ type AgentConfig struct {
 	// Hostname is what offers name the agent by (default agentN). Every
 	// agent listens on 127.0.0.1: that is the IP offers and task
 	// statuses carry.
-	Hostname   string
-	Resources  mesos.Resources
+	Hostname string
+	// Resources are the agent's unreserved resources.
+	Resources mesos.Resources
+	// Reserved are resources statically reserved for a role (the agent's
+	// --resources="cpus(role):4;..."). Their ports are used as given, not
+	// shared out among agents as Resources' are.
+	Reserved   map[string]mesos.Resources
 	Attributes []mesos.Attribute
 }
 
@@ -126,22 +144,41 @@ type Stats struct {
 type agent struct {
 	id       string
 	cfg      AgentConfig
-	used     mesos.Resources // by tasks not yet known terminal
-	offered  mesos.Resources
+	total    pool
+	used     pool // by tasks not yet known terminal
+	offered  pool
 	removed  bool
 	tasks    map[string]*task
 	endpoint int // fake agent port, for offer URLs
 }
 
-func (a *agent) free() mesos.Resources {
-	return a.cfg.Resources.Sub(a.used).Sub(a.offered)
+func (a *agent) free() pool {
+	return a.total.sub(a.used).sub(a.offered)
+}
+
+// newAgentLocked adds agent number i.
+func (c *Cluster) newAgentLocked(i int, ac AgentConfig) *agent {
+	if ac.Hostname == "" {
+		ac.Hostname = "agent" + strconv.Itoa(i+1)
+	}
+	total := pool{"*": ac.Resources}
+	for role, r := range ac.Reserved {
+		total = total.add(pool{role: r})
+	}
+	a := &agent{
+		id: c.masterID + "-S" + strconv.Itoa(i), cfg: ac, total: total.trim(), used: pool{}, offered: pool{},
+		tasks: map[string]*task{}, endpoint: 5051 + i,
+	}
+	c.agents = append(c.agents, a)
+	return a
 }
 
 type offer struct {
 	id    string
 	fw    *framework
 	agent *agent
-	res   mesos.Resources
+	role  string // the role it is allocated to
+	res   pool
 	timer *time.Timer
 }
 
@@ -180,12 +217,10 @@ func New(opts Options) (*Cluster, error) {
 		c.workDir, c.ownWork = d, true
 	}
 	for i, ac := range splitPorts(opts.Agents) {
-		if ac.Hostname == "" {
-			ac.Hostname = "agent" + strconv.Itoa(i+1)
+		if msg := reservedRolesOK(ac); msg != "" {
+			return nil, errors.New(msg)
 		}
-		c.agents = append(c.agents, &agent{
-			id: c.masterID + "-S" + strconv.Itoa(i), cfg: ac, tasks: map[string]*task{}, endpoint: 5051 + i,
-		})
+		c.newAgentLocked(i, ac)
 	}
 	for i := 0; i < opts.Masters; i++ {
 		addr := "127.0.0.1:0"
@@ -299,6 +334,28 @@ func (c *Cluster) Close() {
 	}
 }
 
+// AddAgent adds an agent to the running cluster, as when one registers,
+// and returns its id. Its ports are used as given.
+func (c *Cluster) AddAgent(ac AgentConfig) (string, error) {
+	if msg := reservedRolesOK(ac); msg != "" {
+		return "", errors.New(msg)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.newAgentLocked(len(c.agents), ac)
+	c.kickAllocator()
+	return a.id, nil
+}
+
+func reservedRolesOK(ac AgentConfig) string {
+	for role := range ac.Reserved {
+		if msg := validRole(role); msg != "" {
+			return "agent " + ac.Hostname + ": " + msg
+		}
+	}
+	return ""
+}
+
 // Agents are the agents' ids, in order.
 func (c *Cluster) Agents() []string {
 	c.mu.Lock()
@@ -310,7 +367,8 @@ func (c *Cluster) Agents() []string {
 	return ids
 }
 
-// AgentResources are each agent's resources, ports split as they were.
+// AgentResources are each agent's unreserved resources, ports split as
+// they were.
 func (c *Cluster) AgentResources() []mesos.Resources {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -326,6 +384,10 @@ type TaskView struct {
 	ID, Framework, Agent, Hostname, State string
 	Labels                                map[string]string
 	Pid                                   int
+	// Role is the role the task's resources are allocated to.
+	Role string
+	// Resources are the task's resources as the framework launched it.
+	Resources []mesos.Resource
 }
 
 // Tasks lists the tasks the master tracks, sorted by id.
@@ -335,7 +397,10 @@ func (c *Cluster) Tasks() []TaskView {
 	var out []TaskView
 	for _, fw := range c.frameworks {
 		for _, t := range fw.tasks {
-			v := TaskView{ID: t.id, Framework: fw.id, Agent: t.agent.id, Hostname: t.agent.cfg.Hostname, State: t.agentState, Labels: map[string]string{}}
+			v := TaskView{
+				ID: t.id, Framework: fw.id, Agent: t.agent.id, Hostname: t.agent.cfg.Hostname, State: t.agentState,
+				Labels: map[string]string{}, Role: t.role, Resources: t.info.Resources,
+			}
 			if t.info.Labels != nil {
 				for _, l := range t.info.Labels.Labels {
 					v.Labels[l.Key] = l.Value
@@ -376,6 +441,24 @@ func (c *Cluster) Connected(id string) bool {
 	defer c.mu.Unlock()
 	fw := c.frameworks[id]
 	return fw != nil && fw.stream != nil
+}
+
+// SuppressedRoles lists the roles framework id has suppressed, sorted.
+func (c *Cluster) SuppressedRoles(id string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fw := c.frameworks[id]
+	if fw == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range fw.roles {
+		if fw.suppressed[r] {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Frameworks lists the ids of the frameworks the master knows (not
@@ -423,7 +506,7 @@ func (c *Cluster) RemoveAgent(i int) error {
 		delete(t.fw.tasks, t.id)
 	}
 	a.tasks = map[string]*task{}
-	a.used = mesos.Resources{}
+	a.used = pool{}
 	for _, fw := range c.frameworks {
 		c.sendLocked(fw, mesos.Event{Type: "FAILURE", Failure: &mesos.FailureInfo{AgentID: &mesos.ID{Value: a.id}}})
 	}

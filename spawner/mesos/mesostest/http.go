@@ -17,16 +17,29 @@ import (
 type framework struct {
 	id         string
 	info       mesos.FrameworkInfo
-	role       string
+	roles      []string // FrameworkInfo.roles, or its one role
 	stream     *stream
-	suppressed bool
-	filters    map[string]filter // by agent id
+	suppressed map[string]bool // by role
+	filters    map[filterKey]filter
 	tasks      map[string]*task
 	failover   *time.Timer
 }
 
+// hasRole reports whether the framework is subscribed with role.
+func (fw *framework) hasRole(role string) bool {
+	for _, r := range fw.roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// A refused-resources filter holds for one role on one agent.
+type filterKey struct{ role, agent string }
+
 type filter struct {
-	res   mesos.Resources
+	res   pool
 	until time.Time
 }
 
@@ -298,7 +311,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 			id = fmt.Sprintf("%s-%04d", c.masterID, c.nextFw)
 			c.nextFw++
 		}
-		fw = &framework{id: id, filters: map[string]filter{}, tasks: map[string]*task{}}
+		fw = &framework{id: id, filters: map[filterKey]filter{}, tasks: map[string]*task{}}
 		c.frameworks[id] = fw
 	}
 	if fw.stream != nil {
@@ -314,13 +327,18 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 	}
 	fi.ID = &mesos.ID{Value: fw.id}
 	fw.info = fi
-	fw.role = "*"
-	if len(fi.Roles) > 0 {
-		fw.role = fi.Roles[0]
-	} else if fi.Role != "" {
-		fw.role = fi.Role
+	switch {
+	case fi.Has("MULTI_ROLE"):
+		fw.roles = append([]string(nil), fi.Roles...)
+	case fi.Role != "":
+		fw.roles = []string{fi.Role}
+	default:
+		fw.roles = []string{"*"}
 	}
-	fw.suppressed = len(call.Subscribe.SuppressedRoles) > 0
+	fw.suppressed = map[string]bool{}
+	for _, r := range call.Subscribe.SuppressedRoles {
+		fw.suppressed[r] = true
+	}
 	fw.stream = st
 	c.stats.Subscribes++
 	hb := c.opts.Heartbeat
@@ -385,15 +403,28 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 // checkFramework is FrameworkInfo validation and authentication; a
 // failure goes to the stream as an ERROR event.
 func (c *Cluster) checkFramework(fi *mesos.FrameworkInfo, r *http.Request) string {
-	if len(fi.Roles) > 0 && !fi.Has("MULTI_ROLE") {
-		return "Framework has 'roles' set but lacks the MULTI_ROLE capability"
-	}
-	if len(fi.Roles) > 0 && fi.Role != "" {
-		return "'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'"
-	}
-	for _, role := range append(append([]string(nil), fi.Roles...), fi.Role) {
-		if role != "" && role != "*" && (strings.ContainsAny(role, " /\\") || strings.HasPrefix(role, ".") || strings.HasPrefix(role, "-")) {
-			return "Role '" + role + "' is invalid"
+	if fi.Has("MULTI_ROLE") {
+		if fi.Role != "" {
+			return "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable"
+		}
+		seen := map[string]bool{}
+		for _, role := range fi.Roles {
+			if seen[role] {
+				return "'FrameworkInfo.roles' contains duplicate items: { " + role + " }"
+			}
+			seen[role] = true
+			if msg := validRole(role); msg != "" {
+				return "'FrameworkInfo.roles' contains invalid role: " + msg
+			}
+		}
+	} else {
+		if len(fi.Roles) > 0 {
+			return "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable"
+		}
+		if fi.Role != "" {
+			if msg := validRole(fi.Role); msg != "" {
+				return "'FrameworkInfo.role' is not a valid role: " + msg
+			}
 		}
 	}
 	if p, _, ok := r.BasicAuth(); ok && len(c.opts.Credentials) > 0 {
@@ -455,7 +486,9 @@ func (c *Cluster) removeFrameworkLocked(fw *framework) {
 		t.stopTimers()
 		t.lost = true
 		t.signal(syscall.SIGKILL)
-		t.agent.used = t.agent.used.Sub(t.res)
+		if !t.freed {
+			t.agent.used = t.agent.used.sub(t.res)
+		}
 		delete(t.agent.tasks, t.id)
 	}
 	fw.tasks = map[string]*task{}
@@ -513,14 +546,22 @@ func (c *Cluster) call(r *http.Request, call *mesos.Call) (int, string) {
 	case "DECLINE":
 		c.acceptLocked(fw, call.Decline.OfferIDs, nil, call.Decline.Filters)
 	case "REVIVE":
-		if call.Revive == nil || rolesOK(fw, call.Revive.Roles) {
-			fw.suppressed = false
-			fw.filters = map[string]filter{}
+		if roles, ok := callRoles(fw, call.Revive); ok {
+			for _, r := range roles {
+				fw.suppressed[r] = false
+				for k := range fw.filters {
+					if k.role == r {
+						delete(fw.filters, k)
+					}
+				}
+			}
 			c.kickAllocator()
 		}
 	case "SUPPRESS":
-		if call.Suppress == nil || rolesOK(fw, call.Suppress.Roles) {
-			fw.suppressed = true
+		if roles, ok := callRoles(fw, call.Suppress); ok {
+			for _, r := range roles {
+				fw.suppressed[r] = true
+			}
 		}
 	case "KILL":
 		c.killLocked(fw, call.Kill)
@@ -542,13 +583,18 @@ func (c *Cluster) call(r *http.Request, call *mesos.Call) (int, string) {
 	return http.StatusAccepted, ""
 }
 
-// rolesOK: a SUPPRESS or REVIVE naming a role the framework is not
-// subscribed to is dropped (the answer is still 202).
-func rolesOK(fw *framework, roles []string) bool {
-	for _, r := range roles {
-		if r != fw.role {
-			return false
+// callRoles are the roles a SUPPRESS or REVIVE is about: those it names,
+// or every role of the framework when it names none. A call naming a role
+// the framework is not subscribed with is dropped (the answer is still
+// 202): ok is false.
+func callRoles(fw *framework, l *mesos.RoleList) (roles []string, ok bool) {
+	if l == nil || len(l.Roles) == 0 {
+		return fw.roles, true
+	}
+	for _, r := range l.Roles {
+		if !fw.hasRole(r) {
+			return nil, false
 		}
 	}
-	return true
+	return l.Roles, true
 }

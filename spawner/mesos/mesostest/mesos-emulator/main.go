@@ -8,7 +8,9 @@
 //
 // --agent-resources and --agent-attributes may be repeated: the i-th
 // applies to the i-th agent, the last to the rest. Agents given the same
-// ports get disjoint shares of them.
+// unreserved ports get disjoint shares of them. As with a Mesos agent,
+// "name(role):value" reserves a resource for a role:
+// 'cpus:2;mem:2048;cpus(analytics):4;mem(analytics):8192;ports(analytics):[31000-31099]'.
 package main
 
 import (
@@ -69,11 +71,11 @@ func run(args []string) error {
 		WorkDir: *workDir, Images: map[string][]string{}, Env: map[string]string{}, Logger: log,
 	}
 	for i := 0; i < *agents; i++ {
-		r, err := mesos.ParseResources(resources[min(i, len(resources)-1)])
+		r, reserved, err := parseAgentResources(resources[min(i, len(resources)-1)])
 		if err != nil {
 			return fmt.Errorf("--agent-resources: %w", err)
 		}
-		ac := mesostest.AgentConfig{Resources: r}
+		ac := mesostest.AgentConfig{Resources: r, Reserved: reserved}
 		if len(attributes) > 0 {
 			if ac.Attributes, err = mesostest.ParseAttributes(attributes[min(i, len(attributes)-1)]); err != nil {
 				return fmt.Errorf("--agent-attributes: %w", err)
@@ -102,7 +104,11 @@ func run(args []string) error {
 	defer c.Close()
 	rs := c.AgentResources()
 	for i, id := range c.Agents() {
-		log.Info("agent", "n", i+1, "id", id, "resources", rs[i].String())
+		args := []any{"n", i + 1, "id", id, "resources", rs[i].String()}
+		for role, r := range opts.Agents[i].Reserved {
+			args = append(args, "reserved_for_"+role, r.String())
+		}
+		log.Info("agent", args...)
 	}
 	log.Info("Mesos emulator ready", "masters", c.URLs())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -110,4 +116,39 @@ func run(args []string) error {
 	<-ctx.Done()
 	log.Info("stopping: every task is killed")
 	return nil
+}
+
+// parseAgentResources reads an agent's --resources: "name:value" is
+// unreserved, "name(role):value" reserved for role.
+func parseAgentResources(s string) (mesos.Resources, map[string]mesos.Resources, error) {
+	parts := map[string][]string{}
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		role := "*"
+		if i := strings.IndexByte(part, '('); i >= 0 {
+			j := strings.IndexByte(part, ')')
+			if j < i || j+1 >= len(part) || part[j+1] != ':' {
+				return mesos.Resources{}, nil, fmt.Errorf("resource %q: want name(role):value", part)
+			}
+			role, part = part[i+1:j], part[:i]+part[j+1:]
+		}
+		parts[role] = append(parts[role], part)
+	}
+	var unreserved mesos.Resources
+	reserved := map[string]mesos.Resources{}
+	for role, ps := range parts {
+		r, err := mesos.ParseResources(strings.Join(ps, ";"))
+		if err != nil {
+			return mesos.Resources{}, nil, err
+		}
+		if role == "*" {
+			unreserved = r
+		} else {
+			reserved[role] = r
+		}
+	}
+	return unreserved, reserved, nil
 }
