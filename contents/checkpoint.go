@@ -152,7 +152,7 @@ func (s *Service) createCheckpoint(ctx context.Context, user, rawPath string) (*
 	}
 	var cp *checkpointRow
 	err = s.st.tx(ctx, func(st *store) error {
-		row, err := st.file(user, p, true, false)
+		row, err := st.file(user, p, wantContent, false)
 		if err != nil {
 			return err
 		}
@@ -209,7 +209,8 @@ func (s *Service) restoreCheckpoint(ctx context.Context, user, rawPath, id strin
 		if err := s.checkTarget(st, user, p); err != nil {
 			return err
 		}
-		return st.writeFile(user, p, cp.Content, now())
+		_, err = st.writeFile(user, p, cp.Content, now())
+		return err
 	})
 }
 

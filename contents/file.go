@@ -2,6 +2,7 @@ package contents
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -34,16 +35,46 @@ func (f *fileRow) size() int64 {
 	return n
 }
 
-const fileMetaCols = "id, name, parent_name, created_at, LENGTH(content) AS stored_len, " +
-	"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail, SUBSTR(content, 77, 1) AS wrap"
+// The columns of a files row, by what a caller needs of it. On SQLite
+// every SUBSTR of the content loads the whole stored value, so only a
+// caller that needs the size without the content pays for them.
+const (
+	fileIDCols   = "id, name, parent_name, created_at"
+	fileMetaCols = fileIDCols + ", LENGTH(content) AS stored_len, " +
+		"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail, SUBSTR(content, 77, 1) AS wrap"
+	fileContentCols = fileIDCols + ", content"
+)
 
-// file reads one file's row; withContent also reads the stored value.
-// A missing file is (nil, nil).
-func (st *store) file(user, p string, withContent, lock bool) (*fileRow, error) {
+// fileWant is how much of a files row a lookup reads.
+type fileWant int
+
+const (
+	wantID      fileWant = iota // id, name and time: the file exists
+	wantMeta                    // and what gives its size
+	wantContent                 // and the stored value
+)
+
+// setStored fills the size columns from a stored value in hand.
+func (f *fileRow) setStored(stored []byte) {
+	f.StoredLen = int64(len(stored))
+	f.Head = stored[:min(6, len(stored))]
+	f.Tail = stored[max(0, len(stored)-2):]
+	f.Wrap = nil
+	if len(stored) > 76 {
+		f.Wrap = stored[76:77]
+	}
+}
+
+// file reads one file's row, as much of it as want says. A missing file
+// is (nil, nil).
+func (st *store) file(user, p string, want fileWant, lock bool) (*fileRow, error) {
 	dir, name := splitPath(p)
-	cols := fileMetaCols
-	if withContent {
-		cols += ", content"
+	cols := fileIDCols
+	switch want {
+	case wantMeta:
+		cols = fileMetaCols
+	case wantContent:
+		cols = fileContentCols
 	}
 	q := "SELECT " + cols + " FROM " + st.t.files + " WHERE user_id = ? AND parent_name = ? AND name = ?"
 	if lock {
@@ -56,6 +87,9 @@ func (st *store) file(user, p string, withContent, lock bool) (*fileRow, error) 
 	for i := range rows {
 		if rows[i].Name == name {
 			rows[i].CreatedAt = utcTime(rows[i].CreatedAt)
+			if want == wantContent {
+				rows[i].setStored(rows[i].Content)
+			}
 			return &rows[i], nil
 		}
 	}
@@ -75,16 +109,30 @@ func (st *store) filesIn(user, dbName string) ([]fileRow, error) {
 }
 
 // writeFile stores a file's value: an existing row keeps its id, as in
-// pgcontents, and every write sets created_at.
-func (st *store) writeFile(user, p string, stored []byte, at time.Time) error {
-	existing, err := st.file(user, p, false, true)
+// pgcontents, and every write sets created_at. It returns the row as
+// written, read back for its id and time as the database keeps them.
+func (st *store) writeFile(user, p string, stored []byte, at time.Time) (*fileRow, error) {
+	existing, err := st.file(user, p, wantID, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if existing != nil {
-		return st.db.Exec("UPDATE "+st.t.files+" SET content = ?, created_at = ? WHERE id = ?", stored, at, existing.ID).Error
+		err = st.db.Exec("UPDATE "+st.t.files+" SET content = ?, created_at = ? WHERE id = ?", stored, at, existing.ID).Error
+	} else {
+		err = st.insertFile(user, p, stored, at)
 	}
-	return st.insertFile(user, p, stored, at)
+	if err != nil {
+		return nil, err
+	}
+	row, err := st.file(user, p, wantID, false)
+	if err != nil {
+		return nil, err
+	}
+	if row == nil {
+		return nil, fmt.Errorf("%s: the file written is not there", p)
+	}
+	row.setStored(stored)
+	return row, nil
 }
 
 // insertFile adds a new file row; a file already there is a

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -111,7 +112,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 			return
 		}
 		_ = validateNotebook(nb)
-		first, err := serialiseNotebook(nb)
+		first, err := serialiseNotebook(nb, 0)
 		if err != nil {
 			if statusOf(err) != http.StatusBadRequest {
 				t.Fatalf("serialiseNotebook: %v (status %d), want a 400", err, statusOf(err))
@@ -129,7 +130,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 			t.Fatalf("parseNotebook of what serialiseNotebook wrote: %v\n%s", err, first)
 		}
 		readJSON, _ := json.Marshal(back)
-		second, err := serialiseNotebook(back)
+		second, err := serialiseNotebook(back, 0)
 		if err != nil {
 			t.Fatalf("serialising the read-back notebook: %v", err)
 		}
@@ -140,7 +141,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 		if againJSON, _ := json.Marshal(again); !bytes.Equal(readJSON, againJSON) {
 			t.Fatalf("read, save, read differs:\nfirst:  %s\nsecond: %s", readJSON, againJSON)
 		}
-		third, err := serialiseNotebook(again)
+		third, err := serialiseNotebook(again, 0)
 		if err != nil {
 			t.Fatalf("serialising the second read-back notebook: %v", err)
 		}
@@ -237,4 +238,47 @@ func validMethod(m string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzJSON checks the fast JSON reader and writer against encoding/json:
+// the same values (numbers as written) for what it accepts, an error for
+// what it refuses, and writing a value back reads as the same value.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `""`, `0`, `-0.5e+10`, `1E2`, `true`, `null`, ` {"a" : [1, "x\ny", {"b": null}] } `,
+		`{"a":1,"a":2}`, `"\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00\ud800"`, "\"\xff\xfe\"",
+		`"\u00e9\t\"\\\/\b\f\r"`, "\"\u2028\u2029\"", `01`, `1.`, `.5`, `-`, `1e`, `[1,]`, `{"a"}`, `{"a":}`,
+		`"abc`, `"\x"`, "\"a\x01\"", `[1] 2`, `tru`, `nul`, `{"é": "ü"}`, strings.Repeat("[", 10001),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		dec := json.NewDecoder(bytes.NewReader(in))
+		dec.UseNumber()
+		var want any
+		wantErr := dec.Decode(&want)
+		if wantErr == nil {
+			if _, err := dec.Token(); err != io.EOF {
+				wantErr = io.ErrUnexpectedEOF // something after the value
+			}
+		}
+		got, err := parseJSON(in)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("parseJSON(%q) error %v, encoding/json %v", in, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseJSON(%q) = %#v, encoding/json %#v", in, got, want)
+		}
+		out, err := appendJSON(nil, got)
+		if err != nil {
+			t.Fatalf("appendJSON(%#v): %v", got, err)
+		}
+		back, err := parseJSON(out)
+		if err != nil || !reflect.DeepEqual(back, got) {
+			t.Fatalf("appendJSON wrote %q, which reads as %#v, %v", out, back, err)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -142,7 +143,23 @@ func (s *Service) writeModel(w http.ResponseWriter, r *http.Request, status int,
 	if location {
 		w.Header().Set("Location", s.contentsURL(r, m.Path))
 	}
-	writeJSON(w, status, m)
+	hint := 512
+	if sz, ok := m.Content.(string); ok {
+		hint += len(sz) + len(sz)/8
+	} else if m.Size != nil && m.Content != nil {
+		hint += int(*m.Size) // a notebook's JSON, less its indentation
+	}
+	body, err := m.appendJSON(make([]byte, 0, hint))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // a client that hung up is not an error
 }
 
 func (s *Service) contentsURL(r *http.Request, p string) string {
@@ -172,7 +189,7 @@ func urlEscape(p string) string {
 // readBody reads a JSON body; an empty body is nil. Bodies are capped
 // well above the largest file a save may store, so the size check can
 // answer with the file's name.
-func (s *Service) readBody(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, []byte, error) {
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request) (map[string]any, []byte, error) {
 	limit := 2*s.maxSize + 1<<20
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -185,8 +202,8 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) (map[string]j
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, nil
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil {
+	fields, err := parseJSONObject(data)
+	if err != nil {
 		return nil, nil, badRequest("The request body must be a JSON object.")
 	}
 	return fields, data, nil
@@ -225,12 +242,12 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 		s.writeModel(w, r, http.StatusCreated, m, true)
 		return
 	}
-	var req saveRequest
-	if err := decodeModel(data, &req); err != nil {
+	req, err := saveRequestOf(fields, len(data))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	m, created, err := s.put(r.Context(), user, rt.path, &req)
+	m, created, err := s.put(r.Context(), user, rt.path, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -372,7 +389,7 @@ func (s *Service) handleFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	var row *fileRow
 	if err == nil {
-		row, err = s.ctxStore(r.Context()).file(user, p, true, false)
+		row, err = s.ctxStore(r.Context()).file(user, p, wantContent, false)
 		if err == nil && row == nil {
 			err = notFound("No such file: %s", p)
 		}

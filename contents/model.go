@@ -88,6 +88,12 @@ func encodePayload(data []byte) []byte {
 // reads it: characters outside the alphabet (line breaks) are skipped,
 // and padding that completes a group of four ends the data.
 func decodePayload(p []byte) ([]byte, error) {
+	// What this service and pgcontents write decodes as it is; only
+	// other clients' uploads need Python's leniency below.
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(p)))
+	if n, err := base64.StdEncoding.Decode(out, p); err == nil {
+		return out[:n], nil
+	}
 	clean := make([]byte, 0, len(p))
 	quad, pads := 0, 0
 	for _, c := range p {
@@ -111,7 +117,7 @@ func decodePayload(p []byte) ([]byte, error) {
 	if quad != 0 && quad+pads < 4 {
 		return nil, errors.New("incorrect base64 padding")
 	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	out = out[:base64.RawStdEncoding.DecodedLen(len(clean))]
 	n, err := base64.RawStdEncoding.Decode(out, clean)
 	return out[:n], err
 }

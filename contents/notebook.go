@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Notebooks are stored as nbformat.writes(nb, version=4) writes them:
@@ -33,18 +32,7 @@ func emptyNotebook() map[string]any {
 }
 
 // decodeJSON parses JSON keeping numbers as written.
-func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("data after the JSON value")
-	}
-	return v, nil
-}
+func decodeJSON(data []byte) (any, error) { return parseJSON(data) }
 
 // checkNotebook refuses what is not a notebook at all: Jupyter would fail
 // on it with a 500. What is a notebook but breaks the schema is saved,
@@ -77,12 +65,14 @@ func checkNotebook(v any) (map[string]any, error) {
 }
 
 // serialiseNotebook writes nb as nbformat does. It changes nb: lines are
-// split, transient keys dropped and missing cell ids added.
-func serialiseNotebook(nb map[string]any) ([]byte, error) {
+// split, transient keys dropped and missing cell ids added. sizeHint is
+// about how long the result will be (the notebook's size as JSON), or 0.
+func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
 	stripTransient(nb)
 	addCellIDs(nb)
 	splitLines(nb)
 	var buf bytes.Buffer
+	buf.Grow(sizeHint + sizeHint/8)
 	if err := pyDump(&buf, nb, 0); err != nil {
 		return nil, err
 	}
@@ -269,39 +259,58 @@ func rejoinBundle(data map[string]any) {
 }
 
 func joinStrings(list []any) (string, bool) {
-	var b strings.Builder
+	n := 0
 	for _, v := range list {
 		s, ok := v.(string)
 		if !ok {
 			return "", false
 		}
-		b.WriteString(s)
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range list {
+		b.WriteString(v.(string))
 	}
 	return b.String(), true
 }
 
+// lineStart marks the bytes that may begin a line break for Python:
+// \n \v \f \r, 0x1c-0x1e, and the lead bytes of U+0085 (C2 85) and
+// U+2028/U+2029 (E2 80 A8/A9).
+var lineStart = [256]bool{'\n': true, '\v': true, '\f': true, '\r': true, 0x1c: true, 0x1d: true, 0x1e: true, 0xc2: true, 0xe2: true}
+
 // pySplitLines is Python's str.splitlines(keepends=True).
 func pySplitLines(s string) []any {
-	lines := []any{}
+	lines := make([]any, 0, strings.Count(s, "\n")+1)
 	start := 0
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+	for i := 0; i < len(s); i++ {
+		if !lineStart[s[i]] {
+			continue
+		}
 		end := -1
-		switch r {
+		switch c := s[i]; c {
 		case '\r':
 			end = i + 1
 			if i+1 < len(s) && s[i+1] == '\n' {
 				end = i + 2
 			}
-		case '\n', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
-			end = i + size
+		case 0xc2:
+			if i+1 < len(s) && s[i+1] == 0x85 {
+				end = i + 2
+			}
+		case 0xe2:
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
+				end = i + 3
+			}
+		default:
+			end = i + 1
 		}
 		if end < 0 {
-			i += size
 			continue
 		}
 		lines = append(lines, s[start:end])
-		start, i = end, end
+		start, i = end, end-1
 	}
 	if start < len(s) {
 		lines = append(lines, s[start:])
@@ -393,8 +402,14 @@ func indent(b *bytes.Buffer, level int) {
 func pyString(b *bytes.Buffer, s string) {
 	const hexdig = "0123456789abcdef"
 	b.WriteByte('"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b.WriteString(s[start:i])
+		start = i + 1
 		switch c {
 		case '"':
 			b.WriteString(`\"`)
@@ -411,15 +426,12 @@ func pyString(b *bytes.Buffer, s string) {
 		case '\f':
 			b.WriteString(`\f`)
 		default:
-			if c < 0x20 {
-				b.WriteString(`\u00`)
-				b.WriteByte(hexdig[c>>4])
-				b.WriteByte(hexdig[c&0xf])
-			} else {
-				b.WriteByte(c)
-			}
+			b.WriteString(`\u00`)
+			b.WriteByte(hexdig[c>>4])
+			b.WriteByte(hexdig[c&0xf])
 		}
 	}
+	b.WriteString(s[start:])
 	b.WriteByte('"')
 }
 

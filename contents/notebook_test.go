@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The bytes nbformat.writes(nb, version=4) wrote for testdata's notebook.
@@ -25,7 +27,7 @@ func TestSerialiseMatchesNbformat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := serialiseNotebook(nb)
+	got, err := serialiseNotebook(nb, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +130,51 @@ func TestDecodePayloadLikePython(t *testing.T) {
 		got, err := decodePayload([]byte(tt.in))
 		if (err != nil) != tt.bad || string(got) != tt.want {
 			t.Errorf("decodePayload(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+// splitLinesByRune is str.splitlines(keepends=True) rune by rune, the
+// plain reading of Python's rule that pySplitLines speeds up.
+func splitLinesByRune(s string) []any {
+	lines := []any{}
+	start := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		end := -1
+		switch r {
+		case '\r':
+			end = i + 1
+			if i+1 < len(s) && s[i+1] == '\n' {
+				end = i + 2
+			}
+		case '\n', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+			end = i + size
+		}
+		if end < 0 {
+			i += size
+			continue
+		}
+		lines = append(lines, s[start:end])
+		start, i = end, end
+	}
+	if start < len(s) {
+		lines = append(lines, s[start:])
+	}
+	return lines
+}
+
+func TestSplitLinesByteScan(t *testing.T) {
+	parts := []string{"a", "\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\u0085", "\u2028", "\u2029",
+		"\u00c2", "\u20ac", "\u2027", "\u202a", "é", "x\u0086"}
+	for seed := range 2000 {
+		var b strings.Builder
+		for k := range seed % 12 {
+			b.WriteString(parts[(seed*7+k*13+k*k)%len(parts)])
+		}
+		s := b.String()
+		if got, want := pySplitLines(s), splitLinesByRune(s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("pySplitLines(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

@@ -26,7 +26,11 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 	st := s.ctxStore(ctx)
 	row, isDir := (*fileRow)(nil), p == ""
 	if p != "" {
-		if row, err = st.file(user, p, o.content || o.hash, false); err != nil {
+		want := wantMeta
+		if o.content || o.hash {
+			want = wantContent
+		}
+		if row, err = st.file(user, p, want, false); err != nil {
 			return nil, err
 		}
 		if isDir, err = st.dirExists(user, dirDBName(p)); err != nil {

@@ -11,17 +11,60 @@ import (
 
 // saveRequest is the model a PUT carries.
 type saveRequest struct {
-	Type     *string         `json:"type"`
-	Format   *string         `json:"format"`
-	Content  json.RawMessage `json:"content"`
-	Chunk    *json.Number    `json:"chunk"`
-	Path     *string         `json:"path"`
-	CopyFrom *string         `json:"copy_from"`
+	Type     *string
+	Format   *string
+	Content  any // parsed; nil when absent or null
+	Chunk    *json.Number
+	Path     *string
+	CopyFrom *string
+	size     int // of the request, a hint for the stored notebook's
 }
 
-func (r *saveRequest) hasContent() bool {
-	return len(r.Content) != 0 && string(r.Content) != "null"
+// saveRequestOf reads a PUT's fields, with a sentence for a field of the
+// wrong type.
+func saveRequestOf(fields map[string]any, size int) (*saveRequest, error) {
+	req := &saveRequest{Content: fields["content"], size: size}
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"type", &req.Type}, {"format", &req.Format}, {"path", &req.Path}, {"copy_from", &req.CopyFrom}} {
+		key, dst := f.key, f.dst
+		switch v := fields[key].(type) {
+		case nil:
+		case string:
+			*dst = &v
+		default:
+			return nil, badRequest("The field %q has the wrong type: %s is not allowed there.", key, jsonKind(v))
+		}
+	}
+	switch v := fields["chunk"].(type) {
+	case nil:
+	case json.Number:
+		req.Chunk = &v
+	default:
+		return nil, badRequest("The field %q has the wrong type: %s is not allowed there.", "chunk", jsonKind(v))
+	}
+	return req, nil
 }
+
+// jsonKind names a parsed JSON value's kind as encoding/json's errors do.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "null"
+}
+
+func (r *saveRequest) hasContent() bool { return r.Content != nil }
 
 // put is PUT: save over an existing file (200) or make a new one (201).
 func (s *Service) put(ctx context.Context, user, rawPath string, req *saveRequest) (m *Model, created bool, err error) {
@@ -43,7 +86,7 @@ func (s *Service) put(ctx context.Context, user, rawPath string, req *saveReques
 	if err := checkWritable(p); err != nil {
 		return nil, false, err
 	}
-	row, err := s.ctxStore(ctx).file(user, p, false, false)
+	row, err := s.ctxStore(ctx).file(user, p, wantID, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -58,10 +101,9 @@ func (s *Service) put(ctx context.Context, user, rawPath string, req *saveReques
 		}
 		if !req.hasContent() && typ != "directory" {
 			if typ == "notebook" {
-				nb, _ := json.Marshal(emptyNotebook())
-				req.Content = nb
+				req.Content = emptyNotebook()
 			} else {
-				typ, req.Content, req.Format = "file", json.RawMessage(`""`), strp("text")
+				typ, req.Content, req.Format = "file", "", strp("text")
 			}
 		}
 	}
@@ -96,15 +138,11 @@ func (s *Service) save(ctx context.Context, user, p, typ string, req *saveReques
 	case "directory":
 		return s.mkdir(ctx, user, p)
 	case "notebook":
-		v, err := decodeJSON(req.Content)
-		if err != nil {
-			return nil, badRequest("The notebook's content is not valid JSON: %v", err)
-		}
-		nb, err := checkNotebook(v)
+		nb, err := checkNotebook(req.Content)
 		if err != nil {
 			return nil, err
 		}
-		data, err := serialiseNotebook(nb)
+		data, err := serialiseNotebook(nb, req.size)
 		if err != nil {
 			return nil, err
 		}
@@ -115,8 +153,8 @@ func (s *Service) save(ctx context.Context, user, p, typ string, req *saveReques
 		m.Message = validateNotebook(nb)
 		return m, nil
 	case "file":
-		var text string
-		if err := json.Unmarshal(req.Content, &text); err != nil {
+		text, ok := req.Content.(string)
+		if !ok {
 			return nil, badRequest("A file's content must be a string.")
 		}
 		var payload []byte
@@ -151,12 +189,13 @@ func (s *Service) writeBytes(ctx context.Context, user, p string, payload []byte
 			return nil, err
 		}
 	}
+	var row *fileRow
 	err := s.st.tx(ctx, func(st *store) error {
 		if err := s.checkTarget(st, user, p); err != nil {
 			return err
 		}
 		if chunk != 0 && chunk != 1 {
-			row, err := st.file(user, p, true, true)
+			row, err := st.file(user, p, wantContent, true)
 			if err != nil {
 				return err
 			}
@@ -172,12 +211,15 @@ func (s *Service) writeBytes(ctx context.Context, user, p string, payload []byte
 				return err
 			}
 		}
-		return st.writeFile(user, p, stored, now())
+		var err error
+		row, err = st.writeFile(user, p, stored, now())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.get(ctx, user, p, getOptions{})
+	// The model of what was written, as a GET without content gives it.
+	return fileModel(p, fileType(p), row), nil
 }
 
 // checkTarget makes sure a file can be written at p: the user and root
@@ -214,7 +256,7 @@ func (s *Service) mkdir(ctx context.Context, user, p string) (*Model, error) {
 		} else if !ok {
 			return badRequest("No such directory: %s", parent)
 		}
-		if f, err := st.file(user, p, false, false); err != nil {
+		if f, err := st.file(user, p, wantID, false); err != nil {
 			return err
 		} else if f != nil {
 			return badRequest("A file named %s exists already.", p)
@@ -230,7 +272,7 @@ func (s *Service) mkdir(ctx context.Context, user, p string) (*Model, error) {
 // postTarget checks the directory a POST names.
 func (s *Service) postTarget(st *store, user, dir string) error {
 	if dir != "" {
-		if f, err := st.file(user, dir, false, false); err != nil {
+		if f, err := st.file(user, dir, wantID, false); err != nil {
 			return err
 		} else if f != nil {
 			return badRequest("Cannot POST to files, use PUT instead.")
@@ -273,7 +315,7 @@ func (s *Service) newUntitled(ctx context.Context, user, rawDir, typ, ext string
 		base, insert = "Untitled Folder"+ext, " "
 	case "notebook":
 		base = "Untitled.ipynb"
-		data, _ := serialiseNotebook(emptyNotebook())
+		data, _ := serialiseNotebook(emptyNotebook(), 0)
 		payload = encodePayload(data)
 	case "file":
 		base, payload = "untitled"+ext, []byte{}
@@ -329,7 +371,7 @@ func (s *Service) copyFile(ctx context.Context, user, rawFrom, rawDir string) (*
 		if err := s.postTarget(st, user, dir); err != nil {
 			return err
 		}
-		row, err := st.file(user, from, true, false)
+		row, err := st.file(user, from, wantContent, false)
 		if err != nil {
 			return err
 		}
@@ -423,7 +465,7 @@ func (s *Service) rename(ctx context.Context, user, rawOld, rawNew string) (*Mod
 		return nil, err
 	}
 	err = s.st.tx(ctx, func(st *store) error {
-		row, err := st.file(user, old, false, true)
+		row, err := st.file(user, old, wantID, true)
 		if err != nil {
 			return err
 		}
@@ -436,7 +478,7 @@ func (s *Service) rename(ctx context.Context, user, rawOld, rawNew string) (*Mod
 				return notFound("No such file or directory: %s", old)
 			}
 		}
-		if f, err := st.file(user, dst, false, false); err != nil {
+		if f, err := st.file(user, dst, wantID, false); err != nil {
 			return err
 		} else if f != nil {
 			return conflict("File already exists: [%s]", dst)
@@ -483,7 +525,7 @@ func (s *Service) remove(ctx context.Context, user, rawPath string) error {
 		return err
 	}
 	return s.st.tx(ctx, func(st *store) error {
-		row, err := st.file(user, p, false, true)
+		row, err := st.file(user, p, wantID, true)
 		if err != nil {
 			return err
 		}

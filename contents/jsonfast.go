@@ -1,0 +1,592 @@
+package contents
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Notebooks are megabytes of JSON, most of it long strings. These read
+// and write the generic values encoding/json gives with UseNumber
+// (map[string]any, []any, string, json.Number, bool, nil), with its
+// rules (last duplicate key wins, invalid UTF-8 and lone surrogates
+// become U+FFFD), several times faster than its reflection-driven
+// decoder: a notebook's save and load are mostly these two loops.
+
+// maxJSONDepth is encoding/json's nesting limit.
+const maxJSONDepth = 10000
+
+// jsonSyntaxError says where a JSON text goes wrong.
+type jsonSyntaxError struct {
+	msg    string
+	offset int
+}
+
+func (e *jsonSyntaxError) Error() string {
+	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
+}
+
+type jsonParser struct {
+	data  []byte
+	pos   int
+	depth int
+	// Strings are written into arenas, each a single allocation whose
+	// bytes never change once a string points at them: a notebook has
+	// a string per line of every output, and one allocation each would
+	// cost more than the parse.
+	arena []byte
+}
+
+// arenaString copies b into the arena and returns it as a string.
+func (p *jsonParser) arenaString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	p.reserve(len(b))
+	off := len(p.arena)
+	p.arena = append(p.arena, b...)
+	return unsafe.String(&p.arena[off], len(b))
+}
+
+// reserve makes room for n more bytes in the arena, starting a new one
+// (the old one stays as it is, for the strings that point into it) when
+// the current one is full.
+func (p *jsonParser) reserve(n int) {
+	if cap(p.arena)-len(p.arena) >= n {
+		return
+	}
+	p.arena = make([]byte, 0, max(n, len(p.data)-p.pos, 4096))
+}
+
+// parseJSON reads one JSON value; only whitespace may follow it.
+func parseJSON(data []byte) (any, error) {
+	p := &jsonParser{data: data}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.pos < len(p.data) {
+		return nil, p.fail("data after the JSON value")
+	}
+	return v, nil
+}
+
+// parseJSONObject reads a JSON object, each member parsed.
+func parseJSONObject(data []byte) (map[string]any, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &jsonSyntaxError{msg: "not a JSON object", offset: 0}
+	}
+	return m, nil
+}
+
+func (p *jsonParser) fail(msg string) error {
+	return &jsonSyntaxError{msg: msg, offset: p.pos}
+}
+
+func (p *jsonParser) space() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value() (any, error) {
+	p.space()
+	if p.pos >= len(p.data) {
+		return nil, p.fail("unexpected end of JSON input")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		return p.str()
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	default:
+		return nil, p.fail(fmt.Sprintf("invalid character %q looking for the beginning of a value", c))
+	}
+}
+
+func (p *jsonParser) literal(word string) error {
+	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+		return p.fail("invalid literal, expected " + word)
+	}
+	p.pos += len(word)
+	return nil
+}
+
+func (p *jsonParser) nest() error {
+	p.depth++
+	if p.depth > maxJSONDepth {
+		return p.fail("exceeded max depth")
+	}
+	return nil
+}
+
+func (p *jsonParser) object() (any, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	p.pos++ // {
+	m := map[string]any{}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		p.depth--
+		return m, nil
+	}
+	for {
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return nil, p.fail("expected a string for an object key")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return nil, p.fail("expected ':' after an object key")
+		}
+		p.pos++
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		p.space()
+		if p.pos >= len(p.data) {
+			return nil, p.fail("unexpected end of JSON input")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			p.depth--
+			return m, nil
+		default:
+			return nil, p.fail("expected ',' or '}' after an object member")
+		}
+	}
+}
+
+func (p *jsonParser) array() (any, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	p.pos++ // [
+	a := []any{}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		p.depth--
+		return a, nil
+	}
+	for {
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		p.space()
+		if p.pos >= len(p.data) {
+			return nil, p.fail("unexpected end of JSON input")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			p.depth--
+			return a, nil
+		default:
+			return nil, p.fail("expected ',' or ']' after an array element")
+		}
+	}
+}
+
+func (p *jsonParser) number() (any, error) {
+	d, start, i := p.data, p.pos, p.pos
+	digits := func() int {
+		j := i
+		for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case digits() == 0:
+		p.pos = i
+		return nil, p.fail("invalid number")
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if digits() == 0 {
+			p.pos = i
+			return nil, p.fail("invalid number: no digits after the decimal point")
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			p.pos = i
+			return nil, p.fail("invalid number: no digits in the exponent")
+		}
+	}
+	p.pos = i
+	return json.Number(d[start:i]), nil
+}
+
+// str reads a string at p.pos (its opening quote).
+func (p *jsonParser) str() (string, error) {
+	d := p.data
+	start := p.pos + 1
+	i := start
+	ascii := true
+	for i < len(d) {
+		c := d[i]
+		if c == '"' {
+			p.pos = i + 1
+			if ascii || utf8.Valid(d[start:i]) {
+				return p.arenaString(d[start:i]), nil
+			}
+			return p.slowStr(start)
+		}
+		if c == '\\' {
+			return p.slowStr(start)
+		}
+		if c < 0x20 {
+			p.pos = i
+			return "", p.fail("invalid control character in string")
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+		i++
+	}
+	p.pos = i
+	return "", p.fail("unexpected end of JSON input in a string")
+}
+
+// slowStr reads a string with escapes or invalid UTF-8 from start (just
+// after its opening quote).
+func (p *jsonParser) slowStr(start int) (string, error) {
+	d := p.data
+	// The string is built at the arena's end, with room for the text as
+	// it is: unescaping never lengthens it. An invalid byte becomes a
+	// three-byte U+FFFD, and if that overflows the arena, append moves
+	// the arena to a new array; the strings already made keep the old.
+	end := bytes.IndexByte(d[start:], '"')
+	for end >= 0 && start+end > 0 && d[start+end-1] == '\\' {
+		next := bytes.IndexByte(d[start+end+1:], '"')
+		if next < 0 {
+			end = -1
+			break
+		}
+		end += next + 1
+	}
+	if end < 0 {
+		end = len(d) - start
+	}
+	p.reserve(end + 1)
+	off := len(p.arena)
+	b := p.arena
+	i := start
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			p.arena = b
+			if len(b) == off {
+				return "", nil
+			}
+			return unsafe.String(&b[off], len(b)-off), nil
+		case c == '\\':
+			if i+1 >= len(d) {
+				p.pos = i
+				return "", p.fail("unexpected end of JSON input in a string")
+			}
+			switch e := d[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := hex4(d[i+2:])
+				if !ok {
+					p.pos = i
+					return "", p.fail(`invalid \u escape in string`)
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2, ok := rune(-1), false
+					if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+						r2, ok = hex4(d[i+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+						i += 6
+						r = dec
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default:
+				p.pos = i
+				return "", p.fail("invalid escape in string")
+			}
+			i += 2
+		case c < 0x20:
+			p.pos = i
+			return "", p.fail("invalid control character in string")
+		case c < utf8.RuneSelf:
+			j := i + 1
+			for j < len(d) && d[j] >= 0x20 && d[j] < utf8.RuneSelf && d[j] != '"' && d[j] != '\\' {
+				j++
+			}
+			b = append(b, d[i:j]...)
+			i = j
+		default:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	p.pos = i
+	return "", p.fail("unexpected end of JSON input in a string")
+}
+
+func hex4(d []byte) (rune, bool) {
+	if len(d) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendJSON writes v compactly, as encoding/json does without HTML
+// escaping: map keys sorted, strings valid UTF-8.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case json.Number: // as parsed, so valid
+		if x == "" {
+			return append(b, '0'), nil
+		}
+		return append(b, x...), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []*Model:
+		b = append(b, '[')
+		for i, m := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = m.appendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	default:
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return append(b, data...), nil
+	}
+}
+
+// appendJSONString writes s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 as U+FFFD, and U+2028 and
+// U+2029 escaped as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hexdig = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexdig[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSON writes the model as encoding/json would, with its content
+// through the fast writer.
+func (m *Model) appendJSON(b []byte) ([]byte, error) {
+	str := func(key, v string) {
+		b = append(b, ',', '"')
+		b = append(b, key...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, v)
+	}
+	strPtr := func(key string, v *string) {
+		if v == nil {
+			b = append(b, ',', '"')
+			b = append(b, key...)
+			b = append(b, `":null`...)
+			return
+		}
+		str(key, *v)
+	}
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, m.Name)
+	str("path", m.Path)
+	str("type", m.Type)
+	b = append(b, `,"writable":`...)
+	b = strconv.AppendBool(b, m.Writable)
+	str("created", m.Created)
+	str("last_modified", m.LastModified)
+	b = append(b, `,"content":`...)
+	var err error
+	if b, err = appendJSON(b, m.Content); err != nil {
+		return nil, err
+	}
+	strPtr("format", m.Format)
+	strPtr("mimetype", m.Mimetype)
+	b = append(b, `,"size":`...)
+	if m.Size == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, *m.Size, 10)
+	}
+	strPtr("hash", m.Hash)
+	strPtr("hash_algorithm", m.HashAlgorithm)
+	if m.Message != "" {
+		str("message", m.Message)
+	}
+	return append(b, '}'), nil
+}
