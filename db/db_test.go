@@ -175,3 +175,34 @@ func TestTimesRoundTripInUTC(t *testing.T) {
 		}
 	})
 }
+
+// A new SQLite database gets large pages and the write-ahead log; an
+// existing one keeps the page size it was made with.
+func TestSQLitePages(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/hub.db"
+	pragma := func(name string) string {
+		gdb, err := db.Open(ctx, "sqlite://"+path, db.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close(gdb)
+		if _, err := db.Migrate(ctx, gdb); err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := gdb.Raw("PRAGMA " + name).Scan(&v).Error; err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := pragma("page_size"); got != "65536" {
+		t.Errorf("page_size = %s, want 65536", got)
+	}
+	if got := pragma("journal_mode"); got != "wal" {
+		t.Errorf("journal_mode = %s, want wal", got)
+	}
+	if got := pragma("page_size"); got != "65536" {
+		t.Errorf("page_size after reopening = %s, want 65536", got)
+	}
+}
