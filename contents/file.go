@@ -2,9 +2,10 @@ package contents
 
 import (
 	"bytes"
-	"fmt"
 	"sort"
 	"time"
+
+	"github.com/sparkhub/sparkhub/db"
 )
 
 // fileRow is a files row without its content.
@@ -38,18 +39,20 @@ func (f *fileRow) size() int64 {
 // The columns of a files row, by what a caller needs of it. On SQLite
 // every SUBSTR of the content loads the whole stored value, so only a
 // caller that needs the size without the content pays for them.
+// created_at comes after the content in pgcontents' rows, so on SQLite
+// even reading it walks the stored value's overflow pages.
 const (
-	fileIDCols   = "id, name, parent_name, created_at"
-	fileMetaCols = fileIDCols + ", LENGTH(content) AS stored_len, " +
+	fileIDCols   = "id, name, parent_name"
+	fileMetaCols = fileIDCols + ", created_at, LENGTH(content) AS stored_len, " +
 		"SUBSTR(content, 1, 6) AS head, SUBSTR(content, LENGTH(content) - 1, 2) AS tail, SUBSTR(content, 77, 1) AS wrap"
-	fileContentCols = fileIDCols + ", content"
+	fileContentCols = fileIDCols + ", created_at, content"
 )
 
 // fileWant is how much of a files row a lookup reads.
 type fileWant int
 
 const (
-	wantID      fileWant = iota // id, name and time: the file exists
+	wantID      fileWant = iota // id and name: the file exists
 	wantMeta                    // and what gives its size
 	wantContent                 // and the stored value
 )
@@ -110,7 +113,10 @@ func (st *store) filesIn(user, dbName string) ([]fileRow, error) {
 
 // writeFile stores a file's value: an existing row keeps its id, as in
 // pgcontents, and every write sets created_at. It returns the row as
-// written, read back for its id and time as the database keeps them.
+// written, without its id when it is new. The time is read back where
+// an existing schema may keep less than the microseconds at has (a
+// MySQL port of pgcontents' tables with DATETIME); SQLite's tables are
+// always sparkhub's, and there reading it would walk the whole value.
 func (st *store) writeFile(user, p string, stored []byte, at time.Time) (*fileRow, error) {
 	existing, err := st.file(user, p, wantID, true)
 	if err != nil {
@@ -124,12 +130,20 @@ func (st *store) writeFile(user, p string, stored []byte, at time.Time) (*fileRo
 	if err != nil {
 		return nil, err
 	}
-	row, err := st.file(user, p, wantID, false)
-	if err != nil {
-		return nil, err
+	dir, name := splitPath(p)
+	row := &fileRow{Name: name, ParentName: dirDBName(dir), CreatedAt: at}
+	if existing != nil {
+		row.ID = existing.ID
 	}
-	if row == nil {
-		return nil, fmt.Errorf("%s: the file written is not there", p)
+	if st.dialect != db.SQLite {
+		var times []time.Time
+		if err := st.db.Raw("SELECT created_at FROM "+st.t.files+" WHERE user_id = ? AND parent_name = ? AND name = ?",
+			user, row.ParentName, name).Scan(&times).Error; err != nil {
+			return nil, err
+		}
+		if len(times) == 1 {
+			row.CreatedAt = utcTime(times[0])
+		}
 	}
 	row.setStored(stored)
 	return row, nil
