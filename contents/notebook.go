@@ -72,7 +72,7 @@ func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
 	addCellIDs(nb)
 	splitLines(nb)
 	var buf bytes.Buffer
-	buf.Grow(sizeHint + sizeHint/8)
+	buf.Grow(sizeHint + sizeHint/4) // nbformat's indentation and one string per line
 	if err := pyDump(&buf, nb, 0); err != nil {
 		return nil, err
 	}
