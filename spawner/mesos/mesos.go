@@ -9,10 +9,26 @@
 // every SUBSCRIBED reconciles every task the database knows, explicitly,
 // then implicitly; sparkhub tasks nobody knows are killed. Offers are
 // matched at once against the servers waiting (first come, first
-// served): resources, ports and Marathon-style constraints; what fits is
-// accepted, the rest declined with a refuse filter; SUPPRESS when nothing
-// waits, REVIVE on new work. Status updates are acted on, then
-// acknowledged.
+// served): role, resources, ports and Marathon-style constraints; what
+// fits is accepted, the rest declined with a refuse filter. Status
+// updates are acted on, then acknowledged.
+//
+// Roles. Every server runs under a Mesos role: its spec's (a profile's
+// role), or Options.Role (--mesos-role, default "*"). The framework is
+// MULTI_ROLE and subscribes with Options.Role plus Options.Roles, which
+// the hub fills with every role its profile catalog names; the catalog is
+// fixed while the hub runs, so the roles are too. The master allocates
+// each offer to one of those roles (Offer.allocation_info): an agent's
+// unreserved resources may go to any of them, resources reserved for a
+// role only to that role. A waiting server is matched only against offers
+// allocated to its role, and its task takes the offer's resources as they
+// were offered (Resource.role and .reservation kept, reserved ones
+// first) with allocation_info naming that role, so Mesos accounts the
+// server to the role (weights, quota) and reserved machines serve only
+// their role's profiles. Offers of a role nobody waits for are declined.
+// REVIVE names the roles new work came for; SUPPRESS the roles nobody
+// waits for, so an idle role gets no offers while another waits. A
+// profile naming a role the framework lacks does not start.
 //
 // A server is one task: a DOCKER container of the profile's image (HOST
 // network, or BRIDGE with host port == container port) or the Mesos
@@ -75,6 +91,10 @@ type TaskSpec struct {
 	Constraints []Constraint
 	// Env is extra environment for the server.
 	Env map[string]string
+	// Role is the Mesos role the server runs under: it is launched only
+	// from offers allocated to that role. "" means Options.Role. The
+	// framework must subscribe with it (Options.Roles).
+	Role string
 }
 
 // IDStore keeps the framework id across hub restarts (the hub's
@@ -92,7 +112,12 @@ type Options struct {
 	// Principal and Secret authenticate the framework (Basic).
 	Principal, Secret string
 	// Role the framework subscribes with (MULTI_ROLE); default "*".
+	// Servers whose spec names no role run under it.
 	Role string
+	// Roles are the other roles the framework subscribes with: every
+	// role a spec may name (the profile catalog's). A spec naming a role
+	// that is neither Role nor among these cannot start.
+	Roles []string
 	// User tasks run as by default (default: the hub's user).
 	User string
 	// FrameworkName default "sparkhub".
@@ -144,6 +169,7 @@ type Options struct {
 // Backend is the Mesos framework. Safe for concurrent use.
 type Backend struct {
 	opts     Options
+	roles    []string // what the framework subscribes with: Role first
 	log      *slog.Logger
 	masters  []string // http(s) base URLs, when not ZooKeeper
 	zk       *zkDetector
@@ -161,11 +187,11 @@ type Backend struct {
 	fwID       string
 	master     string // the leader serving the current stream
 	streamID   string
-	connected  chan struct{} // closed while subscribed
-	gen        int           // counts subscriptions
-	hangUp     func()        // ends the current stream
-	suppressed bool
-	revive     bool
+	connected  chan struct{}   // closed while subscribed
+	gen        int             // counts subscriptions
+	hangUp     func()          // ends the current stream
+	suppressed map[string]bool // roles SUPPRESSed on this stream
+	revive     map[string]bool // roles with new work since the last REVIVE
 	queue      []*launch
 	tasks      map[string]*task
 	groups     map[string][]Placement // profile → where its servers run
@@ -228,6 +254,12 @@ func New(opts Options) (*Backend, error) {
 	if opts.Role == "" {
 		opts.Role = "*"
 	}
+	roles := roleList(opts.Role, opts.Roles)
+	for _, r := range roles {
+		if err := checkRole(r); err != nil {
+			return nil, fmt.Errorf("mesos: role %q: %w", r, err)
+		}
+	}
 	if opts.User == "" {
 		opts.User = "root"
 		if u, err := user.Current(); err == nil {
@@ -282,8 +314,9 @@ func New(opts Options) (*Backend, error) {
 		opts.IDs = &memIDs{}
 	}
 	b := &Backend{
-		opts: opts, log: opts.Logger, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		opts: opts, roles: roles, log: opts.Logger, done: make(chan struct{}), kick: make(chan struct{}, 1),
 		connected: make(chan struct{}), tasks: map[string]*task{}, groups: map[string][]Placement{},
+		suppressed: map[string]bool{}, revive: map[string]bool{},
 	}
 	switch {
 	case strings.HasPrefix(opts.Master, "zk://"):
@@ -357,6 +390,12 @@ func (b *Backend) spec(profile string) (TaskSpec, error) {
 		if p.Env != nil {
 			s.Env = p.Env
 		}
+		if p.Role != "" {
+			s.Role = p.Role
+		}
+	}
+	if s.Role == "" {
+		s.Role = b.opts.Role
 	}
 	if s.CPUs <= 0 {
 		s.CPUs = 1
@@ -380,6 +419,10 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	if spec.GPUs > 0 && b.opts.Containerizer != "MESOS" {
 		return spawner.Started{}, &spawner.Failure{Message: "GPU profiles need the Mesos containerizer; tell an admin.", Err: errors.New("mesos: gpus with the DOCKER containerizer")}
 	}
+	if !b.hasRole(spec.Role) {
+		return spawner.Started{}, &spawner.Failure{Message: "This profile cannot be started; tell an admin.",
+			Err: fmt.Errorf("mesos: role %q is not among the framework's roles %q", spec.Role, b.roles)}
+	}
 	l := &launch{
 		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec,
 		need:   Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
@@ -388,7 +431,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	req.Report("Waiting for a machine with " + describe(l.need) + " free")
 	b.mu.Lock()
 	b.queue = append(b.queue, l)
-	b.revive = true
+	b.revive[spec.Role] = true
 	b.mu.Unlock()
 	b.poke()
 	var t *task
@@ -452,6 +495,15 @@ func (b *Backend) dequeue(l *launch) {
 			return
 		}
 	}
+}
+
+func (b *Backend) hasRole(role string) bool {
+	for _, r := range b.roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }
 
 // noFit is the sentence for a server no offer was found for.

@@ -8,9 +8,9 @@ import (
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
-// offers answers every offer at once: the waiting servers that fit are
-// launched, first come first served; an offer nobody fits is declined
-// with a refuse filter. No offer is held.
+// offers answers every offer at once: the waiting servers of the offer's
+// role that fit are launched, first come first served; an offer nobody
+// fits is declined with a refuse filter. No offer is held.
 func (b *Backend) offers(ctx context.Context, offers []Offer) {
 	type accept struct {
 		offer Offer
@@ -21,7 +21,7 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 	var declines []ID
 	b.mu.Lock()
 	for _, o := range offers {
-		free := FromWire(o.Resources)
+		x := readOffer(o, b.opts.Role)
 		ip := o.Hostname
 		if o.URL != nil && o.URL.Address.IP != "" {
 			ip = o.URL.Address.IP
@@ -30,6 +30,10 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 		a := accept{offer: o}
 		for i := 0; i < len(b.queue); i++ {
 			l := b.queue[i]
+			if l.spec.Role != x.role {
+				continue // another role's resources are not its to use
+			}
+			free := x.total()
 			l.seen++
 			l.best = maxRes(l.best, free)
 			l.bestGPU = max(l.bestGPU, free.GPUs)
@@ -47,10 +51,8 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 				l.refused = true
 				continue
 			}
-			ports, _ := free.TakePorts(numPorts)
-			use := l.need
-			use.Ports = PortRanges(ports)
-			free = free.Sub(use)
+			use, rest, ports, _ := x.take(l.need, numPorts)
+			x = rest
 			t := &task{
 				id: l.id, agentID: o.AgentID.Value, hostname: o.Hostname, ip: ip, profile: l.profile,
 				port: int(ports[0]), state: "TASK_STAGING", placement: here, launch: l, gen: b.gen,
@@ -58,7 +60,7 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 			}
 			b.tasks[t.id] = t
 			b.groups[l.profile] = append(b.groups[l.profile], here)
-			a.tasks = append(a.tasks, b.taskInfo(l, o, use, ports, ip))
+			a.tasks = append(a.tasks, b.taskInfo(l, o, use.wire(), ports, ip))
 			a.made = append(a.made, t)
 			b.queue = append(b.queue[:i], b.queue[i+1:]...)
 			i--
@@ -121,7 +123,7 @@ func maxRes(a, b Resources) Resources {
 func ptr[T any](v T) *T { return &v }
 
 // taskInfo builds the server's task.
-func (b *Backend) taskInfo(l *launch, o Offer, use Resources, ports []uint64, ip string) TaskInfo {
+func (b *Backend) taskInfo(l *launch, o Offer, res []Resource, ports []uint64, ip string) TaskInfo {
 	port := strconv.FormatUint(ports[0], 10)
 	req := l.req
 	bind := ip
@@ -200,7 +202,7 @@ func (b *Backend) taskInfo(l *launch, o Offer, use Resources, ports []uint64, ip
 	name := "jupyter-" + safeID(req.User)
 	return TaskInfo{
 		Name: name, TaskID: &ID{Value: l.id}, AgentID: &o.AgentID,
-		Resources: use.Wire("", ""), Command: cmd, Container: ci,
+		Resources: res, Command: cmd, Container: ci,
 		KillPolicy: &KillPolicy{GracePeriod: &DurationInfo{Nanoseconds: b.opts.KillGrace.Nanoseconds()}},
 		Labels: &Labels{Labels: []Label{
 			{Key: "sparkhub.user", Value: req.User},
@@ -277,7 +279,7 @@ func (b *Backend) apply(t *task, st TaskStatus) {
 			l := t.launch
 			b.forgetLocked(t)
 			b.queue = append([]*launch{l}, b.queue...)
-			b.revive = true
+			b.revive[l.spec.Role] = true
 			l.requeue <- struct{}{}
 			b.poke()
 			return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -366,4 +367,132 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestProfileRoles: profiles run under their Mesos roles. An agent
+// reserved for "analytics" takes only analytics servers; the default
+// profile's servers never land there, even when nothing else has room; a
+// profile whose role has no resources waits until an agent for that role
+// comes.
+func TestProfileRoles(t *testing.T) {
+	mustRes := func(s string) mesos.Resources {
+		r, err := mesos.ParseResources(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	c := cluster(t, 0, "cpus:1", func(o *mesostest.Options) {
+		withSleeper(o)
+		o.Agents = []mesostest.AgentConfig{
+			{Hostname: "reserved", Reserved: map[string]mesos.Resources{"analytics": mustRes("cpus:4;mem:4096;ports:[31000-31049]")}},
+			{Hostname: "shared", Resources: mustRes("cpus:1;mem:1024;ports:[31100-31149]")},
+		}
+	})
+	db := newHubDB()
+	h := newHub(t, c, db, func(o *mesos.Options) {
+		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.Roles = []string{"analytics", "ml"}
+		o.Spec = func(profile string) (mesos.TaskSpec, error) {
+			switch profile {
+			case "":
+				return mesos.TaskSpec{}, nil
+			case "analytics", "ml":
+				return mesos.TaskSpec{Role: profile}, nil
+			}
+			return mesos.TaskSpec{}, fmt.Errorf("no profile %q", profile)
+		}
+	})
+	var mu sync.Mutex
+	progress := map[string][]string{}
+	start := func(user, profile string, d time.Duration) (spawner.Started, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		req := startReq(user)
+		req.Profile = profile
+		req.Progress = func(m string) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress[user] = append(progress[user], m)
+		}
+		return h.Start(ctx, req)
+	}
+	// placed checks where a task runs and that every resource it was
+	// launched with is allocated to role.
+	placed := func(st spawner.Started, host, role string) {
+		t.Helper()
+		tv := agentOf(c, st.Handle.ID)
+		if tv.Hostname != host || tv.Role != role {
+			t.Errorf("task on %q allocated to %q, want on %q allocated to %q", tv.Hostname, tv.Role, host, role)
+		}
+		for _, r := range tv.Resources {
+			if r.AllocationInfo == nil || r.AllocationInfo.Role != role {
+				t.Errorf("launched with %s allocated to %+v, want %q", r.Name, r.AllocationInfo, role)
+			}
+		}
+	}
+
+	d1, err := start("d1", "", 20*time.Second)
+	if err != nil {
+		t.Fatalf("default profile: %v", err)
+	}
+	placed(d1, "shared", "*")
+
+	// The shared agent is full; the reserved one is not for the default
+	// profile.
+	_, err = start("d2", "", 1500*time.Millisecond)
+	var f *spawner.Failure
+	if !errors.As(err, &f) || f.Message != "No machine in the cluster has room for your server right now; try again later." {
+		t.Errorf("second default server: %v, want a Failure: no room", err)
+	}
+
+	a1, err := start("a1", "analytics", 20*time.Second)
+	if err != nil {
+		t.Fatalf("analytics profile: %v", err)
+	}
+	placed(a1, "reserved", "analytics")
+	reserved := false
+	for _, r := range agentOf(c, a1.Handle.ID).Resources {
+		reserved = reserved || r.Role == "analytics"
+	}
+	if !reserved {
+		t.Errorf("analytics server launched without the reserved resources it was offered")
+	}
+
+	// No agent has anything for "ml": the server waits.
+	type result struct {
+		st  spawner.Started
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := start("m1", "ml", 30*time.Second)
+		done <- result{st, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("ml server without an agent for ml: %+v, %v", r.st, r.err)
+	default:
+	}
+	fwID, _ := db.Get(context.Background())
+	if got := c.SuppressedRoles(fwID); !slices.Equal(got, []string{"*", "analytics"}) {
+		t.Errorf("suppressed roles while ml waits = %v, want [* analytics]", got)
+	}
+	if _, err := c.AddAgent(mesostest.AgentConfig{Hostname: "ml", Reserved: map[string]mesos.Resources{"ml": mustRes("cpus:2;mem:2048;ports:[31200-31249]")}}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("ml profile once an agent for it came: %v (progress %q)", r.err, progress["m1"])
+	}
+	placed(r.st, "ml", "ml")
+	waitUntil(t, "every role suppressed", func() bool {
+		return slices.Equal(c.SuppressedRoles(fwID), []string{"*", "analytics", "ml"})
+	})
+	for _, tv := range c.Tasks() {
+		if tv.Labels["sparkhub.user"] == "d2" {
+			t.Errorf("the default server that found no room runs on %s", tv.Hostname)
+		}
+	}
 }

@@ -227,7 +227,7 @@ func (b *Backend) frameworkInfo(id string) map[string]any {
 		caps = append(caps, map[string]string{"type": "GPU_RESOURCES"})
 	}
 	info := map[string]any{
-		"user": b.opts.User, "name": b.opts.FrameworkName, "roles": []string{b.opts.Role},
+		"user": b.opts.User, "name": b.opts.FrameworkName, "roles": b.roles,
 		"failover_timeout": b.opts.FailoverTimeout.Seconds(), "checkpoint": true,
 		"capabilities": caps,
 		"labels":       Labels{Labels: []Label{{Key: "app", Value: "sparkhub"}}},
@@ -286,8 +286,8 @@ func (b *Backend) subscribed(master, streamID, fwID string) {
 	defer b.mu.Unlock()
 	b.master, b.streamID, b.fwID = master, streamID, fwID
 	b.gen++
-	b.suppressed = false // a new subscription is not suppressed
-	b.revive = false
+	b.suppressed = map[string]bool{} // a new subscription is not suppressed
+	b.revive = map[string]bool{}
 	select {
 	case <-b.connected:
 	default:
@@ -370,35 +370,47 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 	}
 }
 
-// maintain sends REVIVE when new work came, SUPPRESS when none waits.
+// maintain sends REVIVE for the roles new work came for (or that wait
+// while suppressed), SUPPRESS for the roles none waits for. Both name
+// their roles: an empty list would mean every role.
 func (b *Backend) maintain(ctx context.Context) {
-	b.maintainMu.Lock() // a decision and its call go together
+	b.maintainMu.Lock() // a decision and its calls go together
 	defer b.maintainMu.Unlock()
 	b.mu.Lock()
-	revive := b.revive && len(b.queue) > 0
-	suppress := !b.suppressed && len(b.queue) == 0
-	b.revive = false
-	if revive {
-		b.suppressed = false
+	waits := map[string]bool{}
+	for _, l := range b.queue {
+		waits[l.spec.Role] = true
 	}
-	if suppress {
-		b.suppressed = true
+	var revive, suppress []string
+	for _, r := range b.roles {
+		switch {
+		case waits[r] && (b.revive[r] || b.suppressed[r]):
+			revive = append(revive, r)
+			b.suppressed[r] = false
+		case !waits[r] && !b.suppressed[r]:
+			suppress = append(suppress, r)
+			b.suppressed[r] = true
+		}
 	}
+	b.revive = map[string]bool{}
 	b.mu.Unlock()
-	role := map[string]any{"roles": []string{b.opts.Role}}
-	switch {
-	case revive:
-		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": role}); err != nil {
-			b.log.Warn("mesos revive", "err", err)
+	if len(revive) > 0 {
+		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": RoleList{Roles: revive}}); err != nil {
+			b.log.Warn("mesos revive", "roles", revive, "err", err)
 			b.mu.Lock()
-			b.revive = true
+			for _, r := range revive {
+				b.revive[r] = true
+			}
 			b.mu.Unlock()
 		}
-	case suppress:
-		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": role}); err != nil {
-			b.log.Warn("mesos suppress", "err", err)
+	}
+	if len(suppress) > 0 {
+		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": RoleList{Roles: suppress}}); err != nil {
+			b.log.Warn("mesos suppress", "roles", suppress, "err", err)
 			b.mu.Lock()
-			b.suppressed = false
+			for _, r := range suppress {
+				b.suppressed[r] = false
+			}
 			b.mu.Unlock()
 		}
 	}

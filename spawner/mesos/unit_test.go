@@ -1,6 +1,20 @@
 package mesos
 
-import "testing"
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
+)
 
 func TestConstraintAllows(t *testing.T) {
 	rack := func(host, r string) Placement {
@@ -75,5 +89,192 @@ func TestReason(t *testing.T) {
 		if got := reason(tt.st, "a1"); got != tt.want {
 			t.Errorf("reason(%+v) = %q, want %q", tt.st, got, tt.want)
 		}
+	}
+}
+
+// analyticsOffer holds, allocated to "analytics": unreserved cpus, mem
+// and ports, and cpus, mem and ports statically reserved for analytics,
+// and mem dynamically reserved for it by principal p.
+func analyticsOffer() Offer {
+	alloc := &AllocationInfo{Role: "analytics"}
+	sc := func(name string, v float64, role string, resv *ReservationInfo) Resource {
+		return Resource{Name: name, Type: "SCALAR", Scalar: &Scalar{Value: Number(v)}, Role: role, Reservation: resv, AllocationInfo: alloc}
+	}
+	pr := func(b, e uint64, role string) Resource {
+		return Resource{Name: "ports", Type: "RANGES", Ranges: &Ranges{Range: []Range{{Begin: b, End: e}}}, Role: role, AllocationInfo: alloc}
+	}
+	dyn := &ReservationInfo{Principal: "p"}
+	return Offer{
+		ID: ID{Value: "o1"}, AgentID: ID{Value: "a1"}, Hostname: "h1", AllocationInfo: alloc,
+		Resources: []Resource{
+			sc("cpus", 2, "*", nil), sc("mem", 1024, "*", nil), pr(31000, 31009, "*"),
+			sc("cpus", 4, "analytics", nil), sc("mem", 2048, "analytics", nil), pr(31100, 31102, "analytics"),
+			sc("mem", 512, "analytics", dyn),
+		},
+	}
+}
+
+func TestReadOffer(t *testing.T) {
+	o := analyticsOffer()
+	x := readOffer(o, "*")
+	if x.role != "analytics" {
+		t.Errorf("role = %q, want analytics", x.role)
+	}
+	if len(x.parts) != 3 || !x.parts[0].reserved() || !x.parts[1].reserved() || x.parts[2].reserved() {
+		t.Fatalf("parts = %+v, want two reserved (static, dynamic) then the unreserved", x.parts)
+	}
+	if got := x.total(); got.CPUs != 6 || got.Mem != 3584 || got.NumPorts() != 13 {
+		t.Errorf("total = %s", got)
+	}
+
+	// An offer that says no role is the default role's; a resource
+	// allocated elsewhere is not the offer's.
+	o.AllocationInfo = nil
+	for i := range o.Resources {
+		o.Resources[i].AllocationInfo = nil
+	}
+	o.Resources = append(o.Resources, Resource{Name: "cpus", Type: "SCALAR", Scalar: &Scalar{Value: 8}, AllocationInfo: &AllocationInfo{Role: "other"}})
+	if x := readOffer(o, "*"); x.role != "*" || x.total().CPUs != 6 {
+		t.Errorf("offer without allocation: role %q, total %s; want *, cpus 6", x.role, x.total())
+	}
+}
+
+// TestTakeFromOffer: a server takes the reserved resources first, then
+// unreserved ones, and names each as offered, allocated to the offer's
+// role.
+func TestTakeFromOffer(t *testing.T) {
+	x := readOffer(analyticsOffer(), "*")
+	use, rest, ports, ok := x.take(Resources{CPUs: 5, Mem: 2600}, 5)
+	if !ok {
+		t.Fatal("take = not ok")
+	}
+	if want := []uint64{31100, 31101, 31102, 31000, 31001}; !slices.Equal(ports, want) {
+		t.Errorf("ports = %v, want %v (reserved first)", ports, want)
+	}
+	type key struct{ name, role, principal string }
+	got := map[key]float64{}
+	for _, r := range use.wire() {
+		if r.AllocationInfo == nil || r.AllocationInfo.Role != "analytics" {
+			t.Errorf("%s: allocation %+v, want analytics", r.Name, r.AllocationInfo)
+		}
+		k := key{r.Name, r.Role, ""}
+		if r.Reservation != nil {
+			k.principal = r.Reservation.Principal
+		}
+		switch {
+		case r.Scalar != nil:
+			got[k] += float64(r.Scalar.Value)
+		case r.Ranges != nil:
+			got[k] += float64(Resources{Ports: r.Ranges.Range}.NumPorts())
+		}
+	}
+	want := map[key]float64{
+		{"cpus", "analytics", ""}:  4,
+		{"mem", "analytics", ""}:   2048,
+		{"ports", "analytics", ""}: 3,
+		{"mem", "analytics", "p"}:  512,
+		{"cpus", "*", ""}:          1,
+		{"mem", "*", ""}:           40,
+		{"ports", "*", ""}:         2,
+	}
+	if len(got) != len(want) {
+		t.Errorf("task resources = %v\nwant %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%v = %v, want %v", k, got[k], v)
+		}
+	}
+	if r := rest.total(); r.CPUs != 1 || r.Mem != 984 || r.NumPorts() != 8 || rest.role != "analytics" {
+		t.Errorf("rest = %s (%s), want cpus 1, mem 984, 8 ports", r, rest.role)
+	}
+	if _, _, _, ok := x.take(Resources{CPUs: 7}, 5); ok {
+		t.Error("took 7 CPUs from an offer of 6")
+	}
+	if _, _, _, ok := x.take(Resources{CPUs: 1}, 14); ok {
+		t.Error("took 14 ports from an offer of 13")
+	}
+}
+
+// TestOffersByRole: a waiting server is launched only from an offer
+// allocated to its role, with resources allocated to that role; an offer
+// of a role nobody waits for is declined.
+func TestOffersByRole(t *testing.T) {
+	star := Offer{ID: ID{Value: "o2"}, AgentID: ID{Value: "a2"}, Hostname: "h2", AllocationInfo: &AllocationInfo{Role: "*"},
+		Resources: Resources{CPUs: 8, Mem: 8192, Ports: []Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
+	tests := []struct {
+		name       string
+		roles      []string // of the waiting servers, in order
+		offers     []Offer
+		wantAccept map[string]string // offer → role of the task launched from it
+		wantLeft   []string          // roles still waiting
+	}{
+		{"each to its own", []string{"*", "analytics"}, []Offer{analyticsOffer(), star}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
+		{"each to its own, the other order", []string{"analytics", "*"}, []Offer{star, analyticsOffer()}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
+		{"not from another role", []string{"*"}, []Offer{analyticsOffer()}, map[string]string{}, []string{"*"}},
+		{"nor the other way", []string{"analytics"}, []Offer{star}, map[string]string{}, []string{"analytics"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var calls []Call
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var c Call
+				json.NewDecoder(r.Body).Decode(&c)
+				mu.Lock()
+				calls = append(calls, c)
+				mu.Unlock()
+				w.WriteHeader(http.StatusAccepted)
+			}))
+			defer srv.Close()
+			b := &Backend{
+				opts:  Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60},
+				roles: []string{"*", "analytics"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
+				master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
+				suppressed: map[string]bool{}, revive: map[string]bool{},
+			}
+			for i, role := range tt.roles {
+				b.queue = append(b.queue, &launch{
+					id: "t" + strconv.Itoa(i), user: "u", req: spawner.StartRequest{User: "u"},
+					spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: role}, need: Resources{CPUs: 1, Mem: 512},
+					placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
+				})
+			}
+			b.offers(context.Background(), tt.offers)
+			accepted := map[string]string{}
+			for _, c := range calls {
+				switch c.Type {
+				case "ACCEPT":
+					ti := c.Accept.Operations[0].Launch.TaskInfos[0]
+					role := ""
+					for _, r := range ti.Resources {
+						if r.AllocationInfo == nil || (role != "" && r.AllocationInfo.Role != role) {
+							t.Fatalf("task resources %+v: want all allocated to one role", ti.Resources)
+						}
+						role = r.AllocationInfo.Role
+					}
+					accepted[c.Accept.OfferIDs[0].Value] = role
+				case "DECLINE":
+					for _, id := range c.Decline.OfferIDs {
+						if _, ok := tt.wantAccept[id.Value]; ok {
+							t.Errorf("declined %s, want it accepted", id.Value)
+						}
+					}
+				}
+			}
+			if !reflect.DeepEqual(accepted, tt.wantAccept) {
+				t.Errorf("accepted %v, want %v", accepted, tt.wantAccept)
+			}
+			var left []string
+			for _, l := range b.queue {
+				left = append(left, l.spec.Role)
+				if l.seen != 0 {
+					t.Errorf("a server of role %q counted %d offers of another role", l.spec.Role, l.seen)
+				}
+			}
+			if !reflect.DeepEqual(left, tt.wantLeft) {
+				t.Errorf("still waiting %v, want %v", left, tt.wantLeft)
+			}
+		})
 	}
 }

@@ -253,13 +253,25 @@ type AllocationInfo struct {
 
 // Resource is a named scalar or set of ranges.
 type Resource struct {
-	Name           string          `json:"name"`
-	Type           string          `json:"type"`
-	Scalar         *Scalar         `json:"scalar,omitempty"`
-	Ranges         *Ranges         `json:"ranges,omitempty"`
-	Set            *Set            `json:"set,omitempty"`
-	Role           string          `json:"role,omitempty"`
-	AllocationInfo *AllocationInfo `json:"allocation_info,omitempty"`
+	Name   string  `json:"name"`
+	Type   string  `json:"type"`
+	Scalar *Scalar `json:"scalar,omitempty"`
+	Ranges *Ranges `json:"ranges,omitempty"`
+	Set    *Set    `json:"set,omitempty"`
+	// Role is the role the resource is reserved for, "*" (or unset)
+	// when unreserved: the format of frameworks without
+	// RESERVATION_REFINEMENT.
+	Role string `json:"role,omitempty"`
+	// Reservation is set on dynamically reserved resources.
+	Reservation    *ReservationInfo `json:"reservation,omitempty"`
+	AllocationInfo *AllocationInfo  `json:"allocation_info,omitempty"`
+}
+
+// ReservationInfo is Resource.Reservation: who made a dynamic
+// reservation. A task uses reserved resources by naming them as offered.
+type ReservationInfo struct {
+	Principal string  `json:"principal,omitempty"`
+	Labels    *Labels `json:"labels,omitempty"`
 }
 
 // Scalar is Value.Scalar.
