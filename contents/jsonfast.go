@@ -40,7 +40,17 @@ type jsonParser struct {
 	// a string per line of every output, and one allocation each would
 	// cost more than the parse.
 	arena []byte
+	stack []any // elements of the arrays being read
 }
+
+// plain marks the bytes a JSON string carries as they are: printable
+// ASCII but the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // arenaString copies b into the arena and returns it as a string.
 func (p *jsonParser) arenaString(b []byte) string {
@@ -199,19 +209,22 @@ func (p *jsonParser) array() (any, error) {
 		return nil, err
 	}
 	p.pos++ // [
-	a := []any{}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
 		p.depth--
-		return a, nil
+		return []any{}, nil
 	}
+	// Elements gather on a stack shared by every array being read, and
+	// each array is made once at its final length.
+	base := len(p.stack)
+	defer func() { clear(p.stack[base:]); p.stack = p.stack[:base] }()
 	for {
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, v)
+		p.stack = append(p.stack, v)
 		p.space()
 		if p.pos >= len(p.data) {
 			return nil, p.fail("unexpected end of JSON input")
@@ -222,7 +235,7 @@ func (p *jsonParser) array() (any, error) {
 		case ']':
 			p.pos++
 			p.depth--
-			return a, nil
+			return slices.Clone(p.stack[base:]), nil
 		default:
 			return nil, p.fail("expected ',' or ']' after an array element")
 		}
@@ -277,6 +290,10 @@ func (p *jsonParser) str() (string, error) {
 	ascii := true
 	for i < len(d) {
 		c := d[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		if c == '"' {
 			p.pos = i + 1
 			if ascii || utf8.Valid(d[start:i]) {
@@ -383,7 +400,7 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 			return "", p.fail("invalid control character in string")
 		case c < utf8.RuneSelf:
 			j := i + 1
-			for j < len(d) && d[j] >= 0x20 && d[j] < utf8.RuneSelf && d[j] != '"' && d[j] != '\\' {
+			for j < len(d) && plain[d[j]] {
 				j++
 			}
 			b = append(b, d[i:j]...)
@@ -501,11 +518,11 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

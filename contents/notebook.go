@@ -167,7 +167,7 @@ var nonTextSplitMimes = map[string]bool{"application/javascript": true, "image/s
 func splitLines(nb map[string]any) {
 	for _, cell := range cellsOf(nb) {
 		if src, ok := cell["source"].(string); ok {
-			cell["source"] = pySplitLines(src)
+			cell["source"] = splitText(src)
 		}
 		if att, ok := cell["attachments"].(map[string]any); ok {
 			for _, a := range att {
@@ -192,7 +192,7 @@ func splitLines(nb map[string]any) {
 				}
 			case "stream":
 				if text, ok := out["text"].(string); ok {
-					out["text"] = pySplitLines(text)
+					out["text"] = splitText(text)
 				}
 			}
 		}
@@ -202,7 +202,7 @@ func splitLines(nb map[string]any) {
 func splitBundle(data map[string]any) {
 	for k, v := range data {
 		if s, ok := v.(string); ok && (strings.HasPrefix(k, "text/") || nonTextSplitMimes[k]) {
-			data[k] = pySplitLines(s)
+			data[k] = splitText(s)
 		}
 	}
 }
@@ -283,6 +283,13 @@ var lineStart = [256]bool{'\n': true, '\v': true, '\f': true, '\r': true, 0x1c: 
 // pySplitLines is Python's str.splitlines(keepends=True).
 func pySplitLines(s string) []any {
 	lines := make([]any, 0, strings.Count(s, "\n")+1)
+	eachLine(s, func(line string) { lines = append(lines, line) })
+	return lines
+}
+
+// eachLine calls f with each line of s as str.splitlines(keepends=True)
+// cuts it.
+func eachLine(s string, f func(line string)) {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		if !lineStart[s[i]] {
@@ -309,14 +316,17 @@ func pySplitLines(s string) []any {
 		if end < 0 {
 			continue
 		}
-		lines = append(lines, s[start:end])
+		f(s[start:end])
 		start, i = end, end-1
 	}
 	if start < len(s) {
-		lines = append(lines, s[start:])
+		f(s[start:])
 	}
-	return lines
 }
+
+// splitText is a string nbformat stores as a list of its lines; pyDump
+// writes it so, without the list being made.
+type splitText string
 
 // pyDump writes v as Python's json.dumps(v, indent=1, sort_keys=True,
 // separators=(',', ': '), ensure_ascii=False).
@@ -332,6 +342,24 @@ func pyDump(b *bytes.Buffer, v any, level int) error {
 		}
 	case string:
 		pyString(b, x)
+	case splitText:
+		if x == "" {
+			b.WriteString("[]")
+			return nil
+		}
+		b.WriteString("[\n")
+		first := true
+		eachLine(string(x), func(line string) {
+			if !first {
+				b.WriteString(",\n")
+			}
+			first = false
+			indent(b, level+1)
+			pyString(b, line)
+		})
+		b.WriteString("\n")
+		indent(b, level)
+		b.WriteString("]")
 	case json.Number:
 		s, err := pyNumber(x)
 		if err != nil {
@@ -405,7 +433,7 @@ func pyString(b *bytes.Buffer, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if c >= 0x20 && c != '"' && c != '\\' { // UTF-8 goes as it is
 			continue
 		}
 		b.WriteString(s[start:i])
@@ -578,11 +606,15 @@ func notebookProblem(nb map[string]any) string {
 
 func isMultiline(v any) bool {
 	switch x := v.(type) {
-	case string:
+	case string, splitText:
 		return true
 	case []any:
-		_, ok := joinStrings(x)
-		return ok
+		for _, e := range x {
+			if _, ok := e.(string); !ok {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
