@@ -27,8 +27,11 @@
 // server to the role (weights, quota) and reserved machines serve only
 // their role's profiles. Offers of a role nobody waits for are declined.
 // REVIVE names the roles new work came for; SUPPRESS the roles nobody
-// waits for, so an idle role gets no offers while another waits. A
-// profile naming a role the framework lacks does not start.
+// waits for, so an idle role gets no offers while another waits. A server
+// whose role no offer fits keeps saying in its progress what it waits for,
+// naming the role: Still waiting: no machine for role "analytics" has 64
+// GiB of memory free. A profile naming a role the framework lacks does
+// not start.
 //
 // A server is one task: a DOCKER container of the profile's image (HOST
 // network, or BRIDGE with host port == container port) or the Mesos
@@ -158,12 +161,14 @@ type Options struct {
 
 	// Tuning, for tests: the first and longest reconnect backoff (0.5 s,
 	// 15 s), the silence that counts as a dead stream in heartbeats (5),
-	// the timeout of calls (75 s), and periodic implicit reconciliation
-	// (15 min).
+	// the timeout of calls (75 s), periodic implicit reconciliation
+	// (15 min), and how often a server waiting for an offer says in its
+	// progress why it still waits (30 s).
 	MinBackoff, MaxBackoff time.Duration
 	MissedHeartbeats       int
 	CallTimeout            time.Duration
 	ReconcileInterval      time.Duration
+	StillWaiting           time.Duration
 }
 
 // Backend is the Mesos framework. Safe for concurrent use.
@@ -307,6 +312,7 @@ func New(opts Options) (*Backend, error) {
 	def(&opts.MaxBackoff, 15*time.Second)
 	def(&opts.CallTimeout, 75*time.Second)
 	def(&opts.ReconcileInterval, 15*time.Minute)
+	def(&opts.StillWaiting, 30*time.Second)
 	if opts.MissedHeartbeats <= 0 {
 		opts.MissedHeartbeats = 5
 	}
@@ -428,15 +434,29 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 		need:   Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	}
-	req.Report("Waiting for a machine with " + describe(l.need) + " free")
+	waiting := "Waiting for a machine with " + describe(l.need) + " free"
+	if spec.Role != "*" {
+		waiting = "Waiting for a machine for role " + strconv.Quote(spec.Role) + " with " + describe(l.need) + " free"
+	}
+	req.Report(waiting)
 	b.mu.Lock()
 	b.queue = append(b.queue, l)
 	b.revive[spec.Role] = true
 	b.mu.Unlock()
 	b.poke()
+	still := time.NewTicker(b.opts.StillWaiting)
+	defer still.Stop()
 	var t *task
 	for t == nil {
 		select {
+		case <-still.C:
+			b.mu.Lock()
+			what, _ := b.shortage(l)
+			b.mu.Unlock()
+			if msg := "Still waiting: " + what; msg != waiting {
+				req.Report(msg)
+				waiting = msg
+			}
 		case t = <-l.placed:
 		case <-ctx.Done():
 			b.mu.Lock()
@@ -509,28 +529,47 @@ func (b *Backend) hasRole(role string) bool {
 // noFit is the sentence for a server no offer was found for.
 func (b *Backend) noFit(l *launch, err error) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	const tail = "; pick a smaller profile or try again later."
-	var msg string
+	what, smaller := b.shortage(l)
+	unreachable := l.seen == 0 && b.streamID == ""
+	b.mu.Unlock()
+	msg := strings.ToUpper(what[:1]) + what[1:]
 	switch {
-	case l.seen == 0 && b.streamID == "":
-		msg = "The cluster cannot be reached right now; try again later or tell an admin."
-	case l.seen == 0:
-		msg = "No machine in the cluster has room for your server right now; try again later."
-	case l.best.Mem < l.need.Mem:
-		msg = "No machine in the cluster has " + mib(l.need.Mem) + " of memory free" + tail
-	case l.best.CPUs < l.need.CPUs:
-		msg = "No machine in the cluster has " + num(l.need.CPUs) + " CPUs free" + tail
-	case l.bestGPU < l.need.GPUs:
-		msg = "No machine in the cluster has " + num(l.need.GPUs) + " GPUs free" + tail
-	case l.best.Disk < l.need.Disk:
-		msg = "No machine in the cluster has " + mib(l.need.Disk) + " of disk free" + tail
-	case l.refused:
-		msg = "No machine in the cluster matches where this profile may run (" + constraintsText(l.spec.Constraints) + "); try again later."
+	case unreachable:
+		msg += "; try again later or tell an admin."
+	case smaller:
+		msg += "; pick a smaller profile or try again later."
 	default:
-		msg = "No machine in the cluster has room for your server right now; try again later."
+		msg += "; try again later."
 	}
 	return &spawner.Failure{Message: msg, Err: err}
+}
+
+// shortage says what the offers of the server's role lacked so far, as
+// in: no machine in the cluster has 64 GiB of memory free. A role other
+// than "*" is named: no machine for role "analytics" has 64 GiB of memory
+// free. smaller tells whether a smaller profile would help. b.mu is held.
+func (b *Backend) shortage(l *launch) (what string, smaller bool) {
+	where := "in the cluster"
+	if l.spec.Role != "*" {
+		where = "for role " + strconv.Quote(l.spec.Role)
+	}
+	switch {
+	case l.seen == 0 && b.streamID == "":
+		return "the cluster cannot be reached right now", false
+	case l.seen == 0:
+		return "no machine " + where + " has room for your server right now", false
+	case l.best.Mem < l.need.Mem:
+		return "no machine " + where + " has " + mib(l.need.Mem) + " of memory free", true
+	case l.best.CPUs < l.need.CPUs:
+		return "no machine " + where + " has " + num(l.need.CPUs) + " CPUs free", true
+	case l.bestGPU < l.need.GPUs:
+		return "no machine " + where + " has " + num(l.need.GPUs) + " GPUs free", true
+	case l.best.Disk < l.need.Disk:
+		return "no machine " + where + " has " + mib(l.need.Disk) + " of disk free", true
+	case l.refused:
+		return "no machine " + where + " matches where this profile may run (" + constraintsText(l.spec.Constraints) + ")", false
+	}
+	return "no machine " + where + " has room for your server right now", false
 }
 
 // Recover implements spawner.Backend: the task must still run, as the

@@ -266,10 +266,15 @@ func TestNothingFits(t *testing.T) {
 		{"cpus", mesos.TaskSpec{Image: sleeper, CPUs: 32, Mem: 1024}, "No machine in the cluster has 32 CPUs free; pick a smaller profile or try again later."},
 		{"constraints", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024, Constraints: []mesos.Constraint{{Field: "rack", Operator: "CLUSTER", Value: "r9"}}},
 			"No machine in the cluster matches where this profile may run (rack CLUSTER r9); try again later."},
+		{"memory for a role", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 65536, Role: "analytics"},
+			`No machine for role "analytics" has 64 GiB of memory free; pick a smaller profile or try again later.`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHub(t, c, newHubDB(), func(o *mesos.Options) { o.Defaults = tt.spec })
+			h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+				o.Defaults = tt.spec
+				o.Roles = []string{tt.spec.Role}
+			})
 			_, err := startCtx(t, h, "big", 1500*time.Millisecond)
 			var f *spawner.Failure
 			if !errors.As(err, &f) {
@@ -372,8 +377,8 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // TestProfileRoles: profiles run under their Mesos roles. An agent
 // reserved for "analytics" takes only analytics servers; the default
 // profile's servers never land there, even when nothing else has room; a
-// profile whose role has no resources waits until an agent for that role
-// comes.
+// profile whose role has no resources waits, saying which role it waits
+// for, until an agent for that role comes.
 func TestProfileRoles(t *testing.T) {
 	mustRes := func(s string) mesos.Resources {
 		r, err := mesos.ParseResources(s)
@@ -402,6 +407,7 @@ func TestProfileRoles(t *testing.T) {
 			}
 			return mesos.TaskSpec{}, fmt.Errorf("no profile %q", profile)
 		}
+		o.StillWaiting = 50 * time.Millisecond
 	})
 	var mu sync.Mutex
 	progress := map[string][]string{}
@@ -458,8 +464,13 @@ func TestProfileRoles(t *testing.T) {
 	if !reserved {
 		t.Errorf("analytics server launched without the reserved resources it was offered")
 	}
+	mu.Lock()
+	if got, want := progress["a1"][0], `Waiting for a machine for role "analytics" with 1 CPUs and 1 GiB free`; got != want {
+		t.Errorf("first progress = %q, want %q", got, want)
+	}
+	mu.Unlock()
 
-	// No agent has anything for "ml": the server waits.
+	// No agent has anything for "ml": the server waits and says so.
 	type result struct {
 		st  spawner.Started
 		err error
@@ -469,12 +480,12 @@ func TestProfileRoles(t *testing.T) {
 		st, err := start("m1", "ml", 30*time.Second)
 		done <- result{st, err}
 	}()
-	time.Sleep(300 * time.Millisecond)
-	select {
-	case r := <-done:
-		t.Fatalf("ml server without an agent for ml: %+v, %v", r.st, r.err)
-	default:
-	}
+	const still = `Still waiting: no machine for role "ml" has room for your server right now`
+	waitUntil(t, "progress naming the role", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(progress["m1"], still)
+	})
 	fwID, _ := db.Get(context.Background())
 	if got := c.SuppressedRoles(fwID); !slices.Equal(got, []string{"*", "analytics"}) {
 		t.Errorf("suppressed roles while ml waits = %v, want [* analytics]", got)
