@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -40,7 +41,7 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog 
 		return nil, fmt.Errorf("--mesos-constraints: %w", err)
 	}
 	b, err := mesos.New(mesos.Options{
-		Master: m.Master, Principal: m.Principal, Secret: secret, Role: m.Role, User: m.User,
+		Master: m.Master, Principal: m.Principal, Secret: secret, Role: m.Role, Roles: mesosRoles(cfg, catalog), User: m.User,
 		FrameworkName: m.FrameworkName, FailoverTimeout: m.FailoverTimeout, RefuseSeconds: m.RefuseSeconds,
 		Network: m.Network, Containerizer: m.Containerizer,
 		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
@@ -64,10 +65,25 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog 
 	return b, nil
 }
 
+// mesosRoles are the roles the catalog's profiles run under, besides
+// --mesos-role: the framework subscribes with all of them.
+func mesosRoles(cfg hub.Config, catalog *images.Catalog) []string {
+	if cfg.Profiles == "" || catalog == nil {
+		return nil
+	}
+	var roles []string
+	for _, p := range catalog.Profiles {
+		if p.Role != "" && !slices.Contains(roles, p.Role) {
+			roles = append(roles, p.Role)
+		}
+	}
+	return roles
+}
+
 // mesosSpec turns the admin's profile catalog into task specs: a
-// profile's image, resources, constraints and the environment its image's
-// entrypoint reads (Spark's settings). Without a catalog (--profiles) the
-// --mesos-* flags give every server's spec.
+// profile's image, resources, role, constraints and the environment its
+// image's entrypoint reads (Spark's settings). Without a catalog
+// (--profiles) the --mesos-* flags give every server's spec.
 func mesosSpec(cfg hub.Config, catalog *images.Catalog) func(string) (mesos.TaskSpec, error) {
 	if cfg.Profiles == "" || catalog == nil {
 		return nil
@@ -88,7 +104,7 @@ func mesosSpec(cfg hub.Config, catalog *images.Catalog) func(string) (mesos.Task
 				return mesos.TaskSpec{}, fmt.Errorf("profile %s: %w", name, err)
 			}
 		}
-		return mesos.TaskSpec{Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs,
+		return mesos.TaskSpec{Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs, Role: p.Role,
 			Constraints: cs, Env: images.ProfileEnv(p, cluster)}, nil
 	}
 }

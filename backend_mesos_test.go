@@ -1,13 +1,18 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner/mesos"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
@@ -100,4 +105,117 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 		t.Fatalf("stop = %d", code)
 	}
 	hubtest.WaitFor(t, "the task to end", 30*time.Second, func() bool { return len(c.Tasks()) == 0 })
+}
+
+// TestMesosProfileRoles: the hub subscribes with the roles of its
+// profile catalog, and a profile's server is launched under its role: the
+// analytics profile's on the agent reserved for analytics, the default
+// profile's on the unreserved one.
+func TestMesosProfileRoles(t *testing.T) {
+	dataDir := t.TempDir()
+	profiles := filepath.Join(dataDir, "profiles.yaml")
+	err := os.WriteFile(profiles, []byte(`profiles:
+  - name: default
+    image: sparkhub/sleeper:1
+    cpus: 1
+    mem: 512
+  - name: analytics
+    image: sparkhub/sleeper:1
+    cpus: 1
+    mem: 512
+    role: analytics
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := func(s string) mesos.Resources {
+		r, err := mesos.ParseResources(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	c, err := mesostest.New(mesostest.Options{
+		Agents: []mesostest.AgentConfig{
+			{Hostname: "reserved", Reserved: map[string]mesos.Resources{"analytics": res("cpus:2;mem:2048;ports:[31000-31049]")}},
+			{Hostname: "shared", Resources: res("cpus:2;mem:2048;ports:[31100-31149]")},
+		},
+		// Nobody talks to these servers: a process that waits will do.
+		Images:  map[string][]string{"sparkhub/sleeper:1": {"/bin/sh", "-c", "exec sleep 600", "sh"}},
+		WorkDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	tokens := map[string]string{}
+	for _, u := range []string{"alice", "bob"} {
+		mustRun(t, u+"'s password\n", append([]string{"user", "add", u, "--password-stdin"}, common...)...)
+		tokens[u] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", u}, common...)...))
+	}
+	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0", "--spawner", "mesos",
+		"--mesos-master", c.URL(0), "--profiles", profiles, "--stop-grace", "1s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hub's log:\n%s", h.Logs.String())
+		}
+	})
+	// The answer comes once the server is ready or after 10 s; these
+	// never answer, so both are asked for at once.
+	cl := newClient(t, h.URL)
+	codes := make(chan string, 2)
+	for u, profile := range map[string]string{"alice": "analytics", "bob": "default"} {
+		go func() {
+			code := cl.api("POST", "/hub/api/users/"+u+"/server", tokens[u], map[string]any{"profile": profile}, nil)
+			if code != http.StatusCreated && code != http.StatusAccepted {
+				codes <- fmt.Sprintf("start %s's %s server = %d", u, profile, code)
+				return
+			}
+			codes <- ""
+		}()
+	}
+	for range 2 {
+		if msg := <-codes; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	where := map[string]mesostest.TaskView{}
+	hubtest.WaitFor(t, "both servers launched", 30*time.Second, func() bool {
+		for _, tv := range c.Tasks() {
+			where[tv.Labels["sparkhub.user"]] = tv
+		}
+		return where["alice"].ID != "" && where["bob"].ID != ""
+	})
+	if tv := where["alice"]; tv.Hostname != "reserved" || tv.Role != "analytics" {
+		t.Errorf("analytics server on %q allocated to %q, want on reserved allocated to analytics", tv.Hostname, tv.Role)
+	}
+	if tv := where["bob"]; tv.Hostname != "shared" || tv.Role != "*" {
+		t.Errorf("default server on %q allocated to %q, want on shared allocated to *", tv.Hostname, tv.Role)
+	}
+}
+
+func TestMesosRolesFromCatalog(t *testing.T) {
+	cat, problems := images.ParseCatalog("p.yaml", []byte(`profiles:
+  - {name: small, cpus: 1, mem: 1024}
+  - {name: big, cpus: 8, mem: 65536, role: analytics}
+  - {name: gpu, cpus: 4, mem: 16384, role: ml}
+  - {name: huge, cpus: 16, mem: 131072, role: analytics}
+`))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	cfg := hub.Defaults()
+	if got := mesosRoles(cfg, cat); got != nil {
+		t.Errorf("without --profiles: roles %v, want none", got)
+	}
+	cfg.Profiles = "p.yaml"
+	if got, want := mesosRoles(cfg, cat), []string{"analytics", "ml"}; !slices.Equal(got, want) {
+		t.Errorf("roles = %v, want %v", got, want)
+	}
+	for name, want := range map[string]string{"small": "", "big": "analytics"} {
+		if spec, err := mesosSpec(cfg, cat)(name); err != nil || spec.Role != want {
+			t.Errorf("spec of %s: role %q, %v; want %q", name, spec.Role, err, want)
+		}
+	}
 }
