@@ -142,23 +142,36 @@ func (s *Service) writeModel(w http.ResponseWriter, r *http.Request, status int,
 	if location {
 		w.Header().Set("Location", s.contentsURL(r, m.Path))
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	hint := 512
 	if sz, ok := m.Content.(string); ok {
 		hint += len(sz) + len(sz)/8
 	} else if m.Size != nil && m.Content != nil {
 		hint += int(*m.Size) // a notebook's JSON, less its indentation
 	}
-	body, err := m.appendJSON(make([]byte, 0, hint))
-	if err != nil {
-		s.writeError(w, r, err)
+	const chunk = 256 << 10
+	if hint <= chunk {
+		jw := &jsonWriter{b: make([]byte, 0, hint)}
+		m.write(jw)
+		if jw.err != nil {
+			s.writeError(w, r, jw.err)
+			return
+		}
+		jw.b = append(jw.b, '\n')
+		w.Header().Set("Content-Length", strconv.Itoa(len(jw.b)))
+		w.WriteHeader(status)
+		_, _ = w.Write(jw.b) // a client that hung up is not an error
 		return
 	}
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	// A large model goes out as it is written. Nothing in it can fail
+	// to encode (it is parsed JSON and strings); a write error is the
+	// client hanging up.
 	w.WriteHeader(status)
-	_, _ = w.Write(body) // a client that hung up is not an error
+	jw := &jsonWriter{b: make([]byte, 0, chunk+chunk/4), w: w, limit: chunk}
+	m.write(jw)
+	jw.b = append(jw.b, '\n')
+	jw.flush(true)
 }
 
 func (s *Service) contentsURL(r *http.Request, p string) string {

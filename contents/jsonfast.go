@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"unicode/utf16"
@@ -443,69 +444,91 @@ func hex4(d []byte) (rune, bool) {
 // appendJSON writes v compactly, as encoding/json does without HTML
 // escaping: map keys sorted, strings valid UTF-8.
 func appendJSON(b []byte, v any) ([]byte, error) {
+	jw := &jsonWriter{b: b}
+	jw.value(v)
+	return jw.b, jw.err
+}
+
+// jsonWriter writes JSON into b and, when w is set, hands b to w each
+// time it holds limit bytes between two elements: a large answer goes
+// out while the rest of it is written.
+type jsonWriter struct {
+	b     []byte
+	w     io.Writer
+	limit int
+	err   error
+}
+
+func (jw *jsonWriter) flush(force bool) {
+	if jw.w == nil || jw.err != nil || !force && len(jw.b) < jw.limit {
+		return
+	}
+	_, jw.err = jw.w.Write(jw.b)
+	jw.b = jw.b[:0]
+}
+
+func (jw *jsonWriter) value(v any) {
+	if jw.err != nil {
+		return
+	}
 	switch x := v.(type) {
 	case nil:
-		return append(b, "null"...), nil
+		jw.b = append(jw.b, "null"...)
 	case bool:
-		return strconv.AppendBool(b, x), nil
+		jw.b = strconv.AppendBool(jw.b, x)
 	case string:
-		return appendJSONString(b, x), nil
+		jw.b = appendJSONString(jw.b, x)
 	case json.Number: // as parsed, so valid
 		if x == "" {
-			return append(b, '0'), nil
+			x = "0"
 		}
-		return append(b, x...), nil
+		jw.b = append(jw.b, x...)
 	case int64:
-		return strconv.AppendInt(b, x, 10), nil
+		jw.b = strconv.AppendInt(jw.b, x, 10)
 	case []any:
-		b = append(b, '[')
+		jw.b = append(jw.b, '[')
 		for i, e := range x {
 			if i > 0 {
-				b = append(b, ',')
+				jw.b = append(jw.b, ',')
 			}
-			var err error
-			if b, err = appendJSON(b, e); err != nil {
-				return nil, err
-			}
+			jw.value(e)
+			jw.flush(false)
 		}
-		return append(b, ']'), nil
+		jw.b = append(jw.b, ']')
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		b = append(b, '{')
+		jw.b = append(jw.b, '{')
 		for i, k := range keys {
 			if i > 0 {
-				b = append(b, ',')
+				jw.b = append(jw.b, ',')
 			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, x[k]); err != nil {
-				return nil, err
-			}
+			jw.b = appendJSONString(jw.b, k)
+			jw.b = append(jw.b, ':')
+			jw.value(x[k])
+			jw.flush(false)
 		}
-		return append(b, '}'), nil
+		jw.b = append(jw.b, '}')
 	case []*Model:
-		b = append(b, '[')
+		jw.b = append(jw.b, '[')
 		for i, m := range x {
 			if i > 0 {
-				b = append(b, ',')
+				jw.b = append(jw.b, ',')
 			}
-			var err error
-			if b, err = m.appendJSON(b); err != nil {
-				return nil, err
-			}
+			m.write(jw)
+			jw.flush(false)
 		}
-		return append(b, ']'), nil
+		jw.b = append(jw.b, ']')
 	default:
 		data, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			jw.err = err
+			return
 		}
-		return append(b, data...), nil
+		jw.b = append(jw.b, data...)
 	}
 }
 
@@ -561,49 +584,46 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSON writes the model as encoding/json would, with its content
+// write writes the model as encoding/json would, with its content
 // through the fast writer.
-func (m *Model) appendJSON(b []byte) ([]byte, error) {
+func (m *Model) write(jw *jsonWriter) {
 	str := func(key, v string) {
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, v)
+		jw.b = append(jw.b, ',', '"')
+		jw.b = append(jw.b, key...)
+		jw.b = append(jw.b, '"', ':')
+		jw.b = appendJSONString(jw.b, v)
 	}
 	strPtr := func(key string, v *string) {
 		if v == nil {
-			b = append(b, ',', '"')
-			b = append(b, key...)
-			b = append(b, `":null`...)
+			jw.b = append(jw.b, ',', '"')
+			jw.b = append(jw.b, key...)
+			jw.b = append(jw.b, `":null`...)
 			return
 		}
 		str(key, *v)
 	}
-	b = append(b, `{"name":`...)
-	b = appendJSONString(b, m.Name)
+	jw.b = append(jw.b, `{"name":`...)
+	jw.b = appendJSONString(jw.b, m.Name)
 	str("path", m.Path)
 	str("type", m.Type)
-	b = append(b, `,"writable":`...)
-	b = strconv.AppendBool(b, m.Writable)
+	jw.b = append(jw.b, `,"writable":`...)
+	jw.b = strconv.AppendBool(jw.b, m.Writable)
 	str("created", m.Created)
 	str("last_modified", m.LastModified)
-	b = append(b, `,"content":`...)
-	var err error
-	if b, err = appendJSON(b, m.Content); err != nil {
-		return nil, err
-	}
+	jw.b = append(jw.b, `,"content":`...)
+	jw.value(m.Content)
 	strPtr("format", m.Format)
 	strPtr("mimetype", m.Mimetype)
-	b = append(b, `,"size":`...)
+	jw.b = append(jw.b, `,"size":`...)
 	if m.Size == nil {
-		b = append(b, "null"...)
+		jw.b = append(jw.b, "null"...)
 	} else {
-		b = strconv.AppendInt(b, *m.Size, 10)
+		jw.b = strconv.AppendInt(jw.b, *m.Size, 10)
 	}
 	strPtr("hash", m.Hash)
 	strPtr("hash_algorithm", m.HashAlgorithm)
 	if m.Message != "" {
 		str("message", m.Message)
 	}
-	return append(b, '}'), nil
+	jw.b = append(jw.b, '}')
 }
