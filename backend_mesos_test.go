@@ -163,21 +163,26 @@ func TestMesosProfileRoles(t *testing.T) {
 	})
 	// The answer comes once the server is ready or after 10 s; these
 	// never answer, so both are asked for at once.
-	cl := newClient(t, h.URL)
-	codes := make(chan string, 2)
+	errs := make(chan error, 2)
 	for u, profile := range map[string]string{"alice": "analytics", "bob": "default"} {
 		go func() {
-			code := cl.api("POST", "/hub/api/users/"+u+"/server", tokens[u], map[string]any{"profile": profile}, nil)
-			if code != http.StatusCreated && code != http.StatusAccepted {
-				codes <- fmt.Sprintf("start %s's %s server = %d", u, profile, code)
+			req, _ := http.NewRequest("POST", h.URL+"/hub/api/users/"+u+"/server", strings.NewReader(`{"profile":"`+profile+`"}`))
+			req.Header.Set("Authorization", "token "+tokens[u])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
 				return
 			}
-			codes <- ""
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted {
+				err = fmt.Errorf("start %s's %s server = %d", u, profile, resp.StatusCode)
+			}
+			errs <- err
 		}()
 	}
 	for range 2 {
-		if msg := <-codes; msg != "" {
-			t.Fatal(msg)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 	where := map[string]mesostest.TaskView{}
