@@ -394,7 +394,8 @@ var dockerfileMusts = map[string][]string{
 	"Dockerfile": {"openjdk-17-jre-headless", "tini", "USER analyst", "sparkhub_contents.HubContentsManager",
 		"requirements.lock", "/usr/local/bin/sparkhub-entrypoint"},
 	"Dockerfile.spark": {"SPARK_VERSION=3.5.", "MESOS_NATIVE_JAVA_LIBRARY=/usr/local/lib/libmesos.so", "hadoop-aws",
-		"spark-sql-kafka-0-10_2.12", "WITH_R", "WITH_SCALA", "USER analyst"},
+		"spark-sql-kafka-0-10_2.12", "spark-token-provider-kafka-0-10_2.12", "kafka-clients-${KAFKA_CLIENTS_VERSION}.jar",
+		"commons-pool2-${COMMONS_POOL2_VERSION}.jar", "requirements-scala.lock", "WITH_R", "WITH_SCALA", "USER analyst"},
 }
 
 // TestPinningRulesCatch: the checks find what they are for. files are
