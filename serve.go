@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,14 +40,6 @@ func (c *cli) serve(args []string) error {
 		return err
 	}
 	log := c.logger(cfg)
-	// The heap may grow to three times what is live between collections,
-	// not two (GOGC=200), unless GOGC says otherwise: the hub idles on a
-	// few MiB, and a notebook's save or load makes tens of MiB of
-	// short-lived garbage, which the default collects several times
-	// over (a 10 MB notebook's load took ~20% longer).
-	if c.getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
