@@ -2,34 +2,16 @@ package contents
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
+	"github.com/sparkhub/sparkhub/bench/notebook"
 	"github.com/sparkhub/sparkhub/db/dbtest"
 )
-
-// benchNotebook is a PUT body of a notebook of about size bytes: code
-// cells with 64-line stream outputs, as analysts' notebooks are.
-func benchNotebook(size int) []byte {
-	line := strings.Repeat("0123456789abcdef ", 4) + "\n"
-	var cells []map[string]any
-	for n := 0; n < size; n += 64 * len(line) {
-		cells = append(cells, map[string]any{
-			"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "id": fmt.Sprintf("c%07d", len(cells)),
-			"source":  "print('x' * 64)\n",
-			"outputs": []any{map[string]any{"output_type": "stream", "name": "stdout", "text": strings.Repeat(line, 64)}},
-		})
-	}
-	body, _ := json.Marshal(map[string]any{"type": "notebook", "content": map[string]any{
-		"cells": cells, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}})
-	return body
-}
 
 func benchRequest(b *testing.B, method, url string, body []byte) {
 	var rd io.Reader
@@ -53,7 +35,7 @@ func benchRequest(b *testing.B, method, url string, body []byte) {
 // the contents handler on SQLite: the hot path of every save and open.
 func BenchmarkNotebook(b *testing.B) {
 	for _, mb := range []int{1, 10} {
-		body := benchNotebook(mb << 20)
+		body := notebook.PutBody(mb << 20)
 		svc, err := New(dbtest.Open(b, "sqlite"), Options{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sparkhub/sparkhub/bench/notebook"
 )
 
 var measures = map[string]func(context.Context, *env) error{
@@ -408,29 +410,12 @@ func openIdle(ctx context.Context, h *hub, n int) ([]*websocket.Conn, error) {
 	return ok, nil
 }
 
-// notebook is a PUT body of a notebook of about size bytes: code cells
-// with text outputs (bench/contents' shape).
-func notebook(size int) []byte {
-	line := strings.Repeat("0123456789abcdef ", 4) + "\n"
-	var cells []map[string]any
-	for n := 0; n < size; n += 64 * len(line) {
-		cells = append(cells, map[string]any{
-			"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "id": fmt.Sprintf("c%07d", len(cells)),
-			"source":  "print('x' * 64)\n",
-			"outputs": []any{map[string]any{"output_type": "stream", "name": "stdout", "text": strings.Repeat(line, 64)}},
-		})
-	}
-	body, _ := json.Marshal(map[string]any{"type": "notebook", "content": map[string]any{
-		"cells": cells, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}})
-	return body
-}
-
 func measureContents(ctx context.Context, e *env) error {
 	const reps = 5
 	var rows [][]string
 	res := map[string]stat{}
 	for _, size := range []int{1 << 20, 10 << 20} {
-		body := notebook(size)
+		body := notebook.PutBody(size)
 		name := fmt.Sprintf("bench-%dmb.ipynb", size>>20)
 		put, get := map[string][]float64{}, map[string][]float64{}
 		for range reps {

@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sparkhub/sparkhub/bench/notebook"
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
 )
@@ -173,7 +173,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 func (t target) run(files, savers, rounds int, makeDir func(int) error) {
 	row := []string{t.name}
 	for _, size := range []int{1 << 20, 10 << 20} {
-		body := saveBody(size)
+		body := notebook.PutBody(size)
 		path := fmt.Sprintf("nb%d.ipynb", size>>20)
 		if _, err := t.do("PUT", path, body); err != nil {
 			log.Fatalf("%s: %v", t.name, err)
@@ -197,7 +197,7 @@ func (t target) run(files, savers, rounds int, makeDir func(int) error) {
 	}
 	row = append(row, t.median(rounds, "GET", "many", nil))
 	// Concurrent savers, each on its own small notebook.
-	small := saveBody(16 << 10)
+	small := notebook.PutBody(16 << 10)
 	var mu sync.Mutex
 	var lat []time.Duration
 	start := time.Now()
@@ -233,23 +233,6 @@ func parallel(workers, n int, fn func(int)) {
 	}
 	close(next)
 	wg.Wait()
-}
-
-// saveBody is a PUT of a notebook of about size bytes: code cells with
-// text outputs, as analysts' notebooks are.
-func saveBody(size int) []byte {
-	line := strings.Repeat("0123456789abcdef ", 4) + "\n"
-	var cells []map[string]any
-	for n := 0; n < size; n += 64 * len(line) {
-		cells = append(cells, map[string]any{
-			"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "id": fmt.Sprintf("c%07d", len(cells)),
-			"source":  "print('x' * 64)\n",
-			"outputs": []any{map[string]any{"output_type": "stream", "name": "stdout", "text": strings.Repeat(line, 64)}},
-		})
-	}
-	body, _ := json.Marshal(map[string]any{"type": "notebook", "content": map[string]any{
-		"cells": cells, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}})
-	return body
 }
 
 func makeFiles(dir string, n int) error {

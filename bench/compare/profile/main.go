@@ -10,7 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,9 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
 	"time"
 
+	"github.com/sparkhub/sparkhub/bench/notebook"
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
 )
@@ -63,7 +62,7 @@ func run(size, n int, out, params string) error {
 	}
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
-	body := notebook(size)
+	body := notebook.PutBody(size)
 	u := srv.URL + "/user/alice/api/contents/big.ipynb"
 	f, err := os.Create(out)
 	if err != nil {
@@ -107,20 +106,4 @@ func send(method, u string, body []byte) error {
 		return fmt.Errorf("%s: %d %.200s", method, resp.StatusCode, b)
 	}
 	return nil
-}
-
-// notebook is the side-by-side benchmark's notebook of about size bytes.
-func notebook(size int) []byte {
-	line := strings.Repeat("0123456789abcdef ", 4) + "\n"
-	var cells []map[string]any
-	for n := 0; n < size; n += 64 * len(line) {
-		cells = append(cells, map[string]any{
-			"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "id": fmt.Sprintf("c%07d", len(cells)),
-			"source":  "print('x' * 64)\n",
-			"outputs": []any{map[string]any{"output_type": "stream", "name": "stdout", "text": strings.Repeat(line, 64)}},
-		})
-	}
-	body, _ := json.Marshal(map[string]any{"type": "notebook", "content": map[string]any{
-		"cells": cells, "metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}})
-	return body
 }
