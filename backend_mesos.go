@@ -88,7 +88,7 @@ func mesosSpec(cfg hub.Config, catalog *images.Catalog) func(string) (mesos.Task
 	if cfg.Profiles == "" || catalog == nil {
 		return nil
 	}
-	cluster := images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image}
+	cluster := images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role}
 	return func(name string) (mesos.TaskSpec, error) {
 		p, ok := catalog.Lookup(name)
 		if !ok {

@@ -65,6 +65,9 @@ type Cluster struct {
 	// Image is the executor image when the profile names none (the
 	// hub's default image).
 	Image string
+	// Role is the framework's role (--mesos-role), which a profile
+	// without a role runs its server under, and so its executors.
+	Role string
 }
 
 // Agent is where a server's task landed and the ports it holds.
@@ -168,6 +171,9 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	env[EnvSparkExecutorImage] = image
 
 	role := p.Role
+	if role == "" {
+		role = c.Role
+	}
 	if v, ok := take("spark.mesos.role"); ok {
 		role = v
 	}

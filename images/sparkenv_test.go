@@ -123,3 +123,25 @@ func TestAgentEnv(t *testing.T) {
 		t.Errorf("SparkEnv lacks a part: %v", all)
 	}
 }
+
+// Spark's executors run under the role the notebook runs under: the
+// profile's, else the framework's; spark.mesos.role in the profile's
+// settings wins over both.
+func TestSparkRole(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile, framework, setting, want string
+	}{
+		{"profile", "analytics", "jupyter", "", "analytics"},
+		{"framework", "", "jupyter", "", "jupyter"},
+		{"neither", "", "", "", ""},
+		{"setting", "analytics", "jupyter", "etl", "etl"},
+	} {
+		p := Profile{Name: "p", CPUs: 1, Mem: 1024, Role: tc.profile}
+		if tc.setting != "" {
+			p.Spark = map[string]string{"spark.mesos.role": tc.setting}
+		}
+		if got := ProfileEnv(p, Cluster{Role: tc.framework})[EnvSparkRole]; got != tc.want {
+			t.Errorf("%s: %s = %q, want %q", tc.name, EnvSparkRole, got, tc.want)
+		}
+	}
+}
