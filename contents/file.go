@@ -2,6 +2,7 @@ package contents
 
 import (
 	"bytes"
+	"database/sql"
 	"sort"
 	"time"
 
@@ -60,11 +61,11 @@ const (
 // setStored fills the size columns from a stored value in hand.
 func (f *fileRow) setStored(stored []byte) {
 	f.StoredLen = int64(len(stored))
-	f.Head = stored[:min(6, len(stored))]
-	f.Tail = stored[max(0, len(stored)-2):]
+	f.Head = bytes.Clone(stored[:min(6, len(stored))])
+	f.Tail = bytes.Clone(stored[max(0, len(stored)-2):])
 	f.Wrap = nil
 	if len(stored) > 76 {
-		f.Wrap = stored[76:77]
+		f.Wrap = []byte{stored[76]}
 	}
 }
 
@@ -97,6 +98,40 @@ func (st *store) file(user, p string, want fileWant, lock bool) (*fileRow, error
 		}
 	}
 	return nil, nil
+}
+
+// fileWith reads one file's row with its stored value and hands it to
+// use while the database driver still holds the value: a large value is
+// not copied once more, so use must not keep row.Content. A missing
+// file is (nil, nil) and use is not called.
+func (st *store) fileWith(user, p string, use func(row *fileRow) error) (*fileRow, error) {
+	dir, name := splitPath(p)
+	rows, err := st.db.Raw("SELECT "+fileContentCols+" FROM "+st.t.files+" WHERE user_id = ? AND parent_name = ? AND name = ?",
+		user, dirDBName(dir), name).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row fileRow
+		var content sql.RawBytes
+		if err := rows.Scan(&row.ID, &row.Name, &row.ParentName, &row.CreatedAt, &content); err != nil {
+			return nil, err
+		}
+		if row.Name != name {
+			continue // a case-insensitive match
+		}
+		row.CreatedAt = utcTime(row.CreatedAt)
+		row.setStored(content)
+		row.Content = content
+		err := use(&row)
+		row.Content = nil
+		if err != nil {
+			return nil, err
+		}
+		return &row, nil
+	}
+	return nil, rows.Err()
 }
 
 // filesIn lists the files of a directory (db name), by name.

@@ -25,12 +25,31 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 	}
 	st := s.ctxStore(ctx)
 	row, isDir := (*fileRow)(nil), p == ""
-	if p != "" {
-		want := wantMeta
-		if o.content || o.hash {
-			want = wantContent
+	// With content, the stored value is decoded while the driver holds
+	// it; a file answered in base64 also keeps the payload as a string.
+	var data []byte
+	var payload string
+	var readErr error
+	read := func(r *fileRow) error {
+		if data, readErr = s.readBytes(user, p, r.Content); readErr != nil {
+			return nil
 		}
-		if row, err = st.file(user, p, want, false); err != nil {
+		asNotebook := o.typ == "notebook" || o.typ == "" && fileType(p) == "notebook"
+		if o.content && !asNotebook && (o.format == "base64" || o.format == "" && !utf8.Valid(data)) {
+			var pl []byte
+			if pl, readErr = s.readPayload(user, p, r.Content); readErr == nil {
+				payload = string(pl)
+			}
+		}
+		return nil
+	}
+	if p != "" {
+		if o.content || o.hash {
+			row, err = st.fileWith(user, p, read)
+		} else {
+			row, err = st.file(user, p, wantMeta, false)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if isDir, err = st.dirExists(user, dirDBName(p)); err != nil {
@@ -65,9 +84,8 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 	if !o.content && !o.hash {
 		return m, nil
 	}
-	data, err := s.readBytes(user, p, row.Content)
-	if err != nil {
-		return nil, err
+	if readErr != nil {
+		return nil, readErr
 	}
 	n := int64(len(data))
 	m.Size = &n
@@ -99,11 +117,7 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 		}
 		m.Content = string(data)
 	default:
-		payload, err := s.readPayload(user, p, row.Content)
-		if err != nil {
-			return nil, err
-		}
-		m.Content = string(payload)
+		m.Content = payload
 	}
 	m.Format = &format
 	mt := guessMimetype(p)
