@@ -266,6 +266,10 @@ func FuzzJSON(f *testing.F) {
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("parseJSON(%q) error %v, encoding/json %v", in, err, wantErr)
 		}
+		inPlace, errInPlace := parseJSONInPlace(bytes.Clone(in))
+		if (errInPlace != nil) != (err != nil) || !reflect.DeepEqual(inPlace, got) {
+			t.Fatalf("parseJSONInPlace(%q) = %#v, %v; parseJSON %#v, %v", in, inPlace, errInPlace, got, err)
+		}
 		if err != nil {
 			return
 		}

@@ -204,7 +204,10 @@ func urlEscape(p string) string {
 // readBody reads a JSON body; an empty body is nil. Bodies are capped
 // well above the largest file a save may store, so the size check can
 // answer with the file's name.
-func (s *Service) readBody(w http.ResponseWriter, r *http.Request) (map[string]any, []byte, error) {
+//
+// With inPlace the body's strings are made from its bytes, which the
+// caller must then leave alone (see parseJSONInPlace).
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool) (map[string]any, []byte, error) {
 	limit := 2*s.maxSize + 1<<20
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= limit {
@@ -222,7 +225,7 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) (map[string]a
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, nil
 	}
-	fields, err := parseJSONObject(data)
+	fields, err := parseJSONObject(data, inPlace)
 	if err != nil {
 		return nil, nil, badRequest("The request body must be a JSON object.")
 	}
@@ -251,7 +254,7 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength >= largeValue {
 		defer relaxGC()()
 	}
-	fields, data, err := s.readBody(w, r)
+	fields, data, err := s.readBody(w, r, true) // only its length is used after
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -317,7 +320,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	_, data, err := s.readBody(w, r)
+	_, data, err := s.readBody(w, r, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -355,7 +358,7 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) {
 		s.notAllowed(w, r)
 		return
 	}
-	fields, data, err := s.readBody(w, r)
+	fields, data, err := s.readBody(w, r, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

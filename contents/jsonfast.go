@@ -42,6 +42,8 @@ type jsonParser struct {
 	// cost more than the parse.
 	arena []byte
 	stack []any // elements of the arrays being read
+	// inPlace: strings are made from data itself (parseJSONInPlace).
+	inPlace bool
 }
 
 // plain marks the bytes a JSON string carries as they are: printable
@@ -76,7 +78,18 @@ func (p *jsonParser) reserve(n int) {
 
 // parseJSON reads one JSON value; only whitespace may follow it.
 func parseJSON(data []byte) (any, error) {
-	p := &jsonParser{data: data}
+	return (&jsonParser{data: data}).parse()
+}
+
+// parseJSONInPlace is parseJSON for a buffer the caller hands over: when
+// it is valid UTF-8, strings are unescaped where they stand and point
+// into it (unescaping only shortens text), so nothing is copied; data
+// must not be used or changed afterwards.
+func parseJSONInPlace(data []byte) (any, error) {
+	return (&jsonParser{data: data, inPlace: utf8.Valid(data)}).parse()
+}
+
+func (p *jsonParser) parse() (any, error) {
 	v, err := p.value()
 	if err != nil {
 		return nil, err
@@ -88,9 +101,14 @@ func parseJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-// parseJSONObject reads a JSON object, each member parsed.
-func parseJSONObject(data []byte) (map[string]any, error) {
-	v, err := parseJSON(data)
+// parseJSONObject reads a JSON object, each member parsed; with
+// inPlace, as parseJSONInPlace.
+func parseJSONObject(data []byte, inPlace bool) (map[string]any, error) {
+	parse := parseJSON
+	if inPlace {
+		parse = parseJSONInPlace
+	}
+	v, err := parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +315,12 @@ func (p *jsonParser) str() (string, error) {
 		}
 		if c == '"' {
 			p.pos = i + 1
+			if p.inPlace {
+				if i == start {
+					return "", nil
+				}
+				return unsafe.String(&d[start], i-start), nil
+			}
 			if ascii || utf8.Valid(d[start:i]) {
 				return p.arenaString(d[start:i]), nil
 			}
@@ -322,6 +346,16 @@ func (p *jsonParser) str() (string, error) {
 // after its opening quote).
 func (p *jsonParser) slowStr(start int) (string, error) {
 	d := p.data
+	if p.inPlace {
+		// Written over the escaped text as it is read: the writing
+		// never passes the reading, and data has no invalid byte to
+		// become a longer U+FFFD.
+		b, err := p.unescape(start, d[start:start])
+		if err != nil || len(b) == 0 {
+			return "", err
+		}
+		return unsafe.String(&b[0], len(b)), nil
+	}
 	// The string is built at the arena's end, with room for the text as
 	// it is: unescaping never lengthens it. An invalid byte becomes a
 	// three-byte U+FFFD, and if that overflows the arena, append moves
@@ -340,22 +374,32 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 	}
 	p.reserve(end + 1)
 	off := len(p.arena)
-	b := p.arena
+	b, err := p.unescape(start, p.arena)
+	if err != nil {
+		return "", err
+	}
+	p.arena = b
+	if len(b) == off {
+		return "", nil
+	}
+	return unsafe.String(&b[off], len(b)-off), nil
+}
+
+// unescape appends the string starting at start (just after its opening
+// quote) to b, unescaped, and moves past its closing quote.
+func (p *jsonParser) unescape(start int, b []byte) ([]byte, error) {
+	d := p.data
 	i := start
 	for i < len(d) {
 		c := d[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			p.arena = b
-			if len(b) == off {
-				return "", nil
-			}
-			return unsafe.String(&b[off], len(b)-off), nil
+			return b, nil
 		case c == '\\':
 			if i+1 >= len(d) {
 				p.pos = i
-				return "", p.fail("unexpected end of JSON input in a string")
+				return nil, p.fail("unexpected end of JSON input in a string")
 			}
 			switch e := d[i+1]; e {
 			case '"', '\\', '/':
@@ -374,7 +418,7 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 				r, ok := hex4(d[i+2:])
 				if !ok {
 					p.pos = i
-					return "", p.fail(`invalid \u escape in string`)
+					return nil, p.fail(`invalid \u escape in string`)
 				}
 				i += 6
 				if utf16.IsSurrogate(r) {
@@ -393,12 +437,12 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 				continue
 			default:
 				p.pos = i
-				return "", p.fail("invalid escape in string")
+				return nil, p.fail("invalid escape in string")
 			}
 			i += 2
 		case c < 0x20:
 			p.pos = i
-			return "", p.fail("invalid control character in string")
+			return nil, p.fail("invalid control character in string")
 		case c < utf8.RuneSelf:
 			j := i + 1
 			for j < len(d) && plain[d[j]] {
@@ -417,7 +461,7 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 		}
 	}
 	p.pos = i
-	return "", p.fail("unexpected end of JSON input in a string")
+	return nil, p.fail("unexpected end of JSON input in a string")
 }
 
 func hex4(d []byte) (rune, bool) {

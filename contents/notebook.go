@@ -82,7 +82,16 @@ func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
 // parseNotebook reads stored notebook bytes as nbformat.reads does for
 // version 4: lines rejoined, transient keys dropped.
 func parseNotebook(data []byte) (map[string]any, error) {
-	v, err := decodeJSON(data)
+	return readNotebook(parseJSON(data))
+}
+
+// parseNotebookInPlace is parseNotebook for a buffer handed over (see
+// parseJSONInPlace).
+func parseNotebookInPlace(data []byte) (map[string]any, error) {
+	return readNotebook(parseJSONInPlace(data))
+}
+
+func readNotebook(v any, err error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,7 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 		return m, nil
 	}
 	if typ == "notebook" {
-		nb, err := parseNotebook(data)
+		nb, err := parseNotebookInPlace(data) // data is not used after this
 		if err != nil {
 			return nil, badRequest("Unreadable Notebook: %s %v", p, err)
 		}
