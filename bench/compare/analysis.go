@@ -13,15 +13,18 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
 
 - **Proxied/direct HTTP to Jupyter at 1 connection, and the Go echo server at
   64 connections.** With one connection, requests/s is 1 / latency, so the
-  ratio is the proxy's added latency over tornado's own ~0.5 ms; at 64
-  connections the proxy is CPU-bound on two cores it shares with the load
-  generator and the upstream. In the proxy's profile, syscalls are ~30 % of
-  the CPU; then ` + "`httputil.ReverseProxy`" + `'s ` + "`maxLatencyWriter.delayedFlush`" + ` ~10 %:
-  the proxy sets ` + "`FlushInterval: -1`" + `, so every response starts a timer goroutine
-  that flushes the headers in their own write, separately from the body (an
-  extra wake-up and syscall per request); ~4 % is allocating and zeroing a
-  fresh 32 KiB copy buffer per response (no ` + "`BufferPool`" + `), which also feeds the
-  GC's ~10 %. The auth check is ~3 % (cached).
+  ratio is the proxy's added latency over tornado's own ~0.4–0.7 ms; the proxy
+  now adds less than the run-to-run noise (it flushes as the upstream writes,
+  reuses its copy buffers and keeps its upstream connections). At 64
+  connections the proxy is CPU-bound on two cores it shares with wrk and the
+  upstream: in its profile, system calls are about a third of the CPU, then
+  net/http's own request and response handling; the ratio to CHP moved
+  between 4.9× and 6.0× across runs.
+- **Websocket echo, proxied.** Bimodal: a round trip takes ~0.02 ms when the
+  relay's two goroutines and the peers run hot on the same core, and ~0.1 ms
+  when each hop wakes a goroutine on the other core; the median lands on
+  whichever the machine's other load favours (0.061 ms and 0.104 ms in two
+  runs of the same code). The relay itself copies each message once.
 - **Per idle websocket.** The Go runtime's gauges (table above) put it at two
   goroutines holding ~23 KiB of stack (the handler's goroutine, already deep
   in net/http and the middleware, keeps relaying one direction) and ~23 KiB
@@ -29,20 +32,26 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   ` + "`ReadBufferSize`" + `, so gorilla does not reuse net/http's hijacked reader), the
   upgrade request, its cloned headers and context, kept alive by the handler
   frame, and two ` + "`websocket.Conn`" + `s; RSS then adds the GC's headroom.
-- **Contents PUT + GET of a 10 MB notebook.** About a third of the time is
-  SQLite reading the ~17 MB stored value (nbformat's indented layout, then
-  base64) through 4 KiB overflow pages, one ` + "`pread`" + ` each, and not only for
-  GETs: ` + "`fileMetaCols`" + ` reads ` + "`SUBSTR(content, LENGTH(content) - 1, 2)`" + ` and
-  ` + "`created_at`" + ` sits after ` + "`content`" + ` in the row, so even a metadata lookup walks the
-  whole overflow chain, and a PUT does two of them (` + "`put`" + ` and ` + "`writeFile`" + `) and
-  then reads the file back in full (` + "`writeBytes`" + ` → ` + "`get`" + `). The rest is JSON:
-  decoding the request into ` + "`map[string]any`" + `, writing nbformat's layout, and on
-  GET parsing the stored notebook back into maps to re-encode it.
-- **` + "`GET /hub/api/users`" + `** (meets the goal in the latest run, built after the
-  spawner began listing servers with one scan instead of an IN of every
-  name; the runs before gave 3.5–4×). In-process without the spawner the list takes
-  6 / 55 ms at 1,063 / 10,000 users: ~60 % SQLite row stepping (pure Go),
-  ~35 % reflection-based JSON encoding of the 2.5 MB answer.
+- **Contents PUT + GET of a 10 MB notebook.** About 160–170 ms through the
+  hub (1.3 s before this was profiled; JupyterHub ~700 ms), ~150 ms
+  in-process (` + "`go test -bench Notebook ./contents/`" + `). A save: reading and
+  parsing the 11 MB body (~15 ms; strings are unescaped in place), writing
+  nbformat's layout (~20 ms), base64 (~6 ms on two cores), and SQLite storing
+  the ~15 MB value (~35 ms: the pure-Go SQLite copies it into 64 KiB pages,
+  walks the old value's overflow chain to free it, and writes the WAL). A
+  load: SQLite reading the value (~25 ms), base64 (~6 ms), parsing (~15 ms)
+  and writing the answer while it is sent (~13 ms). What is left is mostly
+  the stored format, which pgcontents fixes: base64 of nbformat's indented
+  JSON, 1.4× the notebook, so every save and load moves ~15 MB through the
+  database and converts it twice; and the garbage collector, which runs
+  less often while a large request is under way (GOGC=400 for its duration)
+  but not never.
+- **` + "`GET /hub/api/users`" + `** (10.3–10.5× in earlier runs, 6.7× / 8.4× in one
+  where JupyterHub answered in 32 ms instead of its usual 50–76 ms at 1,063
+  users; sparkhub took 4.8–7.3 ms across runs). In-process
+  (` + "`go test -bench ListUsers ./hub/`" + `) the list of 1,063 users takes ~4.3 ms:
+  ~55 % the pure-Go SQLite driver stepping rows and parsing their timestamps,
+  ~25 % reflection-based JSON encoding of the answer.
 - **Spawn to ready.** Nearly all of it is Jupyter's own start (the "alone"
   row; it moves between ~0.55 and ~1 s with the machine's load). The hub's
   share is mostly waiting for its next readiness probe: ` + "`Manager.waitReady`" + `
