@@ -130,6 +130,23 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 			t.Fatalf("parseNotebook of what serialiseNotebook wrote: %v\n%s", err, first)
 		}
 		readJSON, _ := json.Marshal(back)
+		// A load reads in place and writes lists as joined strings: the
+		// same JSON value as reading the notebook whole.
+		lazy, err := parseNotebookInPlace(bytes.Clone(first))
+		if err != nil {
+			t.Fatalf("parseNotebookInPlace: %v", err)
+		}
+		out, err := appendJSON(nil, lazy)
+		if err != nil {
+			t.Fatalf("writing the loaded notebook: %v", err)
+		}
+		viaWriter, err := parseJSON(out)
+		if err != nil {
+			t.Fatalf("the loaded notebook written is not JSON: %v\n%s", err, out)
+		}
+		if whole, _ := parseJSON(readJSON); !reflect.DeepEqual(viaWriter, whole) {
+			t.Fatalf("load differs from reading the notebook whole:\nload:  %s\nwhole: %s", out, readJSON)
+		}
 		second, err := serialiseNotebook(back, 0)
 		if err != nil {
 			t.Fatalf("serialising the read-back notebook: %v", err)

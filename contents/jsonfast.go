@@ -522,6 +522,12 @@ func (jw *jsonWriter) value(v any) {
 		jw.b = strconv.AppendBool(jw.b, x)
 	case string:
 		jw.b = appendJSONString(jw.b, x)
+	case joinedText:
+		jw.b = append(jw.b, '"')
+		for _, piece := range x {
+			jw.b = appendJSONStringBody(jw.b, piece.(string))
+		}
+		jw.b = append(jw.b, '"')
 	case json.Number: // as parsed, so valid
 		if x == "" {
 			x = "0"
@@ -580,8 +586,14 @@ func (jw *jsonWriter) value(v any) {
 // control characters escaped, invalid UTF-8 as U+FFFD, and U+2028 and
 // U+2029 escaped as encoding/json does.
 func appendJSONString(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendJSONStringBody writes s escaped, without the quotes.
+func appendJSONStringBody(b []byte, s string) []byte {
+	const hexdig = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -624,8 +636,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // write writes the model as encoding/json would, with its content

@@ -82,16 +82,19 @@ func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
 // parseNotebook reads stored notebook bytes as nbformat.reads does for
 // version 4: lines rejoined, transient keys dropped.
 func parseNotebook(data []byte) (map[string]any, error) {
-	return readNotebook(parseJSON(data))
+	v, err := parseJSON(data)
+	return readNotebook(v, err, joinNow)
 }
 
 // parseNotebookInPlace is parseNotebook for a buffer handed over (see
-// parseJSONInPlace).
+// parseJSONInPlace), for a notebook that is only to be written out as
+// JSON: its line lists stay lists, as joinedText.
 func parseNotebookInPlace(data []byte) (map[string]any, error) {
-	return readNotebook(parseJSONInPlace(data))
+	v, err := parseJSONInPlace(data)
+	return readNotebook(v, err, joinLater)
 }
 
-func readNotebook(v any, err error) (map[string]any, error) {
+func readNotebook(v any, err error, join joiner) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +105,7 @@ func readNotebook(v any, err error) (map[string]any, error) {
 	if cells, ok := nb["cells"].([]any); ok {
 		for _, c := range cells {
 			if cell, ok := c.(map[string]any); ok {
-				rejoinCell(cell)
+				rejoinCell(cell, join)
 			}
 		}
 	}
@@ -220,16 +223,34 @@ func isJSONMime(m string) bool {
 	return m == "application/json" || (strings.HasPrefix(m, "application/") && strings.HasSuffix(m, "+json"))
 }
 
-func rejoinCell(cell map[string]any) {
+// joiner makes one value of a list of strings, or says it is not one.
+type joiner func(list []any) (any, bool)
+
+func joinNow(list []any) (any, bool) { return joinStrings(list) }
+
+// joinedText is a list of strings that stands for their concatenation;
+// the JSON writer writes it as one string, without making it.
+type joinedText []any
+
+func joinLater(list []any) (any, bool) {
+	for _, v := range list {
+		if _, ok := v.(string); !ok {
+			return nil, false
+		}
+	}
+	return joinedText(list), true
+}
+
+func rejoinCell(cell map[string]any, join joiner) {
 	if src, ok := cell["source"].([]any); ok {
-		if s, ok := joinStrings(src); ok {
+		if s, ok := join(src); ok {
 			cell["source"] = s
 		}
 	}
 	if att, ok := cell["attachments"].(map[string]any); ok {
 		for _, a := range att {
 			if bundle, ok := a.(map[string]any); ok {
-				rejoinBundle(bundle)
+				rejoinBundle(bundle, join)
 			}
 		}
 	}
@@ -245,11 +266,11 @@ func rejoinCell(cell map[string]any) {
 		switch out["output_type"] {
 		case "execute_result", "display_data":
 			if data, ok := out["data"].(map[string]any); ok {
-				rejoinBundle(data)
+				rejoinBundle(data, join)
 			}
 		default:
 			if text, ok := out["text"].([]any); ok {
-				if s, ok := joinStrings(text); ok {
+				if s, ok := join(text); ok {
 					out["text"] = s
 				}
 			}
@@ -257,10 +278,10 @@ func rejoinCell(cell map[string]any) {
 	}
 }
 
-func rejoinBundle(data map[string]any) {
+func rejoinBundle(data map[string]any, join joiner) {
 	for k, v := range data {
 		if list, ok := v.([]any); ok && !isJSONMime(k) {
-			if s, ok := joinStrings(list); ok {
+			if s, ok := join(list); ok {
 				data[k] = s
 			}
 		}
@@ -430,10 +451,16 @@ func pyDump(b *bytes.Buffer, v any, level int) error {
 	return nil
 }
 
+// spaces is indentation for a notebook nested this deep; deeper levels
+// take several pieces.
+const spaces = "                                "
+
 func indent(b *bytes.Buffer, level int) {
-	for range level {
-		b.WriteByte(' ')
+	for level > len(spaces) {
+		b.WriteString(spaces)
+		level -= len(spaces)
 	}
+	b.WriteString(spaces[:level])
 }
 
 func pyString(b *bytes.Buffer, s string) {
@@ -615,7 +642,7 @@ func notebookProblem(nb map[string]any) string {
 
 func isMultiline(v any) bool {
 	switch x := v.(type) {
-	case string, splitText:
+	case string, splitText, joinedText:
 		return true
 	case []any:
 		for _, e := range x {
