@@ -66,7 +66,11 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		if int64(q.Offset+len(items)) < total && len(items) == h.cfg.APIPageMaxLimit {
 			h.log.InfoContext(r.Context(), "truncated user list", "limit", h.cfg.APIPageMaxLimit, "total", total)
 		}
-		writeJSON(w, http.StatusOK, items)
+		body, err := appendUserModels(make([]byte, 0, 256*len(items)+2), items)
+		if err != nil {
+			return err
+		}
+		writeRawJSON(w, http.StatusOK, append(body, '\n'))
 		return nil
 	}
 	var next any

@@ -92,6 +92,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v)
 }
 
+// writeRawJSON answers with JSON already written.
+func writeRawJSON(w http.ResponseWriter, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
 // decode reads a JSON body into v. An empty body leaves v as it is when
 // allowEmpty; anything malformed is a 400 saying what is wrong.
 func decode(r *http.Request, v any, allowEmpty bool) error {
