@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -158,7 +157,13 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) ([]*User, int64, err
 		order += ", id"
 	}
 	var users []*User
-	qq := base.Select(userColumns).Order(order).Offset(q.Offset)
+	cols := userColumns
+	if s.db.Dialector.Name() == "sqlite" {
+		// SQLite keeps times as text, and its driver tries several
+		// layouts on each; these are read as text and parsed once.
+		cols = userColumnsSQLite
+	}
+	qq := base.Select(cols).Order(order).Offset(q.Offset)
 	if q.Limit > 0 {
 		qq = qq.Limit(q.Limit)
 	}
@@ -174,12 +179,13 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) ([]*User, int64, err
 	}
 	for rows.Next() {
 		u := &User{}
-		var last sql.NullTime
-		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &u.SessionGeneration, &u.CreatedAt, &last); err != nil {
+		var created, last dbTime
+		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &u.SessionGeneration, &created, &last); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
-		if last.Valid {
-			t := last.Time
+		u.CreatedAt = created.t
+		if last.valid {
+			t := last.t
 			u.LastActivity = &t
 		}
 		users = append(users, u)
@@ -316,3 +322,50 @@ func (s *Store) TouchUsers(ctx context.Context, seen map[int64]time.Time) error 
 // userColumns are what lists of users read: everything but the password
 // hash, which a list never needs.
 const userColumns = "id, name, admin, disabled, session_generation, created_at, last_activity"
+
+// userColumnsSQLite are userColumns with the times as SQLite stores them.
+const userColumnsSQLite = "id, name, admin, disabled, session_generation, " +
+	"CAST(created_at AS TEXT) AS created_at, CAST(last_activity AS TEXT) AS last_activity"
+
+// dbTime scans a time column: a time.Time from MySQL and PostgreSQL, or
+// SQLite's text in the layout the SQLite driver writes (other layouts,
+// from rows another program wrote, go through the slower general parse).
+type dbTime struct {
+	t     time.Time
+	valid bool
+}
+
+// sqliteTimeLayout is what the SQLite driver writes (_time_format=sqlite).
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+func (d *dbTime) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case nil:
+		*d = dbTime{}
+		return nil
+	case time.Time:
+		*d = dbTime{t: v, valid: true}
+		return nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("a time column holds a %T", src)
+	}
+	var err error
+	for _, layout := range timeLayouts {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			*d = dbTime{t: t, valid: true}
+			return nil
+		}
+	}
+	return fmt.Errorf("a time column holds %q, in no known layout", s)
+}
+
+// timeLayouts are tried in order: the SQLite driver's, then others a
+// program writing SQLite by hand may have used.
+var timeLayouts = []string{sqliteTimeLayout, "2006-01-02 15:04:05.999999999Z07:00", time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
