@@ -305,55 +305,6 @@ func joinStrings(list []any) (string, bool) {
 	return b.String(), true
 }
 
-// lineStart marks the bytes that may begin a line break for Python:
-// \n \v \f \r, 0x1c-0x1e, and the lead bytes of U+0085 (C2 85) and
-// U+2028/U+2029 (E2 80 A8/A9).
-var lineStart = [256]bool{'\n': true, '\v': true, '\f': true, '\r': true, 0x1c: true, 0x1d: true, 0x1e: true, 0xc2: true, 0xe2: true}
-
-// pySplitLines is Python's str.splitlines(keepends=True).
-func pySplitLines(s string) []any {
-	lines := make([]any, 0, strings.Count(s, "\n")+1)
-	eachLine(s, func(line string) { lines = append(lines, line) })
-	return lines
-}
-
-// eachLine calls f with each line of s as str.splitlines(keepends=True)
-// cuts it.
-func eachLine(s string, f func(line string)) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if !lineStart[s[i]] {
-			continue
-		}
-		end := -1
-		switch c := s[i]; c {
-		case '\r':
-			end = i + 1
-			if i+1 < len(s) && s[i+1] == '\n' {
-				end = i + 2
-			}
-		case 0xc2:
-			if i+1 < len(s) && s[i+1] == 0x85 {
-				end = i + 2
-			}
-		case 0xe2:
-			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
-				end = i + 3
-			}
-		default:
-			end = i + 1
-		}
-		if end < 0 {
-			continue
-		}
-		f(s[start:end])
-		start, i = end, end-1
-	}
-	if start < len(s) {
-		f(s[start:])
-	}
-}
-
 // splitText is a string nbformat stores as a list of its lines; pyDump
 // writes it so, without the list being made.
 type splitText string
@@ -373,23 +324,7 @@ func pyDump(b *bytes.Buffer, v any, level int) error {
 	case string:
 		pyString(b, x)
 	case splitText:
-		if x == "" {
-			b.WriteString("[]")
-			return nil
-		}
-		b.WriteString("[\n")
-		first := true
-		eachLine(string(x), func(line string) {
-			if !first {
-				b.WriteString(",\n")
-			}
-			first = false
-			indent(b, level+1)
-			pyString(b, line)
-		})
-		b.WriteString("\n")
-		indent(b, level)
-		b.WriteString("]")
+		pyLines(b, string(x), level)
 	case json.Number:
 		s, err := pyNumber(x)
 		if err != nil {
@@ -497,6 +432,92 @@ func pyString(b *bytes.Buffer, s string) {
 	}
 	b.WriteString(s[start:])
 	b.WriteByte('"')
+}
+
+// pyPlain marks the bytes pyLines copies as they are: all but control
+// characters, the quote, the backslash, and the lead bytes of the
+// line breaks U+0085 and U+2028/U+2029.
+var pyPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\' && c != 0xc2 && c != 0xe2
+	}
+	return t
+}()
+
+// pyLines writes s as nbformat stores a multi-line string: the list of
+// its lines (str.splitlines(keepends=True)), each as pyString writes it,
+// one per line at level+1. It is eachLine and pyString in one pass over
+// the text, the bulk of writing a notebook with long outputs.
+func pyLines(b *bytes.Buffer, s string, level int) {
+	const hexdig = "0123456789abcdef"
+	if s == "" {
+		b.WriteString("[]")
+		return
+	}
+	b.WriteString("[\n")
+	indent(b, level+1)
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if pyPlain[c] {
+			continue
+		}
+		b.WriteString(s[start:i])
+		lineEnd := false
+		switch c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+			lineEnd = true
+		case '\r':
+			b.WriteString(`\r`)
+			if i+1 < len(s) && s[i+1] == '\n' {
+				b.WriteString(`\n`)
+				i++
+			}
+			lineEnd = true
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+			lineEnd = true
+		case 0xc2:
+			b.WriteByte(c)
+			if i+1 < len(s) && s[i+1] == 0x85 {
+				b.WriteByte(0x85)
+				i++
+				lineEnd = true
+			}
+		case 0xe2:
+			b.WriteByte(c)
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
+				b.WriteString(s[i+1 : i+3])
+				i += 2
+				lineEnd = true
+			}
+		default: // the other control characters; \v and 0x1c-0x1e end lines
+			b.WriteString(`\u00`)
+			b.WriteByte(hexdig[c>>4])
+			b.WriteByte(hexdig[c&0xf])
+			lineEnd = c == '\v' || 0x1c <= c && c <= 0x1e
+		}
+		start = i + 1
+		if lineEnd && start < len(s) {
+			b.WriteString("\",\n")
+			indent(b, level+1)
+			b.WriteByte('"')
+		}
+	}
+	b.WriteString(s[start:])
+	b.WriteString("\"\n")
+	indent(b, level)
+	b.WriteByte(']')
 }
 
 // pyNumber writes a JSON number as Python reads and re-writes it: an

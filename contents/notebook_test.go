@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -56,7 +57,7 @@ func TestParseMatchesNbformat(t *testing.T) {
 	}
 }
 
-func TestPySplitLines(t *testing.T) {
+func TestSplitLines(t *testing.T) {
 	tests := []struct {
 		in   string
 		want []any
@@ -68,8 +69,8 @@ func TestPySplitLines(t *testing.T) {
 		{"x\u2028y\x0bz", []any{"x\u2028", "y\x0b", "z"}},
 	}
 	for _, tt := range tests {
-		if got := pySplitLines(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("pySplitLines(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := splitLinesByRune(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitlines(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -135,7 +136,7 @@ func TestDecodePayloadLikePython(t *testing.T) {
 }
 
 // splitLinesByRune is str.splitlines(keepends=True) rune by rune, the
-// plain reading of Python's rule that pySplitLines speeds up.
+// plain reading of Python's rule that pyLines follows in one pass.
 func splitLinesByRune(s string) []any {
 	lines := []any{}
 	start := 0
@@ -164,17 +165,38 @@ func splitLinesByRune(s string) []any {
 	return lines
 }
 
-func TestSplitLinesByteScan(t *testing.T) {
-	parts := []string{"a", "\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\u0085", "\u2028", "\u2029",
-		"\u00c2", "\u20ac", "\u2027", "\u202a", "é", "x\u0086"}
-	for seed := range 2000 {
-		var b strings.Builder
-		for k := range seed % 12 {
-			b.WriteString(parts[(seed*7+k*13+k*k)%len(parts)])
+// pyLines is eachLine and pyString in one pass: the same bytes as
+// writing the list of lines the plain way.
+func TestPyLines(t *testing.T) {
+	parts := []string{"a", "bc", "\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\u0085", "\u2028", "\u2029",
+		"\u00c2", "\u20ac", "\u2027", "\u202a", "é", "x\u0086", "\"", "\\", "\t", "\b", "\x00", "\x1f", "\x7f", "😀"}
+	for seed := range 5000 {
+		var sb strings.Builder
+		for k := range seed % 14 {
+			sb.WriteString(parts[(seed*7+k*13+k*k*3)%len(parts)])
 		}
-		s := b.String()
-		if got, want := pySplitLines(s), splitLinesByRune(s); !reflect.DeepEqual(got, want) {
-			t.Fatalf("pySplitLines(%q) = %q, want %q", s, got, want)
+		s := sb.String()
+		var want bytes.Buffer
+		lines := splitLinesByRune(s)
+		if len(lines) == 0 {
+			want.WriteString("[]")
+		} else {
+			want.WriteString("[\n")
+			for i, l := range lines {
+				if i > 0 {
+					want.WriteString(",\n")
+				}
+				indent(&want, 3)
+				pyString(&want, l.(string))
+			}
+			want.WriteString("\n")
+			indent(&want, 2)
+			want.WriteString("]")
+		}
+		var got bytes.Buffer
+		pyLines(&got, s, 2)
+		if got.String() != want.String() {
+			t.Fatalf("pyLines(%q):\n got %s\nwant %s", s, got.String(), want.String())
 		}
 	}
 }
