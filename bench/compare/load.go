@@ -21,6 +21,18 @@ var client = &http.Client{Timeout: 120 * time.Second}
 
 // do sends one request and reads the whole answer.
 func do(method, url, auth string, body []byte) (int, []byte, error) {
+	return request(method, url, auth, body, false)
+}
+
+// doDiscard is do for a large answer that only has to arrive: it is
+// read to the end as it comes, as wrk reads, and only its first 512
+// bytes kept (for an error), so the timing is the server's and not the
+// client growing a buffer for megabytes.
+func doDiscard(method, url, auth string, body []byte) (int, []byte, error) {
+	return request(method, url, auth, body, true)
+}
+
+func request(method, url, auth string, body []byte, discard bool) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -40,6 +52,12 @@ func do(method, url, auth string, body []byte) (int, []byte, error) {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
+	if discard {
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(resp.Body, head)
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, head[:n], err
+	}
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
 }
