@@ -19,24 +19,25 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   connections the proxy is CPU-bound on two cores it shares with wrk and the
   upstream: in its profile, system calls are about a third of the CPU, then
   net/http's own request and response handling; the ratio to CHP moved
-  between 4.9× and 6.0× across runs.
+  between 4.9× and 7.2× across runs.
 - **Websocket echo, proxied.** Bimodal: a round trip takes ~0.02 ms when the
   relay's two goroutines and the peers run hot on the same core, and ~0.1 ms
   when each hop wakes a goroutine on the other core; the median lands on
-  whichever the machine's other load favours (0.061 ms and 0.104 ms in two
-  runs of the same code). The relay itself copies each message once.
-- **Per idle websocket.** The Go runtime's gauges (table above) put it at two
-  goroutines holding ~23 KiB of stack (the handler's goroutine, already deep
-  in net/http and the middleware, keeps relaying one direction) and ~23 KiB
-  of live heap: a fresh 4 KiB read buffer on each side (the upgrader sets
-  ` + "`ReadBufferSize`" + `, so gorilla does not reuse net/http's hijacked reader), the
-  upgrade request, its cloned headers and context, kept alive by the handler
-  frame, and two ` + "`websocket.Conn`" + `s; RSS then adds the GC's headroom.
-- **Contents PUT + GET of a 10 MB notebook.** About 160–170 ms through the
-  hub (1.3 s before this was profiled; JupyterHub ~700 ms), ~150 ms
-  in-process (` + "`go test -bench Notebook ./contents/`" + `). A save: reading and
-  parsing the 11 MB body (~15 ms; strings are unescaped in place), writing
-  nbformat's layout (~20 ms), base64 (~6 ms on two cores), and SQLite storing
+  whichever the machine's other load favours (0.061 to 0.109 ms in runs of
+  nearly the same code). The relay itself copies each message once;
+  ` + "`BenchmarkWebsocketRelay`" + ` in-process gives its own cost.
+- **Per idle websocket.** 17–20 KiB of RSS across runs (goal 20). The Go
+  runtime's gauges (table above) put it at two goroutines with ~8 KiB of
+  stack between them and ~9 KiB of live heap: a 1 KiB read buffer on each
+  side, two ` + "`websocket.Conn`" + `s, and the upgrade request with its headers and
+  context, kept alive by the handler frame; RSS then adds the GC's
+  headroom, which is why the hub keeps Go's default GOGC.
+- **Contents PUT + GET of a 10 MB notebook.** 145–155 ms through the hub
+  across runs (1.3 s before this was profiled; JupyterHub 700–800 ms),
+  ~140 ms in-process (` + "`go test -bench Notebook ./contents/`" + `). A save: reading
+  and parsing the 11 MB body (~15 ms; strings are unescaped in place),
+  writing nbformat's layout (~12 ms, lines split and escaped in one pass),
+  base64 (~6 ms on two cores), and SQLite storing
   the ~15 MB value (~35 ms: the pure-Go SQLite copies it into 64 KiB pages,
   walks the old value's overflow chain to free it, and writes the WAL). A
   load: SQLite reading the value (~25 ms), base64 (~6 ms), parsing (~15 ms)
@@ -46,12 +47,15 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   database and converts it twice; and the garbage collector, which runs
   less often while a large request is under way (GOGC=400 for its duration)
   but not never.
-- **` + "`GET /hub/api/users`" + `** (10.3–10.5× in earlier runs, 6.7× / 8.4× in one
-  where JupyterHub answered in 32 ms instead of its usual 50–76 ms at 1,063
-  users; sparkhub took 4.8–7.3 ms across runs). In-process
-  (` + "`go test -bench ListUsers ./hub/`" + `) the list of 1,063 users takes ~4.3 ms:
-  ~55 % the pure-Go SQLite driver stepping rows and parsing their timestamps,
-  ~25 % reflection-based JSON encoding of the answer.
+- **` + "`GET /hub/api/users`" + `** (9.6× / 11.3× in this run; the ratio follows
+  JupyterHub's own time, 32–76 ms at 1,063 users across runs, as much as
+  sparkhub's, 3.7–3.9 ms since the list is written by hand). In-process
+  (` + "`go test -bench ListUsers ./hub/`" + `) 1,063 users take ~3.5 ms and 10,000 ~30 ms,
+  of which ~60 % is the pure-Go SQLite driver: stepping rows, and per column
+  of every row a mutex and a look-up of the column's declared type. The
+  times are read as text and parsed once, and the JSON is written without
+  reflection; what is left is the driver, and a cgo SQLite is not an option
+  for a single static binary.
 - **Spawn to ready.** Nearly all of it is Jupyter's own start (the "alone"
   row; it moves between ~0.55 and ~1 s with the machine's load). The hub's
   share is mostly waiting for its next readiness probe: ` + "`Manager.waitReady`" + `
