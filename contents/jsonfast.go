@@ -10,6 +10,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sparkhub/sparkhub/internal/jsonw"
 )
 
 // Notebooks are megabytes of JSON, most of it long strings. These read
@@ -525,7 +527,7 @@ func (jw *jsonWriter) value(v any) {
 	case joinedText:
 		jw.b = append(jw.b, '"')
 		for _, piece := range x {
-			jw.b = appendJSONStringBody(jw.b, piece.(string))
+			jw.b = jsonw.AppendStringBody(jw.b, piece.(string), false)
 		}
 		jw.b = append(jw.b, '"')
 	case json.Number: // as parsed, so valid
@@ -582,62 +584,8 @@ func (jw *jsonWriter) value(v any) {
 	}
 }
 
-// appendJSONString writes s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 as U+FFFD, and U+2028 and
-// U+2029 escaped as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-// appendJSONStringBody writes s escaped, without the quotes.
-func appendJSONStringBody(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexdig[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+// appendJSONString writes s as encoding/json does without HTML escaping.
+func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s, false) }
 
 // write writes the model as encoding/json would, with its content
 // through the fast writer.

@@ -399,7 +399,6 @@ func indent(b *bytes.Buffer, level int) {
 }
 
 func pyString(b *bytes.Buffer, s string) {
-	const hexdig = "0123456789abcdef"
 	b.WriteByte('"')
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -409,29 +408,36 @@ func pyString(b *bytes.Buffer, s string) {
 		}
 		b.WriteString(s[start:i])
 		start = i + 1
-		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexdig[c>>4])
-			b.WriteByte(hexdig[c&0xf])
-		}
+		pyEscape(b, c)
 	}
 	b.WriteString(s[start:])
 	b.WriteByte('"')
+}
+
+// pyEscape writes an ASCII control character, quote or backslash as
+// Python's json.dumps does.
+func pyEscape(b *bytes.Buffer, c byte) {
+	const hexdig = "0123456789abcdef"
+	switch c {
+	case '"':
+		b.WriteString(`\"`)
+	case '\\':
+		b.WriteString(`\\`)
+	case '\n':
+		b.WriteString(`\n`)
+	case '\r':
+		b.WriteString(`\r`)
+	case '\t':
+		b.WriteString(`\t`)
+	case '\b':
+		b.WriteString(`\b`)
+	case '\f':
+		b.WriteString(`\f`)
+	default:
+		b.WriteString(`\u00`)
+		b.WriteByte(hexdig[c>>4])
+		b.WriteByte(hexdig[c&0xf])
+	}
 }
 
 // pyPlain marks the bytes pyLines copies as they are: all but control
@@ -449,7 +455,6 @@ var pyPlain = func() (t [256]bool) {
 // one per line at level+1. It is eachLine and pyString in one pass over
 // the text, the bulk of writing a notebook with long outputs.
 func pyLines(b *bytes.Buffer, s string, level int) {
-	const hexdig = "0123456789abcdef"
 	if s == "" {
 		b.WriteString("[]")
 		return
@@ -466,46 +471,30 @@ func pyLines(b *bytes.Buffer, s string, level int) {
 		b.WriteString(s[start:i])
 		lineEnd := false
 		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-			lineEnd = true
-		case '\r':
-			b.WriteString(`\r`)
-			if i+1 < len(s) && s[i+1] == '\n' {
-				b.WriteString(`\n`)
-				i++
-			}
-			lineEnd = true
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-			lineEnd = true
-		case 0xc2:
+		case 0xc2: // U+0085 ends a line, other runes go as they are
 			b.WriteByte(c)
 			if i+1 < len(s) && s[i+1] == 0x85 {
 				b.WriteByte(0x85)
 				i++
 				lineEnd = true
 			}
-		case 0xe2:
+		case 0xe2: // so do U+2028 and U+2029
 			b.WriteByte(c)
 			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
 				b.WriteString(s[i+1 : i+3])
 				i += 2
 				lineEnd = true
 			}
-		default: // the other control characters; \v and 0x1c-0x1e end lines
-			b.WriteString(`\u00`)
-			b.WriteByte(hexdig[c>>4])
-			b.WriteByte(hexdig[c&0xf])
-			lineEnd = c == '\v' || 0x1c <= c && c <= 0x1e
+		case '\r':
+			pyEscape(b, c)
+			if i+1 < len(s) && s[i+1] == '\n' {
+				pyEscape(b, '\n')
+				i++
+			}
+			lineEnd = true
+		default:
+			pyEscape(b, c)
+			lineEnd = c == '\n' || c == '\v' || c == '\f' || 0x1c <= c && c <= 0x1e
 		}
 		start = i + 1
 		if lineEnd && start < len(s) {
