@@ -185,7 +185,8 @@ type Backend struct {
 	done     chan struct{}
 	kick     chan struct{}
 	offersIn atomic.Int64
-	// maintainMu orders REVIVE and SUPPRESS decisions with their calls.
+	// maintainMu orders REVIVE and SUPPRESS decisions with their calls,
+	// and with the answers to offers.
 	maintainMu sync.Mutex
 
 	mu         sync.Mutex

@@ -12,6 +12,12 @@ import (
 // role that fit are launched, first come first served; an offer nobody
 // fits is declined with a refuse filter. No offer is held.
 func (b *Backend) offers(ctx context.Context, offers []Offer) {
+	// Decisions and their calls go out in order with REVIVE's: a
+	// DECLINE decided before a server was asked for must reach the
+	// master before the REVIVE that server's request sends, or its
+	// refuse filter outlives the REVIVE and the server waits for it.
+	b.maintainMu.Lock()
+	defer b.maintainMu.Unlock()
 	type accept struct {
 		offer Offer
 		tasks []TaskInfo

@@ -278,3 +278,78 @@ func TestOffersByRole(t *testing.T) {
 		})
 	}
 }
+
+// A DECLINE decided before a server was asked for reaches the master
+// before the REVIVE sent for that server: otherwise its refuse filter,
+// installed after the REVIVE cleared the filters, keeps the server
+// waiting for RefuseSeconds.
+func TestDeclineBeforeRevive(t *testing.T) {
+	var mu sync.Mutex
+	declining, revivedDuringDecline, revived := false, false, false
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c Call
+		json.NewDecoder(r.Body).Decode(&c)
+		switch c.Type {
+		case "DECLINE":
+			mu.Lock()
+			declining = true
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			declining = false
+			mu.Unlock()
+		case "REVIVE":
+			mu.Lock()
+			revived, revivedDuringDecline = true, revivedDuringDecline || declining
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	b := &Backend{
+		opts:  Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60},
+		roles: []string{"*"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
+		master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
+		suppressed: map[string]bool{"*": true}, revive: map[string]bool{},
+	}
+	star := Offer{ID: ID{Value: "o"}, AgentID: ID{Value: "a"}, Hostname: "h", AllocationInfo: &AllocationInfo{Role: "*"},
+		Resources: Resources{CPUs: 8, Mem: 8192, Ports: []Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
+	offered := make(chan struct{})
+	go func() {
+		b.offers(context.Background(), []Offer{star}) // nobody waits: declined
+		close(offered)
+	}()
+	for { // the DECLINE is on its way
+		mu.Lock()
+		d := declining
+		mu.Unlock()
+		if d {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.mu.Lock() // a server is asked for meanwhile
+	b.queue = append(b.queue, &launch{id: "t", user: "u", req: spawner.StartRequest{User: "u"},
+		spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: "*"}, need: Resources{CPUs: 1, Mem: 512},
+		placed: make(chan *task, 1), requeue: make(chan struct{}, 1)})
+	b.revive["*"] = true
+	b.mu.Unlock()
+	maintained := make(chan struct{})
+	go func() {
+		b.maintain(context.Background())
+		close(maintained)
+	}()
+	time.Sleep(50 * time.Millisecond) // time for a REVIVE to overtake
+	close(release)
+	<-offered
+	<-maintained
+	mu.Lock()
+	defer mu.Unlock()
+	if !revived {
+		t.Fatal("no REVIVE for the waiting server")
+	}
+	if revivedDuringDecline {
+		t.Fatal("REVIVE sent while the earlier DECLINE was still on its way")
+	}
+}
