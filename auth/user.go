@@ -174,19 +174,27 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) ([]*User, int64, err
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
+	n := int(total)
 	if q.Limit > 0 {
-		users = make([]*User, 0, min(q.Limit, int(total)))
+		n = min(q.Limit, n)
 	}
+	users = make([]*User, 0, n)
+	// The users and their times in two blocks, not two allocations each;
+	// should more rows come than were counted, append starts new blocks
+	// and the pointers already taken keep the old ones.
+	block := make([]User, 0, n)
+	times := make([]time.Time, 0, n)
 	for rows.Next() {
-		u := &User{}
+		block = append(block, User{})
+		u := &block[len(block)-1]
 		var created, last dbTime
 		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &u.SessionGeneration, &created, &last); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 		u.CreatedAt = created.t
 		if last.valid {
-			t := last.t
-			u.LastActivity = &t
+			times = append(times, last.t)
+			u.LastActivity = &times[len(times)-1]
 		}
 		users = append(users, u)
 	}

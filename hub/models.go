@@ -66,14 +66,22 @@ type whoAmI struct {
 	SessionID *string  `json:"session_id"`
 }
 
+// Shared by every model, never changed: a list of 10,000 users made
+// these anew for each.
+var (
+	userRoles  = []string{"user"}
+	adminRoles = []string{"admin", "user"}
+	noServers  = map[string]serverModel{}
+)
+
 // userModelFor builds the model of u as p may see it, with its default
 // server (nil when no spawner runs): the servers only with read:servers
 // on that user, and only a server that is starting, running or stopping,
 // as JupyterHub lists them.
 func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel {
-	roles := []string{"user"}
+	roles := userRoles
 	if u.Admin {
-		roles = []string{"admin", "user"}
+		roles = adminRoles
 	}
 	m := userModel{
 		Kind:         "user",
@@ -85,7 +93,7 @@ func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel
 		LastActivity: isoPtr(u.LastActivity),
 		Disabled:     u.Disabled,
 	}
-	servers := map[string]serverModel{}
+	var servers map[string]serverModel
 	if srv != nil {
 		if srv.Pending != "" {
 			pending := srv.Pending
@@ -99,11 +107,15 @@ func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel
 			m.LastActivity = isoPtr(srv.LastActivity)
 		}
 		if srv.State.Live() {
-			servers[""] = serverModelFor(*srv, p.Can(auth.ScopeAdminServerState, u.Name))
+			servers = map[string]serverModel{"": serverModelFor(*srv, p.Can(auth.ScopeAdminServerState, u.Name))}
 		}
 	}
 	if p.Can(auth.ScopeReadServers, u.Name) {
-		m.Servers = &servers
+		if servers == nil {
+			m.Servers = &noServers
+		} else {
+			m.Servers = &servers
+		}
 	}
 	return m
 }
