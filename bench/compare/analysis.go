@@ -33,7 +33,8 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   context, kept alive by the handler frame; RSS then adds the GC's
   headroom, which is why the hub keeps Go's default GOGC.
 - **Contents PUT + GET of a 10 MB notebook.** 145–155 ms through the hub
-  across runs (1.3 s before this was profiled; JupyterHub 700–800 ms),
+  across runs, on either side of the goal (1.3 s before this was profiled;
+  JupyterHub 700–800 ms),
   ~140 ms in-process (` + "`go test -bench Notebook ./contents/`" + `). A save: reading
   and parsing the 11 MB body (~15 ms; strings are unescaped in place),
   writing nbformat's layout (~12 ms, lines split and escaped in one pass),
@@ -47,9 +48,10 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   database and converts it twice; and the garbage collector, which runs
   less often while a large request is under way (GOGC=400 for its duration)
   but not never.
-- **` + "`GET /hub/api/users`" + `** (9.6× / 11.3× in this run; the ratio follows
-  JupyterHub's own time, 32–76 ms at 1,063 users across runs, as much as
-  sparkhub's, 3.7–3.9 ms since the list is written by hand). In-process
+- **` + "`GET /hub/api/users`" + `** (9.6–9.9× at 1,063 users and 11.1–11.3× at 10,000
+  in the last runs; the ratio follows JupyterHub's own time, 32–76 ms at
+  1,063 users across runs, as much as sparkhub's, 3.4–3.9 ms since the list
+  is written by hand). In-process
   (` + "`go test -bench ListUsers ./hub/`" + `) 1,063 users take ~3.5 ms and 10,000 ~30 ms,
   of which ~60 % is the pure-Go SQLite driver: stepping rows, and per column
   of every row a mutex and a look-up of the column's declared type. The
