@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/db"
 )
 
 // User is a row of hub_users.
@@ -158,7 +160,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) ([]*User, int64, err
 	}
 	var users []*User
 	cols := userColumns
-	if s.db.Dialector.Name() == "sqlite" {
+	if db.DialectOf(s.db) == db.SQLite {
 		// SQLite keeps times as text, and its driver tries several
 		// layouts on each; these are read as text and parsed once.
 		cols = userColumnsSQLite
@@ -329,15 +331,17 @@ func (s *Store) TouchUsers(ctx context.Context, seen map[int64]time.Time) error 
 
 // userColumns are what lists of users read: everything but the password
 // hash, which a list never needs.
-const userColumns = "id, name, admin, disabled, session_generation, created_at, last_activity"
-
-// userColumnsSQLite are userColumns with the times as SQLite stores them.
-const userColumnsSQLite = "id, name, admin, disabled, session_generation, " +
-	"CAST(created_at AS TEXT) AS created_at, CAST(last_activity AS TEXT) AS last_activity"
+const (
+	userColumns = userFlagColumns + ", created_at, last_activity"
+	// userColumnsSQLite are userColumns with the times as SQLite stores
+	// them, as text.
+	userColumnsSQLite = userFlagColumns + ", CAST(created_at AS TEXT) AS created_at, CAST(last_activity AS TEXT) AS last_activity"
+	userFlagColumns   = "id, name, admin, disabled, session_generation"
+)
 
 // dbTime scans a time column: a time.Time from MySQL and PostgreSQL, or
-// SQLite's text in the layout the SQLite driver writes (other layouts,
-// from rows another program wrote, go through the slower general parse).
+// SQLite's text, in the layout the SQLite driver writes or, from rows
+// another program wrote, one of the other timeLayouts.
 type dbTime struct {
 	t     time.Time
 	valid bool
@@ -362,10 +366,8 @@ func (d *dbTime) Scan(src any) error {
 	default:
 		return fmt.Errorf("a time column holds a %T", src)
 	}
-	var err error
 	for _, layout := range timeLayouts {
-		var t time.Time
-		if t, err = time.Parse(layout, s); err == nil {
+		if t, err := time.Parse(layout, s); err == nil {
 			*d = dbTime{t: t, valid: true}
 			return nil
 		}

@@ -46,6 +46,12 @@ func conflict(format string, a ...any) error {
 	return &clientError{kind: ErrConflict, msg: fmt.Sprintf(format, a...)}
 }
 
+// wrongType says a request's field holds the wrong kind of JSON value
+// (encoding/json's names: string, number, bool, array, object).
+func wrongType(field, kind string) error {
+	return badRequest("The field %q has the wrong type: %s is not allowed there.", field, kind)
+}
+
 func tooLarge(path string) error {
 	return &clientError{kind: ErrTooLarge, msg: fmt.Sprintf("File is too large to save: [%s]", path)}
 }

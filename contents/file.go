@@ -69,6 +69,12 @@ func (f *fileRow) setStored(stored []byte) {
 	}
 }
 
+// selectFile is the query for one file's columns cols, by user, parent
+// and name.
+func (st *store) selectFile(cols string) string {
+	return "SELECT " + cols + " FROM " + st.t.files + " WHERE user_id = ? AND parent_name = ? AND name = ?"
+}
+
 // file reads one file's row, as much of it as want says. A missing file
 // is (nil, nil).
 func (st *store) file(user, p string, want fileWant, lock bool) (*fileRow, error) {
@@ -80,7 +86,7 @@ func (st *store) file(user, p string, want fileWant, lock bool) (*fileRow, error
 	case wantContent:
 		cols = fileContentCols
 	}
-	q := "SELECT " + cols + " FROM " + st.t.files + " WHERE user_id = ? AND parent_name = ? AND name = ?"
+	q := st.selectFile(cols)
 	if lock {
 		q += st.forUpdate()
 	}
@@ -106,8 +112,7 @@ func (st *store) file(user, p string, want fileWant, lock bool) (*fileRow, error
 // file is (nil, nil) and use is not called.
 func (st *store) fileWith(user, p string, use func(row *fileRow) error) (*fileRow, error) {
 	dir, name := splitPath(p)
-	rows, err := st.db.Raw("SELECT "+fileContentCols+" FROM "+st.t.files+" WHERE user_id = ? AND parent_name = ? AND name = ?",
-		user, dirDBName(dir), name).Rows()
+	rows, err := st.db.Raw(st.selectFile(fileContentCols), user, dirDBName(dir), name).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +177,7 @@ func (st *store) writeFile(user, p string, stored []byte, at time.Time) (*fileRo
 	}
 	if st.dialect != db.SQLite {
 		var times []time.Time
-		if err := st.db.Raw("SELECT created_at FROM "+st.t.files+" WHERE user_id = ? AND parent_name = ? AND name = ?",
-			user, row.ParentName, name).Scan(&times).Error; err != nil {
+		if err := st.db.Raw(st.selectFile("created_at"), user, row.ParentName, name).Scan(&times).Error; err != nil {
 			return nil, err
 		}
 		if len(times) == 1 {

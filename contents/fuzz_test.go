@@ -100,7 +100,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		v, err := decodeJSON(in)
+		v, err := parseJSON(in)
 		if err != nil {
 			return
 		}
@@ -302,4 +302,12 @@ func FuzzJSON(f *testing.F) {
 			t.Fatalf("appendJSON wrote %q, which reads as %#v, %v", out, back, err)
 		}
 	})
+}
+
+// appendJSON writes v as the model writer writes content: compactly, as
+// encoding/json does without HTML escaping, map keys sorted.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	jw := &jsonWriter{b: b}
+	jw.value(v)
+	return jw.b, jw.err
 }

@@ -238,7 +238,7 @@ func decodeModel(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return badRequest("The field %q has the wrong type: %s is not allowed there.", te.Field, te.Value)
+			return wrongType(te.Field, te.Value)
 		}
 		return badRequest("The request body is not a valid contents model.")
 	}

@@ -1,7 +1,6 @@
 package contents
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -358,23 +357,12 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 		}
 		return unsafe.String(&b[0], len(b)), nil
 	}
-	// The string is built at the arena's end, with room for the text as
-	// it is: unescaping never lengthens it. An invalid byte becomes a
-	// three-byte U+FFFD, and if that overflows the arena, append moves
-	// the arena to a new array; the strings already made keep the old.
-	end := bytes.IndexByte(d[start:], '"')
-	for end >= 0 && start+end > 0 && d[start+end-1] == '\\' {
-		next := bytes.IndexByte(d[start+end+1:], '"')
-		if next < 0 {
-			end = -1
-			break
-		}
-		end += next + 1
-	}
-	if end < 0 {
-		end = len(d) - start
-	}
-	p.reserve(end + 1)
+	// The string is built at the arena's end. An arena is made as large
+	// as the input left to read and unescaping never lengthens text, so
+	// the room is there unless invalid bytes became three-byte U+FFFDs;
+	// then append moves the arena to a new array, and the strings
+	// already made keep the old one.
+	p.reserve(len(d) - start)
 	off := len(p.arena)
 	b, err := p.unescape(start, p.arena)
 	if err != nil {
@@ -485,14 +473,6 @@ func hex4(d []byte) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
-}
-
-// appendJSON writes v compactly, as encoding/json does without HTML
-// escaping: map keys sorted, strings valid UTF-8.
-func appendJSON(b []byte, v any) ([]byte, error) {
-	jw := &jsonWriter{b: b}
-	jw.value(v)
-	return jw.b, jw.err
 }
 
 // jsonWriter writes JSON into b and, when w is set, hands b to w each

@@ -84,13 +84,8 @@ func encodePayload(data []byte) []byte {
 	// A large payload is encoded in two halves at once, cut at a whole
 	// group of three bytes: the hub has cores to spare for it.
 	if half := len(data) / 2 / 3 * 3; half >= 1<<20 {
-		done := make(chan struct{})
-		go func() {
-			base64.StdEncoding.Encode(out, data[:half])
-			close(done)
-		}()
-		base64.StdEncoding.Encode(out[half/3*4:], data[half:])
-		<-done
+		inParallel(func() { base64.StdEncoding.Encode(out, data[:half]) },
+			func() { base64.StdEncoding.Encode(out[half/3*4:], data[half:]) })
 		return out
 	}
 	base64.StdEncoding.Encode(out, data)
@@ -144,21 +139,30 @@ func decodeClean(out, p []byte) (int, bool) {
 		n, err := base64.StdEncoding.Decode(out, p)
 		return n, err == nil
 	}
-	var n1 int
-	var err1 error
-	done := make(chan struct{})
-	go func() {
+	var n1, n2 int
+	var err1, err2 error
+	inParallel(func() {
 		// Decode writes whole words past what it decodes while dst is
 		// long enough: end the first half's dst where the second begins.
 		n1, err1 = base64.StdEncoding.Decode(out[:half/4*3:half/4*3], p[:half])
-		close(done)
-	}()
-	n2, err2 := base64.StdEncoding.Decode(out[half/4*3:], p[half:])
-	<-done
+	}, func() {
+		n2, err2 = base64.StdEncoding.Decode(out[half/4*3:], p[half:])
+	})
 	if err1 != nil || err2 != nil || n1 != half/4*3 {
 		return 0, false
 	}
 	return n1 + n2, true
+}
+
+// inParallel runs a and b at once and returns when both are done.
+func inParallel(a, b func()) {
+	done := make(chan struct{})
+	go func() {
+		a()
+		close(done)
+	}()
+	b()
+	<-done
 }
 
 // builtinTypes are the types Python's mimetypes gives for names common in

@@ -31,9 +31,6 @@ func emptyNotebook() map[string]any {
 	}
 }
 
-// decodeJSON parses JSON keeping numbers as written.
-func decodeJSON(data []byte) (any, error) { return parseJSON(data) }
-
 // checkNotebook refuses what is not a notebook at all: Jupyter would fail
 // on it with a 500. What is a notebook but breaks the schema is saved,
 // with a warning (validateNotebook).

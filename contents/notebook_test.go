@@ -20,7 +20,7 @@ func TestSerialiseMatchesNbformat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := decodeJSON(in)
+	v, err := parseJSON(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestValidateNotebook(t *testing.T) {
 		{"code without outputs", `{"cells": [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`, true},
 	}
 	for _, tt := range tests {
-		v, _ := decodeJSON([]byte(tt.nb))
+		v, _ := parseJSON([]byte(tt.nb))
 		msg := validateNotebook(v.(map[string]any))
 		if (msg != "") != tt.bad {
 			t.Errorf("%s: validateNotebook = %q, want a warning: %v", tt.name, msg, tt.bad)

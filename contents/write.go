@@ -34,7 +34,7 @@ func saveRequestOf(fields map[string]any, size int) (*saveRequest, error) {
 		case string:
 			*dst = &v
 		default:
-			return nil, badRequest("The field %q has the wrong type: %s is not allowed there.", key, jsonKind(v))
+			return nil, wrongType(key, jsonKind(v))
 		}
 	}
 	switch v := fields["chunk"].(type) {
@@ -42,7 +42,7 @@ func saveRequestOf(fields map[string]any, size int) (*saveRequest, error) {
 	case json.Number:
 		req.Chunk = &v
 	default:
-		return nil, badRequest("The field %q has the wrong type: %s is not allowed there.", "chunk", jsonKind(v))
+		return nil, wrongType("chunk", jsonKind(v))
 	}
 	return req, nil
 }
@@ -195,12 +195,12 @@ func (s *Service) writeBytes(ctx context.Context, user, p string, payload []byte
 			return err
 		}
 		if chunk != 0 && chunk != 1 {
-			row, err := st.file(user, p, wantContent, true)
+			existing, err := st.file(user, p, wantContent, true)
 			if err != nil {
 				return err
 			}
-			if row != nil {
-				old, err := s.readBytes(user, p, row.Content)
+			if existing != nil {
+				old, err := s.readBytes(user, p, existing.Content)
 				if err != nil {
 					return err
 				}

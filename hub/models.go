@@ -15,12 +15,7 @@ import (
 // and a Z; the zero time is null.
 type isoTime time.Time
 
-func (t isoTime) MarshalJSON() ([]byte, error) {
-	if time.Time(t).IsZero() {
-		return []byte("null"), nil
-	}
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000000Z") + `"`), nil
-}
+func (t isoTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
 
 func isoPtr(t *time.Time) isoTime {
 	if t == nil {
