@@ -119,21 +119,7 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 	c := &http.Client{Timeout: 30 * time.Second}
 
 	const writers = 16
-	users := make([]string, writers)
-	tokens := map[string]string{}
-	for i := range users {
-		users[i] = fmt.Sprintf("w%d", i)
-	}
-	if code := api(c, hub.URL, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
-		t.Fatalf("create users: %d", code)
-	}
-	for _, name := range users {
-		var tok struct{ Token string }
-		if code := api(c, hub.URL, "POST", "/hub/api/users/"+name+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
-			t.Fatalf("token for %s: %d", name, code)
-		}
-		tokens[name] = tok.Token
-	}
+	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "w", writers)
 
 	var (
 		mu       sync.Mutex

@@ -51,6 +51,28 @@ func startHub(t *testing.T, env []string, args ...string) *hubProc {
 // api does one JSON request with a token and decodes the answer into
 // out (when given and the answer is JSON). It returns the status, or 0
 // when the request failed on the way.
+// usersWithTokens creates n users named prefix0, prefix1, … through the
+// API and a token for each.
+func usersWithTokens(t *testing.T, c *http.Client, base, adminTok, prefix string, n int) ([]string, map[string]string) {
+	t.Helper()
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	if code := api(c, base, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
+		t.Fatalf("create users: %d", code)
+	}
+	tokens := map[string]string{}
+	for _, name := range users {
+		var tok struct{ Token string }
+		if code := api(c, base, "POST", "/hub/api/users/"+name+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
+			t.Fatalf("token for %s: %d", name, code)
+		}
+		tokens[name] = tok.Token
+	}
+	return users, tokens
+}
+
 func api(c *http.Client, base, method, path, token string, body any, out any) int {
 	var rd io.Reader
 	if body != nil {

@@ -73,21 +73,7 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 
 	hub := startHub(t, env, serveArgs...)
 	c := &http.Client{Timeout: 30 * time.Second}
-	users := make([]string, savers)
-	tokens := map[string]string{}
-	for i := range users {
-		users[i] = fmt.Sprintf("u%d", i)
-	}
-	if code := api(c, hub.URL, "POST", "/hub/api/users", adminTok, map[string]any{"usernames": users}, nil); code != http.StatusCreated {
-		t.Fatalf("create users: %d", code)
-	}
-	for _, u := range users {
-		var tok struct{ Token string }
-		if code := api(c, hub.URL, "POST", "/hub/api/users/"+u+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
-			t.Fatalf("token for %s: %d", u, code)
-		}
-		tokens[u] = tok.Token
-	}
+	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "u", savers)
 
 	// The load: each saver writes new notebooks until the hub dies,
 	// recording each save the hub acknowledged and the one in flight.

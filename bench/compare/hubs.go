@@ -143,22 +143,27 @@ func (p *sparkhubProc) serve(ctx context.Context, standin string, extra ...strin
 }
 
 // kill stops the hub (servers it started keep running: stop them first).
-func (p *sparkhubProc) kill() {
-	if p.cmd == nil || p.cmd.Process == nil {
+func (p *sparkhubProc) kill() { stopProc(&p.cmd, p.logf, 15*time.Second) }
+
+// stopProc sends SIGTERM, waits up to grace, then kills the process
+// group; it closes the log and forgets the command.
+func stopProc(cmd **exec.Cmd, logf *os.File, grace time.Duration) {
+	c := *cmd
+	if c == nil || c.Process == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	c.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
+	go func() { c.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(15 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	case <-time.After(grace):
+		syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
-	p.cmd = nil
-	if p.logf != nil {
-		p.logf.Close()
+	*cmd = nil
+	if logf != nil {
+		logf.Close()
 	}
 }
 
@@ -342,21 +347,4 @@ func (p *jupyterhubProc) addRoute(path, target string) error {
 }
 
 // kill stops JupyterHub, which stops its servers and CHP.
-func (p *jupyterhubProc) kill() {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
-	p.cmd = nil
-	if p.logf != nil {
-		p.logf.Close()
-	}
-}
+func (p *jupyterhubProc) kill() { stopProc(&p.cmd, p.logf, 20*time.Second) }
