@@ -307,12 +307,16 @@ func knownKeys() map[string]bool {
 
 // Finish fills what depends on other settings and checks the result.
 func (c *Config) Finish() error {
+	// Every path the hub derives from the data folder, and hands to a
+	// server that runs in a folder of its own, is absolute: relative to
+	// the hub's working folder at start.
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir %q: %w", c.DataDir, err)
+	}
+	c.DataDir = abs
 	if c.DB == "" {
-		abs, err := filepath.Abs(filepath.Join(c.DataDir, "sparkhub.db"))
-		if err != nil {
-			return err
-		}
-		c.DB = "sqlite://" + abs
+		c.DB = "sqlite://" + filepath.Join(c.DataDir, "sparkhub.db")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")

@@ -120,6 +120,20 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local spawner: data directory: %w", err)
 	}
 	opts.DataDir = abs
+	// A server runs in a folder of its own: a relative path the hub
+	// hands it would name another place there.
+	if opts.PythonPath != "" {
+		if opts.PythonPath, err = filepath.Abs(opts.PythonPath); err != nil {
+			return nil, fmt.Errorf("local spawner: python path: %w", err)
+		}
+	}
+	if len(opts.Cmd) > 0 && strings.ContainsRune(opts.Cmd[0], filepath.Separator) {
+		cmd := append([]string{}, opts.Cmd...)
+		if cmd[0], err = filepath.Abs(cmd[0]); err != nil {
+			return nil, fmt.Errorf("local spawner: command: %w", err)
+		}
+		opts.Cmd = cmd
+	}
 	if opts.MaxLogSize <= 0 {
 		opts.MaxLogSize = 10 << 20
 	}

@@ -330,3 +330,41 @@ func TestSweepEndsServersWithoutHandle(t *testing.T) {
 		t.Error("Sweep took a path for a name")
 	}
 }
+
+// A server runs in its own folder, so every path the hub gives it must be
+// absolute even when the hub was given relative ones (make run's
+// --data-dir ./data).
+func TestRelativePathsBecomeAbsolute(t *testing.T) {
+	top := t.TempDir()
+	t.Chdir(top)
+	if err := os.MkdirAll(filepath.Join("tools", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("tools", "bin", "jupyter"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := fakeOptions(t)
+	opts.DataDir = "data"
+	opts.PythonPath = filepath.Join("data", "python")
+	opts.Cmd = []string{"./tools/bin/jupyter"}
+	b := newBackend(t, opts)
+	st, token := startFake(t, b, "alice", nil)
+	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
+	if code != http.StatusOK {
+		t.Fatalf("GET env: %d %s", code, body)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Split(env["PYTHONPATH"], ":")[0], filepath.Join(top, "data", "python"); got != want {
+		t.Errorf("PYTHONPATH starts with %q, want %q", got, want)
+	}
+	if got, want := env["CWD"], filepath.Join(top, "data", "users", "alice"); got != want {
+		t.Errorf("server runs in %q, want %q", got, want)
+	}
+}
