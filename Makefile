@@ -5,6 +5,11 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/sparkhub
 DATA_DIR ?= ./data
 LISTEN   ?= :8000
+# Where a browser on this machine finds the hub: LISTEN's host, or
+# localhost when it names none or every address (:8000, 0.0.0.0:8000).
+LISTEN_PORT = $(lastword $(subst :, ,$(LISTEN)))
+LISTEN_HOST = $(patsubst %:$(LISTEN_PORT),%,$(LISTEN))
+LOGIN_URL   = http://$(if $(filter-out 0.0.0.0 [::],$(LISTEN_HOST)),$(LISTEN_HOST),localhost):$(LISTEN_PORT)/hub/login
 
 .PHONY: build run test lint clean
 
@@ -15,7 +20,7 @@ build:
 # set SPARKHUB_ADMIN_PASSWORD to choose it instead.
 run: build
 	@scripts/ensure-jupyter
-	@echo "sparkhub: open http://localhost$(LISTEN)/hub/login and log in as admin"
+	@echo "sparkhub: open $(LOGIN_URL) and log in as admin"
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # Every test. SQLite always; MariaDB and PostgreSQL when
@@ -38,7 +43,7 @@ clean:
 .PHONY: demo-mesos
 demo-mesos: build
 	$(GO) build -o bin/mesos-emulator ./spawner/mesos/mesostest/mesos-emulator
-	@echo "sparkhub: open http://localhost$(LISTEN)/hub/login; servers run on the emulated Mesos cluster"
+	@echo "sparkhub: open $(LOGIN_URL); servers run on the emulated Mesos cluster"
 	bin/mesos-emulator --listen 127.0.0.1:5050 --agents 3 \
 	  --agent-resources 'cpus:4;mem:8192;disk:20000;ports:[31000-31999]' \
 	  --image 'sparkhub/pyspark-notebook:3.5=jupyter-notebook' \
