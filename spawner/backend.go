@@ -60,8 +60,9 @@ type Started struct {
 type Status struct {
 	Running bool
 	// When not running: the exit code (-1 when unknown or killed by a
-	// signal) and a short sentence for the admin ("exited with status 1",
-	// "killed by signal 9", "the task was lost").
+	// signal) and a phrase its user understands, starting with "it" or
+	// "the" ("it exited with status 1", "it ran out of memory", "the
+	// machine running it was lost"); the manager writes the sentence.
 	ExitCode int
 	Reason   string
 }

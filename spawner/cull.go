@@ -41,7 +41,7 @@ func (m *Manager) Cull(ctx context.Context, now time.Time) []string {
 // cullReason says why s should be culled now, or "" to spare it.
 func (m *Manager) cullReason(ctx context.Context, s *server, now time.Time) string {
 	if m.opts.MaxAge > 0 && !s.started.IsZero() && now.Sub(s.started) > m.opts.MaxAge {
-		return fmt.Sprintf("Your server was stopped because servers may run at most %s. Start it again from the home page.", m.opts.MaxAge)
+		return fmt.Sprintf("Your server was stopped because servers may run at most %s.", human(m.opts.MaxAge))
 	}
 	if m.opts.IdleTimeout <= 0 || !m.idle(s, now) {
 		return ""
@@ -65,7 +65,7 @@ func (m *Manager) cullReason(ctx context.Context, s *server, now time.Time) stri
 	if !m.idle(s, now) {
 		return ""
 	}
-	return fmt.Sprintf("Your server was stopped after %s without activity. Start it again from the home page.", m.opts.IdleTimeout)
+	return fmt.Sprintf("Your server was stopped after %s without activity.", human(m.opts.IdleTimeout))
 }
 
 // idle reports whether s saw no activity, and (unless CullBusy) has no

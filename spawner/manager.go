@@ -65,7 +65,7 @@ type Options struct {
 	// RecoverTimeout is how long a recovered server has to answer before
 	// it is stopped as broken (0: 30s).
 	RecoverTimeout time.Duration
-	// LogLines is how many of a server's last log lines admins see (0: 50).
+	// LogLines is how many of a server's last log lines admins see (0: 20).
 	LogLines int
 	// Env, when set, returns extra environment for a user's server (the
 	// hub gives SPARKHUB_CONTENTS_URL and SPARKHUB_CONTENTS_TOKEN). An
@@ -92,7 +92,7 @@ func (o *Options) defaults() {
 	def(&o.FlushInterval, 30*time.Second)
 	def(&o.RecoverTimeout, 30*time.Second)
 	if o.LogLines <= 0 {
-		o.LogLines = 50
+		o.LogLines = 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -495,7 +495,7 @@ func (m *Manager) Server(ctx context.Context, user string) (Model, error) {
 		md.LogTail = splitLines(r.Row.LogTail)
 	}
 	if s := m.lookup(user); s != nil {
-		if lines := m.tail(ctx, s); lines != nil {
+		if lines := m.tail(s, m.opts.LogLines); lines != nil {
 			md.LogTail = lines
 		}
 	}
@@ -553,20 +553,22 @@ func (m *Manager) model(user string, r *rowWithUser) Model {
 	return md
 }
 
-func (m *Manager) tail(ctx context.Context, s *server) []string {
+func (m *Manager) tail(s *server, n int) []string {
 	s.mu.Lock()
-	b, h := s.backend, s.handle
+	b, h, token := s.backend, s.handle, s.token
 	s.mu.Unlock()
 	lt, ok := b.(LogTailer)
 	if !ok || h == nil {
 		return nil
 	}
-	lines, err := lt.LogTail(ctx, *h, m.opts.LogLines)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lines, err := lt.LogTail(ctx, *h, n)
 	if err != nil {
 		m.log.Warn("read server log", "user", s.user, "err", err)
 		return nil
 	}
-	return lines
+	return redact(lines, token)
 }
 
 // Run culls idle servers every CullInterval and writes activity to the
@@ -664,10 +666,10 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 	log := m.log.With("user", r.UserName)
 	b := m.backends[r.Row.HandleBackend]
 	if r.Row.HandleID == "" || b == nil {
-		reason := "Your server stopped while the hub restarted. Start it again from the home page."
+		reason := "Your server stopped while the hub restarted."
 		state := Stopped
 		if r.Row.State == Spawning {
-			reason = "The hub restarted while your server was starting. Start it again from the home page."
+			reason = "The hub restarted while your server was starting."
 			state = Failed
 		}
 		if b == nil && r.Row.HandleID != "" {
@@ -686,21 +688,21 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 	h := Handle{Backend: r.Row.HandleBackend, ID: r.Row.HandleID, State: r.Row.HandleState}
 	// The log's last lines only for a server that will not be routed
 	// again: reading 2,000 logs would slow every hub start.
+	token, terr := m.store.open(r.Row.UserID, r.Row.Token)
 	tail := func() []string {
 		if lt, ok := b.(LogTailer); ok {
 			lines, _ := lt.LogTail(ctx, h, m.opts.LogLines)
-			return lines
+			return redact(lines, token)
 		}
 		return nil
 	}
-	token, terr := m.store.open(r.Row.UserID, r.Row.Token)
 	if err := b.Recover(ctx, h); err != nil {
 		if !errors.Is(err, ErrGone) {
 			log.Error("recover server", "err", err)
 		} else {
 			log.Info("server gone while the hub was away")
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away. Start it again from the home page.", tail())
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away.", tail())
 		return
 	}
 	target, perr := url.Parse(r.Row.Target)
@@ -711,7 +713,7 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		if err := b.Stop(ctx, h, m.opts.StopGrace); err != nil {
 			log.Error("stop server", "err", err)
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted. Start it again from the home page.", tail())
+		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted.", tail())
 		return
 	}
 	s := newServer(r.UserName, r.Row.UserID, r.Row.Profile, b, r.Row.State)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -289,7 +290,7 @@ func TestStartFailures(t *testing.T) {
 			{"timeout", "Your server did not start within 500ms, so it was stopped.", true},
 			{"userfail", "No machine has 64 GiB free; pick a smaller profile.", true},
 			{"backendfail", "Your server could not be started.", true},
-			{"exits", "Your server exited while starting.", true},
+			{"exits", "Your server could not start: it exited with status 1, before saying why.", true},
 			{"envfail", "The hub could not prepare your server.", false},
 		}
 		for _, tt := range tests {
@@ -341,14 +342,25 @@ func TestServerThatDiesIsStoppedWithReason(t *testing.T) {
 		e.fake.Crash("alice", 1)
 		eventually(t, "the dead server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
 		md := model(t, m, "alice")
-		if md.State != spawner.Stopped || md.StopReason != "Your server stopped on its own: exited with status 1. Start it again from the home page." {
+		if md.State != spawner.Stopped || md.StopReason != "Your server stopped: it exited with status 1." {
 			t.Errorf("model = %+v", md)
 		}
 		tail := strings.Join(md.LogTail, "\n")
 		if !strings.Contains(tail, "Traceback") || !strings.Contains(tail, "exited with status 1") {
 			t.Errorf("admin log tail = %q, want the output and the exit status", tail)
 		}
+		// The server's token, which its log shows, never reaches the
+		// admin: it would let them past the hub's checks.
+		if !strings.Contains(tail, "?token=[token]") || regexp.MustCompile(`token=[^\[]`).MatchString(tail) {
+			t.Errorf("admin log tail = %q, want the token hidden", tail)
+		}
 		startReady(t, m, "alice")
+		// Shut down from inside Jupyter: it exits 0.
+		e.fake.Crash("alice", 0)
+		eventually(t, "the server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
+		if md := model(t, m, "alice"); md.StopReason != "Your server stopped: it was shut down from inside Jupyter (File > Shut Down)." {
+			t.Errorf("reason after a shutdown from Jupyter = %q", md.StopReason)
+		}
 	})
 }
 
@@ -630,7 +642,7 @@ func TestDeathNoticedByPolling(t *testing.T) {
 		startReady(t, m, "alice")
 		e.fake.Crash("alice", 2)
 		eventually(t, "the dead server is stopped", func() bool { return state(m, "alice") == spawner.Stopped })
-		if md := model(t, m, "alice"); !strings.Contains(md.StopReason, "stopped on its own") {
+		if md := model(t, m, "alice"); md.StopReason != "Your server stopped: it exited with status 2." {
 			t.Errorf("model = %+v", md)
 		}
 	})

@@ -8,11 +8,24 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
 // errExited: the server exited before it answered.
 var errExited = errors.New("server exited")
+
+// exitedError is errExited with how the server ended, as its backend
+// tells it.
+type exitedError struct{ status Status }
+
+func (e *exitedError) Error() string {
+	if e.status.Reason == "" {
+		return errExited.Error()
+	}
+	return errExited.Error() + ": " + e.status.Reason
+}
+func (e *exitedError) Is(target error) bool { return target == errExited }
 
 // run is the one goroutine that owns s, from admission until it is
 // stopped or failed, or the manager closes (then the server is left as it
@@ -128,20 +141,23 @@ func (m *Manager) spawnEnded(ctx context.Context, s *server, log *slog.Logger, e
 		m.stopNow(s, log)
 		return false
 	}
+	tail := m.tail(s, explainLines)
 	var f *Failure
+	var exited *exitedError
 	var msg string
 	switch {
 	case errors.As(err, &f):
 		msg = f.Message
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		msg = fmt.Sprintf("Your server did not start within %s, so it was stopped. Try again; if it keeps happening, tell an admin.", m.opts.StartTimeout)
-	case errors.Is(err, errExited):
-		msg = "Your server exited while starting. Try again; if it keeps happening, tell an admin."
+		msg = fmt.Sprintf("Your server did not start within %s, so it was stopped. Try again; if it keeps happening, tell an admin.", human(m.opts.StartTimeout))
+	case errors.As(err, &exited):
+		msg = failedToStart(exited.status, tail)
 	default:
 		msg = "Your server could not be started. Try again; if it keeps happening, tell an admin."
 	}
-	log.Warn("server start failed", "err", err)
-	m.end(s, log, Failed, msg, "start failed: "+err.Error(), true)
+	tail = m.last(tail)
+	log.Warn("server start failed", "err", err, "reason", msg, "log_tail", strings.Join(tail, "\n"))
+	m.end(s, log, Failed, msg, append(tail, "[sparkhub] start failed: "+err.Error()), true)
 	s.mu.Lock()
 	s.failReason = msg
 	s.mu.Unlock()
@@ -161,7 +177,7 @@ func (m *Manager) confirm(ctx context.Context, s *server, log *slog.Logger) bool
 		return false
 	}
 	log.Warn("recovered server does not answer; stopping it", "err", err)
-	s.requestStop("Your server stopped answering and was stopped. Start it again from the home page.")
+	s.requestStop("Your server stopped answering and was stopped.")
 	m.stopNow(s, log)
 	return false
 }
@@ -228,16 +244,19 @@ func (m *Manager) watch(s *server, log *slog.Logger) {
 		st, err := b.Status(ctx, h)
 		switch {
 		case errors.Is(err, ErrGone):
-			st = Status{ExitCode: -1, Reason: "the server is gone"}
+			st = Status{ExitCode: -1, Reason: "it is gone"}
 		case err != nil:
 			log.Warn("server status", "err", err)
 			continue
 		case st.Running:
 			continue
 		}
-		log.Warn("server exited", "exit_code", st.ExitCode, "detail", st.Reason)
 		s.route.Store(nil)
-		m.end(s, log, Stopped, stoppedOnItsOwn(st.Reason), "server "+st.Reason, true)
+		tail := m.tail(s, explainLines)
+		reason := stoppedOnItsOwn(st, tail)
+		tail = m.last(tail)
+		log.Warn("server exited", "exit_code", st.ExitCode, "detail", st.Reason, "reason", reason, "log_tail", strings.Join(tail, "\n"))
+		m.end(s, log, Stopped, reason, append(tail, "[sparkhub] server ended: "+st.Reason), true)
 		return
 	}
 }
@@ -275,7 +294,7 @@ func (m *Manager) stopNow(s *server, log *slog.Logger) bool {
 			log.Error("stop server", "err", err)
 		}
 	}
-	m.end(s, log, Stopped, reason, "", false)
+	m.end(s, log, Stopped, reason, m.tail(s, m.opts.LogLines), false)
 	if wasSpawning {
 		s.mu.Lock()
 		s.failReason = reason
@@ -287,16 +306,12 @@ func (m *Manager) stopNow(s *server, log *slog.Logger) bool {
 }
 
 // end records the server as stopped (or failed) with the reason for the
-// user, its last log lines (and note, when given) for the admin. With
-// stopBackend it first makes sure nothing of the server runs any more.
-func (m *Manager) end(s *server, log *slog.Logger, st State, reason, note string, stopBackend bool) {
+// user, its last log lines for the admin. With stopBackend it first makes
+// sure nothing of the server runs any more.
+func (m *Manager) end(s *server, log *slog.Logger, st State, reason string, tail []string, stopBackend bool) {
 	ctx, cancel := m.cleanupContext()
 	defer cancel()
 	s.route.Store(nil)
-	tail := m.tail(ctx, s)
-	if note != "" {
-		tail = append(tail, "[sparkhub] "+note)
-	}
 	s.mu.Lock()
 	h := s.handle
 	s.mu.Unlock()
@@ -354,7 +369,7 @@ func (m *Manager) waitReady(ctx context.Context, s *server) error {
 		if !waits && time.Since(lastStatus) > 2*time.Second {
 			lastStatus = time.Now()
 			if st, err := b.Status(ctx, h); errors.Is(err, ErrGone) || (err == nil && !st.Running) {
-				return errExited
+				return m.exited(b, h)
 			}
 		}
 		select {
@@ -364,7 +379,7 @@ func (m *Manager) waitReady(ctx context.Context, s *server) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return errExited
+			return m.exited(b, h)
 		case <-time.After(delay):
 		}
 		// Poll often while a server is likely to come up soon: a long
@@ -388,12 +403,14 @@ func (m *Manager) answers(ctx context.Context, u *url.URL, token string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// stoppedOnItsOwn is what a user reads when their server ended without
-// being asked to, with the backend's reason when it gave one ("it ran
-// out of memory", "the machine running it (agent3) was lost").
-func stoppedOnItsOwn(reason string) string {
-	if reason == "" {
-		return "Your server stopped on its own. Start it again from the home page."
+// exited is the error of a server that exited before it answered, with
+// how it ended.
+func (m *Manager) exited(b Backend, h Handle) error {
+	ctx, cancel := m.cleanupContext()
+	defer cancel()
+	st, err := b.Status(ctx, h)
+	if err != nil || st.Running {
+		st = Status{ExitCode: -1}
 	}
-	return "Your server stopped on its own: " + reason + ". Start it again from the home page."
+	return &exitedError{status: st}
 }

@@ -267,12 +267,16 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 func (b *Backend) reap(cmd *exec.Cmd, c *child) {
 	err := cmd.Wait()
 	st := spawner.Status{ExitCode: cmd.ProcessState.ExitCode()}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		st.Reason = "killed by signal " + strconv.Itoa(int(ws.Signal())) + " (" + ws.Signal().String() + ")"
-	} else if err != nil && st.ExitCode < 0 {
-		st.Reason = "ended: " + err.Error()
-	} else {
-		st.Reason = "exited with status " + strconv.Itoa(st.ExitCode)
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
+		st.Reason = "it was killed (signal 9), most often because the machine ran out of memory"
+	case ok && ws.Signaled():
+		st.Reason = "it was ended by signal " + strconv.Itoa(int(ws.Signal())) + " (" + ws.Signal().String() + ")"
+	case err != nil && st.ExitCode < 0:
+		st.Reason = "it ended: " + err.Error()
+	default:
+		st.Reason = "it exited with status " + strconv.Itoa(st.ExitCode)
 	}
 	c.status = st
 	close(c.exited)
@@ -392,7 +396,7 @@ func (b *Backend) Status(_ context.Context, h spawner.Handle) (spawner.Status, e
 	if sameProcess(st) {
 		return spawner.Status{Running: true}, nil
 	}
-	return spawner.Status{ExitCode: -1, Reason: "the process is gone"}, nil
+	return spawner.Status{ExitCode: -1, Reason: "its process is gone"}, nil
 }
 
 // Stop implements spawner.Backend: SIGTERM to the process group, SIGKILL

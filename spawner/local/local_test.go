@@ -164,8 +164,8 @@ func TestStopKillsAfterGrace(t *testing.T) {
 		t.Fatalf("Stop: %v", err)
 	}
 	s, err := b.Status(context.Background(), st.Handle)
-	if err != nil || s.Running || !strings.Contains(s.Reason, "killed by signal 9") {
-		t.Errorf("Status = %+v, %v; want killed by signal 9", s, err)
+	if err != nil || s.Running || !strings.Contains(s.Reason, "killed (signal 9)") {
+		t.Errorf("Status = %+v, %v; want killed (signal 9)", s, err)
 	}
 }
 

@@ -168,6 +168,10 @@ func (f *Fake) Start(ctx context.Context, req spawner.StartRequest) (spawner.Sta
 		exited: make(chan struct{}),
 		logs:   []string{"fake server for " + req.User + " starting"},
 	}
+	// As Jupyter does, it writes its own URL with its token.
+	defer func() {
+		s.logs = append(s.logs, "serving at "+s.srv.URL+req.BaseURL+"?token="+req.Token)
+	}()
 	env := map[string]string{
 		"SPARKHUB_USER":     req.User,
 		"SPARKHUB_BASE_URL": req.BaseURL,
@@ -238,7 +242,7 @@ func (f *Fake) Status(_ context.Context, h spawner.Handle) (spawner.Status, erro
 		return spawner.Status{}, spawner.ErrGone
 	}
 	if s.isExited() {
-		return spawner.Status{ExitCode: s.code, Reason: fmt.Sprintf("exited with status %d", s.code)}, nil
+		return spawner.Status{ExitCode: s.code, Reason: fmt.Sprintf("it exited with status %d", s.code)}, nil
 	}
 	return spawner.Status{Running: true}, nil
 }
