@@ -69,6 +69,7 @@ type Hub struct {
 	static    *staticFiles
 	mux       *http.ServeMux
 	startedAt time.Time
+	once      onceValues
 }
 
 // New builds the hub; every page template is parsed here, so a broken

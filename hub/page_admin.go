@@ -93,6 +93,7 @@ type adminRow struct {
 	User   *auth.User
 	Server *serverView
 	Self   bool
+	Log    []string
 }
 
 // adminSummary is the line above the table.
@@ -139,6 +140,13 @@ func (h *Hub) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 			extra["Notice"] = extra["Notice"].(string) + " " + plural(s, "name") + " already existed and " + isAre(s) + " unchanged."
 		}
 	}
+	if done == "password" && auth.ValidateName(who) == nil {
+		if pw, ok := h.once.take(p.User.ID, r.URL.Query().Get("shown")); ok {
+			extra["NewPassword"], extra["NewPasswordFor"] = pw, who
+		} else {
+			extra["Notice"] = "The new password of " + who + " was shown once and is not shown again; reset it again if it was lost."
+		}
+	}
 	h.renderAdmin(w, r, p, http.StatusOK, av, extra)
 }
 
@@ -175,6 +183,7 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	rows := make([]adminRow, len(users))
 	var servers map[string]spawner.Model
+	var logs map[string][]string // a failed or stopped server's last lines
 	if h.servers != nil && len(users) > 0 {
 		names := make([]string, len(users))
 		for i, u := range users {
@@ -184,9 +193,13 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 			h.errorPage(w, r, err)
 			return
 		}
+		if logs, err = h.servers.StoppedLogs(ctx, names); err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
 	}
 	for i, u := range users {
-		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name}
+		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name, Log: logs[u.Name]}
 		if m, ok := servers[u.Name]; ok {
 			v := viewOf(m)
 			rows[i].Server = &v
@@ -274,6 +287,10 @@ func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	var created []struct{ Name string }
 	err := h.callAPI(r, p, h.createUsers, http.MethodPost, nil, map[string]any{"usernames": uniq, "admin": r.PostForm.Get("admin") != ""}, &created)
+	if code, _ := status(err); err != nil && code == http.StatusConflict {
+		// All of them exist: nothing changed, which the notice says.
+		err = nil
+	}
 	if err != nil {
 		code, msg := status(err)
 		if code == http.StatusInternalServerError {
@@ -351,8 +368,10 @@ func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		pw := auth.RandomPassword()
 		err = h.callAPI(r, p, h.patchUser, http.MethodPatch, vars, map[string]any{"password": pw}, nil)
 		if err == nil {
-			// Shown on this answer only, like a new token.
-			h.renderAdmin(w, r, p, http.StatusOK, av, map[string]any{"NewPassword": pw, "NewPasswordFor": name})
+			// Shown once, on the page this redirects to; the password
+			// itself stays out of the URL.
+			q := av.Query("password", name) + "&shown=" + h.once.put(p.User.ID, pw)
+			http.Redirect(w, r, "/hub/admin"+q, http.StatusSeeOther)
 			return
 		}
 	default:

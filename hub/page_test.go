@@ -326,6 +326,16 @@ func TestAdminPage(t *testing.T) {
 		wantRedirect(t, "add", code, loc, http.StatusSeeOther, "/hub/admin?done=added&n=2&skipped=1")
 		_, _, body = b.page(loc)
 		wantPage(t, "after add", http.StatusOK, body, http.StatusOK, "Added 2 users. 1 name already existed", "<strong>4</strong> users")
+		// Adding only names that exist changes nothing and ends on a page
+		// a reload does not post again.
+		before = th.snapshot()
+		code, loc, _ = b.post("/hub/admin/users", url.Values{"usernames": {"bob\nalice"}}, "")
+		wantRedirect(t, "add existing", code, loc, http.StatusSeeOther, "/hub/admin?done=added&n=0&skipped=2")
+		_, _, body = b.page(loc)
+		wantPage(t, "after adding existing", http.StatusOK, body, http.StatusOK, "Added 0 users. 2 names already existed and were unchanged.")
+		if th.snapshot() != before {
+			t.Fatal("adding existing names changed users")
+		}
 
 		ret := url.Values{"q": {""}, "sort": {"-name"}, "page": {"1"}}
 		act := func(user, action string, extra url.Values) (int, string, string) {
@@ -366,11 +376,38 @@ func TestAdminPage(t *testing.T) {
 		wantPage(t, "unadmin the last admin", code, body, http.StatusBadRequest, "last admin")
 
 		bobB := th.browser()
-		code, _, body = act("bob", "password", nil)
+		// The reset ends on a page a reload does not post again, and the
+		// password is shown there once, never in the URL.
+		code, loc, body = act("bob", "password", nil)
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/hub/admin?") || !strings.Contains(loc, "done=password") {
+			t.Fatalf("reset password = %d → %q", code, loc)
+		}
+		code, _, body = b.page(loc)
 		wantPage(t, "reset password", code, body, http.StatusOK, "New password for bob")
 		pw := regexp.MustCompile(`id="new-password" value="([^"]+)"`).FindStringSubmatch(body)
 		if pw == nil {
 			t.Fatal("no new password shown")
+		}
+		if strings.Contains(loc, pw[1]) {
+			t.Fatalf("the new password is in the URL %q", loc)
+		}
+		code, _, body = b.page(loc)
+		wantPage(t, "reset password reloaded", code, body, http.StatusOK, "was shown once")
+		if strings.Contains(body, pw[1]) {
+			t.Fatal("a reload shows the new password again")
+		}
+		// Another admin cannot take it from the URL either.
+		th.addUser("root2", true)
+		other := th.browser()
+		other.mustLogin("root2")
+		code, loc, _ = act("bob", "password", nil)
+		if _, _, body := other.page(loc); code != http.StatusSeeOther || strings.Contains(body, `id="new-password"`) {
+			t.Fatal("another admin sees a password reset by someone else")
+		}
+		code, _, body = b.page(loc)
+		pw = regexp.MustCompile(`id="new-password" value="([^"]+)"`).FindStringSubmatch(body)
+		if pw == nil {
+			t.Fatal("no new password shown after the second reset")
 		}
 		if resp, _ := bobB.login("bob", pw[1], ""); resp.StatusCode != http.StatusFound {
 			t.Fatalf("bob cannot log in with the new password: %d", resp.StatusCode)
@@ -416,5 +453,43 @@ func TestAdminPage(t *testing.T) {
 		wantPage(t, "search", http.StatusOK, body, http.StatusOK, "Showing 1–1 of 1", `id="user-carol"`)
 		_, _, body = b.page("/hub/admin?page=999&sort=bogus")
 		wantPage(t, "past the end", http.StatusOK, body, http.StatusOK, "Page 3 of 3")
+	})
+}
+
+// A server that failed to start shows its user why, and its admin the
+// reason and its last log lines behind a disclosure; never its token.
+func TestFailedServerOnThePages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th, fake := newPageHub(t, gdb)
+		th.addUser("root", true)
+		th.addUser("alice", false)
+		fake.ExitOnStart("alice", true)
+		alice := th.browser()
+		alice.mustLogin("alice")
+		code, _, _ := alice.post("/hub/spawn", url.Values{}, "")
+		if code != http.StatusSeeOther && code != http.StatusFound {
+			t.Fatalf("start = %d", code)
+		}
+		waitUntil(t, "alice's server to fail", func() bool {
+			m, err := th.hub.servers.Servers(context.Background(), []string{"alice"})
+			return err == nil && m["alice"].State == spawner.Failed
+		})
+		const why = "Your server could not start: it exited with status 1, before saying why."
+		_, _, body := alice.page("/hub/home")
+		wantPage(t, "home", http.StatusOK, body, http.StatusOK, why)
+		if strings.Contains(body, "home page") || strings.Contains(body, "fake server for alice starting") {
+			t.Errorf("the home page sends the user to itself or shows the log:\n%s", body)
+		}
+
+		root := th.browser()
+		root.mustLogin("root")
+		_, _, body = root.page("/hub/admin")
+		wantPage(t, "admin", http.StatusOK, body, http.StatusOK, `<details class="log" id="log-alice">`, "fake server for alice starting", "?token=[token]", "[sparkhub] start failed", why)
+		if regexp.MustCompile(`token=[0-9a-f]`).MatchString(body) {
+			t.Error("the admin page shows the server's token")
+		}
+		if !strings.Contains(th.logs.String(), "fake server for alice starting") {
+			t.Error("the hub log lacks the failed server's last lines")
+		}
 	})
 }

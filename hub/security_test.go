@@ -251,6 +251,7 @@ func TestNoSecretInLogs(t *testing.T) {
 		t.Errorf("PATCH password: %d %s", w.Code, w.Body)
 	}
 	w = do("POST", "/hub/admin/users/bob/password", url.Values{"_xsrf": {xsrf.Value}}.Encode(), map[string]string{"Content-Type": form}, sess, xsrf)
+	w = do("GET", w.Header().Get("Location"), "", nil, sess, xsrf)
 	if m := regexp.MustCompile(`id="new-password" value="([^"]+)"`).FindStringSubmatch(w.Body.String()); m != nil {
 		secrets["generated password"] = m[1]
 	} else {

@@ -502,6 +502,30 @@ func (m *Manager) Server(ctx context.Context, user string) (Model, error) {
 	return md, nil
 }
 
+// StoppedLogs returns the last log lines kept for the users' servers
+// that failed or stopped, by user, for admins: one query for a page of
+// users (keep it to a page), no backend asked. Live servers are left out
+// (Server reads theirs from the backend).
+func (m *Manager) StoppedLogs(ctx context.Context, users []string) (map[string][]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	tails, err := m.store.logTails(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(tails))
+	for user, tail := range tails {
+		if s := m.lookup(user); s != nil && s.getState().Live() {
+			continue
+		}
+		if lines := splitLines(&tail); len(lines) > 0 {
+			out[user] = lines
+		}
+	}
+	return out, nil
+}
+
 // Servers returns the default servers of many users at once (the users
 // list asks for thousands), in as few queries as the engines allow (one
 // per 10,000 names), without log lines. Every name asked for is in the

@@ -198,6 +198,27 @@ func (s *store) byUsersScan(ctx context.Context, users []string) ([]rowWithUser,
 	return kept, nil
 }
 
+// logTails reads the log lines kept for the users' default servers, for
+// those that have any.
+func (s *store) logTails(ctx context.Context, users []string) (map[string]string, error) {
+	var rows []struct {
+		UserName string
+		LogTail  string
+	}
+	err := s.db.WithContext(ctx).Table("hub_servers AS s").
+		Select("u.name AS user_name, s.log_tail").
+		Joins("JOIN hub_users u ON u.id = s.user_id").
+		Where("s.name = ? AND s.log_tail IS NOT NULL AND u.name IN ?", "", users).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load server logs: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.UserName] = r.LogTail
+	}
+	return out, nil
+}
+
 func (s *store) selectJoined(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("hub_servers AS s").
 		Select("s.*, u.name AS user_name").
