@@ -99,6 +99,9 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Profiles == "" {
+		catalog = defaultCatalog(cfg)
+	}
 	backend, err := newBackend(ctx, cfg, gdb, catalog, pythonDir, log)
 	if err != nil {
 		return err
@@ -184,4 +187,18 @@ func displayAddr(a net.Addr) string {
 		return a.String()
 	}
 	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+}
+
+// defaultCatalog is the one profile there is without --profiles, saying
+// what a server really gets: a local process is Python on this machine,
+// with no resources or Spark of its own; a task on Mesos gets what the
+// --mesos-* flags give.
+func defaultCatalog(cfg hub.Config) *images.Catalog {
+	if cfg.Spawner != "mesos" {
+		return images.LocalCatalog()
+	}
+	c := images.DefaultCatalog()
+	p := &c.Profiles[0]
+	p.Image, p.CPUs, p.Mem, p.GPUs, p.Disk = cfg.Mesos.Image, cfg.Mesos.CPUs, cfg.Mesos.Mem, cfg.Mesos.GPUs, cfg.Mesos.Disk
+	return c
 }

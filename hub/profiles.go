@@ -21,7 +21,11 @@ func (h *Hub) profileViews() []profileView {
 		if name == "" {
 			name = p.Name
 		}
-		out = append(out, profileView{Name: p.Name, DisplayName: name, Description: p.Description, Resources: resources(p)})
+		res := resources(p)
+		if res != "" && h.spawner == "local" {
+			res += " (not applied: servers run as processes on the hub's machine)"
+		}
+		out = append(out, profileView{Name: p.Name, DisplayName: name, Description: p.Description, Resources: res})
 	}
 	return out
 }

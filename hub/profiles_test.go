@@ -80,3 +80,28 @@ func TestProfilesPickedAndChecked(t *testing.T) {
 		t.Error("the admin page does not show the catalog")
 	}
 }
+
+// With servers as local processes, the default profile is Python on this
+// machine, and a catalog's resources are shown as not applied.
+func TestProfilesOnTheLocalSpawner(t *testing.T) {
+	gdb := dbtest.Open(t, db.SQLite)
+	th, _ := newPageHub(t, gdb)
+	th.hub.spawner = "local"
+	th.hub.profiles = images.LocalCatalog()
+	th.addUser("alice", false)
+	b := th.browser()
+	b.mustLogin("alice")
+	_, _, body := b.page("/hub/home")
+	if !strings.Contains(body, "Python (this machine)") || strings.Contains(body, "Spark") || strings.Contains(body, "GiB") {
+		t.Errorf("the local default profile claims what a local process does not get:\n%s", body)
+	}
+	cat, problems := images.ParseCatalog("profiles.yaml", []byte(twoProfiles))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	th.hub.profiles = cat
+	_, _, body = b.page("/hub/home")
+	if !strings.Contains(body, "8 CPUs · 64 GiB · 1 GPU (not applied: servers run as processes on the hub&#39;s machine)") {
+		t.Errorf("a catalog's resources are not labelled as not applied:\n%s", body)
+	}
+}

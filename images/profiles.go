@@ -48,15 +48,29 @@ type Catalog struct {
 // DefaultImage is the image of the default profile.
 const DefaultImage = "sparkhub/pyspark-notebook:3.5"
 
-// DefaultCatalog is the catalog without a --profiles file: one profile.
+// DefaultCatalog is the catalog without a --profiles file for servers on
+// the cluster: one profile, whose resources the --mesos-* flags may
+// change.
 func DefaultCatalog() *Catalog {
 	return &Catalog{Profiles: []Profile{{
 		Name:        "default",
-		DisplayName: "PySpark 3.5, 1 CPU, 2 GiB",
+		DisplayName: "PySpark 3.5",
 		Description: "Python with Spark on the cluster",
 		Image:       DefaultImage,
 		CPUs:        1,
 		Mem:         2048,
+	}}}
+}
+
+// LocalCatalog is the catalog without a --profiles file for servers that
+// run as processes on the hub's machine: one profile that promises
+// nothing such a process does not get (no image, no resources of its
+// own, no Spark cluster).
+func LocalCatalog() *Catalog {
+	return &Catalog{Profiles: []Profile{{
+		Name:        "default",
+		DisplayName: "Python (this machine)",
+		Description: "Jupyter running on the hub's own machine, sharing its CPUs and memory",
 	}}}
 }
 

@@ -72,6 +72,19 @@ func TestLoadCatalogDefault(t *testing.T) {
 	}
 }
 
+// The local default claims nothing a local process does not get.
+func TestLocalCatalog(t *testing.T) {
+	c := LocalCatalog()
+	if len(c.Profiles) != 1 {
+		t.Fatalf("local catalog = %+v", c.Profiles)
+	}
+	p := c.Profiles[0]
+	if p.Name != "default" || p.DisplayName != "Python (this machine)" || p.Image != "" || p.CPUs != 0 || p.Mem != 0 || p.GPUs != 0 || p.Disk != 0 || len(p.Spark) != 0 ||
+		strings.Contains(p.DisplayName+p.Description, "Spark") {
+		t.Errorf("local default profile = %+v", p)
+	}
+}
+
 func TestLoadCatalogRefusesProblems(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(path, []byte("profiles:\n  - name: a\n    cpus: -1\n    mem: 1\n"), 0o644); err != nil {
