@@ -94,6 +94,27 @@ func explainLog(lines []string) string {
 	return ""
 }
 
+// complaint is a line that reads like an error to a person.
+var complaint = regexp.MustCompile(`(?i)\b(?:error|fail(?:ed|ure)?|cannot|can't|could not|no such|not found|denied|refused|invalid|unknown|missing)\b`)
+
+// lastWords is the last line the server itself wrote, for when no line
+// explains more, if that line complains of something; else "" (a
+// line such as "serving at http://...", with its port, tells a user
+// nothing).
+func lastWords(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if line == "" || strings.HasPrefix(line, "[sparkhub]") {
+			continue
+		}
+		if complaint.MatchString(line) {
+			return clip(line, 200)
+		}
+		return ""
+	}
+	return ""
+}
+
 // clip keeps at most n runes of s, without control characters.
 func clip(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
@@ -126,6 +147,8 @@ func stoppedOnItsOwn(st Status, tail []string) string {
 	}
 	if why := explainLog(tail); why != "" {
 		msg += " (" + why + ")"
+	} else if last := lastWords(tail); last != "" {
+		msg += "; the last thing it wrote was “" + last + "”"
 	}
 	return msg + "."
 }
@@ -134,12 +157,16 @@ func stoppedOnItsOwn(st Status, tail []string) string {
 // answered: what its log says, else how it ended.
 func failedToStart(st Status, tail []string) string {
 	why := explainLog(tail)
-	switch {
+	ended := st.Reason
+	if ended == "" {
+		ended = "it exited"
+	}
+	switch last := lastWords(tail); {
 	case why != "":
-	case st.Reason != "":
-		why = st.Reason + ", before saying why"
+	case last != "":
+		why = ended + "; the last thing it wrote was “" + last + "”"
 	default:
-		why = "it exited before saying why"
+		why = ended + ", before saying why"
 	}
 	return "Your server could not start: " + why + ". Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."
 }

@@ -58,6 +58,12 @@ func TestReasonSentences(t *testing.T) {
 			"Your server stopped: the machine running it (agent3) was lost."},
 		{"start with a cause", failedToStart(Status{ExitCode: 1, Reason: "it exited with status 1"}, []string{"ModuleNotFoundError: No module named 'sparkhub_contents'"}),
 			"Your server could not start: Python could not import sparkhub_contents. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
+		{"start with last words", failedToStart(Status{ExitCode: 3, Reason: "it exited with status 3"}, []string{"[sparkhub] starting", "jupyter: no such kernel", "[sparkhub] start failed"}),
+			"Your server could not start: it exited with status 3; the last thing it wrote was “jupyter: no such kernel”. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
+		{"stopped with last words", stoppedOnItsOwn(Status{ExitCode: 2, Reason: "it exited with status 2"}, []string{"bye: cannot go on"}),
+			"Your server stopped: it exited with status 2; the last thing it wrote was “bye: cannot go on”."},
+		{"last words that say nothing", stoppedOnItsOwn(Status{ExitCode: 2, Reason: "it exited with status 2"}, []string{"serving at http://127.0.0.1:5000/"}),
+			"Your server stopped: it exited with status 2."},
 		{"start without", failedToStart(Status{ExitCode: 1, Reason: "it exited with status 1"}, nil),
 			"Your server could not start: it exited with status 1, before saying why. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -243,7 +244,17 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	fmt.Fprintf(logf, "[sparkhub] %s starting %s for %s on port %d\n", time.Now().UTC().Format(time.RFC3339), cmdline[0], req.User, port)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(logf, "[sparkhub] could not start: %v\n", err)
-		return spawner.Started{}, fmt.Errorf("start %s: %w", cmdline[0], err)
+		why := "it could not be run"
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound):
+			why = "it does not exist"
+		case errors.Is(err, fs.ErrPermission):
+			why = "it may not be run"
+		}
+		return spawner.Started{}, &spawner.Failure{
+			Message: "Your server could not start: the hub's command for Jupyter servers is wrong (" + why + "). Tell an admin.",
+			Err:     fmt.Errorf("start %s: %w", cmdline[0], err),
+		}
 	}
 	pid := cmd.Process.Pid
 	ticks, _ := startTicks(pid)

@@ -368,3 +368,19 @@ func TestRelativePathsBecomeAbsolute(t *testing.T) {
 		t.Errorf("server runs in %q, want %q", got, want)
 	}
 }
+
+// A --local-cmd that cannot run is a failure its user can read, and says
+// nothing of where the hub looked.
+func TestCommandThatCannotRun(t *testing.T) {
+	opts := fakeOptions(t)
+	opts.Cmd = []string{filepath.Join(t.TempDir(), "no-such-jupyter")}
+	b := newBackend(t, opts)
+	_, err := b.Start(context.Background(), spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Token: "t", Progress: func(string) {}})
+	var f *spawner.Failure
+	if !errors.As(err, &f) || f.Message != "Your server could not start: the hub's command for Jupyter servers is wrong (it does not exist). Tell an admin." {
+		t.Fatalf("Start = %v, want a Failure saying the command does not exist", err)
+	}
+	if strings.Contains(f.Message, opts.Cmd[0]) {
+		t.Errorf("the user's message names the hub's path: %q", f.Message)
+	}
+}
