@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -65,9 +66,13 @@ func TestMakeRun(t *testing.T) {
 	needTool(t, "git", "the test clones the repository")
 	needTool(t, "make", "the test runs make run")
 
-	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").CombinedOutput()
 	if err != nil {
-		t.Fatalf("git rev-parse --show-toplevel: %v", err)
+		msg := fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v %s", err, top)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	tmp, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
