@@ -68,7 +68,7 @@ func TestMakeRun(t *testing.T) {
 
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").CombinedOutput()
 	if err != nil {
-		msg := fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v %s", err, top)
+		msg := fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top)))
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
