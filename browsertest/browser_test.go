@@ -575,40 +575,90 @@ func TestAdminPath(t *testing.T) {
 	}
 }
 
-// TestSpawnFailure: a server that cannot start says so on the progress
-// page, with Retry focused, and Retry tries again.
+// TestSpawnFailure: a server that cannot start says why on the progress
+// page, with Retry focused, and Retry tries again; the home page says
+// why too, and the admin page shows the server's last log lines.
 func TestSpawnFailure(t *testing.T) {
 	need(t, "chromium", "chromium")
-	broken := filepath.Join(t.TempDir(), "broken-jupyter")
-	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho 'jupyter: no such kernel' >&2\nexit 3\n"), 0o755); err != nil {
-		t.Fatal(err)
+	jupyter := need(t, "jupyter-notebook", "jupyter-notebook python3-notebook python3-ipykernel")
+	script := func(body string) string {
+		p := filepath.Join(t.TempDir(), "jupyter")
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	h := startHub(t, broken)
-	b := newBrowser(t, h.base)
-	b.open("/hub/login")
-	b.login("alice", "alice's password")
-	b.click("start", "#start")
-	b.waitJS("the failure", `!document.getElementById("failure").hidden`, 60*time.Second)
-	if f := b.focused(); f != "retry" {
-		t.Errorf("after the failure the focus is on %q, want Retry", f)
+	tests := []struct {
+		name     string
+		localCmd string
+		why      string // what the user is told
+		log      string // what the admin's log lines hold
+	}{
+		{"broken-command", script("echo 'jupyter: no such kernel' >&2\nexit 3\n"),
+			"the last thing it wrote was “jupyter: no such kernel”", "jupyter: no such kernel"},
+		{"missing-command", filepath.Join(t.TempDir(), "no-such-jupyter"),
+			"The hub's command for Jupyter servers is wrong (it does not exist)", "no such file or directory"},
+		// The real notebook 6 without the hub's package on its path:
+		// what make run did with a relative data folder.
+		{"python-import-error", script("unset PYTHONPATH\nexec " + jupyter + " \"$@\"\n"),
+			"Python could not import sparkhub_contents", "ModuleNotFoundError"},
 	}
-	msg := b.text("#failure")
-	t.Logf("failure says: %s", msg)
-	if !strings.Contains(msg, "could not start") || !strings.Contains(msg, "Retry") {
-		t.Errorf("failure says %q", msg)
-	}
-	b.shot("spawn-failed")
-	b.click("retry", "#retry")
-	if p := b.path(); p != "/hub/spawn-pending/alice" {
-		t.Errorf("retry went to %s", b.location())
-	}
-	b.waitJS("the second failure", `!document.getElementById("failure").hidden`, 60*time.Second)
-	b.open("/hub/home")
-	if s := b.text(".state-line .badge"); s != "Failed to start" {
-		t.Errorf("home says %q after a failed start", s)
-	}
-	b.shot("home-failed")
-	if out := b.outside(); len(out) > 0 {
-		t.Errorf("requests left the hub: %v", out)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHub(t, tt.localCmd)
+			b := newBrowser(t, h.base)
+			b.open("/hub/login")
+			b.login("alice", "alice's password")
+			b.click("start", "#start")
+			b.waitJS("the failure", `!document.getElementById("failure").hidden`, 60*time.Second)
+			if f := b.focused(); f != "retry" {
+				t.Errorf("after the failure the focus is on %q, want Retry", f)
+			}
+			msg := b.text("#failure")
+			t.Logf("failure says: %s", msg)
+			if !strings.Contains(msg, "could not start") || !strings.Contains(msg, tt.why) || !strings.Contains(msg, "Retry") {
+				t.Errorf("failure says %q, want it to say %q", msg, tt.why)
+			}
+			b.shot("spawn-failed-" + tt.name)
+			b.click("retry", "#retry")
+			if p := b.path(); p != "/hub/spawn-pending/alice" {
+				t.Errorf("retry went to %s", b.location())
+			}
+			b.waitJS("the second failure", `!document.getElementById("failure").hidden`, 60*time.Second)
+			b.open("/hub/home")
+			if s := b.text(".state-line .badge"); s != "Failed to start" {
+				t.Errorf("home says %q after a failed start", s)
+			}
+			if s := b.text("#stop-reason"); !strings.Contains(s, tt.why) || strings.Contains(s, "home page") {
+				t.Errorf("home says %q, want %q and no sending the user to the page they are on", s, tt.why)
+			}
+			b.shot("home-failed-" + tt.name)
+			if out := b.outside(); len(out) > 0 {
+				t.Errorf("requests left the hub: %v", out)
+			}
+
+			// The admin reads the server's last lines behind a disclosure.
+			b.click("log out", `header a[href="/hub/logout"]`)
+			b.login("admin", adminPassword)
+			b.open("/hub/admin")
+			if vis := eval[bool](b, `document.querySelector("#log-alice pre").checkVisibility()`); vis {
+				t.Error("the log lines are shown before the admin asks for them")
+			}
+			b.do("open alice's log", chromedp.Click("#log-alice summary"))
+			log := b.text("#log-alice pre")
+			if !strings.Contains(log, tt.log) || !strings.Contains(log, "[sparkhub] start failed") {
+				t.Errorf("alice's log on the admin page = %q, want %q", log, tt.log)
+			}
+			if n := strings.Count(strings.TrimSpace(log), "\n") + 1; n > 23 {
+				t.Errorf("the admin page shows %d log lines, want the cause, the last 20 and the hub's own", n)
+			}
+			if s := b.text("#user-alice .stop-reason"); !strings.Contains(s, tt.why) {
+				t.Errorf("alice's row says %q", s)
+			}
+			b.shot("admin-failed-log-" + tt.name)
+			if !strings.Contains(h.logs.String(), "level=WARN msg=\"server start failed\"") || !strings.Contains(h.logs.String(), tt.log) {
+				t.Errorf("the hub log lacks a warning with the server's last lines")
+			}
+		})
 	}
 }

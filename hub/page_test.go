@@ -474,7 +474,7 @@ func TestFailedServerOnThePages(t *testing.T) {
 			m, err := th.hub.servers.Servers(context.Background(), []string{"alice"})
 			return err == nil && m["alice"].State == spawner.Failed
 		})
-		const why = "Your server could not start: it exited with status 1, before saying why."
+		const why = "Your server exited while starting: it exited with status 1, before saying why."
 		_, _, body := alice.page("/hub/home")
 		wantPage(t, "home", http.StatusOK, body, http.StatusOK, why)
 		if strings.Contains(body, "home page") || strings.Contains(body, "fake server for alice starting") {

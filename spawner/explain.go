@@ -68,15 +68,29 @@ var explanations = []struct {
 // why it ended: a Python traceback's cause may be far above its end.
 const explainLines = 200
 
-// last is the admin's part of a log tail: its last LogLines lines.
+// last is the admin's part of a log: its last LogLines lines and, when
+// the line that explains the end lies above them (a traceback's cause),
+// that line first.
 func (m *Manager) last(lines []string) []string {
-	return lines[max(0, len(lines)-m.opts.LogLines):]
+	from := max(0, len(lines)-m.opts.LogLines)
+	_, at := explain(lines)
+	if at < 0 || at >= from {
+		return lines[from:]
+	}
+	skipped := "[sparkhub] … " + strconv.Itoa(from-at-1) + " more lines …"
+	return append([]string{lines[at], skipped}, lines[from:]...)
 }
 
 // explainLog is the phrase that best says, from a server's last log
-// lines, why it ended; "" when no line does. The hub's own lines
-// ("[sparkhub] ...") are skipped.
+// lines, why it ended; "" when no line does.
 func explainLog(lines []string) string {
+	why, _ := explain(lines)
+	return why
+}
+
+// explain is explainLog with the index of the line that says it (-1
+// when none does). The hub's own lines ("[sparkhub] ...") are skipped.
+func explain(lines []string) (string, int) {
 	for _, e := range explanations {
 		for i := len(lines) - 1; i >= 0; i-- {
 			line := strings.TrimSpace(lines[i])
@@ -87,11 +101,11 @@ func explainLog(lines []string) string {
 				for j := range m {
 					m[j] = strings.TrimRight(strings.TrimSpace(m[j]), ".")
 				}
-				return clip(e.say(m), 200)
+				return clip(e.say(m), 200), i
 			}
 		}
 	}
-	return ""
+	return "", -1
 }
 
 // complaint is a line that reads like an error to a person.
@@ -168,7 +182,7 @@ func failedToStart(st Status, tail []string) string {
 	default:
 		why = ended + ", before saying why"
 	}
-	return "Your server could not start: " + why + ". Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."
+	return "Your server exited while starting: " + why + ". Try again; if it keeps happening, tell an admin."
 }
 
 // tokenInURL is a token in a URL a server logs ("?token=abc").

@@ -57,15 +57,15 @@ func TestReasonSentences(t *testing.T) {
 		{"lost", stoppedOnItsOwn(Status{ExitCode: -1, Reason: "the machine running it (agent3) was lost"}, nil),
 			"Your server stopped: the machine running it (agent3) was lost."},
 		{"start with a cause", failedToStart(Status{ExitCode: 1, Reason: "it exited with status 1"}, []string{"ModuleNotFoundError: No module named 'sparkhub_contents'"}),
-			"Your server could not start: Python could not import sparkhub_contents. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
+			"Your server exited while starting: Python could not import sparkhub_contents. Try again; if it keeps happening, tell an admin."},
 		{"start with last words", failedToStart(Status{ExitCode: 3, Reason: "it exited with status 3"}, []string{"[sparkhub] starting", "jupyter: no such kernel", "[sparkhub] start failed"}),
-			"Your server could not start: it exited with status 3; the last thing it wrote was “jupyter: no such kernel”. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
+			"Your server exited while starting: it exited with status 3; the last thing it wrote was “jupyter: no such kernel”. Try again; if it keeps happening, tell an admin."},
 		{"stopped with last words", stoppedOnItsOwn(Status{ExitCode: 2, Reason: "it exited with status 2"}, []string{"bye: cannot go on"}),
 			"Your server stopped: it exited with status 2; the last thing it wrote was “bye: cannot go on”."},
 		{"last words that say nothing", stoppedOnItsOwn(Status{ExitCode: 2, Reason: "it exited with status 2"}, []string{"serving at http://127.0.0.1:5000/"}),
 			"Your server stopped: it exited with status 2."},
 		{"start without", failedToStart(Status{ExitCode: 1, Reason: "it exited with status 1"}, nil),
-			"Your server could not start: it exited with status 1, before saying why. Try again; if it keeps happening, tell an admin, who can read the server's log on the admin page."},
+			"Your server exited while starting: it exited with status 1, before saying why. Try again; if it keeps happening, tell an admin."},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -98,5 +98,18 @@ func TestHuman(t *testing.T) {
 		if got := human(d); got != want {
 			t.Errorf("human(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// The admin's lines keep the cause of a long traceback.
+func TestAdminLinesKeepTheCause(t *testing.T) {
+	m := &Manager{opts: Options{LogLines: 3}}
+	lines := []string{"a", "ModuleNotFoundError: No module named 'x'", "b", "c", "d", "e", "f"}
+	got := strings.Join(m.last(lines), "|")
+	if want := "ModuleNotFoundError: No module named 'x'|[sparkhub] … 2 more lines …|d|e|f"; got != want {
+		t.Errorf("admin lines = %q, want %q", got, want)
+	}
+	if got := strings.Join(m.last([]string{"a", "ValueError: y", "b"}), "|"); got != "a|ValueError: y|b" {
+		t.Errorf("admin lines = %q, want them as they are", got)
 	}
 }

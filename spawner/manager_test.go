@@ -290,7 +290,7 @@ func TestStartFailures(t *testing.T) {
 			{"timeout", "Your server did not start within 500ms, so it was stopped.", true},
 			{"userfail", "No machine has 64 GiB free; pick a smaller profile.", true},
 			{"backendfail", "Your server could not be started.", true},
-			{"exits", "Your server could not start: it exited with status 1, before saying why.", true},
+			{"exits", "Your server exited while starting: it exited with status 1, before saying why.", true},
 			{"envfail", "The hub could not prepare your server.", false},
 		}
 		for _, tt := range tests {

@@ -252,7 +252,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 			why = "it may not be run"
 		}
 		return spawner.Started{}, &spawner.Failure{
-			Message: "Your server could not start: the hub's command for Jupyter servers is wrong (" + why + "). Tell an admin.",
+			Message: "The hub's command for Jupyter servers is wrong (" + why + "); tell an admin.",
 			Err:     fmt.Errorf("start %s: %w", cmdline[0], err),
 		}
 	}

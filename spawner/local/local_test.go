@@ -377,7 +377,7 @@ func TestCommandThatCannotRun(t *testing.T) {
 	b := newBackend(t, opts)
 	_, err := b.Start(context.Background(), spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Token: "t", Progress: func(string) {}})
 	var f *spawner.Failure
-	if !errors.As(err, &f) || f.Message != "Your server could not start: the hub's command for Jupyter servers is wrong (it does not exist). Tell an admin." {
+	if !errors.As(err, &f) || f.Message != "The hub's command for Jupyter servers is wrong (it does not exist); tell an admin." {
 		t.Fatalf("Start = %v, want a Failure saying the command does not exist", err)
 	}
 	if strings.Contains(f.Message, opts.Cmd[0]) {

@@ -499,7 +499,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	s := state{TaskID: t.id, AgentID: t.agentID, Hostname: t.hostname, IP: t.ip, Port: t.port, Profile: t.profile}
 	b.mu.Unlock()
 	if ended {
-		return spawner.Started{}, &spawner.Failure{Message: "Your server could not start: " + st.Reason + ". Try again; if it keeps happening, tell an admin.", Err: errors.New("mesos: task " + s.TaskID + " " + taskState)}
+		return spawner.Started{}, &spawner.Failure{Message: "Your server stopped while starting: " + st.Reason + ". Try again; if it keeps happening, tell an admin.", Err: errors.New("mesos: task " + s.TaskID + " " + taskState)}
 	}
 	raw, _ := json.Marshal(s)
 	b.log.Info("mesos server running", "user", req.User, "task", t.id, "agent", t.hostname, "port", t.port)
