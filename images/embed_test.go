@@ -11,7 +11,7 @@ func TestWritePythonPackage(t *testing.T) {
 	if err := WritePythonPackage(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"__init__.py", "_client.py", "_manager.py"} {
+	for _, f := range []string{"__init__.py", "_client.py", "_manager.py", "_hub.py", "notebook6_hub.py", "server_hub.py"} {
 		if _, err := os.Stat(filepath.Join(dir, "sparkhub_contents", f)); err != nil {
 			t.Errorf("%s not written: %v", f, err)
 		}

@@ -11,16 +11,30 @@ The manager reads ``SPARKHUB_CONTENTS_URL`` (the user's contents API, e.g.
 every operation there, so the server's own pages (``/notebooks/...``,
 nbconvert, downloads) see the files in the hub's database.
 
-``HubContentsManager`` and ``HubCheckpoints`` resolve to the classes for the
-Jupyter that is running: notebook 6 when its ``notebookapp`` is loaded,
-else jupyter_server when it is installed. ``sparkhub_contents.notebook6``
-and ``sparkhub_contents.server`` name them explicitly.
+``HubLogoutHandler`` makes Jupyter's Logout log out of the hub too::
+
+    c.NotebookApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"       # notebook 6
+    c.ServerApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"         # jupyter_server 1
+    c.IdentityProvider.logout_handler_class = "sparkhub_contents.HubLogoutHandler"  # jupyter_server 2
+
+and the server extension ``sparkhub_contents.notebook6_hub`` links notebook
+6's pages to the hub's home.
+
+``HubContentsManager``, ``HubCheckpoints`` and ``HubLogoutHandler`` resolve
+to the classes for the Jupyter that is running: notebook 6 when its
+``notebookapp`` is loaded, else jupyter_server when it is installed. So
+one name serves every spelling of an option, whichever Jupyter reads it.
+``sparkhub_contents.notebook6``, ``.server``, ``.notebook6_hub`` and
+``.server_hub`` name them explicitly.
 """
 
 import importlib
 import sys
 
-__all__ = ["HubContentsManager", "HubCheckpoints"]
+# name -> the module holding it, after the flavour's name
+_MODULES = {"HubContentsManager": "", "HubCheckpoints": "", "HubLogoutHandler": "_hub"}
+
+__all__ = list(_MODULES)
 
 
 def _flavour():
@@ -36,7 +50,7 @@ def _flavour():
 
 
 def __getattr__(name):
-    if name in __all__:
-        module = importlib.import_module("." + _flavour(), __name__)
+    if name in _MODULES:
+        module = importlib.import_module("." + _flavour() + _MODULES[name], __name__)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
