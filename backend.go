@@ -23,7 +23,9 @@ func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *imag
 		DataDir:              cfg.DataDir,
 		Cmd:                  strings.Fields(cfg.LocalCmd),
 		PythonPath:           pythonDir,
-		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		ContentsManagerClass: images.ContentsManagerClass,
+		LogoutHandlerClass:   images.LogoutHandlerClass,
+		NotebookExtensions:   []string{images.NotebookExtension},
 		Profile:              localProfile(catalog, cfg.Profiles != ""),
 		Logger:               log,
 	})

@@ -13,6 +13,20 @@ import (
 //go:embed python/sparkhub_contents/sparkhub_contents/*.py
 var python embed.FS
 
+// What Jupyter's options name in sparkhub_contents. Each class resolves to
+// the one for the Jupyter that imports it, so one name serves the
+// NotebookApp, ServerApp and IdentityProvider spellings alike.
+const (
+	// ContentsManagerClass keeps the server's files in the hub.
+	ContentsManagerClass = "sparkhub_contents.HubContentsManager"
+	// LogoutHandlerClass answers {base_url}logout by sending the browser
+	// on to the hub's logout.
+	LogoutHandlerClass = "sparkhub_contents.HubLogoutHandler"
+	// NotebookExtension, a notebook 6 server extension, links every page
+	// of notebook 6 to the hub's home.
+	NotebookExtension = "sparkhub_contents.notebook6_hub"
+)
+
 // WritePythonPackage writes the sparkhub_contents package into dir (as
 // dir/sparkhub_contents/*.py), replacing what an older hub wrote there,
 // so a server with dir on its PYTHONPATH can import it.

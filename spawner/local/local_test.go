@@ -100,6 +100,8 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 	opts := fakeOptions(t)
 	opts.PythonPath = "/opt/sparkhub/python"
 	opts.ContentsManagerClass = "sparkhub_contents.HubContentsManager"
+	opts.LogoutHandlerClass = "sparkhub_contents.HubLogoutHandler"
+	opts.NotebookExtensions = []string{"sparkhub_contents.notebook6_hub"}
 	b := newBackend(t, opts)
 	st, token := startFake(t, b, "alice", map[string]string{"SPARKHUB_CONTENTS_URL": "http://127.0.0.1:8000/user/alice/api/contents"})
 	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
@@ -115,6 +117,10 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 		"--NotebookApp.base_url=/user/alice/", "--ServerApp.base_url=/user/alice/",
 		"--NotebookApp.contents_manager_class=sparkhub_contents.HubContentsManager",
 		"--ServerApp.contents_manager_class=sparkhub_contents.HubContentsManager",
+		"--NotebookApp.logout_handler_class=sparkhub_contents.HubLogoutHandler",
+		"--ServerApp.logout_handler_class=sparkhub_contents.HubLogoutHandler",
+		"--IdentityProvider.logout_handler_class=sparkhub_contents.HubLogoutHandler",
+		"--NotebookApp.nbserver_extensions=sparkhub_contents.notebook6_hub=True",
 	} {
 		if !strings.Contains(" "+env["ARGS"]+" ", " "+want+" ") {
 			t.Errorf("arguments %q lack %s", env["ARGS"], want)
