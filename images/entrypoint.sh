@@ -7,8 +7,11 @@
 # profile's role and constraints, and the driver's host and ports, which
 # are the task's own), exports what libmesos reads (LIBPROCESS_*), and
 # execs its arguments. Arguments that start with '-' are Jupyter's: they
-# go to $SPARKHUB_JUPYTER_COMMAND (default jupyter-notebook). With no
-# arguments it runs that command alone.
+# go to $SPARKHUB_JUPYTER_COMMAND (default jupyter-notebook), after the
+# options that lead back to the hub (sparkhub_contents' logout handler
+# and notebook 6 extension) when the hub started the server
+# (SPARKHUB_BASE_URL is set). With no arguments it runs that command
+# alone.
 #
 # The variable names are defined, and rendered from a profile, in
 # images/sparkenv.go; that file says what each one means.
@@ -166,7 +169,20 @@ if [ $# -eq 0 ]; then
 	set -- "$jupyter"
 else
 	case $1 in
-	-*) set -- "$jupyter" "$@" ;;
+	-*)
+		if [ -n "${SPARKHUB_BASE_URL:-}" ]; then
+			# A server of the hub's: Jupyter's Logout logs out of the hub
+			# too, and notebook 6's pages link to the hub's home. Each
+			# Jupyter reads the spellings it knows; the arguments given
+			# come after, so they win.
+			logout=sparkhub_contents.HubLogoutHandler
+			set -- "--NotebookApp.logout_handler_class=$logout" \
+				"--ServerApp.logout_handler_class=$logout" \
+				"--IdentityProvider.logout_handler_class=$logout" \
+				--NotebookApp.nbserver_extensions=sparkhub_contents.notebook6_hub=True "$@"
+		fi
+		set -- "$jupyter" "$@"
+		;;
 	esac
 fi
 exec "$@"

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
 var update = flag.Bool("update", false, "rewrite the entrypoint's golden files")
@@ -57,12 +59,14 @@ func TestEntrypointGolden(t *testing.T) {
 		a.Bridge = p.Name == "spark-large" // one profile on BRIDGE networking
 		cases = append(cases, tc{p.Name, SparkEnv(p, cluster, a), printEnv})
 	}
-	// Without a cluster (the local backend, or the image run by hand):
-	// Spark in the server, Jupyter's arguments after the command.
+	// Without a cluster (a server of the hub's with no Mesos master):
+	// Spark in the server, the options leading back to the hub and
+	// Jupyter's arguments after the command.
 	small, _ := cat.Lookup("spark-small")
-	local := ProfileEnv(small, Cluster{})
-	local["SPARKHUB_JUPYTER_COMMAND"] = "echo"
-	cases = append(cases, tc{"local", local, []string{"--ip=127.0.0.1", "--port=8888"}})
+	noCluster := ProfileEnv(small, Cluster{})
+	noCluster["SPARKHUB_JUPYTER_COMMAND"] = "echo"
+	noCluster["SPARKHUB_BASE_URL"] = "/user/alice/"
+	cases = append(cases, tc{"local", noCluster, []string{"--ip=127.0.0.1", "--port=8888"}})
 
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {
@@ -96,6 +100,57 @@ func TestEntrypointNoArguments(t *testing.T) {
 	_, out, errOut, err := runEntrypoint(t, map[string]string{"SPARKHUB_JUPYTER_COMMAND": "pwd"})
 	if err != nil || strings.TrimSpace(out) == "" {
 		t.Errorf("no arguments: out %q, err %v %s", out, err, errOut)
+	}
+}
+
+// TestEntrypointHubOptions: a server the hub started gets the options
+// that lead back to the hub, the same a local server gets from
+// local.Backend.Args, before the arguments it was given; the image run
+// by hand gets none.
+func TestEntrypointHubOptions(t *testing.T) {
+	args := func(opts local.Options) []string {
+		opts.DataDir = t.TempDir()
+		b, err := local.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Args(8888, "/user/alice/")
+	}
+	plain := map[string]bool{}
+	for _, a := range args(local.Options{}) {
+		plain[a] = true
+	}
+	var hub []string
+	for _, a := range args(local.Options{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}}) {
+		if !plain[a] {
+			hub = append(hub, a)
+		}
+	}
+	if len(hub) == 0 {
+		t.Fatal("local.Backend.Args gives no options of sparkhub_contents")
+	}
+	given := []string{"--ip=0.0.0.0", "--port=31000"}
+	for _, tc := range []struct {
+		name    string
+		baseURL string
+		want    []string
+	}{
+		{"started by the hub", "/user/alice/", append(append([]string{}, hub...), given...)},
+		{"run by hand", "", given},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"SPARKHUB_JUPYTER_COMMAND": "echo"}
+			if tc.baseURL != "" {
+				env["SPARKHUB_BASE_URL"] = tc.baseURL
+			}
+			_, out, errOut, err := runEntrypoint(t, env, given...)
+			if err != nil {
+				t.Fatalf("entrypoint: %v\n%s", err, errOut)
+			}
+			if got := strings.Fields(out); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("Jupyter's arguments:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }
 
