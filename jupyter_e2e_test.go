@@ -148,8 +148,10 @@ func dialKernel(t *testing.T, c *client, name, kernelID string) *websocket.Conn 
 // TestJupyterEndToEnd is the analyst's path with the real Jupyter from
 // Debian, through the built hub: log in, start, watch progress, create a
 // notebook through the contents API, start a kernel, run 1+1 over the
-// relayed websocket, open the notebook's own page, restart the hub with
-// the server kept, stop; and another user refused at every path.
+// relayed websocket, open the notebook's own page, find the hub's home in
+// Jupyter's header and log out of the hub with Jupyter's Logout, restart
+// the hub with the server kept, stop; and another user refused at every
+// path.
 func TestJupyterEndToEnd(t *testing.T) {
 	needJupyter(t)
 	dataDir := t.TempDir()
@@ -243,6 +245,50 @@ func TestJupyterEndToEnd(t *testing.T) {
 	_, wsResp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/alice/api/kernels/"+kernel.ID+"/channels", http.Header{"Authorization": {"token " + bobToken}})
 	if err == nil || wsResp == nil || wsResp.StatusCode != 404 {
 		t.Errorf("bob's websocket to alice's kernel: %v", err)
+	}
+
+	// Jupyter's pages lead back to the hub: the header links to the
+	// hub's home, and Jupyter's Logout logs out of the hub while the
+	// server keeps running.
+	resp, err = alice.http.Get(hub1.URL + "/user/alice/tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `href="/hub/home"`) {
+		t.Errorf("Jupyter's tree page = %d, link to /hub/home: %v", resp.StatusCode, strings.Contains(string(page), `href="/hub/home"`))
+	}
+	var hops []string
+	for next := "/user/alice/logout"; next != "" && len(hops) < 5; {
+		resp, err := alice.http.Get(hub1.URL + next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		next = resp.Header.Get("Location")
+		if next != "" {
+			hops = append(hops, next)
+		}
+	}
+	if want := []string{"/hub/logout", "/hub/login"}; strings.Join(hops, " ") != strings.Join(want, " ") {
+		t.Errorf("Jupyter's logout went to %q, want %q", hops, want)
+	}
+	if code := alice.api("GET", "/hub/api/user", "cookie", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("the hub after Jupyter's logout = %d, want 401", code)
+	}
+	req, _ := http.NewRequest("GET", hub1.URL+"/user/alice/tree", nil)
+	req.Header.Set("Accept", "text/html") // a browser's page request
+	resp, err = alice.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "/hub/login?") {
+		t.Errorf("alice's tree page after Jupyter's logout = %d to %q, want a redirect to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code := alice.api("GET", "/user/alice/api/status", aliceToken, nil, nil); code != 200 {
+		t.Errorf("alice's server after Jupyter's logout = %d, want it running", code)
 	}
 
 	// Restart the hub: the server is kept and answers without a new start.
