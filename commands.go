@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,50 +22,52 @@ import (
 	"github.com/sparkhub/sparkhub/hub"
 )
 
-func (c *cli) user(sub string, args []string) error {
-	switch sub {
-	case "list":
-		return c.withDB("user list", args, 0, nil, c.userList)
-	case "del":
-		return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
-			if err := auth.NewStore(gdb).DeleteUser(ctx, pos[0]); err != nil {
-				if errors.Is(err, auth.ErrNotFound) {
-					return fmt.Errorf("there is no user %s", pos[0])
-				}
-				return err
+func (c *cli) userList(args []string) error {
+	return c.withDB("user list", args, 0, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, _ []string) error {
+		users, _, err := auth.NewStore(gdb).ListUsers(ctx, auth.UserQuery{Order: "name"})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tLAST ACTIVITY")
+		for _, u := range users {
+			last := "-"
+			if u.LastActivity != nil {
+				last = u.LastActivity.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(c.stderr, "deleted %s\n", pos[0])
-			return nil
-		})
-	case "add", "passwd":
-		var admin, fromStdin bool
-		return c.withDB("user "+sub, args, 1, func(fs *flag.FlagSet) {
-			if sub == "add" {
-				fs.BoolVar(&admin, "admin", false, "make the user an admin")
-			}
-			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-		}, func(ctx context.Context, cfg hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
-			return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin)
-		})
-	}
-	return fmt.Errorf("%w: unknown command \"user %s\"", errUsage, sub)
+			fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%s\n", u.Name, u.Admin, u.Disabled, u.CreatedAt.UTC().Format(time.RFC3339), last)
+		}
+		return tw.Flush()
+	})
 }
 
-func (c *cli) userList(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, _ []string) error {
-	users, _, err := auth.NewStore(gdb).ListUsers(ctx, auth.UserQuery{Order: "name"})
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tLAST ACTIVITY")
-	for _, u := range users {
-		last := "-"
-		if u.LastActivity != nil {
-			last = u.LastActivity.UTC().Format(time.RFC3339)
+func (c *cli) userDel(args []string) error {
+	return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+		if err := auth.NewStore(gdb).DeleteUser(ctx, pos[0]); err != nil {
+			if errors.Is(err, auth.ErrNotFound) {
+				return fmt.Errorf("there is no user %s", pos[0])
+			}
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%s\n", u.Name, u.Admin, u.Disabled, u.CreatedAt.UTC().Format(time.RFC3339), last)
-	}
-	return tw.Flush()
+		fmt.Fprintf(c.stderr, "deleted %s\n", pos[0])
+		return nil
+	})
+}
+
+func (c *cli) userAdd(args []string) error    { return c.userPassword("add", args) }
+func (c *cli) userPasswd(args []string) error { return c.userPassword("passwd", args) }
+
+// userPassword is `user add` and `user passwd`.
+func (c *cli) userPassword(sub string, args []string) error {
+	var admin, fromStdin bool
+	return c.withDB("user "+sub, args, 1, func(fs *flag.FlagSet) {
+		if sub == "add" {
+			fs.BoolVar(&admin, "admin", false, "make the user an admin")
+		}
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	}, func(ctx context.Context, cfg hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+		return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin)
+	})
 }
 
 // setPassword is `user add` and `user passwd`: the password from stdin,
@@ -127,15 +130,12 @@ func readPassword(r io.Reader) (string, error) {
 // tokenCreate prints a new token for the user, and nothing else, on stdout.
 func (c *cli) tokenCreate(args []string) error {
 	var scopes, note string
-	var expires time.Duration
+	var expires lifetime
 	return c.withDB("token create", args, 1, func(fs *flag.FlagSet) {
 		fs.StringVar(&scopes, "scopes", "", "comma-separated scopes (default: all of the user's)")
-		fs.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
+		fs.Var(&expires, "expires", "how long the token lasts: a `duration` like 720h, days like 30d, or never (also 0)")
 		fs.StringVar(&note, "note", "", "what the token is for")
 	}, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
-		if expires < 0 {
-			return errors.New("--expires must be positive")
-		}
 		list, err := auth.ParseScopes(strings.Split(scopes, ","))
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (c *cli) tokenCreate(args []string) error {
 		if note == "" {
 			note = "Created with sparkhub token create"
 		}
-		_, secret, err := store.CreateToken(ctx, u.ID, auth.NewToken{Note: note, Scopes: list, ExpiresIn: expires})
+		_, secret, err := store.CreateToken(ctx, u.ID, auth.NewToken{Note: note, Scopes: list, ExpiresIn: time.Duration(expires)})
 		if err != nil {
 			return err
 		}
@@ -168,14 +168,47 @@ func (c *cli) tokenCreate(args []string) error {
 	})
 }
 
+// lifetime is token create's --expires: never or 0 (the default: the
+// token never expires), a Go duration (720h), or whole days (30d); at
+// most auth.MaxTokenLifetime, as over the API.
+type lifetime time.Duration
+
+func (l *lifetime) String() string {
+	if *l == 0 {
+		return "never"
+	}
+	return time.Duration(*l).String()
+}
+
+func (l *lifetime) Set(s string) error {
+	if s == "never" {
+		*l = 0
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		const day = 24 * time.Hour
+		var n int64
+		n, err = strconv.ParseInt(days, 10, 64)
+		// Clamped, so that no count of days overflows.
+		d = time.Duration(min(max(n, -1), int64(auth.MaxTokenLifetime/day)+1)) * day
+	}
+	switch {
+	case err != nil:
+		return errors.New("not a lifetime; use a duration like 720h, days like 30d, or never")
+	case d < 0:
+		return errors.New("a token cannot expire in the past; use never (or 0) for a token that never expires")
+	case d > auth.MaxTokenLifetime:
+		return errors.New("more than 100 years; use never for a token that never expires")
+	}
+	*l = lifetime(d)
+	return nil
+}
+
 func (c *cli) dbMigrate(args []string) error {
 	cfg := hub.Defaults()
-	pos, err := c.load("db migrate", &cfg, nil, args)
-	if err != nil {
+	if _, err := c.load("db migrate", &cfg, nil, args, 0); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: db migrate takes no arguments", errUsage)
 	}
 	ctx := context.Background()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

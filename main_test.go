@@ -259,25 +259,6 @@ func TestFirstStartWithPasswordFromEnv(t *testing.T) {
 	}
 }
 
-func TestCLIUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"user"}, {"user", "add"}, {"user", "rename", "x"}, {"token", "create"}, {"serve", "extra"}} {
-		_, errOut, err := sparkhub(t, "", nil, append(args, "--data-dir", t.TempDir())...)
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
-			t.Errorf("sparkhub %v: %v, want exit code 2", args, err)
-		}
-		if !strings.Contains(errOut, "sparkhub serve") {
-			t.Errorf("sparkhub %v printed no usage:\n%s", args, errOut)
-		}
-	}
-	if out := mustRun(t, "", "version"); !strings.HasPrefix(out, "sparkhub ") {
-		t.Errorf("version = %q", out)
-	}
-	_, errOut, err := sparkhub(t, "", nil, "serve", "--db", "mysql://u:topsecret@127.0.0.1:1/x")
-	if err == nil || strings.Contains(errOut, "topsecret") {
-		t.Errorf("serve with an unreachable database: %v\n%s", err, errOut)
-	}
-}
-
 // TestContentsReencryptCommand: notebooks saved in the clear, encrypted
 // by the command, read back by a hub given the key; and rotated again.
 func TestContentsReencryptCommand(t *testing.T) {

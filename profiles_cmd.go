@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"strings"
 
@@ -12,18 +11,14 @@ import (
 // profile catalog on its own line (file:line: profile: field: what), and
 // a non-zero exit when there is any.
 func (c *cli) profilesCheck(args []string) error {
-	fs := flag.NewFlagSet("sparkhub profiles check", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "usage: sparkhub profiles check FILE")
-	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := c.parse("profiles check", newFlagSet("profiles check"), args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: profiles check takes one file", errUsage)
+	if err := wantArgs("profiles check", pos, 1); err != nil {
+		return err
 	}
-	file := fs.Arg(0)
+	file := pos[0]
 	problems := images.Check(file)
 	if len(problems) > 0 {
 		for _, p := range problems {

@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestProfilesCheck runs the command as run does: a usage error exits 2,
-// any other error 1 with "sparkhub: " before it.
+// TestProfilesCheck: a usage error exits 2, any other error 1 with
+// "sparkhub: " before it.
 func TestProfilesCheck(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -38,22 +37,13 @@ func TestProfilesCheck(t *testing.T) {
 		}},
 		{"sample catalog", []string{filepath.Join("images", "testdata", "catalog.yaml")}, 0, "", nil},
 		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", []string{"none.yaml: no such file or directory"}},
-		{"no file", nil, 2, "", []string{"profiles check takes one file"}},
-		{"two files", []string{good, bad}, 2, "", []string{"profiles check takes one file"}},
+		{"no file", nil, 2, "", []string{"sparkhub profiles check: needs FILE (see sparkhub profiles check --help)\n"}},
+		{"two files", []string{good, bad}, 2, "", []string{"sparkhub profiles check: takes FILE and no more"}},
+		{"help", []string{"--help"}, 0, "usage: sparkhub profiles check FILE\n\nCheck a profile catalog: every problem on its own line, and a non-zero exit when there is any.\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
-			err := c.profilesCheck(tc.args)
-			code := 0
-			switch {
-			case errors.Is(err, errUsage):
-				code = 2
-				errOut.WriteString(err.Error())
-			case err != nil:
-				code = 1
-				errOut.WriteString("sparkhub: " + err.Error() + "\n")
-			}
+			code := run(append([]string{"profiles", "check"}, tc.args...), strings.NewReader(""), &out, &errOut, func(string) string { return "" })
 			if code != tc.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.wantCode, errOut.String())
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,13 +27,12 @@ import (
 
 func (c *cli) serve(args []string) error {
 	cfg := hub.Defaults()
-	fs := flag.NewFlagSet("sparkhub serve", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	fs := newFlagSet("serve")
 	cfg.ServeFlags(fs)
-	if pos, err := hub.Load(fs, args, c.getenv); err != nil {
+	if pos, err := c.parse("serve", fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, pos[0])
+	} else if err := wantArgs("serve", pos, 0); err != nil {
+		return err
 	}
 	if err := cfg.Finish(); err != nil {
 		return err

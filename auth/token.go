@@ -51,6 +51,10 @@ func ParsePublicID(s string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
+// MaxTokenLifetime is the longest a token may be made to last; longer
+// is never.
+const MaxTokenLifetime = 100 * 365 * 24 * time.Hour
+
 // NewToken describes a token to create.
 type NewToken struct {
 	Kind      string

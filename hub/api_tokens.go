@@ -81,7 +81,7 @@ func (h *Hub) createToken(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	var expires time.Duration
 	if body.ExpiresIn != nil {
 		s := *body.ExpiresIn
-		if s <= 0 || math.IsNaN(s) || s > 100*365*24*3600 {
+		if s <= 0 || math.IsNaN(s) || s > auth.MaxTokenLifetime.Seconds() {
 			return errorf(http.StatusBadRequest, "expires_in must be a number of seconds greater than 0, or null for a token that never expires.")
 		}
 		expires = time.Duration(s * float64(time.Second))

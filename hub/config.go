@@ -4,11 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,16 +149,136 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
+// ArgsError is a mistake on the command line itself, in one line that
+// names the flag: one that does not exist, one without its value, or a
+// value its type refuses. Load returns it for whatever fs.Parse refuses
+// but -h and --help, which are flag.ErrHelp as fs.Parse returns them.
+// fs should print nothing itself (io.Discard and an empty Usage): the
+// command decides how to show the mistake.
+type ArgsError struct{ Msg string }
+
+func (e *ArgsError) Error() string { return e.Msg }
+
+// argsError rewords the flag package's error in flag names as they are
+// written (--name) and says what a bad value should look like.
+func argsError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
+		msg = "unknown flag --" + name
+		if near := nearestFlag(fs, name); near != "" {
+			msg += "; did you mean --" + near + "?"
+		}
+		return &ArgsError{Msg: msg}
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return &ArgsError{Msg: "--" + strings.TrimLeft(name, "-") + " needs a value"}
+	}
+	if s, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
+		return &ArgsError{Msg: fmt.Sprintf("%q is not a flag", s)}
+	}
+	// invalid value "V" for flag -NAME: ERR, or for a boolean flag
+	// invalid boolean value "V" for -NAME: ERR.
+	for _, prefix := range []string{"invalid value ", "invalid boolean value "} {
+		rest, ok := strings.CutPrefix(msg, prefix)
+		if !ok {
+			continue
+		}
+		quoted, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			break
+		}
+		value, _ := strconv.Unquote(quoted)
+		rest = strings.TrimPrefix(strings.TrimPrefix(rest[len(quoted):], " for flag "), " for ")
+		name, why, ok := strings.Cut(strings.TrimLeft(rest, "-"), ": ")
+		f := fs.Lookup(name)
+		if !ok || f == nil {
+			break
+		}
+		return &ArgsError{Msg: "--" + name + " " + badValue(f, value, errors.New(why))}
+	}
+	return &ArgsError{Msg: msg}
+}
+
+// badValue says why value does not fit the flag f, whose Set said err:
+// what the flag's type wants, or err itself for a flag of sparkhub's
+// own type (whose errors say so already). A secret's value is not shown.
+func badValue(f *flag.Flag, value string, err error) string {
+	shownValue := strconv.Quote(value)
+	if secretFlags[f.Name] {
+		shownValue = "(hidden)"
+	}
+	var want string
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case time.Duration:
+			want = "a duration like 90s, 15m or 2h"
+		case int, int64, uint, uint64:
+			want = "a whole number"
+		case float64:
+			want = "a number"
+		case bool:
+			want = "true or false"
+		}
+	}
+	if want == "" {
+		return shownValue + ": " + shown(f.Name, value, err).Error()
+	}
+	return "wants " + want + ", not " + shownValue
+}
+
+// nearestFlag is the flag of fs whose name is an edit from name (two
+// for names of five letters or more), for "did you mean", or "".
+func nearestFlag(fs *flag.FlagSet, name string) string {
+	best, bestD := "", 2
+	if len(name) >= 5 {
+		bestD = 3
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, with a swap of
+// two neighbouring letters counted as one edit.
+func editDistance(a, b string) int {
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
 // Load parses args into fs, then fills every flag not given from the
 // environment (SPARKHUB_NAME, or SPARKHUB_NAME_FILE for secrets) and then
 // from the YAML file named by --config or SPARKHUB_CONFIG. getenv is
 // os.Getenv outside tests. Flags may come before or after positional
-// arguments, which it returns.
+// arguments, which it returns. What the command line gets wrong is an
+// *ArgsError; -h and --help are flag.ErrHelp.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 			return nil, err
+		} else if err != nil {
+			return nil, argsError(fs, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -198,7 +320,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s: invalid value for %s: %v", from, f.Name, shown(f.Name, v, err)))
+			errs = append(errs, fmt.Errorf("%s %s", from, badValue(f, v, err)))
 		}
 	})
 	return positional, errors.Join(errs...)
@@ -355,5 +477,16 @@ func (c *Config) Finish() error {
 	default:
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
+	if _, err := c.Level(); err != nil {
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
 	return nil
+}
+
+// Level is --log-level as log/slog reads it: debug, info, warn or error,
+// in any case (slog's "info+2" too).
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(c.LogLevel))
+	return l, err
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -126,5 +127,54 @@ func TestConfigErrors(t *testing.T) {
 func TestEnvName(t *testing.T) {
 	if got := EnvName("data-dir"); got != "SPARKHUB_DATA_DIR" {
 		t.Errorf("EnvName = %q", got)
+	}
+}
+
+// TestLoadArgsErrors: what the command line gets wrong is an *ArgsError
+// of one line naming the flag as it is written; --help is flag.ErrHelp.
+func TestLoadArgsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lisen", ":1"}, "unknown flag --lisen; did you mean --listen?"},
+		{[]string{"--spanwer=local"}, "unknown flag --spanwer; did you mean --spawner?"},
+		{[]string{"-q"}, "unknown flag --q"},
+		{[]string{"--listen"}, "--listen needs a value"},
+		{[]string{"--idle-timeout", "an hour"}, `--idle-timeout wants a duration like 90s, 15m or 2h, not "an hour"`},
+		{[]string{"--bcrypt-cost=ten"}, `--bcrypt-cost wants a whole number, not "ten"`},
+		{[]string{"--contents-max-file-size", "1e99"}, `--contents-max-file-size wants a whole number, not "1e99"`},
+		{[]string{"--cull-busy=sometimes"}, `--cull-busy wants true or false, not "sometimes"`},
+		{[]string{"---listen"}, `"---listen" is not a flag`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := loadServe(t, tc.args, nil)
+			var ae *ArgsError
+			if !errors.As(err, &ae) || ae.Msg != tc.want {
+				t.Errorf("Load = %v, want the ArgsError %q", err, tc.want)
+			}
+		})
+	}
+	for _, help := range []string{"-h", "--help", "-help"} {
+		if _, err := loadServe(t, []string{help}, nil); !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("Load(%s) = %v, want flag.ErrHelp", help, err)
+		}
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		level string
+		ok    bool
+	}{{"debug", true}, {"info", true}, {"WARN", true}, {"error", true}, {"loud", false}, {"", false}} {
+		cfg := Defaults()
+		cfg.LogLevel = tc.level
+		err := cfg.Finish()
+		if tc.ok != (err == nil) {
+			t.Errorf("--log-level %q: Finish = %v", tc.level, err)
+		}
+		if !tc.ok && (err == nil || err.Error() != `--log-level must be debug, info, warn or error, not "`+tc.level+`"`) {
+			t.Errorf("--log-level %q: error %v", tc.level, err)
+		}
 	}
 }
