@@ -243,3 +243,34 @@ func tokenNoted(t *testing.T, dbURL, user, note string) *auth.Token {
 	t.Fatalf("no token of %s noted %q", user, note)
 	return nil
 }
+
+// TestCLIKeepsTheLastAdmin: user del keeps the last enabled admin, as
+// the REST API does.
+func TestCLIKeepsTheLastAdmin(t *testing.T) {
+	dataDir := t.TempDir()
+	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	for _, step := range []struct {
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{[]string{"user", "add", "root", "--admin"}, 0, "added root\n"},
+		{[]string{"user", "add", "alice"}, 0, "added alice\n"},
+		{[]string{"user", "del", "root"}, 1, "sparkhub: root is the last admin; make someone else an admin first\n"},
+		{[]string{"user", "del", "alice"}, 0, "deleted alice\n"},
+		{[]string{"user", "del", "alice"}, 1, "sparkhub: there is no user alice\n"},
+		{[]string{"user", "add", "boss", "--admin"}, 0, "added boss\n"},
+		{[]string{"user", "del", "root"}, 0, "deleted root\n"},
+		{[]string{"user", "del", "boss"}, 1, "sparkhub: boss is the last admin; make someone else an admin first\n"},
+	} {
+		code, _, errOut := cliRun(t, nil, "", append(step.args, common...)...)
+		// Around it: the first migration, and the password shown once.
+		if code != step.code || !strings.Contains(errOut, step.wantErr) {
+			t.Errorf("sparkhub %s: exit %d, stderr:\n%s\nwant exit %d and\n%s", strings.Join(step.args, " "), code, errOut, step.code, step.wantErr)
+		}
+	}
+	_, out, _ := cliRun(t, nil, "", append([]string{"user", "list"}, common...)...)
+	if !strings.Contains(out, "\nboss ") || strings.Contains(out, "root") || strings.Contains(out, "alice") {
+		t.Errorf("user list:\n%s\nwant boss alone", out)
+	}
+}

@@ -43,10 +43,21 @@ func (c *cli) userList(args []string) error {
 
 func (c *cli) userDel(args []string) error {
 	return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
-		if err := auth.NewStore(gdb).DeleteUser(ctx, pos[0]); err != nil {
-			if errors.Is(err, auth.ErrNotFound) {
-				return fmt.Errorf("there is no user %s", pos[0])
+		err := gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			st := auth.NewStore(tx)
+			u, err := st.UserByName(ctx, pos[0])
+			if err != nil {
+				return err
 			}
+			if err := st.KeepAnAdmin(ctx, u); err != nil {
+				return err
+			}
+			return st.DeleteUser(ctx, pos[0])
+		})
+		if errors.Is(err, auth.ErrNotFound) {
+			return fmt.Errorf("there is no user %s", pos[0])
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stderr, "deleted %s\n", pos[0])

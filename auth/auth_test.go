@@ -593,3 +593,44 @@ func TestListUsersReadsLastActivity(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepAnAdmin: the last enabled admin cannot be taken away; a
+// disabled admin does not count, and is no one's last admin.
+func TestKeepAnAdmin(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		ctx := context.Background()
+		st := NewStore(gdb)
+		root, _ := st.CreateUser(ctx, "root", true, "")
+		alice, _ := st.CreateUser(ctx, "alice", false, "")
+		old, _ := st.CreateUser(ctx, "old", true, "")
+		yes := true
+		if _, err := st.UpdateUser(ctx, "old", UserChange{Disabled: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		old, _ = st.UserByName(ctx, old.Name)
+		var ie *InputError
+		for _, tc := range []struct {
+			u        *User
+			refused  bool
+			whyNamed string
+		}{
+			{root, true, "root is the last admin; make someone else an admin first"},
+			{alice, false, ""},
+			{old, false, ""},
+		} {
+			err := st.KeepAnAdmin(ctx, tc.u)
+			if !tc.refused && err != nil {
+				t.Errorf("KeepAnAdmin(%s) = %v, want nil", tc.u.Name, err)
+			}
+			if tc.refused && (!errors.As(err, &ie) || ie.Msg != tc.whyNamed) {
+				t.Errorf("KeepAnAdmin(%s) = %v, want the input error %q", tc.u.Name, err, tc.whyNamed)
+			}
+		}
+		if _, err := st.CreateUser(ctx, "boss", true, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.KeepAnAdmin(ctx, root); err != nil {
+			t.Errorf("with a second admin, KeepAnAdmin(root) = %v", err)
+		}
+	})
+}

@@ -233,6 +233,25 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	return nil
 }
 
+// KeepAnAdmin refuses to take away u when u is the last enabled admin:
+// demoting, disabling or deleting them would leave no one to manage the
+// hub. Call it in the transaction that makes the change.
+func (s *Store) KeepAnAdmin(ctx context.Context, u *User) error {
+	if !u.Admin || u.Disabled {
+		return nil
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&User{}).
+		Where("admin = ? AND disabled = ? AND id <> ?", true, false, u.ID).Count(&n).Error
+	if err != nil {
+		return fmt.Errorf("count admins: %w", err)
+	}
+	if n == 0 {
+		return inputErrorf("%s is the last admin; make someone else an admin first", u.Name)
+	}
+	return nil
+}
+
 // UserChange is a PATCH: nil fields stay as they are.
 type UserChange struct {
 	Name     *string

@@ -270,8 +270,8 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		if err != nil {
 			return err
 		}
-		if before.Admin && ((body.Admin != nil && !*body.Admin) || (body.Disabled != nil && *body.Disabled)) {
-			if err := h.keepAnAdmin(r, st, before); err != nil {
+		if (body.Admin != nil && !*body.Admin) || (body.Disabled != nil && *body.Disabled) {
+			if err := st.KeepAnAdmin(r.Context(), before); err != nil {
 				return err
 			}
 		}
@@ -320,21 +320,6 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	return nil
 }
 
-// keepAnAdmin refuses to take away the last enabled admin: the hub
-// would have no one left to manage it.
-func (h *Hub) keepAnAdmin(r *http.Request, st *auth.Store, u *auth.User) error {
-	var n int64
-	err := st.DB().WithContext(r.Context()).Model(&auth.User{}).
-		Where("admin = ? AND disabled = ? AND id <> ?", true, false, u.ID).Count(&n).Error
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return errorf(http.StatusBadRequest, "%s is the last admin; make someone else an admin first.", u.Name)
-	}
-	return nil
-}
-
 // deleteUser is DELETE /hub/api/users/{name}.
 func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	name := r.PathValue("name")
@@ -352,10 +337,8 @@ func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		if err != nil {
 			return err
 		}
-		if u.Admin && !u.Disabled {
-			if err := h.keepAnAdmin(r, st, u); err != nil {
-				return err
-			}
+		if err := st.KeepAnAdmin(r.Context(), u); err != nil {
+			return err
 		}
 		if h.deps.DeleteUserData != nil {
 			if err := h.deps.DeleteUserData(r.Context(), tx, name); err != nil {
