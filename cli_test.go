@@ -274,3 +274,48 @@ func TestCLIKeepsTheLastAdmin(t *testing.T) {
 		t.Errorf("user list:\n%s\nwant boss alone", out)
 	}
 }
+
+// TestCLIDatabaseErrors: a database URL sparkhub cannot use, or a SQLite
+// file whose folder is missing, is one sentence that shows no password;
+// only the data folder is made.
+func TestCLIDatabaseErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no", "such")
+	for _, tc := range []struct {
+		db   string
+		want string
+	}{
+		{"sqlite://" + filepath.Join(missing, "x.db"), "sparkhub: the folder " + missing + " for the SQLite database does not exist"},
+		{"sqlite://", "sparkhub: bad database URL: sqlite:// names no file; want sqlite:///abs/path.db or sqlite://rel/path.db"},
+		{"/var/lib/hub.db", `sparkhub: bad database URL: "/var/lib/hub.db" has no scheme; use sqlite://, mysql:// or postgres://`},
+		{"oracle://scott:tiger@db/hub", `sparkhub: bad database URL: unknown scheme "oracle" in oracle://scott:xxxxx@db/hub; use sqlite://, mysql:// or postgres://`},
+		{"mysql://", "sparkhub: bad database URL: mysql:// names no host; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://hub:tiger@/hub", "sparkhub: bad database URL: mysql://hub:xxxxx@/hub names no host; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://hub:tiger@db", "sparkhub: bad database URL: mysql://hub:xxxxx@db names no database; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://hub:ti%ger@db/hub", "sparkhub: bad database URL: mysql://***@db/hub is not a valid URL (in a user or password, write @ : / ? # % and spaces as %40 %3A %2F %3F %23 %25 %20); want mysql://user:pass@host:3306/dbname"},
+		{"postgres://hub:ti#ger@db/hub", "sparkhub: bad database URL: postgres://***@db/hub is not a valid URL (in a user or password, write @ : / ? # % and spaces as %40 %3A %2F %3F %23 %25 %20); want postgres://user:pass@host:5432/dbname"},
+		{"postgres://hub:9999/tiger@db/hub", "sparkhub: bad database URL: postgres://***@db/hub has an @ after its host (in a password, write / ? # as %2F %3F %23); want postgres://user:pass@host:5432/dbname"},
+	} {
+		t.Run(tc.db, func(t *testing.T) {
+			code, out, errOut := cliRun(t, nil, "", "db", "migrate", "--db", tc.db, "--data-dir", filepath.Join(dir, "data"))
+			if code != 1 || errOut != tc.want+"\n" || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 1 and\n%s", code, out, errOut, tc.want)
+			}
+			if strings.Contains(errOut, "tiger") || strings.Contains(errOut, "%!") || strings.Contains(errOut, "%v") {
+				t.Errorf("stderr shows a password or an unformatted verb: %s", errOut)
+			}
+		})
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("the missing folder of the SQLite database was made")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "data")); err != nil || !fi.IsDir() {
+		t.Errorf("the data folder was not made: %v", err)
+	}
+	// A server that does not answer: no password, and nothing unformatted
+	// in the log either.
+	code, _, errOut := cliRun(t, nil, "", "serve", "--data-dir", filepath.Join(dir, "data"), "--db", "mysql://u:topsecret@127.0.0.1:1/x")
+	if code != 1 || strings.Contains(errOut, "topsecret") || strings.Contains(errOut, "%!") || strings.Contains(errOut, "%v") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("serve with an unreachable database: exit %d, stderr:\n%s", code, errOut)
+	}
+}

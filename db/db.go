@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -53,8 +54,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// gorm logs a failure to open as well as returning it: it logs to
+	// nothing until the database is open, and the error is returned once.
 	gdb, err := gorm.Open(dialector, &gorm.Config{
-		Logger:                                   gormLogger(opts.Logger),
+		Logger:                                   logger.Discard,
 		NowFunc:                                  func() time.Time { return time.Now().UTC() },
 		DisableForeignKeyConstraintWhenMigrating: true,
 		TranslateError:                           true,
@@ -62,6 +65,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", Redact(rawURL), scrub(err, rawURL))
 	}
+	gdb.Logger = gormLogger(opts.Logger)
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, err
@@ -94,13 +98,16 @@ func Close(gdb *gorm.DB) error {
 }
 
 func dialectorFor(rawURL string) (gorm.Dialector, error) {
+	if rawURL == "" {
+		return nil, fmt.Errorf("%w: it is empty; use sqlite://, mysql:// or postgres://", ErrBadURL)
+	}
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return nil, fmt.Errorf("%w: %q has no scheme; use sqlite://, mysql:// or postgres://", ErrBadURL, Redact(rawURL))
 	}
 	switch scheme {
 	case "sqlite", "sqlite3":
-		return sqliteDialector(rest)
+		return sqliteDialector(rawURL, rest)
 	case "mysql", "mariadb":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -108,9 +115,9 @@ func dialectorFor(rawURL string) (gorm.Dialector, error) {
 		}
 		return mysql.New(mysql.Config{DSN: dsn, DefaultStringSize: 191}), nil
 	case "postgres", "postgresql":
-		u, err := url.Parse(rawURL)
-		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return nil, fmt.Errorf("%w: want postgres://user:pass@host:5432/dbname", ErrBadURL)
+		u, err := serverURL(rawURL, "postgres://user:pass@host:5432/dbname")
+		if err != nil {
+			return nil, err
 		}
 		q := u.Query()
 		if q.Get("TimeZone") == "" && q.Get("timezone") == "" {
@@ -119,22 +126,50 @@ func dialectorFor(rawURL string) (gorm.Dialector, error) {
 		u.RawQuery = q.Encode()
 		return postgres.New(postgres.Config{DSN: u.String()}), nil
 	default:
-		return nil, fmt.Errorf("%w: unknown scheme %q; use sqlite://, mysql:// or postgres://", ErrBadURL, scheme)
+		return nil, fmt.Errorf("%w: unknown scheme %q in %s; use sqlite://, mysql:// or postgres://", ErrBadURL, scheme, Redact(rawURL))
 	}
 }
 
-// sqliteDialector takes what follows "sqlite://": "/abs/path.db" or
-// "rel/path.db", with an optional query of extra driver parameters.
-func sqliteDialector(rest string) (gorm.Dialector, error) {
+// serverURL parses the URL of a database server, which must name a host
+// and a database; want is the URL's shape, for the error. Nothing of the
+// URL's password is in the error.
+func serverURL(rawURL, want string) (*url.URL, error) {
+	bad := func(what string) error {
+		return fmt.Errorf("%w: %s %s; want %s", ErrBadURL, Redact(rawURL), what, want)
+	}
+	u, err := url.Parse(rawURL)
+	switch {
+	case err != nil:
+		// url's error quotes the URL, password and all.
+		return nil, bad("is not a valid URL (in a user or password, write @ : / ? # % and spaces as %40 %3A %2F %3F %23 %25 %20)")
+	case u.User == nil && strings.Contains(rawURL, "@"):
+		return nil, bad("has an @ after its host (in a password, write / ? # as %2F %3F %23)")
+	case u.Host == "":
+		return nil, bad("names no host")
+	case strings.Trim(u.Path, "/") == "":
+		return nil, bad("names no database")
+	}
+	return u, nil
+}
+
+// sqliteDialector takes what follows "sqlite://" in rawURL:
+// "/abs/path.db" or "rel/path.db", with an optional query of extra
+// driver parameters. The database's folder must exist: the hub creates
+// only its data folder.
+func sqliteDialector(rawURL, rest string) (gorm.Dialector, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	if path == "" {
-		return nil, fmt.Errorf("%w: want sqlite:///abs/path.db or sqlite://rel/path.db", ErrBadURL)
+		return nil, fmt.Errorf("%w: %s names no file; want sqlite:///abs/path.db or sqlite://rel/path.db", ErrBadURL, Redact(rawURL))
 	}
 	if path != ":memory:" {
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("create the database's folder: %w", err)
-			}
+		dir := filepath.Dir(path)
+		switch fi, err := os.Stat(dir); {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("the folder %s for the SQLite database does not exist", dir)
+		case err != nil:
+			return nil, fmt.Errorf("cannot look at the folder for the SQLite database: %w", err)
+		case !fi.IsDir():
+			return nil, fmt.Errorf("%s, where the SQLite database should be, is not a folder", dir)
 		}
 	}
 	params := url.Values{}
@@ -155,7 +190,7 @@ func sqliteDialector(rest string) (gorm.Dialector, error) {
 	if query != "" {
 		extra, err := url.ParseQuery(query)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad SQLite parameters: %v", ErrBadURL, err)
+			return nil, fmt.Errorf("%w: the parameters after ? in %s are not a valid query (%s)", ErrBadURL, Redact(rawURL), err.Error())
 		}
 		for k, vs := range extra {
 			for _, v := range vs {
@@ -170,9 +205,9 @@ func sqliteDialector(rest string) (gorm.Dialector, error) {
 // DSN, with the settings sparkhub relies on: UTC times parsed into
 // time.Time, utf8mb4 with binary collation.
 func mysqlDSN(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-		return "", fmt.Errorf("%w: want mysql://user:pass@host:3306/dbname", ErrBadURL)
+	u, err := serverURL(rawURL, "mysql://user:pass@host:3306/dbname")
+	if err != nil {
+		return "", err
 	}
 	cfg := gomysql.NewConfig()
 	cfg.Net = "tcp"
@@ -207,7 +242,8 @@ func mysqlDSN(rawURL string) (string, error) {
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.User == nil {
-		if i := strings.Index(rawURL, "@"); i >= 0 {
+		// Everything up to the last @: a password may hold an @ too.
+		if i := strings.LastIndex(rawURL, "@"); i >= 0 {
 			if s := strings.Index(rawURL, "://"); s >= 0 && s < i {
 				return rawURL[:s+3] + "***@" + rawURL[i+1:]
 			}
@@ -250,11 +286,14 @@ type slogGorm struct {
 
 func (g *slogGorm) LogMode(logger.LogLevel) logger.Interface { return g }
 func (g *slogGorm) Info(context.Context, string, ...any)     {}
-func (g *slogGorm) Warn(ctx context.Context, msg string, _ ...any) {
-	g.l.WarnContext(ctx, "database warning", "detail", msg)
+
+// Warn and Error get a format and its arguments: gorm's few messages
+// (callbacks, the migrator), never a query's values.
+func (g *slogGorm) Warn(ctx context.Context, msg string, args ...any) {
+	g.l.WarnContext(ctx, "database warning", "detail", strings.TrimSpace(fmt.Sprintf(msg, args...)))
 }
-func (g *slogGorm) Error(ctx context.Context, msg string, _ ...any) {
-	g.l.ErrorContext(ctx, "database error", "detail", msg)
+func (g *slogGorm) Error(ctx context.Context, msg string, args ...any) {
+	g.l.ErrorContext(ctx, "database error", "detail", strings.TrimSpace(fmt.Sprintf(msg, args...)))
 }
 func (g *slogGorm) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	elapsed := time.Since(begin)

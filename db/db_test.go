@@ -3,6 +3,8 @@ package db_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,24 +16,66 @@ import (
 )
 
 func TestOpenRejectsBadURLs(t *testing.T) {
-	for _, u := range []string{
-		"",
-		"/just/a/path.db",
-		"oracle://scott:tiger@host/db",
-		"sqlite://",
-		"mysql://user:secret@/nodb",
-		"postgres://user:secret@host",
+	for _, tc := range []struct{ url, want string }{
+		{"", "bad database URL: it is empty; use sqlite://, mysql:// or postgres://"},
+		{"/just/a/path.db", `bad database URL: "/just/a/path.db" has no scheme; use sqlite://, mysql:// or postgres://`},
+		{"oracle://scott:secret@host/db", `bad database URL: unknown scheme "oracle" in oracle://scott:xxxxx@host/db; use sqlite://, mysql:// or postgres://`},
+		{"sqlite://", "bad database URL: sqlite:// names no file; want sqlite:///abs/path.db or sqlite://rel/path.db"},
+		{"sqlite://" + t.TempDir() + "/x.db?a=%zz", `are not a valid query (invalid URL escape "%zz")`},
+		{"mysql://", "bad database URL: mysql:// names no host; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://user:secret@/nodb", "bad database URL: mysql://user:xxxxx@/nodb names no host; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://user:secret@host", "bad database URL: mysql://user:xxxxx@host names no database; want mysql://user:pass@host:3306/dbname"},
+		{"mysql://user:se%cret@host/db", "bad database URL: mysql://***@host/db is not a valid URL (in a user or password, write @ : / ? # % and spaces as %40 %3A %2F %3F %23 %25 %20); want mysql://user:pass@host:3306/dbname"},
+		{"mysql://user:se cret@host/db", "bad database URL: mysql://***@host/db is not a valid URL"},
+		{"mysql://user:1234/secret@host/db", "bad database URL: mysql://***@host/db has an @ after its host (in a password, write / ? # as %2F %3F %23); want mysql://user:pass@host:3306/dbname"},
+		{"postgres://user:secret@host", "bad database URL: postgres://user:xxxxx@host names no database; want postgres://user:pass@host:5432/dbname"},
+		{"postgres://user:se#cret@host/db", "bad database URL: postgres://***@host/db is not a valid URL"},
+		{"postgresql:///db", "bad database URL: postgresql:///db names no host; want postgres://user:pass@host:5432/dbname"},
 	} {
-		t.Run(u, func(t *testing.T) {
-			_, err := db.Open(context.Background(), u, db.Options{})
+		t.Run(tc.url, func(t *testing.T) {
+			_, err := db.Open(context.Background(), tc.url, db.Options{})
 			if !errors.Is(err, db.ErrBadURL) {
-				t.Fatalf("Open(%q) = %v, want ErrBadURL", u, err)
+				t.Fatalf("Open(%q) = %v, want ErrBadURL", tc.url, err)
 			}
-			if strings.Contains(err.Error(), "secret") {
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%s\nwant it to say\n%s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "cret") {
 				t.Errorf("error %q shows the password", err)
+			}
+			if strings.Contains(err.Error(), "%!") || strings.Contains(err.Error(), "%v") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is not one formatted sentence", err)
 			}
 		})
 	}
+}
+
+// TestOpenSQLiteFolder: the hub makes no folder for a SQLite database
+// (it makes only its data folder); one that is missing is named.
+func TestOpenSQLiteFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no", "such")
+	for _, tc := range []struct{ url, want string }{
+		{"sqlite://" + filepath.Join(missing, "x.db"), "the folder " + missing + " for the SQLite database does not exist"},
+		{"sqlite://" + filepath.Join(file, "x.db"), file + ", where the SQLite database should be, is not a folder"},
+	} {
+		_, err := db.Open(context.Background(), tc.url, db.Options{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Open(%q) = %v, want %q", tc.url, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("Open made %s", missing)
+	}
+	gdb, err := db.Open(context.Background(), "sqlite://"+filepath.Join(dir, "x.db"), db.Options{})
+	if err != nil {
+		t.Fatalf("Open in a folder that exists: %v", err)
+	}
+	db.Close(gdb)
 }
 
 func TestOpenErrorHidesPassword(t *testing.T) {
@@ -50,6 +94,9 @@ func TestRedact(t *testing.T) {
 		{"mysql://root:pw@localhost:3306/hub", "mysql://root:xxxxx@localhost:3306/hub"},
 		{"postgres://u@h/db", "postgres://u@h/db"},
 		{"sqlite:///tmp/x.db", "sqlite:///tmp/x.db"},
+		// Unparsable: all up to the last @ goes, an @ of the password too.
+		{"mysql://root:p@ss%zz@localhost/hub", "mysql://***@localhost/hub"},
+		{"mysql://root:1234/pw@localhost/hub", "mysql://***@localhost/hub"},
 	}
 	for _, tt := range tests {
 		if got := db.Redact(tt.in); got != tt.want {
