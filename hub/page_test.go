@@ -378,7 +378,7 @@ func TestAdminPage(t *testing.T) {
 		bobB := th.browser()
 		// The reset ends on a page a reload does not post again, and the
 		// password is shown there once, never in the URL.
-		code, loc, body = act("bob", "password", nil)
+		code, loc, _ = act("bob", "password", nil)
 		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/hub/admin?") || !strings.Contains(loc, "done=password") {
 			t.Fatalf("reset password = %d → %q", code, loc)
 		}
@@ -404,7 +404,7 @@ func TestAdminPage(t *testing.T) {
 		if _, _, body := other.page(loc); code != http.StatusSeeOther || strings.Contains(body, `id="new-password"`) {
 			t.Fatal("another admin sees a password reset by someone else")
 		}
-		code, _, body = b.page(loc)
+		_, _, body = b.page(loc)
 		pw = regexp.MustCompile(`id="new-password" value="([^"]+)"`).FindStringSubmatch(body)
 		if pw == nil {
 			t.Fatal("no new password shown after the second reset")
