@@ -32,14 +32,29 @@ test:
 # The linters, pinned (staticcheck 2026.2.2 is v0.8.2 of its module), so
 # a new release never fails a build that passed.
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEADCODE    := $(GO) run golang.org/x/tools/cmd/deadcode@v0.52.0
 
-# lint fails on unformatted code, vet's and staticcheck's findings, and
-# a go.mod or go.sum that `go mod tidy` would change.
+# lint fails on unformatted code, vet's and staticcheck's findings, a
+# go.mod or go.sum that `go mod tidy` would change, and unreachable
+# functions. deadcode runs twice:
+# - from this module's programs alone (sparkhub, bench/*, the Mesos
+#   emulator), reporting every package but those for tests: the ones
+#   with a path element ending in "test" (hub/hubtest, db/dbtest,
+#   spawner/spawnertest, spawner/mesos/mesostest), which only tests
+#   call. A production function that only tests call is dead here: it
+#   belongs in a _test.go file;
+# - with the tests as roots too (-test), over every package: what not
+#   even a test calls, test support included.
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	@prod=$$($(GO) list ./... | grep -Ev 'test(/|$$)' | sed 's/\./\\./g' | paste -sd'|'); \
+	dead=$$($(DEADCODE) -filter "^($$prod)$$" ./...) || exit 1; \
+	test -z "$$dead" || { echo "unreachable from sparkhub's programs:"; echo "$$dead"; exit 1; }
+	@dead=$$($(DEADCODE) -test ./...) || exit 1; \
+	test -z "$$dead" || { echo "unreachable even from the tests:"; echo "$$dead"; exit 1; }
 
 clean:
 	rm -rf bin

@@ -674,7 +674,11 @@ func TestRenameAndDeleteUser(t *testing.T) {
 		c.putText("d/f.txt", "mine")
 		c.must(201, "POST", "api/contents/d/f.txt/checkpoints", nil)
 		ctx := context.Background()
-		if err := gdb.Transaction(func(tx *gorm.DB) error { return RenameUser(ctx, tx, "old", "new") }); err != nil {
+		svc, err := New(gdb, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gdb.Transaction(func(tx *gorm.DB) error { return svc.RenameUser(ctx, tx, "old", "new") }); err != nil {
 			t.Fatal(err)
 		}
 		c.user = "new"

@@ -37,10 +37,6 @@ func deriveKey(password, userID string) []byte {
 	return key
 }
 
-// fernetKeyString is the key as pgcontents and the cryptography package
-// write it: URL-safe base64 with padding.
-func fernetKeyString(key []byte) string { return base64.URLEncoding.EncodeToString(key) }
-
 // fernetEncrypt makes a Fernet token (as ASCII bytes) of msg under key.
 func fernetEncrypt(key, msg []byte, now time.Time) []byte {
 	block, err := aes.NewCipher(key[16:])

@@ -2,9 +2,14 @@ package contents
 
 import (
 	"bytes"
+	"encoding/base64"
 	"testing"
 	"time"
 )
+
+// fernetKeyString is the key as pgcontents and the cryptography package
+// write it: URL-safe base64 with padding.
+func fernetKeyString(key []byte) string { return base64.URLEncoding.EncodeToString(key) }
 
 // The vectors of pgcontents' derive_single_fernet_key (spec section 4).
 func TestDeriveKeyVectors(t *testing.T) {

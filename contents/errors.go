@@ -16,12 +16,11 @@ import (
 // for a client's mistake wraps one of them; statusOf turns them into HTTP
 // status codes, here and nowhere else.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrBadRequest  = errors.New("bad request")
-	ErrConflict    = errors.New("conflict")
-	ErrTooLarge    = errors.New("too large")
-	ErrUnreadable  = errors.New("unreadable stored content")
-	ErrEncryptedRn = errors.New("encrypted contents need the service's keys to move")
+	ErrNotFound   = errors.New("not found")
+	ErrBadRequest = errors.New("bad request")
+	ErrConflict   = errors.New("conflict")
+	ErrTooLarge   = errors.New("too large")
+	ErrUnreadable = errors.New("unreadable stored content")
 )
 
 // clientError is an error with a sentence for the person who caused it.

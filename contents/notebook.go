@@ -76,16 +76,10 @@ func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parseNotebook reads stored notebook bytes as nbformat.reads does for
-// version 4: lines rejoined, transient keys dropped.
-func parseNotebook(data []byte) (map[string]any, error) {
-	v, err := parseJSON(data)
-	return readNotebook(v, err, joinNow)
-}
-
-// parseNotebookInPlace is parseNotebook for a buffer handed over (see
-// parseJSONInPlace), for a notebook that is only to be written out as
-// JSON: its line lists stay lists, as joinedText.
+// parseNotebookInPlace reads stored notebook bytes as nbformat.reads
+// does for version 4 (lines rejoined, transient keys dropped), from a
+// buffer handed over (see parseJSONInPlace), for a notebook that is only
+// to be written out as JSON: its line lists stay lists, as joinedText.
 func parseNotebookInPlace(data []byte) (map[string]any, error) {
 	v, err := parseJSONInPlace(data)
 	return readNotebook(v, err, joinLater)
@@ -223,8 +217,6 @@ func isJSONMime(m string) bool {
 // joiner makes one value of a list of strings, or says it is not one.
 type joiner func(list []any) (any, bool)
 
-func joinNow(list []any) (any, bool) { return joinStrings(list) }
-
 // joinedText is a list of strings that stands for their concatenation;
 // the JSON writer writes it as one string, without making it.
 type joinedText []any
@@ -283,23 +275,6 @@ func rejoinBundle(data map[string]any, join joiner) {
 			}
 		}
 	}
-}
-
-func joinStrings(list []any) (string, bool) {
-	n := 0
-	for _, v := range list {
-		s, ok := v.(string)
-		if !ok {
-			return "", false
-		}
-		n += len(s)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, v := range list {
-		b.WriteString(v.(string))
-	}
-	return b.String(), true
 }
 
 // splitText is a string nbformat stores as a list of its lines; pyDump

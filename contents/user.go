@@ -24,15 +24,6 @@ func (st *store) ensureUser(user string) error {
 	return nil
 }
 
-// RenameUser moves a user's contents rows to a new name, inside the
-// caller's transaction. The rows' bytes are kept: encrypted rows are
-// bound to the old name by their key, so when any row is encrypted it
-// refuses with ErrEncryptedRn; use (*Service).RenameUser, which has the
-// keys, then.
-func RenameUser(ctx context.Context, tx *gorm.DB, oldName, newName string) error {
-	return storeFor(tx.WithContext(ctx)).renameUser(oldName, newName, nil)
-}
-
 // RenameUser moves a user's contents rows to a new name inside the
 // caller's transaction, re-encrypting each row for the new name's key.
 func (s *Service) RenameUser(ctx context.Context, tx *gorm.DB, oldName, newName string) error {
@@ -85,21 +76,6 @@ func (st *store) renameUser(oldName, newName string, recrypt func([]byte) ([]byt
 		}
 	}
 	for _, table := range []string{st.t.files, st.t.checkpoints} {
-		if recrypt == nil {
-			var rows []contentRow
-			if err := st.db.Raw("SELECT id, content FROM "+table+" WHERE user_id = ?", oldName).Scan(&rows).Error; err != nil {
-				return err
-			}
-			for _, r := range rows {
-				if looksEncrypted(r.Content) {
-					return ErrEncryptedRn
-				}
-			}
-			if err := st.db.Exec("UPDATE "+table+" SET user_id = ? WHERE user_id = ?", newName, oldName).Error; err != nil {
-				return err
-			}
-			continue
-		}
 		var rows []contentRow
 		if err := st.db.Raw("SELECT id, content FROM "+table+" WHERE user_id = ?", oldName).Scan(&rows).Error; err != nil {
 			return err

@@ -181,13 +181,6 @@ func Check(path string) []Problem {
 	return problems
 }
 
-// CheckBytes lists every problem in a catalog's text; file names it in
-// the problems.
-func CheckBytes(file string, b []byte) []Problem {
-	_, problems := ParseCatalog(file, b)
-	return problems
-}
-
 // ParseCatalog reads a catalog's YAML. The catalog is usable only when
 // there are no problems.
 func ParseCatalog(file string, b []byte) (*Catalog, []Problem) {

@@ -158,7 +158,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			problems := CheckBytes("c.yaml", []byte(tc.yaml))
+			_, problems := ParseCatalog("c.yaml", []byte(tc.yaml))
 			var got []string
 			for _, p := range problems {
 				got = append(got, p.String())
@@ -181,7 +181,7 @@ func TestCheck(t *testing.T) {
 // TestCheckNamesTheProfile: problems found before the name say which
 // profile once it is known.
 func TestCheckNamesTheProfile(t *testing.T) {
-	problems := CheckBytes("c.yaml", []byte("profiles:\n  - cpus: -1\n    name: late\n    mem: 1\n  - cpus: 1\n    mem: 1\n"))
+	_, problems := ParseCatalog("c.yaml", []byte("profiles:\n  - cpus: -1\n    name: late\n    mem: 1\n  - cpus: 1\n    mem: 1\n"))
 	var got []string
 	for _, p := range problems {
 		got = append(got, p.String())

@@ -12,7 +12,7 @@ import (
 // The environment the image's entrypoint (images/entrypoint.sh) reads.
 // ProfileEnv renders the first group from a profile, before the server
 // has a machine; the Mesos backend sets the second group from the offer
-// it accepted (AgentEnv renders the same from an Agent).
+// it accepted (the tests' AgentEnv renders the same from an Agent).
 const (
 	// From the profile.
 	EnvProfile             = "SPARKHUB_PROFILE"              // the profile's name
@@ -70,17 +70,6 @@ type Cluster struct {
 	Role string
 }
 
-// Agent is where a server's task landed and the ports it holds.
-type Agent struct {
-	Host     string // the agent's IP: what executors and the master reach
-	Hostname string
-	// Bridge is true for Docker BRIDGE networking (host port ==
-	// container port): the driver and libprocess bind 0.0.0.0 and
-	// advertise Host.
-	Bridge                                               bool
-	DriverPort, BlockManagerPort, UIPort, LibprocessPort uint64
-}
-
 // SparkMaster turns the hub's --mesos-master into Spark's master URL.
 // Spark takes one master or a ZooKeeper URL; of a list of masters it
 // gets the first (a follower redirects the driver to the leader).
@@ -98,39 +87,6 @@ func SparkMaster(mesosMaster string) string {
 	first := strings.TrimSpace(strings.Split(m, ",")[0])
 	first = strings.TrimPrefix(strings.TrimPrefix(first, "http://"), "https://")
 	return "mesos://" + strings.TrimRight(first, "/")
-}
-
-// SparkEnv is the whole environment the entrypoint needs for profile p
-// on agent a: ProfileEnv and AgentEnv together.
-func SparkEnv(p Profile, c Cluster, a Agent) map[string]string {
-	env := ProfileEnv(p, c)
-	for k, v := range AgentEnv(a) {
-		env[k] = v
-	}
-	return env
-}
-
-// AgentEnv is the driver's networking for a task on agent a.
-func AgentEnv(a Agent) map[string]string {
-	port := func(p uint64) string { return strconv.FormatUint(p, 10) }
-	env := map[string]string{
-		EnvAgentHost:             a.Host,
-		EnvAgentHostname:         a.Hostname,
-		EnvSparkDriverPort:       port(a.DriverPort),
-		EnvSparkBlockManagerPort: port(a.BlockManagerPort),
-		EnvSparkUIPort:           port(a.UIPort),
-		EnvLibprocessPort:        port(a.LibprocessPort),
-	}
-	if a.Bridge {
-		env[EnvSparkBindAddress] = "0.0.0.0"
-		env[EnvLibprocessIP] = "0.0.0.0"
-		env[EnvLibprocessAdvertiseIP] = a.Host
-		env[EnvLibprocessAdvertisePort] = port(a.LibprocessPort)
-	} else {
-		env[EnvSparkBindAddress] = a.Host
-		env[EnvLibprocessIP] = a.Host
-	}
-	return env
 }
 
 // ProfileEnv is the profile's part of a server's environment: its env,

@@ -2,8 +2,55 @@ package images
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 )
+
+// Agent is where a server's task landed and the ports it holds; with
+// AgentEnv, the tests render the variables spawner/mesos sets from the
+// offer it accepted, to run the entrypoint on them.
+type Agent struct {
+	Host     string // the agent's IP: what executors and the master reach
+	Hostname string
+	// Bridge is true for Docker BRIDGE networking (host port ==
+	// container port): the driver and libprocess bind 0.0.0.0 and
+	// advertise Host.
+	Bridge                                               bool
+	DriverPort, BlockManagerPort, UIPort, LibprocessPort uint64
+}
+
+// SparkEnv is the whole environment the entrypoint needs for profile p
+// on agent a: ProfileEnv and AgentEnv together.
+func SparkEnv(p Profile, c Cluster, a Agent) map[string]string {
+	env := ProfileEnv(p, c)
+	for k, v := range AgentEnv(a) {
+		env[k] = v
+	}
+	return env
+}
+
+// AgentEnv is the driver's networking for a task on agent a.
+func AgentEnv(a Agent) map[string]string {
+	port := func(p uint64) string { return strconv.FormatUint(p, 10) }
+	env := map[string]string{
+		EnvAgentHost:             a.Host,
+		EnvAgentHostname:         a.Hostname,
+		EnvSparkDriverPort:       port(a.DriverPort),
+		EnvSparkBlockManagerPort: port(a.BlockManagerPort),
+		EnvSparkUIPort:           port(a.UIPort),
+		EnvLibprocessPort:        port(a.LibprocessPort),
+	}
+	if a.Bridge {
+		env[EnvSparkBindAddress] = "0.0.0.0"
+		env[EnvLibprocessIP] = "0.0.0.0"
+		env[EnvLibprocessAdvertiseIP] = a.Host
+		env[EnvLibprocessAdvertisePort] = port(a.LibprocessPort)
+	} else {
+		env[EnvSparkBindAddress] = a.Host
+		env[EnvLibprocessIP] = a.Host
+	}
+	return env
+}
 
 func TestSparkMaster(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{

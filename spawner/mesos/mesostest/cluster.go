@@ -287,13 +287,6 @@ func (c *Cluster) URLs() string {
 	return s
 }
 
-// Leader is the index of the leading master, or -1.
-func (c *Cluster) Leader() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.leader
-}
-
 // SetLeader makes master i the leader (-1: none), as after a ZooKeeper
 // election: every subscription breaks, outstanding offers are gone, and
 // the other masters answer 307 to the new leader (503 without one).
