@@ -14,20 +14,27 @@ import (
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
+// hubJupyter is what every server starts with, on any backend, to be
+// part of the hub: its files in the hub, its logout the hub's, and (on
+// notebook 6) a link to the hub's home.
+var hubJupyter = spawner.Jupyter{
+	ContentsManagerClass: images.ContentsManagerClass,
+	LogoutHandlerClass:   images.LogoutHandlerClass,
+	NotebookExtensions:   []string{images.NotebookExtension},
+}
+
 // newBackend builds the spawner backend --spawner names.
 func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
 	if cfg.Spawner == "mesos" {
 		return newMesosBackend(ctx, cfg, gdb, catalog, log)
 	}
 	return local.New(local.Options{
-		DataDir:              cfg.DataDir,
-		Cmd:                  strings.Fields(cfg.LocalCmd),
-		PythonPath:           pythonDir,
-		ContentsManagerClass: images.ContentsManagerClass,
-		LogoutHandlerClass:   images.LogoutHandlerClass,
-		NotebookExtensions:   []string{images.NotebookExtension},
-		Profile:              localProfile(catalog, cfg.Profiles != ""),
-		Logger:               log,
+		DataDir:    cfg.DataDir,
+		Cmd:        strings.Fields(cfg.LocalCmd),
+		PythonPath: pythonDir,
+		Jupyter:    hubJupyter,
+		Profile:    localProfile(catalog, cfg.Profiles != ""),
+		Logger:     log,
 	})
 }
 

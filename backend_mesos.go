@@ -44,7 +44,7 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog 
 		Master: m.Master, Principal: m.Principal, Secret: secret, Role: m.Role, Roles: mesosRoles(cfg, catalog), User: m.User,
 		FrameworkName: m.FrameworkName, FailoverTimeout: m.FailoverTimeout, RefuseSeconds: m.RefuseSeconds,
 		Network: m.Network, Containerizer: m.Containerizer,
-		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		Jupyter: hubJupyter,
 		Defaults: mesos.TaskSpec{
 			Image: m.Image, CPUs: m.CPUs, Mem: m.Mem, Disk: m.Disk, GPUs: m.GPUs, Constraints: constraints,
 		},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
@@ -121,7 +122,7 @@ func TestEntrypointHubOptions(t *testing.T) {
 		plain[a] = true
 	}
 	var hub []string
-	for _, a := range args(local.Options{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}}) {
+	for _, a := range args(local.Options{Jupyter: spawner.Jupyter{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}}}) {
 		if !plain[a] {
 			hub = append(hub, a)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
@@ -69,10 +70,12 @@ func TestHubLinks(t *testing.T) {
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
 	b, err := local.New(local.Options{
-		DataDir:              t.TempDir(),
-		ContentsManagerClass: ContentsManagerClass,
-		LogoutHandlerClass:   LogoutHandlerClass,
-		NotebookExtensions:   []string{NotebookExtension},
+		DataDir: t.TempDir(),
+		Jupyter: spawner.Jupyter{
+			ContentsManagerClass: ContentsManagerClass,
+			LogoutHandlerClass:   LogoutHandlerClass,
+			NotebookExtensions:   []string{NotebookExtension},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

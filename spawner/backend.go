@@ -104,6 +104,45 @@ type LogTailer interface {
 // behind a handle no longer exists or is not the one that was started.
 var ErrGone = errors.New("server is gone")
 
+// Jupyter names the classes of the hub's Python package a server starts
+// with, on any backend: what makes a Jupyter server part of the hub.
+type Jupyter struct {
+	// ContentsManagerClass keeps the server's files in the hub
+	// ("sparkhub_contents.HubContentsManager"); empty keeps Jupyter's.
+	ContentsManagerClass string
+	// LogoutHandlerClass answers the server's {base_url}logout
+	// ("sparkhub_contents.HubLogoutHandler" sends the browser on to the
+	// hub's logout); empty keeps Jupyter's.
+	LogoutHandlerClass string
+	// NotebookExtensions are notebook 6 server extensions the server
+	// loads ("sparkhub_contents.notebook6_hub" links every page to the
+	// hub's home); jupyter_server does not read them.
+	NotebookExtensions []string
+}
+
+// Args are Jupyter's options for the server's base URL and these
+// classes. Both the NotebookApp (notebook 6) and ServerApp
+// (jupyter_server: lab, notebook 7) spellings are given; each ignores the
+// other's, except that JupyterLab and Notebook 7 move NotebookApp options
+// they do not know to ServerApp, so a class named in both must import
+// under either Jupyter (sparkhub_contents' classes resolve to the running
+// one's). The logout handler also goes to IdentityProvider, where
+// jupyter_server 2 reads it (its ServerApp option only counts with a
+// custom login handler).
+func (j Jupyter) Args(baseURL string) []string {
+	args := []string{"--NotebookApp.base_url=" + baseURL, "--ServerApp.base_url=" + baseURL}
+	if c := j.ContentsManagerClass; c != "" {
+		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
+	}
+	if c := j.LogoutHandlerClass; c != "" {
+		args = append(args, "--NotebookApp.logout_handler_class="+c, "--ServerApp.logout_handler_class="+c, "--IdentityProvider.logout_handler_class="+c)
+	}
+	for _, e := range j.NotebookExtensions {
+		args = append(args, "--NotebookApp.nbserver_extensions="+e+"=True")
+	}
+	return args
+}
+
 // Failure is an error whose Message is a plain sentence meant for the
 // user (what went wrong and what to do), such as "No machine in the
 // cluster has 64 GiB free; pick a smaller profile." Backends return it

@@ -65,17 +65,8 @@ type Options struct {
 	// PythonPath, when set, is put first on the server's PYTHONPATH: the
 	// folder where the hub wrote the sparkhub_contents package.
 	PythonPath string
-	// ContentsManagerClass, when set, is the server's contents manager
-	// ("sparkhub_contents.HubContentsManager"); empty keeps Jupyter's.
-	ContentsManagerClass string
-	// LogoutHandlerClass, when set, answers the server's {base_url}logout
-	// ("sparkhub_contents.HubLogoutHandler" sends the browser on to the
-	// hub's logout); empty keeps Jupyter's.
-	LogoutHandlerClass string
-	// NotebookExtensions are notebook 6 server extensions the server
-	// loads ("sparkhub_contents.notebook6_hub" links every page to the
-	// hub's home); jupyter_server does not read them.
-	NotebookExtensions []string
+	// Jupyter names the hub's classes the server starts with.
+	Jupyter spawner.Jupyter
 	// Env is extra environment for every server (TZ, proxies, ...).
 	Env map[string]string
 	// Profile, when set, gives a profile's extra environment and a
@@ -173,33 +164,17 @@ func (b *Backend) Command() ([]string, error) {
 	return nil, fmt.Errorf("none of %s is on PATH; install Jupyter (Debian: apt-get install jupyter-notebook python3-ipykernel) or give --local-cmd", strings.Join(DefaultCommands, ", "))
 }
 
-// Args are the arguments Jupyter understands for the server's address and
-// base URL, appended to the command. Both the NotebookApp (notebook 6)
-// and ServerApp (jupyter_server: lab, notebook 7) spellings are given;
-// each ignores the other's, except that JupyterLab and Notebook 7 move
-// NotebookApp options they do not know to ServerApp, so a class named in
-// both must import under either Jupyter (sparkhub_contents' classes
-// resolve to the running one's). The logout handler also goes to
-// IdentityProvider, where jupyter_server 2 reads it (its ServerApp
-// option only counts with a custom login handler).
+// Args are the arguments Jupyter understands for the server's address,
+// base URL and the hub's classes (spawner.Jupyter.Args), appended to the
+// command.
 func (b *Backend) Args(port int, baseURL string) []string {
 	args := []string{
 		"--ip=127.0.0.1",
 		"--port=" + strconv.Itoa(port),
 		"--port-retries=0",
 		"--no-browser",
-		"--NotebookApp.base_url=" + baseURL,
-		"--ServerApp.base_url=" + baseURL,
 	}
-	if c := b.opts.ContentsManagerClass; c != "" {
-		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
-	}
-	if c := b.opts.LogoutHandlerClass; c != "" {
-		args = append(args, "--NotebookApp.logout_handler_class="+c, "--ServerApp.logout_handler_class="+c, "--IdentityProvider.logout_handler_class="+c)
-	}
-	for _, e := range b.opts.NotebookExtensions {
-		args = append(args, "--NotebookApp.nbserver_extensions="+e+"=True")
-	}
+	args = append(args, b.opts.Jupyter.Args(baseURL)...)
 	if os.Geteuid() == 0 {
 		// Jupyter refuses to run as root without it (containers, CI).
 		args = append(args, "--allow-root")

@@ -99,9 +99,11 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 	t.Setenv("PYTHONPATH", "/already/there")
 	opts := fakeOptions(t)
 	opts.PythonPath = "/opt/sparkhub/python"
-	opts.ContentsManagerClass = "sparkhub_contents.HubContentsManager"
-	opts.LogoutHandlerClass = "sparkhub_contents.HubLogoutHandler"
-	opts.NotebookExtensions = []string{"sparkhub_contents.notebook6_hub"}
+	opts.Jupyter = spawner.Jupyter{
+		ContentsManagerClass: "sparkhub_contents.HubContentsManager",
+		LogoutHandlerClass:   "sparkhub_contents.HubLogoutHandler",
+		NotebookExtensions:   []string{"sparkhub_contents.notebook6_hub"},
+	}
 	b := newBackend(t, opts)
 	st, token := startFake(t, b, "alice", map[string]string{"SPARKHUB_CONTENTS_URL": "http://127.0.0.1:8000/user/alice/api/contents"})
 	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)

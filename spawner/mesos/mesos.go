@@ -138,8 +138,8 @@ type Options struct {
 	// Command is what the Mesos containerizer runs in the image (default
 	// jupyter-notebook); DOCKER tasks run the image's entrypoint.
 	Command string
-	// ContentsManagerClass, when set, is Jupyter's contents manager.
-	ContentsManagerClass string
+	// Jupyter names the hub's classes servers start with.
+	Jupyter spawner.Jupyter
 	// Defaults is what a server gets when Spec is nil or says nothing.
 	Defaults TaskSpec
 	// Spec, when set, returns the spec of a profile ("" = default).

@@ -142,12 +142,8 @@ func (b *Backend) taskInfo(l *launch, o Offer, res []Resource, ports []uint64, i
 		"--port-retries=0",
 		"--no-browser",
 		"--allow-root",
-		"--NotebookApp.base_url=" + req.BaseURL,
-		"--ServerApp.base_url=" + req.BaseURL,
 	}
-	if c := b.opts.ContentsManagerClass; c != "" {
-		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
-	}
+	args = append(args, b.opts.Jupyter.Args(req.BaseURL)...)
 	env := map[string]string{}
 	for k, v := range b.opts.Env {
 		env[k] = v
