@@ -52,6 +52,11 @@ func (c *cli) userDel(args []string) error {
 			if err := st.KeepAnAdmin(ctx, u); err != nil {
 				return err
 			}
+			// Their notebooks go too, as over the API: a later user of
+			// the same name must not find them.
+			if err := contents.DeleteUser(ctx, tx, pos[0]); err != nil {
+				return err
+			}
 			return st.DeleteUser(ctx, pos[0])
 		})
 		if errors.Is(err, auth.ErrNotFound) {

@@ -47,7 +47,7 @@ func commands() []command {
 		{"user add", "NAME [--admin] [--password-stdin]",
 			"Add a user. Without --password-stdin it makes a random password and prints it once.", (*cli).userAdd},
 		{"user list", "", "List the users.", (*cli).userList},
-		{"user del", "NAME", "Delete a user and their tokens. The last enabled admin stays.", (*cli).userDel},
+		{"user del", "NAME", "Delete a user with their notebooks and tokens. The last enabled admin stays.", (*cli).userDel},
 		{"user passwd", "NAME [--password-stdin]",
 			"Set a user's password and log them out everywhere. Without --password-stdin it makes a random password and prints it once.", (*cli).userPasswd},
 		{"token create", "NAME [--scopes a,b] [--expires 720h|30d|never] [--note TEXT]",
