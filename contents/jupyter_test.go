@@ -4,21 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sparkhub/sparkhub/db"
-	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/images/pythontest"
 )
-
-// debianPython is the interpreter Debian's python3-notebook installs into
-// (the PATH may lead to another Python without Jupyter).
-const debianPython = "/usr/bin/python3"
 
 // requireToken guards the test's fixture door: a fixed bearer token, as
 // HubContentsManager sends it.
@@ -47,19 +41,7 @@ func TestJupyterSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the Jupyter suite takes a minute; skipped with -short")
 	}
-	check := exec.Command(debianPython, "-c", "import notebook.notebookapp, nbformat, pytest, requests")
-	if out, err := check.CombinedOutput(); err != nil {
-		msg := "Jupyter's contents tests need Debian's python3-notebook, python3-pytest and python3-requests (" +
-			strings.TrimSpace(string(out)) + ")"
-		if dbtest.Required() {
-			t.Fatal(msg + "; CI=true")
-		}
-		t.Skip(msg)
-	}
-	pkg, err := filepath.Abs("../images/python/sparkhub_contents")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pythontest.Need(t, "python3-notebook python3-pytest python3-requests", "notebook.notebookapp", "nbformat", "pytest", "requests")
 	binDir := t.TempDir()
 	bin, err := hubtest.Build(binDir)
 	if err != nil {
@@ -84,26 +66,9 @@ func TestJupyterSuite(t *testing.T) {
 	srv := httptest.NewServer(requireToken(token, mux))
 	defer srv.Close()
 
-	home := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, debianPython, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests")
-	cmd.Dir = pkg
-	cmd.Env = append(os.Environ(),
-		"SPARKHUB_CONTENTS_URL="+hub.URL+"/user/jupyter/api/contents",
-		"SPARKHUB_CONTENTS_TOKEN="+token,
-		"SPARKHUB_FIXTURE_URL="+srv.URL+"/fixture/user/jupyter/api/contents",
-		"HOME="+home,
-		"JUPYTER_CONFIG_DIR="+filepath.Join(home, "config"),
-		"JUPYTER_DATA_DIR="+filepath.Join(home, "data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(home, "runtime"),
-		"IPYTHONDIR="+filepath.Join(home, "ipython"),
-		"PYTHONDONTWRITEBYTECODE=1",
-	)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("Jupyter's contents tests failed (%v):\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	t.Log(lines[len(lines)-1])
+	pythontest.Pytest(t, 10*time.Minute, []string{
+		"SPARKHUB_CONTENTS_URL=" + hub.URL + "/user/jupyter/api/contents",
+		"SPARKHUB_CONTENTS_TOKEN=" + token,
+		"SPARKHUB_FIXTURE_URL=" + srv.URL + "/fixture/user/jupyter/api/contents",
+	}, "tests")
 }

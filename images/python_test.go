@@ -1,9 +1,7 @@
 package images
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/images/pythontest"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
@@ -55,14 +54,7 @@ func TestContentsManagerImports(t *testing.T) {
 // Logout must lead to the hub's logout, and notebook 6's pages must link
 // to the hub's home. With CI=true a missing Jupyter fails.
 func TestHubLinks(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import notebook.notebookapp, pytest, requests").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("%s cannot import notebook 6, pytest and requests (apt-get install python3-notebook python3-pytest python3-requests): %s", python, strings.TrimSpace(string(out)))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	pythontest.Need(t, "python3-notebook python3-pytest python3-requests", "notebook.notebookapp", "pytest", "requests")
 	svc, err := contents.New(dbtest.Open(t, "sqlite"), contents.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,30 +76,9 @@ func TestHubLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkg, err := filepath.Abs(filepath.Join("python", "sparkhub_contents"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", filepath.Join("tests", "test_hub_links.py"))
-	cmd.Dir = pkg
-	cmd.Env = append(os.Environ(),
-		"SPARKHUB_JUPYTER_ARGS="+string(args),
-		"SPARKHUB_CONTENTS_URL="+srv.URL+"/user/alice/api/contents",
+	pythontest.Pytest(t, 5*time.Minute, []string{
+		"SPARKHUB_JUPYTER_ARGS=" + string(args),
+		"SPARKHUB_CONTENTS_URL=" + srv.URL + "/user/alice/api/contents",
 		"SPARKHUB_CONTENTS_TOKEN=unused",
-		"HOME="+home,
-		"JUPYTER_CONFIG_DIR="+filepath.Join(home, "config"),
-		"JUPYTER_DATA_DIR="+filepath.Join(home, "data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(home, "runtime"),
-		"IPYTHONDIR="+filepath.Join(home, "ipython"),
-		"PYTHONDONTWRITEBYTECODE=1",
-	)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("tests/test_hub_links.py failed (%v):\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	t.Log(lines[len(lines)-1])
+	}, filepath.Join("tests", "test_hub_links.py"))
 }

@@ -39,6 +39,21 @@ func newBackend(t *testing.T, opts Options) *Backend {
 	return b
 }
 
+// serverEnv is what the fake server saw: its environment, with its
+// arguments in ARGS and its folder in CWD.
+func serverEnv(t *testing.T, st spawner.Started, token, user string) map[string]string {
+	t.Helper()
+	code, body := getWithToken(t, st.Target.String()+"/user/"+user+"/env", token)
+	if code != http.StatusOK {
+		t.Fatalf("GET env: %d %s", code, body)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
 func pidOf(t *testing.T, h spawner.Handle) int {
 	t.Helper()
 	st, err := parseState(h)
@@ -106,14 +121,7 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 	}
 	b := newBackend(t, opts)
 	st, token := startFake(t, b, "alice", map[string]string{"SPARKHUB_CONTENTS_URL": "http://127.0.0.1:8000/user/alice/api/contents"})
-	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
-	if code != http.StatusOK {
-		t.Fatalf("GET env: %d %s", code, body)
-	}
-	var env map[string]string
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatal(err)
-	}
+	env := serverEnv(t, st, token, "alice")
 	for _, want := range []string{
 		"--ip=127.0.0.1", "--port=" + st.Target.Port(), "--port-retries=0", "--no-browser",
 		"--NotebookApp.base_url=/user/alice/", "--ServerApp.base_url=/user/alice/",
@@ -299,9 +307,7 @@ func TestProfileEnvironmentAndNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Stop(context.Background(), st.Handle, time.Second) })
-	_, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
-	var env map[string]string
-	json.Unmarshal(body, &env)
+	env := serverEnv(t, st, token, "alice")
 	if env["TZ"] != "Europe/Paris" || env["SPARKHUB_USER"] != "alice" {
 		t.Errorf("TZ = %q, SPARKHUB_USER = %q; want the profile's TZ and the hub's own user", env["TZ"], env["SPARKHUB_USER"])
 	}
@@ -361,14 +367,7 @@ func TestRelativePathsBecomeAbsolute(t *testing.T) {
 	opts.Cmd = []string{"./tools/bin/jupyter"}
 	b := newBackend(t, opts)
 	st, token := startFake(t, b, "alice", nil)
-	code, body := getWithToken(t, st.Target.String()+"/user/alice/env", token)
-	if code != http.StatusOK {
-		t.Fatalf("GET env: %d %s", code, body)
-	}
-	var env map[string]string
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatal(err)
-	}
+	env := serverEnv(t, st, token, "alice")
 	if got, want := strings.Split(env["PYTHONPATH"], ":")[0], filepath.Join(top, "data", "python"); got != want {
 		t.Errorf("PYTHONPATH starts with %q, want %q", got, want)
 	}
