@@ -141,23 +141,19 @@ func (m *Manager) spawnEnded(ctx context.Context, s *server, log *slog.Logger, e
 		m.stopNow(s, log)
 		return false
 	}
-	tail := m.tail(s, explainLines)
-	var f *Failure
-	var exited *exitedError
-	var msg string
-	switch {
-	case errors.As(err, &f):
-		msg = f.Message
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		msg = fmt.Sprintf("Your server did not start within %s, so it was stopped. Try again; if it keeps happening, tell an admin.", human(m.opts.StartTimeout))
-	case errors.As(err, &exited):
-		msg = failedToStart(exited.status, tail)
-	default:
-		msg = "Your server could not be started. Try again; if it keeps happening, tell an admin."
-	}
-	tail = m.last(tail)
-	log.Warn("server start failed", "err", err, "reason", msg, "log_tail", strings.Join(tail, "\n"))
-	m.end(s, log, Failed, msg, append(tail, "[sparkhub] start failed: "+err.Error()), true)
+	msg := m.endSaying(s, log, Failed, func(tail []string) string {
+		var f *Failure
+		var exited *exitedError
+		switch {
+		case errors.As(err, &f):
+			return f.Message
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fmt.Sprintf("Your server did not start within %s, so it was stopped. Try again; if it keeps happening, tell an admin.", human(m.opts.StartTimeout))
+		case errors.As(err, &exited):
+			return failedToStart(exited.status, tail)
+		}
+		return "Your server could not be started. Try again; if it keeps happening, tell an admin."
+	}, "start failed: "+err.Error(), "server start failed", "err", err)
 	s.mu.Lock()
 	s.failReason = msg
 	s.mu.Unlock()
@@ -252,11 +248,8 @@ func (m *Manager) watch(s *server, log *slog.Logger) {
 			continue
 		}
 		s.route.Store(nil)
-		tail := m.tail(s, explainLines)
-		reason := stoppedOnItsOwn(st, tail)
-		tail = m.last(tail)
-		log.Warn("server exited", "exit_code", st.ExitCode, "detail", st.Reason, "reason", reason, "log_tail", strings.Join(tail, "\n"))
-		m.end(s, log, Stopped, reason, append(tail, "[sparkhub] server ended: "+st.Reason), true)
+		m.endSaying(s, log, Stopped, func(tail []string) string { return stoppedOnItsOwn(st, tail) },
+			"server ended: "+st.Reason, "server exited", "exit_code", st.ExitCode, "detail", st.Reason)
 		return
 	}
 }
@@ -303,6 +296,19 @@ func (m *Manager) stopNow(s *server, log *slog.Logger) bool {
 	}
 	log.Info("server stopped", "reason", reason)
 	return true
+}
+
+// endSaying ends a server that failed or ended on its own: say turns
+// its last log lines into the sentence its user reads; the admin gets the
+// lines with the hub's note, and the hub log a warning (msg, attrs) with
+// both. It returns the sentence.
+func (m *Manager) endSaying(s *server, log *slog.Logger, st State, say func(tail []string) string, note, msg string, attrs ...any) string {
+	tail := m.tail(s, explainLines)
+	reason := say(tail)
+	tail = m.last(tail)
+	log.Warn(msg, append(attrs, "reason", reason, "log_tail", strings.Join(tail, "\n"))...)
+	m.end(s, log, st, reason, append(tail, "[sparkhub] "+note), true)
+	return reason
 }
 
 // end records the server as stopped (or failed) with the reason for the
