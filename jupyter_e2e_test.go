@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +20,7 @@ import (
 // not installed.
 func needJupyter(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("jupyter-notebook"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("jupyter-notebook is not installed and CI=true (apt-get install jupyter-notebook python3-ipykernel)")
-		}
-		t.Skip("jupyter-notebook is not installed")
-	}
+	needTool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-ipykernel")
 }
 
 // progress reads the SSE stream to its end and returns the events.
