@@ -8,7 +8,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
@@ -24,7 +23,7 @@ var hubJupyter = spawner.Jupyter{
 }
 
 // newBackend builds the spawner backend --spawner names.
-func newBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
+func newBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
 	if cfg.Spawner == "mesos" {
 		return newMesosBackend(ctx, cfg, gdb, catalog, log)
 	}

@@ -13,7 +13,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/db"
-	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/mesos"
@@ -26,7 +25,7 @@ const mesosFrameworkIDSetting = "mesos_framework_id"
 // newMesosBackend builds the Mesos framework backend. It subscribes in
 // the background and stops (without tearing the framework down) when ctx
 // ends.
-func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
+func newMesosBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
 	m := cfg.Mesos
 	secret := ""
 	if m.SecretFile != "" {
@@ -67,7 +66,7 @@ func newMesosBackend(ctx context.Context, cfg hub.Config, gdb *gorm.DB, catalog 
 
 // mesosRoles are the roles the catalog's profiles run under, besides
 // --mesos-role: the framework subscribes with all of them.
-func mesosRoles(cfg hub.Config, catalog *images.Catalog) []string {
+func mesosRoles(cfg Config, catalog *images.Catalog) []string {
 	if cfg.Profiles == "" || catalog == nil {
 		return nil
 	}
@@ -84,7 +83,7 @@ func mesosRoles(cfg hub.Config, catalog *images.Catalog) []string {
 // profile's image, resources, role, constraints and the environment its
 // image's entrypoint reads (Spark's settings). Without a catalog
 // (--profiles) the --mesos-* flags give every server's spec.
-func mesosSpec(cfg hub.Config, catalog *images.Catalog) func(string) (mesos.TaskSpec, error) {
+func mesosSpec(cfg Config, catalog *images.Catalog) func(string) (mesos.TaskSpec, error) {
 	if cfg.Profiles == "" || catalog == nil {
 		return nil
 	}

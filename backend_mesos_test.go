@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner/mesos"
@@ -210,7 +209,7 @@ func TestMesosRolesFromCatalog(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	cfg := hub.Defaults()
+	cfg := defaults()
 	if got := mesosRoles(cfg, cat); got != nil {
 		t.Errorf("without --profiles: roles %v, want none", got)
 	}

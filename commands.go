@@ -19,11 +19,10 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
-	"github.com/sparkhub/sparkhub/hub"
 )
 
 func (c *cli) userList(args []string) error {
-	return c.withDB("user list", args, 0, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, _ []string) error {
+	return c.withDB("user list", args, 0, nil, func(ctx context.Context, _ Config, gdb *gorm.DB, _ *slog.Logger, _ []string) error {
 		users, _, err := auth.NewStore(gdb).ListUsers(ctx, auth.UserQuery{Order: "name"})
 		if err != nil {
 			return err
@@ -42,7 +41,7 @@ func (c *cli) userList(args []string) error {
 }
 
 func (c *cli) userDel(args []string) error {
-	return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+	return c.withDB("user del", args, 1, nil, func(ctx context.Context, _ Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
 		err := gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			st := auth.NewStore(tx)
 			u, err := st.UserByName(ctx, pos[0])
@@ -81,14 +80,14 @@ func (c *cli) userPassword(sub string, args []string) error {
 			fs.BoolVar(&admin, "admin", false, "make the user an admin")
 		}
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	}, func(ctx context.Context, cfg hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+	}, func(ctx context.Context, cfg Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
 		return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin)
 	})
 }
 
 // setPassword is `user add` and `user passwd`: the password from stdin,
 // or a random one printed once.
-func (c *cli) setPassword(ctx context.Context, cfg hub.Config, store *auth.Store, sub, name string, admin, fromStdin bool) error {
+func (c *cli) setPassword(ctx context.Context, cfg Config, store *auth.Store, sub, name string, admin, fromStdin bool) error {
 	if err := auth.ValidateName(name); err != nil {
 		return err
 	}
@@ -151,7 +150,7 @@ func (c *cli) tokenCreate(args []string) error {
 		fs.StringVar(&scopes, "scopes", "", "comma-separated scopes (default: all of the user's)")
 		fs.Var(&expires, "expires", "how long the token lasts: a `duration` like 720h, days like 30d, or never (also 0)")
 		fs.StringVar(&note, "note", "", "what the token is for")
-	}, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
+	}, func(ctx context.Context, _ Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
 		list, err := auth.ParseScopes(strings.Split(scopes, ","))
 		if err != nil {
 			return err
@@ -222,7 +221,7 @@ func (l *lifetime) Set(s string) error {
 }
 
 func (c *cli) dbMigrate(args []string) error {
-	cfg := hub.Defaults()
+	cfg := defaults()
 	if _, err := c.load("db migrate", &cfg, nil, args, 0); err != nil {
 		return err
 	}
@@ -255,7 +254,7 @@ func (c *cli) contentsReencrypt(args []string) error {
 	return c.withDB("contents reencrypt", args, 0, func(fs *flag.FlagSet) {
 		fs.StringVar(&oldKeys, "old-keys", "", "comma-separated keys the contents are encrypted with now (empty: none)")
 		fs.StringVar(&newKeys, "new-keys", "", "comma-separated keys to encrypt with; the first encrypts (empty: none)")
-	}, func(ctx context.Context, _ hub.Config, gdb *gorm.DB, log *slog.Logger, _ []string) error {
+	}, func(ctx context.Context, _ Config, gdb *gorm.DB, log *slog.Logger, _ []string) error {
 		if err := contents.Reencrypt(ctx, gdb, splitKeys(oldKeys), splitKeys(newKeys), log); err != nil {
 			return err
 		}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/sparkhub/sparkhub/db"
-	"github.com/sparkhub/sparkhub/hub"
 	"gorm.io/gorm"
 )
 
@@ -169,13 +168,13 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// parse reads the command's flags with hub.Load (the command line, the
+// parse reads the command's flags with loadFlags (the command line, the
 // environment, the config file) and returns the positional arguments.
 // --help prints the command's help on stdout and ends it (exit 0); a
 // mistake on the command line is a usageError.
 func (c *cli) parse(name string, fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := hub.Load(fs, args, c.getenv)
-	var ae *hub.ArgsError
+	pos, err := loadFlags(fs, args, c.getenv)
+	var ae *ArgsError
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		c.help(name, fs)
@@ -194,7 +193,7 @@ func (c *cli) help(name string, fs *flag.FlagSet) {
 	common := map[string]bool{}
 	if name != "serve" {
 		storage := flag.NewFlagSet("", flag.ContinueOnError)
-		(&hub.Config{}).StorageFlags(storage)
+		(&Config{}).StorageFlags(storage)
 		storage.VisitAll(func(f *flag.Flag) { common[f.Name] = true })
 	}
 	printFlags(c.stdout, "flags", fs, func(f *flag.Flag) bool { return !common[f.Name] })
@@ -231,7 +230,7 @@ func printFlags(w io.Writer, title string, fs *flag.FlagSet, keep func(*flag.Fla
 
 // load parses a subcommand's flags with the environment and config
 // file, and checks that it got nargs positional arguments.
-func (c *cli) load(name string, cfg *hub.Config, register func(*flag.FlagSet), args []string, nargs int) ([]string, error) {
+func (c *cli) load(name string, cfg *Config, register func(*flag.FlagSet), args []string, nargs int) ([]string, error) {
 	fs := newFlagSet(name)
 	cfg.StorageFlags(fs)
 	if register != nil {
@@ -269,7 +268,7 @@ func wantArgs(name string, pos []string, n int) error {
 }
 
 // logger is the log of a configuration that Finish has checked.
-func (c *cli) logger(cfg hub.Config) *slog.Logger {
+func (c *cli) logger(cfg Config) *slog.Logger {
 	level, _ := cfg.Level()
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
@@ -279,7 +278,7 @@ func (c *cli) logger(cfg hub.Config) *slog.Logger {
 }
 
 // open connects to the configured database and migrates it.
-func (c *cli) open(ctx context.Context, cfg hub.Config, log *slog.Logger, migrate bool) (*gorm.DB, error) {
+func (c *cli) open(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*gorm.DB, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -313,8 +312,8 @@ func (c *cli) open(ctx context.Context, cfg hub.Config, log *slog.Logger, migrat
 // check it got nargs positional arguments, open and migrate the
 // database, and run fn.
 func (c *cli) withDB(name string, args []string, nargs int, register func(*flag.FlagSet),
-	fn func(ctx context.Context, cfg hub.Config, gdb *gorm.DB, log *slog.Logger, pos []string) error) error {
-	cfg := hub.Defaults()
+	fn func(ctx context.Context, cfg Config, gdb *gorm.DB, log *slog.Logger, pos []string) error) error {
+	cfg := defaults()
 	pos, err := c.load(name, &cfg, register, args, nargs)
 	if err != nil {
 		return err

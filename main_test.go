@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/db/dbtest"
-	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images"
 )
@@ -352,7 +351,7 @@ func TestMesosSpecFromCatalog(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	cfg := hub.Defaults()
+	cfg := defaults()
 	cfg.Mesos.Master = "http://m1:5050"
 	if mesosSpec(cfg, cat) != nil {
 		t.Error("without --profiles the flags must give the spec")

@@ -26,7 +26,7 @@ import (
 )
 
 func (c *cli) serve(args []string) error {
-	cfg := hub.Defaults()
+	cfg := defaults()
 	fs := newFlagSet("serve")
 	cfg.ServeFlags(fs)
 	if pos, err := c.parse("serve", fs, args); err != nil {
@@ -127,7 +127,7 @@ func (c *cli) serve(args []string) error {
 		Logger:    log,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
 	})
-	h, err = hub.New(cfg, hub.Deps{
+	h, err = hub.New(cfg.hubOptions(), hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px, Profiles: catalog,
 		Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
@@ -191,7 +191,7 @@ func displayAddr(a net.Addr) string {
 // what a server really gets: a local process is Python on this machine,
 // with no resources or Spark of its own; a task on Mesos gets what the
 // --mesos-* flags give.
-func defaultCatalog(cfg hub.Config) *images.Catalog {
+func defaultCatalog(cfg Config) *images.Catalog {
 	if cfg.Spawner != "mesos" {
 		return images.LocalCatalog()
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"testing"
-
-	"github.com/sparkhub/sparkhub/hub"
 )
 
 // Without --profiles the one profile says what a server really gets.
 func TestDefaultCatalog(t *testing.T) {
-	cfg := hub.Defaults()
+	cfg := defaults()
 	if p := defaultCatalog(cfg).Profiles[0]; p.DisplayName != "Python (this machine)" || p.CPUs != 0 || p.Mem != 0 || p.Image != "" {
 		t.Errorf("local default profile = %+v", p)
 	}

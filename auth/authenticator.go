@@ -96,6 +96,10 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 	return nil, ErrBadCredentials
 }
 
+// AdminAccess reports whether admins may reach other users' servers and
+// contents (--admin-access).
+func (a *Authenticator) AdminAccess() bool { return a.opts.AdminAccess }
+
 // Principal is who a request comes from and what they may do.
 type Principal struct {
 	User   *User

@@ -14,6 +14,10 @@ type Passwords struct {
 	dummy []byte // a hash to check against for unknown users
 }
 
+// DefaultBcryptCost is the cost of stored passwords unless told
+// otherwise (--bcrypt-cost).
+const DefaultBcryptCost = 12
+
 // NewPasswords uses the bcrypt cost given (bcrypt.MinCost in tests,
 // bcrypt.DefaultCost or more in production).
 func NewPasswords(cost int) (*Passwords, error) {

@@ -25,6 +25,10 @@ type Sessions struct {
 	now     func() time.Time
 }
 
+// DefaultSessionTTL is how long a login lasts without use unless told
+// otherwise (--session-ttl).
+const DefaultSessionTTL = time.Hour
+
 // NewSessions signs with key (32 random bytes kept in the database).
 func NewSessions(key []byte, ttl time.Duration) *Sessions {
 	sum := sha256.Sum256(key)

@@ -23,7 +23,7 @@ func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		"database":      string(h.dialect()),
 		"spawner":       map[string]any{"class": h.spawner, "version": h.version},
 		"authenticator": map[string]any{"class": "sparkhub", "version": h.version},
-		"admin_access":  h.cfg.AdminAccess,
+		"admin_access":  h.auth.AdminAccess(),
 		"limits":        map[string]any{"max_request_body": maxBody},
 		"started":       isoTime(h.startedAt),
 	})

@@ -24,7 +24,7 @@ import (
 // and the limits' 429 with Retry-After, through the REST API.
 func TestServerAPIStatuses(t *testing.T) {
 	gdb := dbtest.Open(t, db.SQLite)
-	cfg := Defaults()
+	opts := DefaultOptions()
 	key := make([]byte, 32)
 	rand.Read(key)
 	pw, _ := auth.NewPasswords(bcrypt.MinCost)
@@ -37,7 +37,7 @@ func TestServerAPIStatuses(t *testing.T) {
 	}
 	t.Cleanup(func() { m.Close() })
 	logs := &bytes.Buffer{}
-	h, err := New(cfg, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Spawner: m})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Spawner: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func (h *Hub) createToken(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if len(scopes) == 0 {
 		scopes = []string{auth.ScopeInherit}
 	}
-	owner := auth.RoleScopes(u, h.cfg.AdminAccess)
+	owner := auth.RoleScopes(u, h.auth.AdminAccess())
 	if m := auth.Missing(scopes, owner, u.Name); m != "" {
 		return errorf(http.StatusBadRequest, "%s does not hold the scope %s, so a token of theirs cannot have it.", u.Name, m)
 	}

@@ -30,9 +30,9 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if q.Offset, err = intParam(qs, "offset", 0); err != nil {
 		return err
 	}
-	defLimit := h.cfg.APIPageMaxLimit
+	defLimit := h.opts.APIPageMaxLimit
 	if paged {
-		defLimit = h.cfg.APIPageDefaultLimit
+		defLimit = h.opts.APIPageDefaultLimit
 	}
 	if q.Limit, err = intParam(qs, "limit", defLimit); err != nil {
 		return err
@@ -40,7 +40,7 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if q.Limit == 0 {
 		q.Limit = defLimit
 	}
-	q.Limit = min(q.Limit, h.cfg.APIPageMaxLimit)
+	q.Limit = min(q.Limit, h.opts.APIPageMaxLimit)
 	q.NameFilter = qs.Get("name_filter")
 	q.Order = qs.Get("sort")
 	switch state := qs.Get("state"); state {
@@ -63,8 +63,8 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return err
 	}
 	if !paged {
-		if int64(q.Offset+len(items)) < total && len(items) == h.cfg.APIPageMaxLimit {
-			h.log.InfoContext(r.Context(), "truncated user list", "limit", h.cfg.APIPageMaxLimit, "total", total)
+		if int64(q.Offset+len(items)) < total && len(items) == h.opts.APIPageMaxLimit {
+			h.log.InfoContext(r.Context(), "truncated user list", "limit", h.opts.APIPageMaxLimit, "total", total)
 		}
 		body, err := appendUserModels(make([]byte, 0, 256*len(items)+2), items)
 		if err != nil {

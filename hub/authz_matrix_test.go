@@ -59,7 +59,7 @@ type fullHubOptions struct {
 	encryptionKeys []string
 	logs           *hubtest.Buffer
 	proxies        []string // --trusted-proxies
-	mod            func(*Config)
+	mod            func(*Options)
 }
 
 func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
@@ -70,13 +70,11 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(gdb) })
-	cfg := Defaults()
-	cfg.BcryptCost = bcrypt.MinCost
-	cfg.AdminAccess = o.adminAccess
+	opts := DefaultOptions()
 	if o.mod != nil {
-		o.mod(&cfg)
+		o.mod(&opts)
 	}
-	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	pw, err := auth.NewPasswords(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +82,7 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, cfg.SessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies})
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, auth.DefaultSessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies})
 	logs := o.logs
 	if logs == nil {
 		logs = &hubtest.Buffer{}
@@ -106,7 +104,7 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 		Logger:    log,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
 	})
-	h, err = New(cfg, Deps{
+	h, err = New(opts, Deps{
 		DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m,
 		Proxy: px, Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
@@ -150,7 +148,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		t.Fatal(err)
 	}
 	st := auth.NewStore(gdb)
-	sess := auth.NewSessions(fx.key, Defaults().SessionTTL)
+	sess := auth.NewSessions(fx.key, auth.DefaultSessionTTL)
 	users := map[string]*auth.User{}
 	for _, n := range []string{"alice", "bob", "root"} {
 		u, err := st.CreateUser(ctx, n, n == "root", "")

@@ -18,7 +18,7 @@ func BenchmarkListUsers(b *testing.B) {
 	for _, n := range []int{1063, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			gdb := dbtest.Open(b, db.SQLite)
-			th := newTestHub(b, gdb, func(c *Config) { c.APIPageMaxLimit = 10000 })
+			th := newTestHub(b, gdb, func(c *Options) { c.APIPageMaxLimit = 10000 })
 			// With a spawner, as a hub runs: the servers' states come
 			// from one more query.
 			m, err := spawner.New(context.Background(), gdb, spawner.Options{}, spawnertest.NewFake())

@@ -21,19 +21,17 @@ import (
 func newContentsHub(t *testing.T, adminAccess bool) *testHub {
 	t.Helper()
 	gdb := dbtest.Open(t, db.SQLite)
-	cfg := Defaults()
-	cfg.BcryptCost = bcrypt.MinCost
-	cfg.AdminAccess = adminAccess
+	opts := DefaultOptions()
 	key := make([]byte, 32)
 	rand.Read(key)
-	pw, _ := auth.NewPasswords(cfg.BcryptCost)
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{AdminAccess: adminAccess})
+	pw, _ := auth.NewPasswords(bcrypt.MinCost)
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{AdminAccess: adminAccess})
 	docs, err := contents.New(gdb, contents.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	h, err := New(cfg, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Contents: docs.Handler()})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Contents: docs.Handler()})
 	if err != nil {
 		t.Fatal(err)
 	}

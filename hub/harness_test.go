@@ -32,22 +32,21 @@ type testHub struct {
 	logs *bytes.Buffer
 }
 
-func newTestHub(t testing.TB, gdb *gorm.DB, mod func(*Config)) *testHub {
+func newTestHub(t testing.TB, gdb *gorm.DB, mod func(*Options)) *testHub {
 	t.Helper()
-	cfg := Defaults()
-	cfg.BcryptCost = bcrypt.MinCost
+	opts := DefaultOptions()
 	if mod != nil {
-		mod(&cfg)
+		mod(&opts)
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	pw, err := auth.NewPasswords(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{AdminAccess: cfg.AdminAccess})
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{})
 	logs := &bytes.Buffer{}
-	h, err := New(cfg, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", SpawnerName: "local"})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", SpawnerName: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}

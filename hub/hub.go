@@ -52,9 +52,28 @@ type Deps struct {
 	DeleteUserData func(ctx context.Context, tx *gorm.DB, name string) error
 }
 
+// Options are the settings the hub itself reads. The command line that
+// fills them lives with the program; DefaultOptions is where their
+// defaults are declared.
+type Options struct {
+	// APIPageDefaultLimit is how many users a paginated GET
+	// /hub/api/users without limit returns; APIPageMaxLimit the most any
+	// one returns.
+	APIPageDefaultLimit int
+	APIPageMaxLimit     int
+	// AuthenticatePrometheus requires a token with read:metrics for
+	// /hub/metrics.
+	AuthenticatePrometheus bool
+}
+
+// DefaultOptions are the hub's settings before the command line.
+func DefaultOptions() Options {
+	return Options{APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true}
+}
+
 // Hub serves every /hub/ route.
 type Hub struct {
-	cfg       Config
+	opts      Options
 	db        *gorm.DB
 	auth      *auth.Authenticator
 	users     *auth.Store
@@ -74,9 +93,9 @@ type Hub struct {
 
 // New builds the hub; every page template is parsed here, so a broken
 // one stops the start.
-func New(cfg Config, d Deps) (*Hub, error) {
+func New(opts Options, d Deps) (*Hub, error) {
 	h := &Hub{
-		cfg:       cfg,
+		opts:      opts,
 		db:        d.DB,
 		auth:      d.Auth,
 		users:     d.Auth.Store,

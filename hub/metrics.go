@@ -135,7 +135,7 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 }
 
 func (h *Hub) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.AuthenticatePrometheus {
+	if h.opts.AuthenticatePrometheus {
 		p, err := h.auth.Authenticate(w, r)
 		if err == nil {
 			err = need(p, auth.ScopeReadMetrics, "")

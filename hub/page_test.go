@@ -29,15 +29,14 @@ import (
 // newPageHub is newTestHub with a spawner manager over the fake backend.
 func newPageHub(t *testing.T, gdb *gorm.DB) (*testHub, *spawnertest.Fake) {
 	t.Helper()
-	cfg := Defaults()
-	cfg.BcryptCost = bcrypt.MinCost
+	opts := DefaultOptions()
 	key := make([]byte, 32)
 	rand.Read(key)
-	pw, err := auth.NewPasswords(cfg.BcryptCost)
+	pw, err := auth.NewPasswords(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{})
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{})
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	fake := spawnertest.NewFake()
@@ -47,7 +46,7 @@ func newPageHub(t *testing.T, gdb *gorm.DB) (*testHub, *spawnertest.Fake) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	h, err := New(cfg, Deps{DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package hub
+package main
 
 import (
 	"errors"
@@ -15,9 +15,16 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/contents"
+	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
-// Config is everything `sparkhub serve` can be told. Each field is a flag
+// Config is everything `sparkhub serve` can be told, read by the
+// command line and handed out in parts: hub.Options to the hub,
+// spawner.Options to the manager, and so on. Each field is a flag
 // (--listen), an environment variable (SPARKHUB_LISTEN) and a key of the
 // YAML file given by --config (listen: or listen-addr style with '_'
 // too); a flag beats the environment, which beats the file, which beats
@@ -66,26 +73,38 @@ type Config struct {
 	Mesos MesosConfig
 }
 
-// Defaults returns the configuration before flags, environment and file.
-func Defaults() Config {
+// defaults returns the configuration before flags, environment and file.
+// Each package that reads a setting declares its default; this only
+// gathers them.
+func defaults() Config {
+	h := hub.DefaultOptions()
 	return Config{
 		Listen:                 ":8000",
 		DataDir:                "./data",
 		Migrate:                true,
 		LogLevel:               "info",
 		LogFormat:              "text",
-		BcryptCost:             12,
-		SessionTTL:             time.Hour,
-		AuthenticatePrometheus: true,
-		APIPageDefaultLimit:    50,
-		APIPageMaxLimit:        200,
+		BcryptCost:             auth.DefaultBcryptCost,
+		SessionTTL:             auth.DefaultSessionTTL,
+		AuthenticatePrometheus: h.AuthenticatePrometheus,
+		APIPageDefaultLimit:    h.APIPageDefaultLimit,
+		APIPageMaxLimit:        h.APIPageMaxLimit,
 		Spawner:                "local",
-		StartTimeout:           120 * time.Second,
-		StopGrace:              10 * time.Second,
-		ConcurrentSpawnLimit:   100,
-		IdleTimeout:            time.Hour,
-		CullInterval:           60 * time.Second,
-		ContentsMaxFileSize:    100 << 20,
+		StartTimeout:           spawner.DefaultStartTimeout,
+		StopGrace:              spawner.DefaultStopGrace,
+		ConcurrentSpawnLimit:   spawner.DefaultConcurrentSpawnLimit,
+		IdleTimeout:            spawner.DefaultIdleTimeout,
+		CullInterval:           spawner.DefaultCullInterval,
+		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
+	}
+}
+
+// hubOptions is what the hub itself reads of the configuration.
+func (c *Config) hubOptions() hub.Options {
+	return hub.Options{
+		APIPageDefaultLimit:    c.APIPageDefaultLimit,
+		APIPageMaxLimit:        c.APIPageMaxLimit,
+		AuthenticatePrometheus: c.AuthenticatePrometheus,
 	}
 }
 
@@ -266,13 +285,13 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// Load parses args into fs, then fills every flag not given from the
+// loadFlags parses args into fs, then fills every flag not given from the
 // environment (SPARKHUB_NAME, or SPARKHUB_NAME_FILE for secrets) and then
 // from the YAML file named by --config or SPARKHUB_CONFIG. getenv is
 // os.Getenv outside tests. Flags may come before or after positional
 // arguments, which it returns. What the command line gets wrong is an
 // *ArgsError; -h and --help are flag.ErrHelp.
-func Load(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+func loadFlags(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -291,7 +310,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string
 
 	// The config file's own name comes from the flag or the environment.
 	if !given["config"] {
-		if v := getenv(EnvName("config")); v != "" {
+		if v := getenv(envName("config")); v != "" {
 			if err := fs.Set("config", v); err != nil {
 				return nil, err
 			}
@@ -335,7 +354,7 @@ func shown(name, value string, err error) error {
 }
 
 func lookup(name string, getenv func(string) string, file map[string]string) (value, from string, ok bool, err error) {
-	env := EnvName(name)
+	env := envName(name)
 	if v := getenv(env); v != "" {
 		return v, "environment variable " + env, true, nil
 	}
@@ -365,8 +384,8 @@ func readSecret(path string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
-// EnvName is the environment twin of a flag: --data-dir → SPARKHUB_DATA_DIR.
-func EnvName(flagName string) string {
+// envName is the environment twin of a flag: --data-dir → SPARKHUB_DATA_DIR.
+func envName(flagName string) string {
 	return "SPARKHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
@@ -417,7 +436,7 @@ func readConfigFile(path string) (map[string]string, error) {
 // for secrets, NAME-file.
 func knownKeys() map[string]bool {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	c := Defaults()
+	c := defaults()
 	c.ServeFlags(fs)
 	known := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { known[f.Name] = true })

@@ -1,4 +1,4 @@
-package hub
+package main
 
 import (
 	"errors"
@@ -14,11 +14,11 @@ import (
 
 func loadServe(t *testing.T, args []string, env map[string]string) (Config, error) {
 	t.Helper()
-	cfg := Defaults()
+	cfg := defaults()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.ServeFlags(fs)
-	_, err := Load(fs, args, func(k string) string { return env[k] })
+	_, err := loadFlags(fs, args, func(k string) string { return env[k] })
 	return cfg, err
 }
 
@@ -112,12 +112,12 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Defaults()
+	cfg := defaults()
 	cfg.TLSCert = "a"
 	if err := cfg.Finish(); err == nil {
 		t.Error("Finish accepted --tls-cert without --tls-key")
 	}
-	cfg = Defaults()
+	cfg = defaults()
 	cfg.DataDir = "/srv/hub"
 	if err := cfg.Finish(); err != nil || cfg.DB != "sqlite:///srv/hub/sparkhub.db" {
 		t.Errorf("default DB = %q, %v", cfg.DB, err)
@@ -125,7 +125,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestEnvName(t *testing.T) {
-	if got := EnvName("data-dir"); got != "SPARKHUB_DATA_DIR" {
+	if got := envName("data-dir"); got != "SPARKHUB_DATA_DIR" {
 		t.Errorf("EnvName = %q", got)
 	}
 }
@@ -167,7 +167,7 @@ func TestLogLevel(t *testing.T) {
 		level string
 		ok    bool
 	}{{"debug", true}, {"info", true}, {"WARN", true}, {"error", true}, {"loud", false}, {"", false}} {
-		cfg := Defaults()
+		cfg := defaults()
 		cfg.LogLevel = tc.level
 		err := cfg.Finish()
 		if tc.ok != (err == nil) {
