@@ -20,7 +20,6 @@ import (
 // cacheFixture is a user (an admin) with an API token, a server token
 // and a browser session, all looked up once so the cache holds them.
 type cacheFixture struct {
-	t       *testing.T
 	a       *Authenticator
 	user    *User
 	api     *Token
@@ -34,7 +33,7 @@ func newCacheFixture(t *testing.T, gdb *gorm.DB, name string) *cacheFixture {
 	a := newTestAuth(t, gdb, false)
 	now := time.Now()
 	a.cache.now = func() time.Time { return now } // the cache never expires on its own
-	fx := &cacheFixture{t: t, a: a, secrets: map[string]string{}}
+	fx := &cacheFixture{a: a, secrets: map[string]string{}}
 	var err error
 	if fx.user, err = a.Store.CreateUser(ctx, name, true, ""); err != nil {
 		t.Fatal(err)

@@ -215,14 +215,17 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return err
 	}
 	var body struct {
-		userChange
+		Name     *string `json:"name"`
+		Admin    *bool   `json:"admin"`
+		Disabled *bool   `json:"disabled"`
+		Password *string `json:"password"`
 		// Sent by JupyterHub's clients; sparkhub keeps no auth state.
 		AuthState map[string]any `json:"auth_state"`
 	}
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	u, err := h.changeUser(r.Context(), p, name, body.userChange)
+	u, err := h.changeUser(r.Context(), p, name, userChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled, Password: body.Password})
 	if err != nil {
 		return err
 	}

@@ -84,13 +84,12 @@ func (h *Hub) addUser(ctx context.Context, p *auth.Principal, name string, admin
 	return u, nil
 }
 
-// userChange is a change to one user, as PATCH /hub/api/users/{name}
-// takes it: nil fields stay as they are.
+// userChange is a change to one user: nil fields stay as they are.
 type userChange struct {
-	Name     *string `json:"name"`
-	Admin    *bool   `json:"admin"`
-	Disabled *bool   `json:"disabled"`
-	Password *string `json:"password"`
+	Name     *string
+	Admin    *bool
+	Disabled *bool
+	Password *string
 }
 
 // changeUser renames, grants or takes admin, disables or enables, or
