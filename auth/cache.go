@@ -8,15 +8,20 @@ import (
 
 // cacheTTL is how long a looked-up token or user is trusted without
 // asking the database again. Every change made through this process's
-// Store empties the cache at once; changes made by another process (the
-// CLI) are seen within cacheTTL.
+// Store empties the cache at once, told by the Store itself: changing,
+// disabling or deleting a user, a new password, revoked sessions, a
+// deleted token (expired ones purged included), and anything done in
+// Store.Transaction, once it ends. Creating a user or a token needs no
+// telling (the cache holds only what was found), nor do activity times.
+// Changes made by another process (the CLI) are seen within cacheTTL.
 const cacheTTL = 5 * time.Second
 
 // cacheMax bounds the cache; past it, it starts empty again.
 const cacheMax = 20000
 
 // epoch counts changes to users, tokens and sessions, shared by a Store
-// and the stores it makes for transactions.
+// and the stores it makes for transactions. An entry is kept only while
+// the epoch is the one read before the entry was looked up.
 type epoch struct{ n atomic.Uint64 }
 
 // lookupCache remembers tokens (by hash) with their owners, and users by

@@ -108,7 +108,7 @@ func (s *Store) Tokens(ctx context.Context, userID int64, kind string) ([]*Token
 		return nil, fmt.Errorf("purge expired tokens: %w", purge.Error)
 	}
 	if purge.RowsAffected > 0 {
-		s.Changed()
+		s.changed()
 	}
 	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
 	if kind != "" {
@@ -136,7 +136,7 @@ func (s *Store) TokenByID(ctx context.Context, userID, id int64) (*Token, error)
 
 // DeleteToken removes the user's token with that id.
 func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
-	defer s.Changed()
+	defer s.changed()
 	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&Token{})
 	if res.Error != nil {
 		return fmt.Errorf("delete token: %w", res.Error)
@@ -149,7 +149,7 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
 
 // DeleteTokens removes the user's tokens of one kind.
 func (s *Store) DeleteTokens(ctx context.Context, userID int64, kind string) error {
-	defer s.Changed()
+	defer s.changed()
 	return s.db.WithContext(ctx).Where("user_id = ? AND kind = ?", userID, kind).Delete(&Token{}).Error
 }
 

@@ -222,7 +222,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 
 // DeleteUser removes the user and, by the foreign key, their tokens.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	defer s.Changed()
+	defer s.changed()
 	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&User{})
 	if res.Error != nil {
 		return fmt.Errorf("delete user %s: %w", name, res.Error)
@@ -262,7 +262,7 @@ type UserChange struct {
 // UpdateUser applies the change and returns the user as it now is. A
 // user being disabled is logged out everywhere.
 func (s *Store) UpdateUser(ctx context.Context, name string, c UserChange) (*User, error) {
-	defer s.Changed()
+	defer s.changed()
 	if c.Name != nil {
 		if err := ValidateName(*c.Name); err != nil {
 			return nil, err
@@ -307,7 +307,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, c UserChange) (*Use
 // SetPasswordHash stores a new password hash and logs the user out
 // everywhere.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
-	defer s.Changed()
+	defer s.changed()
 	res := s.db.WithContext(ctx).Model(&User{}).Where("name = ?", name).Updates(map[string]any{
 		"password_hash":      hash,
 		"session_generation": gorm.Expr("session_generation + 1"),
@@ -323,7 +323,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
 
 // RevokeSessions logs the user out of every browser.
 func (s *Store) RevokeSessions(ctx context.Context, name string) error {
-	defer s.Changed()
+	defer s.changed()
 	res := s.db.WithContext(ctx).Model(&User{}).Where("name = ?", name).
 		Update("session_generation", gorm.Expr("session_generation + 1"))
 	if res.Error != nil {

@@ -196,8 +196,8 @@ func (h *Hub) serverLive(name string) bool {
 
 // stopForDelete stops a user's server before the user is deleted, and
 // refuses the delete when it does not stop in time.
-func (h *Hub) stopForDelete(r *http.Request, name string) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+func (h *Hub) stopForDelete(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	stopped, err := h.servers.Stop(ctx, name)
 	if err != nil && !errors.Is(err, spawner.ErrNotRunning) {

@@ -247,6 +247,7 @@ func TestBadInput(t *testing.T) {
 			{"malformed JSON", req{method: "POST", path: "/hub/api/users", auth: admin, body: `{"usernames": [`}, 400, "JSON"},
 			{"wrong JSON type", req{method: "POST", path: "/hub/api/users", auth: admin, body: `{"usernames": "bob"}`}, 400, "usernames"},
 			{"unknown field", req{method: "PATCH", path: "/hub/api/users/alice", auth: admin, body: `{"colour": "red"}`}, 400, "colour"},
+			{"wrong JSON type in a change", req{method: "PATCH", path: "/hub/api/users/alice", auth: admin, body: `{"admin": "yes"}`}, 400, `"admin" must be true or false`},
 			{"two JSON values", req{method: "POST", path: "/hub/api/users", auth: admin, body: `{"usernames": ["x"]} {}`}, 400, "more than one"},
 			{"empty body", req{method: "POST", path: "/hub/api/users", auth: admin}, 400, "JSON body"},
 			{"no usernames", req{method: "POST", path: "/hub/api/users", auth: admin, body: `{"usernames": []}`}, 400, "at least one"},

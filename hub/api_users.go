@@ -1,13 +1,10 @@
 package hub
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/auth"
 )
@@ -126,18 +123,10 @@ func (h *Hub) absURL(r *http.Request, pathAndQuery string) string {
 	return scheme + "://" + h.auth.Proxies().Host(r) + pathAndQuery
 }
 
-// userFor loads the named user after checking that p holds scope on
-// them; a user p may not see is a 404 either way.
+// userFor loads the user the path names after checking that p holds
+// scope on them; a user p may not see is a 404 either way.
 func (h *Hub) userFor(r *http.Request, p *auth.Principal, scope string) (*auth.User, error) {
-	name := r.PathValue("name")
-	if err := need(p, scope, name); err != nil {
-		return nil, err
-	}
-	u, err := h.users.UserByName(r.Context(), name)
-	if errors.Is(err, auth.ErrNotFound) {
-		return nil, errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
-	}
-	return u, err
+	return h.userNamed(r.Context(), p, scope, r.PathValue("name"))
 }
 
 func (h *Hub) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -174,7 +163,7 @@ func intersect(a, b []string) []string {
 // createUsers is POST /hub/api/users: {"usernames": [...], "admin": bool}.
 // Invalid names fail the whole request; 409 when every name is taken.
 func (h *Hub) createUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := need(p, auth.ScopeAdminUsers, ""); err != nil {
+	if err := mayManageUsers(p, ""); err != nil {
 		return err
 	}
 	var body struct {
@@ -184,19 +173,7 @@ func (h *Hub) createUsers(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	if len(body.Usernames) == 0 {
-		return errorf(http.StatusBadRequest, "Give at least one name in \"usernames\".")
-	}
-	if len(body.Usernames) > 10000 {
-		return errorf(http.StatusBadRequest, "Create at most 10000 users in one request.")
-	}
-	for i, n := range body.Usernames {
-		body.Usernames[i] = strings.TrimSpace(n)
-		if err := auth.ValidateName(body.Usernames[i]); err != nil {
-			return err
-		}
-	}
-	created, err := h.users.CreateUsers(r.Context(), body.Usernames, body.Admin)
+	created, err := h.addUsers(r.Context(), p, body.Usernames, body.Admin)
 	if err != nil {
 		return err
 	}
@@ -207,14 +184,13 @@ func (h *Hub) createUsers(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	for i, u := range created {
 		out[i] = userModelFor(u, p, nil)
 	}
-	h.log.InfoContext(r.Context(), "users created", logAttrsUser(p), "count", len(created), "admin", body.Admin)
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
 // createUser is POST /hub/api/users/{name}, with an optional {"admin": bool}.
 func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := need(p, auth.ScopeAdminUsers, ""); err != nil {
+	if err := mayManageUsers(p, ""); err != nil {
 		return err
 	}
 	var body struct {
@@ -223,15 +199,10 @@ func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err := decode(r, &body, true); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	u, err := h.users.CreateUser(r.Context(), name, body.Admin, "")
-	if errors.Is(err, auth.ErrExists) {
-		return errorf(http.StatusConflict, "User %s already exists.", name)
-	}
+	u, err := h.addUser(r.Context(), p, r.PathValue("name"), body.Admin)
 	if err != nil {
 		return err
 	}
-	h.log.InfoContext(r.Context(), "user created", logAttrsUser(p), "name", u.Name, "admin", u.Admin)
 	writeJSON(w, http.StatusCreated, userModelFor(u, p, nil))
 	return nil
 }
@@ -239,80 +210,26 @@ func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 // patchUser is PATCH /hub/api/users/{name}: rename, admin, and
 // sparkhub's disabled and password.
 func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := need(p, auth.ScopeAdminUsers, r.PathValue("name")); err != nil {
+	name := r.PathValue("name")
+	if err := mayManageUsers(p, name); err != nil {
 		return err
 	}
 	var body struct {
-		Name      *string        `json:"name"`
-		Admin     *bool          `json:"admin"`
-		Disabled  *bool          `json:"disabled"`
-		Password  *string        `json:"password"`
+		Name     *string `json:"name"`
+		Admin    *bool   `json:"admin"`
+		Disabled *bool   `json:"disabled"`
+		Password *string `json:"password"`
+		// Sent by JupyterHub's clients; sparkhub keeps no auth state.
 		AuthState map[string]any `json:"auth_state"`
 	}
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	var hash string
-	if body.Password != nil {
-		var err error
-		if hash, err = h.auth.Passwords.Hash(*body.Password); err != nil {
-			return err
-		}
-	}
-	if body.Name != nil {
-		*body.Name = strings.TrimSpace(*body.Name)
-	}
-	var out *auth.User
-	err := h.db.WithContext(r.Context()).Transaction(func(tx *gorm.DB) error {
-		st := h.users.WithTx(tx)
-		before, err := st.UserByName(r.Context(), name)
-		if err != nil {
-			return err
-		}
-		if (body.Admin != nil && !*body.Admin) || (body.Disabled != nil && *body.Disabled) {
-			if err := st.KeepAnAdmin(r.Context(), before); err != nil {
-				return err
-			}
-		}
-		renaming := body.Name != nil && *body.Name != name
-		if renaming {
-			if _, err := st.UserByName(r.Context(), *body.Name); err == nil {
-				return errorf(http.StatusConflict, "User %s already exists.", *body.Name)
-			}
-			if h.serverLive(name) {
-				return errorf(http.StatusBadRequest, "Stop the server of %s before renaming them.", name)
-			}
-		}
-		u, err := st.UpdateUser(r.Context(), name, auth.UserChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled})
-		if err != nil {
-			return err
-		}
-		if hash != "" {
-			if err := st.SetPasswordHash(r.Context(), u.Name, hash); err != nil {
-				return err
-			}
-		}
-		if renaming && h.deps.RenameUserData != nil {
-			if err := h.deps.RenameUserData(r.Context(), tx, name, u.Name); err != nil {
-				return err
-			}
-		}
-		out = u
-		return nil
-	})
-	h.users.Changed()
-	if errors.Is(err, auth.ErrNotFound) {
-		return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
-	}
-	if errors.Is(err, auth.ErrExists) {
-		return errorf(http.StatusConflict, "That name is taken.")
-	}
+	u, err := h.changeUser(r.Context(), p, name, userChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled, Password: body.Password})
 	if err != nil {
 		return err
 	}
-	h.log.InfoContext(r.Context(), "user changed", logAttrsUser(p), "name", name, "new_name", out.Name, "admin", out.Admin, "disabled", out.Disabled, "password_changed", hash != "")
-	m, err := h.userModel1(r.Context(), out, p)
+	m, err := h.userModel1(r.Context(), u, p)
 	if err != nil {
 		return err
 	}
@@ -322,39 +239,9 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 
 // deleteUser is DELETE /hub/api/users/{name}.
 func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	name := r.PathValue("name")
-	if err := need(p, auth.ScopeDeleteUsers, name); err != nil {
+	if err := h.removeUser(r.Context(), p, r.PathValue("name")); err != nil {
 		return err
 	}
-	if h.serverLive(name) {
-		if err := h.stopForDelete(r, name); err != nil {
-			return err
-		}
-	}
-	err := h.db.WithContext(r.Context()).Transaction(func(tx *gorm.DB) error {
-		st := h.users.WithTx(tx)
-		u, err := st.UserByName(r.Context(), name)
-		if err != nil {
-			return err
-		}
-		if err := st.KeepAnAdmin(r.Context(), u); err != nil {
-			return err
-		}
-		if h.deps.DeleteUserData != nil {
-			if err := h.deps.DeleteUserData(r.Context(), tx, name); err != nil {
-				return err
-			}
-		}
-		return st.DeleteUser(r.Context(), name)
-	})
-	h.users.Changed()
-	if errors.Is(err, auth.ErrNotFound) {
-		return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
-	}
-	if err != nil {
-		return err
-	}
-	h.log.InfoContext(r.Context(), "user deleted", logAttrsUser(p), "name", name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -362,19 +249,9 @@ func (h *Hub) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 // revokeSessions is DELETE /hub/api/users/{name}/sessions: log the user
 // out of every browser (sparkhub's own endpoint).
 func (h *Hub) revokeSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	name := r.PathValue("name")
-	if p.User.Name != name {
-		if err := need(p, auth.ScopeAdminUsers, name); err != nil {
-			return err
-		}
-	}
-	if err := h.users.RevokeSessions(r.Context(), name); err != nil {
-		if errors.Is(err, auth.ErrNotFound) {
-			return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
-		}
+	if err := h.endSessions(r.Context(), p, r.PathValue("name")); err != nil {
 		return err
 	}
-	h.log.InfoContext(r.Context(), "sessions revoked", logAttrsUser(p), "name", name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -254,7 +254,8 @@ func (h *Hub) adminSummary(ctx context.Context) (adminSummary, error) {
 }
 
 // adminAddUsers is POST /hub/admin/users: names one per line (commas and
-// spaces also split), made as the API's POST /hub/api/users makes them.
+// spaces also split), made by addUsers as the API's POST /hub/api/users
+// makes them.
 func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if !h.requireAdmin(w, r, p) {
 		return
@@ -279,17 +280,11 @@ func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		fail(http.StatusBadRequest, "Type at least one username, one per line.")
 		return
 	}
-	for _, n := range uniq {
-		if err := auth.ValidateName(n); err != nil {
-			fail(http.StatusBadRequest, "“"+truncate(n, 40)+"” cannot be a username: "+err.Error()+".")
-			return
-		}
-	}
-	var created []struct{ Name string }
-	err := h.callAPI(r, p, h.createUsers, http.MethodPost, nil, map[string]any{"usernames": uniq, "admin": r.PostForm.Get("admin") != ""}, &created)
-	if code, _ := status(err); err != nil && code == http.StatusConflict {
-		// All of them exist: nothing changed, which the notice says.
-		err = nil
+	created, err := h.addUsers(r.Context(), p, uniq, r.PostForm.Get("admin") != "")
+	var bad *badNameError
+	if errors.As(err, &bad) {
+		fail(http.StatusBadRequest, "“"+truncate(bad.name, 40)+"” cannot be a username: "+bad.Error()+".")
+		return
 	}
 	if err != nil {
 		code, msg := status(err)
@@ -300,20 +295,21 @@ func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		fail(code, msg)
 		return
 	}
+	// None created (all of them exist) changed nothing, which the notice
+	// says.
 	q := av.Query("added", "")
 	q += "&n=" + strconv.Itoa(len(created)) + "&skipped=" + strconv.Itoa(len(uniq)-len(created))
 	http.Redirect(w, r, "/hub/admin"+q, http.StatusSeeOther)
 }
 
 // adminAction is POST /hub/admin/users/{name}/{action}: the per-user
-// buttons, each the same call as the API's.
+// buttons, each the same operation as the API's.
 func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if !h.requireAdmin(w, r, p) {
 		return
 	}
 	name, action := r.PathValue("name"), r.PathValue("action")
 	av := adminViewOf(r.PostForm)
-	vars := map[string]string{"name": name}
 	var done string
 	var err error
 	switch action {
@@ -352,21 +348,22 @@ func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Princi
 			h.log.InfoContext(r.Context(), "server stop", logAttrsUser(p), "name", name, "via", "admin page")
 		}
 	case "admin", "unadmin":
-		err = h.callAPI(r, p, h.patchUser, http.MethodPatch, vars, map[string]any{"admin": action == "admin"}, nil)
+		admin := action == "admin"
+		_, err = h.changeUser(r.Context(), p, name, userChange{Admin: &admin})
 		done = action
 	case "revoke":
-		err = h.callAPI(r, p, h.revokeSessions, http.MethodDelete, vars, nil, nil)
+		err = h.endSessions(r.Context(), p, name)
 		done = "revoked"
 	case "delete":
 		if r.PostForm.Get("confirm") != name {
 			err = errorf(http.StatusBadRequest, "To delete %s, type their name in the box to confirm.", name)
 			break
 		}
-		err = h.callAPI(r, p, h.deleteUser, http.MethodDelete, vars, nil, nil)
+		err = h.removeUser(r.Context(), p, name)
 		done = "deleted"
 	case "password":
 		pw := auth.RandomPassword()
-		err = h.callAPI(r, p, h.patchUser, http.MethodPatch, vars, map[string]any{"password": pw}, nil)
+		_, err = h.changeUser(r.Context(), p, name, userChange{Password: &pw})
 		if err == nil {
 			// Shown once, on the page this redirects to; the password
 			// itself stays out of the URL.

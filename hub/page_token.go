@@ -73,23 +73,20 @@ func (h *Hub) renderTokens(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	h.render(w, r, code, "token.html", data)
 }
 
-// tokenCreate is POST /hub/token: the same as the API's token creation;
-// the new token is on this answer only.
+// tokenCreate is POST /hub/token: issueToken, as the API's token
+// creation; the new token is on this answer only.
 func (h *Hub) tokenCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	body := map[string]any{"note": r.PostForm.Get("note")}
+	req := tokenRequest{Note: r.PostForm.Get("note"), Scopes: r.PostForm["scopes"]}
 	if s := r.PostForm.Get("expires_in"); s != "" && s != "0" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			h.renderTokens(w, r, p, http.StatusBadRequest, map[string]any{"Error": "Pick when the token expires from the list."})
 			return
 		}
-		body["expires_in"] = n
+		secs := float64(n)
+		req.ExpiresIn = &secs
 	}
-	if scopes := r.PostForm["scopes"]; len(scopes) > 0 {
-		body["scopes"] = scopes
-	}
-	var created struct{ ID, Token string }
-	err := h.callAPI(r, p, h.createToken, http.MethodPost, map[string]string{"name": p.User.Name}, body, &created)
+	t, secret, err := h.issueToken(r.Context(), p, p.User, req)
 	if err != nil {
 		code, msg := status(err)
 		if code == http.StatusInternalServerError {
@@ -99,13 +96,13 @@ func (h *Hub) tokenCreate(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		h.renderTokens(w, r, p, code, map[string]any{"Error": msg, "Note": r.PostForm.Get("note")})
 		return
 	}
-	h.renderTokens(w, r, p, http.StatusCreated, map[string]any{"NewToken": created.Token, "NewTokenID": created.ID})
+	h.renderTokens(w, r, p, http.StatusCreated, map[string]any{"NewToken": secret, "NewTokenID": t.PublicID()})
 }
 
-// tokenRevoke is POST /hub/token/{id}/revoke.
+// tokenRevoke is POST /hub/token/{id}/revoke: revokeToken on one of the
+// caller's own tokens.
 func (h *Hub) tokenRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	err := h.callAPI(r, p, h.deleteToken, http.MethodDelete, map[string]string{"name": p.User.Name, "id": r.PathValue("id")}, nil, nil)
-	if err != nil {
+	if err := h.revokeToken(r.Context(), p, p.User, r.PathValue("id")); err != nil {
 		h.errorPage(w, r, err)
 		return
 	}

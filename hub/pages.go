@@ -2,7 +2,6 @@ package hub
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -227,57 +226,4 @@ func (h *Hub) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg st
 		data["CanAdmin"] = p.Can(auth.ScopeAdminUsers, "")
 	}
 	h.render(w, r, code, "error.html", data)
-}
-
-// apiRecorder keeps what an API handler writes when a page calls it.
-type apiRecorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (a *apiRecorder) Header() http.Header { return a.header }
-func (a *apiRecorder) Write(b []byte) (int, error) {
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	return a.body.Write(b)
-}
-func (a *apiRecorder) WriteHeader(code int) {
-	if a.status == 0 {
-		a.status = code
-	}
-}
-
-// callAPI runs a REST API handler for a form post, so a page's action
-// does exactly what the same call over the API does (scopes, checks,
-// logs). vars are the path's {name} values; out, when not nil, receives
-// the JSON answer. The post's own XSRF check has already passed.
-func (h *Hub) callAPI(r *http.Request, p *auth.Principal, fn apiFunc, method string, vars map[string]string, body, out any) error {
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	ar, err := http.NewRequestWithContext(r.Context(), method, r.URL.String(), rd)
-	if err != nil {
-		return err
-	}
-	ar.Header.Set("Content-Type", "application/json")
-	for k, v := range vars {
-		ar.SetPathValue(k, v)
-	}
-	rec := &apiRecorder{header: http.Header{}}
-	if err := fn(rec, ar, p); err != nil {
-		return err
-	}
-	if out != nil {
-		return json.Unmarshal(rec.body.Bytes(), out)
-	}
-	return nil
 }
