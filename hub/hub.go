@@ -194,22 +194,13 @@ func (h *Hub) api(fn apiFunc) http.HandlerFunc {
 	}
 }
 
-// need checks that p holds scope on user's resources ("" for the hub's).
-// Like JupyterHub, someone holding the scope only on other users gets a
-// 404 that does not tell whether the user exists; someone without it at
-// all gets a 403 naming it.
+// need checks that p holds scope on user's resources ("" for the
+// hub's); the rule (404 or 403) is auth's, the same under /user/.
 func need(p *auth.Principal, scope, user string) error {
-	if p.Can(scope, user) {
-		return nil
+	if ref := p.Need(scope, user); ref != nil {
+		return errorf(ref.Status, "%s", ref.Message)
 	}
-	if user != "" && p.Scopes.HasAny(scope) {
-		return errorf(http.StatusNotFound, "No access to resources or resources not found.")
-	}
-	who := "your account"
-	if !p.ViaCookie() {
-		who = "this token"
-	}
-	return errorf(http.StatusForbidden, "This action needs the scope %s, which %s does not have.", scope, who)
+	return nil
 }
 
 func (h *Hub) apiNotFound(w http.ResponseWriter, r *http.Request) {
