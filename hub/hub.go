@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -41,9 +40,12 @@ type Deps struct {
 	Spawner *spawner.Manager
 	// Profiles is the catalog users pick from; nil is the default one.
 	Profiles *images.Catalog
+	// Pages are the page templates, shared with the proxy's error page;
+	// nil parses them here.
+	Pages *Pages
 	// Proxy serves /user/{name}/...; Contents serves the contents API
-	// under it. The hub authorises contents requests; the proxy does its
-	// own.
+	// under it. Both are authorised by auth.UserPath: the hub asks it for
+	// the contents, the proxy for itself.
 	Proxy, Contents http.Handler
 	// RenameUserData and DeleteUserData keep data that other packages
 	// hold by user name (the contents) in step, inside the hub's
@@ -65,7 +67,7 @@ type Hub struct {
 	profiles  *images.Catalog
 	deps      Deps
 	metrics   *metrics
-	pages     *template.Template
+	pages     *Pages
 	static    *staticFiles
 	mux       *http.ServeMux
 	startedAt time.Time
@@ -85,6 +87,7 @@ func New(cfg Config, d Deps) (*Hub, error) {
 		spawner:   d.SpawnerName,
 		servers:   d.Spawner,
 		profiles:  d.Profiles,
+		pages:     d.Pages,
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
@@ -93,12 +96,12 @@ func New(cfg Config, d Deps) (*Hub, error) {
 		h.profiles = images.DefaultCatalog()
 	}
 	var err error
-	if h.static, err = newStaticFiles(staticFS); err != nil {
-		return nil, err
+	if h.pages == nil {
+		if h.pages, err = NewPages(d.Auth, d.Logger); err != nil {
+			return nil, err
+		}
 	}
-	if h.pages, err = parsePages(h.static); err != nil {
-		return nil, err
-	}
+	h.static = h.pages.static
 	if h.metrics, err = newMetrics(d.DB, h.users); err != nil {
 		return nil, err
 	}
