@@ -86,15 +86,8 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // logged.
 func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
 	p, err := u.auth.Authenticate(w, r)
-	switch {
-	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
-		return nil, &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
-	case errors.Is(err, ErrUnauthenticated):
-		return nil, &Refusal{Status: http.StatusUnauthorized, Message: msgUnauthenticated}
-	case db.Unavailable(err):
-		return nil, &Refusal{Status: http.StatusServiceUnavailable, Message: msgUnavailable, Err: err}
-	case err != nil:
-		return nil, &Refusal{Status: http.StatusInternalServerError, Message: msgInternal, Err: err}
+	if err != nil {
+		return nil, notAuthenticated(r, err)
 	}
 	if ref := p.Need(u.scope, owner); ref != nil {
 		return nil, ref
@@ -106,6 +99,19 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 		u.log.InfoContext(r.Context(), "admin access to a user's "+u.resource, "admin", p.User.Name, "user", owner, "method", r.Method, "path", r.URL.Path)
 	}
 	return p, nil
+}
+
+// notAuthenticated is the refusal of a request Authenticate turned down.
+func notAuthenticated(r *http.Request, err error) *Refusal {
+	switch {
+	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
+		return &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
+	case errors.Is(err, ErrUnauthenticated):
+		return &Refusal{Status: http.StatusUnauthorized, Message: msgUnauthenticated}
+	case db.Unavailable(err):
+		return &Refusal{Status: http.StatusServiceUnavailable, Message: msgUnavailable, Err: err}
+	}
+	return &Refusal{Status: http.StatusInternalServerError, Message: msgInternal, Err: err}
 }
 
 // checkXSRF is Jupyter's XSRF rule for writes (CheckUserXSRF), and for a
