@@ -122,14 +122,14 @@ func (c *cli) serve(args []string) error {
 	if err := servers.RecoverAll(ctx); err != nil {
 		return fmt.Errorf("recover servers: %w", err)
 	}
-	var h *hub.Hub
-	px := proxy.New(authn, servers, proxy.Options{
-		Logger:    log,
-		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
-	})
-	h, err = hub.New(cfg.hubOptions(), hub.Deps{
+	pages, err := hub.NewPages(authn, log)
+	if err != nil {
+		return err
+	}
+	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage})
+	h, err := hub.New(cfg.hubOptions(), hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
-		SpawnerName: cfg.Spawner, Spawner: servers, Proxy: px, Profiles: catalog,
+		SpawnerName: cfg.Spawner, Spawner: servers, Pages: pages, Proxy: px, Profiles: catalog,
 		Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
 	if err != nil {

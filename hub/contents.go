@@ -4,39 +4,26 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/sparkhub/sparkhub/auth"
 )
 
-// contentsAuth guards the contents service under /user/{name}/: the
-// owner (by cookie, or a token with the contents scope), admins only with
-// --admin-access (logged). Cookie writes need X-XSRFToken equal to an
-// _xsrf cookie of the request; a browser with none gets one, so Jupyter's
-// front end works while the server is stopped.
+// contentsAuth guards the contents service under /user/{name}/ with
+// the authorizer the proxy uses, on the scope contents (auth.UserPath:
+// the owner, admins only with --admin-access and logged, the login page
+// for browsers, Jupyter's XSRF rule). What is the contents service's
+// own: refusals are always JSON, and a cookie-authenticated browser
+// without an _xsrf cookie gets one, so Jupyter's front end can write
+// while the server is stopped.
 func (h *Hub) contentsAuth(next http.Handler) http.Handler {
+	authz := auth.NewUserPath(h.auth, auth.ScopeContents, "contents", h.log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		p, err := h.auth.Authenticate(w, r)
-		if errors.Is(err, auth.ErrUnauthenticated) && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" && acceptsHTML(r) {
-			http.Redirect(w, r, "/hub/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		p, ref := authz.Authorize(w, r, name)
+		if ref != nil {
+			h.refuse(w, r, ref)
 			return
-		}
-		if err == nil {
-			err = need(p, auth.ScopeContents, name)
-		}
-		if err == nil {
-			err = h.auth.CheckUserXSRF(r, p)
-		}
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		if p.User.Name != name {
-			h.log.InfoContext(r.Context(), "admin access to a user's contents", "admin", p.User.Name, "user", name, "method", r.Method, "path", r.URL.Path)
 		}
 		if p.ViaCookie() && !hasCookie(r, auth.XSRFCookie) {
 			b := make([]byte, 24)
@@ -50,13 +37,22 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 	})
 }
 
+// refuse answers a request the authorizer turned down, in JSON; a
+// failure's cause goes through writeError, which logs a 500.
+func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, ref *auth.Refusal) {
+	switch {
+	case ref.Status == http.StatusFound:
+		http.Redirect(w, r, ref.Location, http.StatusFound)
+	case ref.Err != nil:
+		h.writeError(w, r, ref.Err)
+	default:
+		h.writeError(w, r, errorf(ref.Status, "%s", ref.Message))
+	}
+}
+
 func hasCookie(r *http.Request, name string) bool {
 	_, err := r.Cookie(name)
 	return err == nil
-}
-
-func acceptsHTML(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // ContentsEnv is the spawner's environment hook: each start of a user's

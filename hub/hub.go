@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -41,9 +40,12 @@ type Deps struct {
 	Spawner *spawner.Manager
 	// Profiles is the catalog users pick from; nil is the default one.
 	Profiles *images.Catalog
+	// Pages are the page templates, shared with the proxy's error page;
+	// nil parses them here.
+	Pages *Pages
 	// Proxy serves /user/{name}/...; Contents serves the contents API
-	// under it. The hub authorises contents requests; the proxy does its
-	// own.
+	// under it. Both are authorised by auth.UserPath: the hub asks it for
+	// the contents, the proxy for itself.
 	Proxy, Contents http.Handler
 	// RenameUserData and DeleteUserData keep data that other packages
 	// hold by user name (the contents) in step, inside the hub's
@@ -84,7 +86,7 @@ type Hub struct {
 	profiles  *images.Catalog
 	deps      Deps
 	metrics   *metrics
-	pages     *template.Template
+	pages     *Pages
 	static    *staticFiles
 	mux       *http.ServeMux
 	startedAt time.Time
@@ -104,6 +106,7 @@ func New(opts Options, d Deps) (*Hub, error) {
 		spawner:   d.SpawnerName,
 		servers:   d.Spawner,
 		profiles:  d.Profiles,
+		pages:     d.Pages,
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
@@ -112,12 +115,12 @@ func New(opts Options, d Deps) (*Hub, error) {
 		h.profiles = images.DefaultCatalog()
 	}
 	var err error
-	if h.static, err = newStaticFiles(staticFS); err != nil {
-		return nil, err
+	if h.pages == nil {
+		if h.pages, err = NewPages(d.Auth, d.Logger); err != nil {
+			return nil, err
+		}
 	}
-	if h.pages, err = parsePages(h.static); err != nil {
-		return nil, err
-	}
+	h.static = h.pages.static
 	if h.metrics, err = newMetrics(d.DB, h.users); err != nil {
 		return nil, err
 	}
@@ -213,22 +216,13 @@ func (h *Hub) api(fn apiFunc) http.HandlerFunc {
 	}
 }
 
-// need checks that p holds scope on user's resources ("" for the hub's).
-// Like JupyterHub, someone holding the scope only on other users gets a
-// 404 that does not tell whether the user exists; someone without it at
-// all gets a 403 naming it.
+// need checks that p holds scope on user's resources ("" for the
+// hub's); the rule (404 or 403) is auth's, the same under /user/.
 func need(p *auth.Principal, scope, user string) error {
-	if p.Can(scope, user) {
-		return nil
+	if ref := p.Need(scope, user); ref != nil {
+		return errorf(ref.Status, "%s", ref.Message)
 	}
-	if user != "" && p.Scopes.HasAny(scope) {
-		return errorf(http.StatusNotFound, "No access to resources or resources not found.")
-	}
-	who := "your account"
-	if !p.ViaCookie() {
-		who = "this token"
-	}
-	return errorf(http.StatusForbidden, "This action needs the scope %s, which %s does not have.", scope, who)
+	return nil
 }
 
 func (h *Hub) apiNotFound(w http.ResponseWriter, r *http.Request) {

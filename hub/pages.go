@@ -120,19 +120,9 @@ func timeOf(t any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// render writes a page, buffered so a template error never sends half a
-// page.
+// render writes a page (Pages.render).
 func (h *Hub) render(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
-	var buf bytes.Buffer
-	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
-		h.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
-		http.Error(w, "The page could not be shown; the error was logged.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	w.Write(buf.Bytes())
+	h.pages.render(w, r, code, name, data)
 }
 
 // pageData is what every logged-in page's layout needs: the user, the
@@ -205,25 +195,7 @@ func (h *Hub) notFound(w http.ResponseWriter, r *http.Request) {
 	h.ErrorPage(w, r, http.StatusNotFound, "There is no page at this address.")
 }
 
-// errorTitles name the errors people meet in words rather than codes.
-var errorTitles = map[int]string{
-	http.StatusForbidden:          "Not allowed",
-	http.StatusNotFound:           "Page not found",
-	http.StatusServiceUnavailable: "Not available right now",
-	http.StatusTooManyRequests:    "Please wait",
-}
-
-// ErrorPage renders an error page in the hub's style (for the proxy
-// too). The top bar shows who is logged in, when anyone is.
+// ErrorPage renders an error page in the hub's style (Pages.ErrorPage).
 func (h *Hub) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	title, ok := errorTitles[code]
-	if !ok {
-		title = http.StatusText(code)
-	}
-	data := map[string]any{"Title": title, "Message": msg, "Code": code}
-	if p, err := h.auth.Authenticate(nil, r); err == nil && p.ViaCookie() {
-		data["User"] = p.User
-		data["CanAdmin"] = p.Can(auth.ScopeAdminUsers, "")
-	}
-	h.render(w, r, code, "error.html", data)
+	h.pages.ErrorPage(w, r, code, msg)
 }

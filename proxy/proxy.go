@@ -1,7 +1,8 @@
 // Package proxy relays /user/{name}/... to that user's Jupyter server:
-// it checks who asks, strips the hub's credentials, adds the server's
-// token, and relays kernel websockets message by message so the hub sees
-// activity and which kernels are busy.
+// it lets through whom auth.UserPath allows, strips the hub's
+// credentials, adds the server's token, and relays kernel websockets
+// message by message so the hub sees activity and which kernels are
+// busy.
 package proxy
 
 import (
@@ -43,6 +44,7 @@ type Options struct {
 // Proxy serves /user/{name}/... for the hub.
 type Proxy struct {
 	auth   *auth.Authenticator
+	authz  *auth.UserPath
 	routes Routes
 	log    *slog.Logger
 	opts   Options
@@ -58,7 +60,14 @@ func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{auth: a, routes: routes, log: opts.Logger, opts: opts, conns: map[*relay]struct{}{}}
+	p := &Proxy{
+		auth:   a,
+		authz:  auth.NewUserPath(a, auth.ScopeAccessServers, "server", opts.Logger),
+		routes: routes,
+		log:    opts.Logger,
+		opts:   opts,
+		conns:  map[*relay]struct{}{},
+	}
 	tr := opts.Transport
 	if tr == nil {
 		tr = &http.Transport{
@@ -119,46 +128,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, prefix+"/"+queryOf(r), http.StatusFound)
 		return
 	}
-	principal, err := p.auth.Authenticate(w, r)
-	if errors.Is(err, auth.ErrUnauthenticated) {
-		if isBrowser(r) {
-			http.Redirect(w, r, "/hub/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-			return
-		}
-		p.fail(w, r, http.StatusUnauthorized, "You are not logged in, or your login or token is no longer valid.")
+	if _, ref := p.authz.Authorize(w, r, name); ref != nil {
+		p.refuse(w, r, ref)
 		return
 	}
-	if err != nil {
-		p.log.ErrorContext(r.Context(), "authenticate", "err", err)
-		p.fail(w, r, http.StatusInternalServerError, "Something went wrong on the hub; the error was logged.")
-		return
-	}
-	if !principal.Can(auth.ScopeAccessServers, name) {
-		if principal.Scopes.HasAny(auth.ScopeAccessServers) {
-			p.fail(w, r, http.StatusNotFound, "No access to resources or resources not found.")
-		} else {
-			p.fail(w, r, http.StatusForbidden, "This needs the scope access:servers, which this token does not have.")
-		}
-		return
-	}
-	upgrade := isWebsocket(r)
-	if upgrade {
-		// Browsers send cookies with cross-site websockets: refuse them.
-		err = nil
-		if principal.ViaCookie() {
-			err = p.auth.CheckSameSite(r)
-		}
-	} else {
-		err = p.auth.CheckUserXSRF(r, principal)
-	}
-	if err != nil {
-		p.fail(w, r, http.StatusForbidden, "This request did not come from a page of this hub (the XSRF check failed); reload the page and try again.")
-		return
-	}
-	if principal.User.Name != name {
-		p.log.InfoContext(r.Context(), "admin access to a user's server", "admin", principal.User.Name, "user", name, "method", r.Method, "path", r.URL.Path)
-	}
-
+	upgrade := auth.IsWebsocket(r)
 	target, token, state, ok := p.routes.Route(name)
 	if !ok {
 		p.notRunning(w, r, name, state, upgrade)
@@ -172,6 +146,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), keyTarget, target)
 	ctx = context.WithValue(ctx, keyToken, token)
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// refuse answers a request the authorizer turned down.
+func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, ref *auth.Refusal) {
+	switch ref.Status {
+	case http.StatusFound:
+		http.Redirect(w, r, ref.Location, http.StatusFound)
+		return
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "2")
+	case http.StatusInternalServerError:
+		p.log.ErrorContext(r.Context(), "authorize a request to a user's server", "err", ref.Err)
+	}
+	p.fail(w, r, ref.Status, ref.Message)
 }
 
 func queryOf(r *http.Request) string {
@@ -195,9 +183,9 @@ func (p *Proxy) notRunning(w http.ResponseWriter, r *http.Request, name string, 
 	switch {
 	case upgrade:
 		closeWithReason(w, r, msg)
-	case isBrowser(r) && state == spawner.Spawning:
+	case auth.IsBrowser(r) && state == spawner.Spawning:
 		http.Redirect(w, r, "/hub/spawn-pending/"+url.PathEscape(name)+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	case isBrowser(r) && state != spawner.Stopping:
+	case auth.IsBrowser(r) && state != spawner.Stopping:
 		http.Redirect(w, r, "/hub/spawn?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	default:
 		w.Header().Set("Retry-After", "5")
@@ -304,7 +292,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 // fail answers with an error page for browsers, JSON for the rest.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	if p.opts.ErrorPage != nil && isBrowser(r) {
+	if p.opts.ErrorPage != nil && auth.IsBrowser(r) {
 		p.opts.ErrorPage(w, r, code, msg)
 		return
 	}
@@ -312,25 +300,4 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg strin
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(map[string]any{"status": code, "message": msg})
-}
-
-// isBrowser guesses whether a person's browser asked for a page, not a
-// script for data: a GET that accepts HTML.
-func isBrowser(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") && r.Header.Get("Authorization") == ""
-}
-
-func isWebsocket(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }

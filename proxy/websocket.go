@@ -28,7 +28,7 @@ var upgrader = websocket.Upgrader{
 	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
 	WriteBufferPool: bufferPool,
-	// The proxy checked the origin itself (CheckSameSite) for cookie
+	// The authorizer checked the origin (auth.UserPath) for cookie
 	// clients; token clients may come from anywhere.
 	CheckOrigin: func(*http.Request) bool { return true },
 	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {

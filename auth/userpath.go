@@ -1,0 +1,150 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sparkhub/sparkhub/db"
+)
+
+// The sentences a refused client reads. The hub's /hub/ answers use the
+// same ones for the same failures.
+const (
+	msgUnauthenticated = "You are not logged in, or your login or token is no longer valid."
+	msgHidden          = "No access to resources or resources not found."
+	msgXSRF            = "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
+	msgUnavailable     = "The hub's database does not answer right now; try again in a moment."
+	msgInternal        = "Something went wrong on the hub; the error was logged."
+)
+
+// Refusal says how to answer a request that may not go on.
+type Refusal struct {
+	// Status is the HTTP status: 302 sends a browser to Location, any
+	// other answers with Message.
+	Status   int
+	Message  string
+	Location string
+	// Err is the cause of a 500 or 503, for the log only.
+	Err error
+}
+
+// Need says how to refuse p the scope on user's resources ("" for the
+// hub's), or nil when p holds it. Like JupyterHub, someone holding the
+// scope only on other users gets a 404 that does not tell whether the
+// user exists; someone without it at all gets a 403 naming it.
+func (p *Principal) Need(scope, user string) *Refusal {
+	if p.Can(scope, user) {
+		return nil
+	}
+	if user != "" && p.Scopes.HasAny(scope) {
+		return &Refusal{Status: http.StatusNotFound, Message: msgHidden}
+	}
+	who := "your account"
+	if !p.ViaCookie() {
+		who = "this token"
+	}
+	return &Refusal{Status: http.StatusForbidden, Message: fmt.Sprintf("This action needs the scope %s, which %s does not have.", scope, who)}
+}
+
+// UserPath authorizes requests to /user/{owner}/... for one service
+// living there: the proxy to the owner's server (scope access:servers)
+// or the contents service (scope contents). Both ask it, so the two
+// cannot come to different answers for the same caller.
+type UserPath struct {
+	auth     *Authenticator
+	scope    string
+	resource string
+	log      *slog.Logger
+}
+
+// NewUserPath is the authorizer of a service under /user/{owner}/ that
+// needs scope on the owner; resource ("server", "contents") names what
+// an admin reached in the log line that records it.
+func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *UserPath {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &UserPath{auth: a, scope: scope, resource: resource, log: log}
+}
+
+// Authorize decides a request to /user/{owner}/...: the caller and nil
+// when they may go on, or how to refuse them:
+//   - no valid login: a browser asking for a page goes to the login page
+//     with next= pointing back, anyone else gets a 401;
+//   - without the scope on owner: 404 when the caller holds it on some
+//     user, else 403 (Need);
+//   - a cookie-authenticated write without X-XSRFToken equal to one of
+//     its _xsrf cookies, or a cookie-authenticated write or websocket
+//     handshake from another site: 403;
+//   - the database not answering: 503; anything else unexpected: 500.
+//
+// An admin reaching another user's resource (with --admin-access) is
+// logged.
+func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
+	p, err := u.auth.Authenticate(w, r)
+	if err != nil {
+		return nil, notAuthenticated(r, err)
+	}
+	if ref := p.Need(u.scope, owner); ref != nil {
+		return nil, ref
+	}
+	if err := u.checkXSRF(r, p); err != nil {
+		return nil, &Refusal{Status: http.StatusForbidden, Message: msgXSRF}
+	}
+	if p.User.Name != owner {
+		u.log.InfoContext(r.Context(), "admin access to a user's "+u.resource, "admin", p.User.Name, "user", owner, "method", r.Method, "path", r.URL.Path)
+	}
+	return p, nil
+}
+
+// notAuthenticated is the refusal of a request Authenticate turned down.
+func notAuthenticated(r *http.Request, err error) *Refusal {
+	switch {
+	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
+		return &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
+	case errors.Is(err, ErrUnauthenticated):
+		return &Refusal{Status: http.StatusUnauthorized, Message: msgUnauthenticated}
+	case db.Unavailable(err):
+		return &Refusal{Status: http.StatusServiceUnavailable, Message: msgUnavailable, Err: err}
+	}
+	return &Refusal{Status: http.StatusInternalServerError, Message: msgInternal, Err: err}
+}
+
+// checkXSRF is Jupyter's XSRF rule for writes (CheckUserXSRF), and for a
+// websocket handshake, a GET that browsers send cross-site with the
+// cookie, the same-site check alone.
+func (u *UserPath) checkXSRF(r *http.Request, p *Principal) error {
+	if IsWebsocket(r) {
+		if p.ViaCookie() {
+			return u.auth.CheckSameSite(r)
+		}
+		return nil
+	}
+	return u.auth.CheckUserXSRF(r, p)
+}
+
+// IsBrowser guesses whether a person's browser asked for a page, not a
+// script for data: a GET that accepts HTML and carries no Authorization.
+func IsBrowser(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") && r.Header.Get("Authorization") == ""
+}
+
+// IsWebsocket reports whether r is a websocket handshake.
+func IsWebsocket(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
