@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 var (
@@ -227,13 +228,13 @@ type launch struct {
 	profile string
 	req     spawner.StartRequest
 	spec    TaskSpec
-	need    Resources
+	need    wire.Resources
 	placed  chan *task
 	requeue chan struct{}
 
 	// What the offers looked like, for the message when none fits.
 	seen    int
-	best    Resources
+	best    wire.Resources
 	bestGPU float64
 	refused bool // an offer had the resources but the constraints said no
 }
@@ -432,7 +433,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	}
 	l := &launch{
 		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec,
-		need:   Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
+		need:   wire.Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	}
 	waiting := "Waiting for a machine with " + describe(l.need) + " free"
@@ -612,7 +613,7 @@ func (b *Backend) lookup(ctx context.Context, h spawner.Handle) (*task, error) {
 		return nil, err
 	}
 	b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": []any{
-		map[string]any{"task_id": ID{Value: st.TaskID}, "agent_id": ID{Value: st.AgentID}},
+		map[string]any{"task_id": wire.ID{Value: st.TaskID}, "agent_id": wire.ID{Value: st.AgentID}},
 	}}})
 	select {
 	case <-answered:
@@ -706,12 +707,12 @@ func (b *Backend) kill(t *task, grace time.Duration) {
 	t.stopping = true
 	agent := t.agentID
 	b.mu.Unlock()
-	k := map[string]any{"task_id": ID{Value: t.id}}
+	k := map[string]any{"task_id": wire.ID{Value: t.id}}
 	if agent != "" {
-		k["agent_id"] = ID{Value: agent}
+		k["agent_id"] = wire.ID{Value: agent}
 	}
 	if grace > 0 {
-		k["kill_policy"] = KillPolicy{GracePeriod: &DurationInfo{Nanoseconds: grace.Nanoseconds()}}
+		k["kill_policy"] = wire.KillPolicy{GracePeriod: &wire.DurationInfo{Nanoseconds: grace.Nanoseconds()}}
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
 	defer cancel()
@@ -741,7 +742,7 @@ func (b *Backend) poke() {
 	}
 }
 
-func describe(r Resources) string {
+func describe(r wire.Resources) string {
 	s := num(r.CPUs) + " CPUs and " + mib(r.Mem)
 	if r.GPUs > 0 {
 		s += " and " + num(r.GPUs) + " GPUs"

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { spawnertest.FakeJupyterMain(m.Run) }
 // cluster starts an emulated cluster of n agents with res each.
 func cluster(t testing.TB, n int, res string, tweak func(*mesostest.Options)) *mesostest.Cluster {
 	t.Helper()
-	r, err := mesos.ParseResources(res)
+	r, err := mesostest.ParseResources(res)
 	if err != nil {
 		t.Fatal(err)
 	}

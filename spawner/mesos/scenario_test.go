@@ -380,8 +380,8 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // profile whose role has no resources waits, saying which role it waits
 // for, until an agent for that role comes.
 func TestProfileRoles(t *testing.T) {
-	mustRes := func(s string) mesos.Resources {
-		r, err := mesos.ParseResources(s)
+	mustRes := func(s string) mesostest.Resources {
+		r, err := mesostest.ParseResources(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +390,7 @@ func TestProfileRoles(t *testing.T) {
 	c := cluster(t, 0, "cpus:1", func(o *mesostest.Options) {
 		withSleeper(o)
 		o.Agents = []mesostest.AgentConfig{
-			{Hostname: "reserved", Reserved: map[string]mesos.Resources{"analytics": mustRes("cpus:4;mem:4096;ports:[31000-31049]")}},
+			{Hostname: "reserved", Reserved: map[string]mesostest.Resources{"analytics": mustRes("cpus:4;mem:4096;ports:[31000-31049]")}},
 			{Hostname: "shared", Resources: mustRes("cpus:1;mem:1024;ports:[31100-31149]")},
 		}
 	})
@@ -490,7 +490,7 @@ func TestProfileRoles(t *testing.T) {
 	if got := c.SuppressedRoles(fwID); !slices.Equal(got, []string{"*", "analytics"}) {
 		t.Errorf("suppressed roles while ml waits = %v, want [* analytics]", got)
 	}
-	if _, err := c.AddAgent(mesostest.AgentConfig{Hostname: "ml", Reserved: map[string]mesos.Resources{"ml": mustRes("cpus:2;mem:2048;ports:[31200-31249]")}}); err != nil {
+	if _, err := c.AddAgent(mesostest.AgentConfig{Hostname: "ml", Reserved: map[string]mesostest.Resources{"ml": mustRes("cpus:2;mem:2048;ports:[31200-31249]")}}); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // errRemoved: the master removed the framework (failover timeout or
@@ -84,7 +86,7 @@ func (b *Backend) subscribe() error {
 	info := b.frameworkInfo(fwID)
 	call := map[string]any{"type": "SUBSCRIBE", "subscribe": map[string]any{"framework_info": info}}
 	if fwID != "" {
-		call["framework_id"] = ID{Value: fwID}
+		call["framework_id"] = wire.ID{Value: fwID}
 	}
 	body, _ := json.Marshal(call)
 	ctx, cancel := context.WithCancel(b.ctx)
@@ -160,7 +162,7 @@ func (b *Backend) subscribe() error {
 		}
 	}()
 
-	rr := NewRecordReader(resp.Body)
+	rr := wire.NewRecordReader(resp.Body)
 	for {
 		rec, err := rr.Next()
 		if err != nil {
@@ -170,7 +172,7 @@ func (b *Backend) subscribe() error {
 			return fmt.Errorf("subscription stream: %w", err)
 		}
 		dog.Reset(silence)
-		var ev Event
+		var ev wire.Event
 		if err := json.Unmarshal(rec, &ev); err != nil {
 			return fmt.Errorf("subscription stream: bad event: %w", err)
 		}
@@ -230,10 +232,10 @@ func (b *Backend) frameworkInfo(id string) map[string]any {
 		"user": b.opts.User, "name": b.opts.FrameworkName, "roles": b.roles,
 		"failover_timeout": b.opts.FailoverTimeout.Seconds(), "checkpoint": true,
 		"capabilities": caps,
-		"labels":       Labels{Labels: []Label{{Key: "app", Value: "sparkhub"}}},
+		"labels":       wire.Labels{Labels: []wire.Label{{Key: "app", Value: "sparkhub"}}},
 	}
 	if id != "" {
-		info["id"] = ID{Value: id}
+		info["id"] = wire.ID{Value: id}
 	}
 	if b.opts.Principal != "" {
 		info["principal"] = b.opts.Principal
@@ -343,9 +345,9 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 		// Not those launched on this stream: the master may not have
 		// seen their ACCEPT yet, and would call them unknown.
 		if !t.ended && t.gen < b.gen {
-			rt := map[string]any{"task_id": ID{Value: t.id}}
+			rt := map[string]any{"task_id": wire.ID{Value: t.id}}
 			if t.agentID != "" {
-				rt["agent_id"] = ID{Value: t.agentID}
+				rt["agent_id"] = wire.ID{Value: t.agentID}
 			}
 			explicit = append(explicit, rt)
 		}
@@ -395,7 +397,7 @@ func (b *Backend) maintain(ctx context.Context) {
 	b.revive = map[string]bool{}
 	b.mu.Unlock()
 	if len(revive) > 0 {
-		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": RoleList{Roles: revive}}); err != nil {
+		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": wire.RoleList{Roles: revive}}); err != nil {
 			b.log.Warn("mesos revive", "roles", revive, "err", err)
 			b.mu.Lock()
 			for _, r := range revive {
@@ -405,7 +407,7 @@ func (b *Backend) maintain(ctx context.Context) {
 		}
 	}
 	if len(suppress) > 0 {
-		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": RoleList{Roles: suppress}}); err != nil {
+		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": wire.RoleList{Roles: suppress}}); err != nil {
 			b.log.Warn("mesos suppress", "roles", suppress, "err", err)
 			b.mu.Lock()
 			for _, r := range suppress {
@@ -424,7 +426,7 @@ func (b *Backend) sendCall(ctx context.Context, typ string, fields map[string]an
 	if sid == "" {
 		return errors.New("not subscribed")
 	}
-	call := map[string]any{"type": typ, "framework_id": ID{Value: fw}}
+	call := map[string]any{"type": typ, "framework_id": wire.ID{Value: fw}}
 	for k, v := range fields {
 		call[k] = v
 	}
