@@ -612,8 +612,8 @@ func (b *Backend) lookup(ctx context.Context, h spawner.Handle) (*task, error) {
 	if err := b.waitConnected(ctx); err != nil {
 		return nil, err
 	}
-	b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": []any{
-		map[string]any{"task_id": wire.ID{Value: st.TaskID}, "agent_id": wire.ID{Value: st.AgentID}},
+	b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{Tasks: []wire.ReconcileTask{
+		{TaskID: &wire.ID{Value: st.TaskID}, AgentID: &wire.ID{Value: st.AgentID}},
 	}}})
 	select {
 	case <-answered:
@@ -707,16 +707,16 @@ func (b *Backend) kill(t *task, grace time.Duration) {
 	t.stopping = true
 	agent := t.agentID
 	b.mu.Unlock()
-	k := map[string]any{"task_id": wire.ID{Value: t.id}}
+	k := &wire.Kill{TaskID: &wire.ID{Value: t.id}}
 	if agent != "" {
-		k["agent_id"] = wire.ID{Value: agent}
+		k.AgentID = &wire.ID{Value: agent}
 	}
 	if grace > 0 {
-		k["kill_policy"] = wire.KillPolicy{GracePeriod: &wire.DurationInfo{Nanoseconds: grace.Nanoseconds()}}
+		k.KillPolicy = &wire.KillPolicy{GracePeriod: &wire.DurationInfo{Nanoseconds: grace.Nanoseconds()}}
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
 	defer cancel()
-	if err := b.sendCall(ctx, "KILL", map[string]any{"kill": k}); err != nil {
+	if err := b.sendCall(ctx, wire.Call{Type: "KILL", Kill: k}); err != nil {
 		b.log.Warn("mesos kill", "task", t.id, "err", err)
 	}
 }

@@ -82,7 +82,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 	b.offersIn.Add(int64(len(offers)))
 	filters := wire.Filters{RefuseSeconds: ptr(wire.Number(b.opts.RefuseSeconds))}
 	for _, a := range accepts {
-		err := b.sendCall(ctx, "ACCEPT", map[string]any{"accept": wire.Accept{
+		err := b.sendCall(ctx, wire.Call{Type: "ACCEPT", Accept: &wire.Accept{
 			OfferIDs:   []wire.ID{a.offer.ID},
 			Operations: []wire.Operation{{Type: "LAUNCH", Launch: &wire.Launch{TaskInfos: a.tasks}}},
 			Filters:    &filters,
@@ -105,7 +105,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 		}
 	}
 	if len(declines) > 0 {
-		if err := b.sendCall(ctx, "DECLINE", map[string]any{"decline": wire.Decline{OfferIDs: declines, Filters: &filters}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "DECLINE", Decline: &wire.Decline{OfferIDs: declines, Filters: &filters}}); err != nil {
 			b.log.Warn("mesos decline", "err", err)
 		}
 	}
@@ -242,16 +242,13 @@ func (b *Backend) update(ctx context.Context, st wire.TaskStatus) {
 	}
 	b.mu.Unlock()
 	if kill {
-		k := map[string]any{"task_id": st.TaskID}
-		if st.AgentID != nil {
-			k["agent_id"] = *st.AgentID
-		}
-		if err := b.sendCall(ctx, "KILL", map[string]any{"kill": k}); err != nil {
+		k := &wire.Kill{TaskID: &st.TaskID, AgentID: st.AgentID}
+		if err := b.sendCall(ctx, wire.Call{Type: "KILL", Kill: k}); err != nil {
 			b.log.Warn("mesos kill", "task", st.TaskID.Value, "err", err)
 		}
 	}
 	if len(st.UUID) > 0 && st.AgentID != nil {
-		err := b.sendCall(ctx, "ACKNOWLEDGE", map[string]any{"acknowledge": wire.Ack{AgentID: st.AgentID, TaskID: &st.TaskID, UUID: st.UUID}})
+		err := b.sendCall(ctx, wire.Call{Type: "ACKNOWLEDGE", Acknowledge: &wire.Ack{AgentID: st.AgentID, TaskID: &st.TaskID, UUID: st.UUID}})
 		if err != nil {
 			b.log.Warn("mesos acknowledge", "task", st.TaskID.Value, "err", err)
 		}

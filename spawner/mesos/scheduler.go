@@ -83,12 +83,7 @@ func (b *Backend) subscribe() error {
 	if err != nil {
 		return fmt.Errorf("read the framework id: %w", err)
 	}
-	info := b.frameworkInfo(fwID)
-	call := map[string]any{"type": "SUBSCRIBE", "subscribe": map[string]any{"framework_info": info}}
-	if fwID != "" {
-		call["framework_id"] = wire.ID{Value: fwID}
-	}
-	body, _ := json.Marshal(call)
+	body, _ := json.Marshal(b.subscribeCall(fwID))
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
 	var resp *http.Response
@@ -222,29 +217,31 @@ func (b *Backend) subscribe() error {
 	}
 }
 
-// frameworkInfo is what SUBSCRIBE says about the hub.
-func (b *Backend) frameworkInfo(id string) map[string]any {
-	caps := []map[string]string{{"type": "MULTI_ROLE"}, {"type": "TASK_KILLING_STATE"}, {"type": "PARTITION_AWARE"}}
-	if b.opts.Defaults.GPUs > 0 || b.opts.Containerizer == "MESOS" {
-		caps = append(caps, map[string]string{"type": "GPU_RESOURCES"})
+// subscribeCall is the SUBSCRIBE of the framework with id fwID, ""
+// for a new one: a known id goes both at the top and in framework_info.
+func (b *Backend) subscribeCall(fwID string) wire.Call {
+	call := wire.Call{Type: "SUBSCRIBE", Subscribe: &wire.Subscribe{FrameworkInfo: b.frameworkInfo(fwID)}}
+	if fwID != "" {
+		call.FrameworkID = &wire.ID{Value: fwID}
 	}
-	info := map[string]any{
-		"user": b.opts.User, "name": b.opts.FrameworkName, "roles": b.roles,
-		"failover_timeout": b.opts.FailoverTimeout.Seconds(), "checkpoint": true,
-		"capabilities": caps,
-		"labels":       wire.Labels{Labels: []wire.Label{{Key: "app", Value: "sparkhub"}}},
+	return call
+}
+
+// frameworkInfo is what SUBSCRIBE says about the hub.
+func (b *Backend) frameworkInfo(id string) *wire.FrameworkInfo {
+	caps := []wire.Capability{{Type: "MULTI_ROLE"}, {Type: "TASK_KILLING_STATE"}, {Type: "PARTITION_AWARE"}}
+	if b.opts.Defaults.GPUs > 0 || b.opts.Containerizer == "MESOS" {
+		caps = append(caps, wire.Capability{Type: "GPU_RESOURCES"})
+	}
+	info := &wire.FrameworkInfo{
+		User: ptr(b.opts.User), Name: ptr(b.opts.FrameworkName), Roles: b.roles,
+		FailoverTimeout: wire.Number(b.opts.FailoverTimeout.Seconds()), Checkpoint: true,
+		Principal: b.opts.Principal, Hostname: b.opts.Hostname, WebUIURL: b.opts.WebUIURL,
+		Capabilities: caps,
+		Labels:       &wire.Labels{Labels: []wire.Label{{Key: "app", Value: "sparkhub"}}},
 	}
 	if id != "" {
-		info["id"] = wire.ID{Value: id}
-	}
-	if b.opts.Principal != "" {
-		info["principal"] = b.opts.Principal
-	}
-	if b.opts.Hostname != "" {
-		info["hostname"] = b.opts.Hostname
-	}
-	if b.opts.WebUIURL != "" {
-		info["webui_url"] = b.opts.WebUIURL
+		info.ID = &wire.ID{Value: id}
 	}
 	return info
 }
@@ -340,28 +337,28 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
-	var explicit []any
+	var explicit []wire.ReconcileTask
 	for _, t := range b.tasks {
 		// Not those launched on this stream: the master may not have
 		// seen their ACCEPT yet, and would call them unknown.
 		if !t.ended && t.gen < b.gen {
-			rt := map[string]any{"task_id": wire.ID{Value: t.id}}
+			rt := wire.ReconcileTask{TaskID: &wire.ID{Value: t.id}}
 			if t.agentID != "" {
-				rt["agent_id"] = wire.ID{Value: t.agentID}
+				rt.AgentID = &wire.ID{Value: t.agentID}
 			}
 			explicit = append(explicit, rt)
 		}
 	}
 	b.mu.Unlock()
 	if len(explicit) > 0 {
-		if err := b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": explicit}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{Tasks: explicit}}); err != nil {
 			b.log.Warn("mesos explicit reconciliation", "err", err)
 		}
 	}
 	tick := time.NewTicker(b.opts.ReconcileInterval)
 	defer tick.Stop()
 	for {
-		if err := b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{}}); err != nil {
 			b.log.Warn("mesos implicit reconciliation", "err", err)
 		}
 		select {
@@ -397,7 +394,7 @@ func (b *Backend) maintain(ctx context.Context) {
 	b.revive = map[string]bool{}
 	b.mu.Unlock()
 	if len(revive) > 0 {
-		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": wire.RoleList{Roles: revive}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "REVIVE", Revive: &wire.RoleList{Roles: revive}}); err != nil {
 			b.log.Warn("mesos revive", "roles", revive, "err", err)
 			b.mu.Lock()
 			for _, r := range revive {
@@ -407,7 +404,7 @@ func (b *Backend) maintain(ctx context.Context) {
 		}
 	}
 	if len(suppress) > 0 {
-		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": wire.RoleList{Roles: suppress}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "SUPPRESS", Suppress: &wire.RoleList{Roles: suppress}}); err != nil {
 			b.log.Warn("mesos suppress", "roles", suppress, "err", err)
 			b.mu.Lock()
 			for _, r := range suppress {
@@ -418,18 +415,17 @@ func (b *Backend) maintain(ctx context.Context) {
 	}
 }
 
-// sendCall posts a call to the master of the current stream.
-func (b *Backend) sendCall(ctx context.Context, typ string, fields map[string]any) error {
+// sendCall posts a call to the master of the current stream, as the
+// framework subscribed on it.
+func (b *Backend) sendCall(ctx context.Context, call wire.Call) error {
 	b.mu.Lock()
 	master, sid, fw := b.master, b.streamID, b.fwID
 	b.mu.Unlock()
 	if sid == "" {
 		return errors.New("not subscribed")
 	}
-	call := map[string]any{"type": typ, "framework_id": wire.ID{Value: fw}}
-	for k, v := range fields {
-		call[k] = v
-	}
+	call.FrameworkID = &wire.ID{Value: fw}
+	typ := call.Type
 	body, err := json.Marshal(call)
 	if err != nil {
 		return err
