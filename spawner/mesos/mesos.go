@@ -1,7 +1,7 @@
 // Package mesos runs users' Jupyter servers as tasks on an Apache Mesos
 // cluster: a framework over the v1 scheduler HTTP API (JSON).
 //
-// One goroutine owns the subscription: it finds the leading master (a
+// Backend.Run owns the subscription: it finds the leading master (a
 // list of URLs, following 307s by hand with Basic auth kept, or
 // ZooKeeper's json.info_ nodes), subscribes with the framework id kept in
 // the hub's database (failover timeout one week by default, checkpointing
@@ -76,6 +76,7 @@ import (
 var (
 	_ spawner.Backend = (*Backend)(nil)
 	_ spawner.Waiter  = (*Backend)(nil)
+	_ spawner.Runner  = (*Backend)(nil)
 )
 
 // Name is the backend's name in handles.
@@ -181,9 +182,9 @@ type Backend struct {
 	zk       *zkDetector
 	calls    *http.Client
 	streams  *http.Client
-	ctx      context.Context
+	ctx      context.Context // the framework's life: it ends when Run returns
 	cancel   context.CancelFunc
-	done     chan struct{}
+	ran      atomic.Bool // Run was called
 	kick     chan struct{}
 	offersIn atomic.Int64
 	// maintainMu orders REVIVE and SUPPRESS decisions with their calls,
@@ -253,7 +254,7 @@ type state struct {
 // and UI, and libprocess's.
 const numPorts = 5
 
-// New starts the framework: it subscribes in the background.
+// New makes the framework; Run subscribes it.
 func New(opts Options) (*Backend, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -322,7 +323,7 @@ func New(opts Options) (*Backend, error) {
 		opts.IDs = &memIDs{}
 	}
 	b := &Backend{
-		opts: opts, roles: roles, log: opts.Logger, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		opts: opts, roles: roles, log: opts.Logger, kick: make(chan struct{}, 1),
 		connected: make(chan struct{}), tasks: map[string]*task{}, groups: map[string][]Placement{},
 		suppressed: map[string]bool{}, revive: map[string]bool{},
 	}
@@ -357,18 +358,7 @@ func New(opts Options) (*Backend, error) {
 	b.calls = &http.Client{Transport: tr, Timeout: opts.CallTimeout, CheckRedirect: noRedirect}
 	b.streams = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}, CheckRedirect: noRedirect}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	go b.run()
 	return b, nil
-}
-
-// Close stops the framework's subscription without tearing the
-// framework down: tasks keep running for the next hub.
-func (b *Backend) Close() {
-	b.cancel()
-	<-b.done
-	if b.zk != nil {
-		b.zk.close()
-	}
 }
 
 // OffersHandled counts the offers the framework has answered.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
@@ -21,9 +22,26 @@ import (
 // teardown); its tasks are gone.
 var errRemoved = errors.New("framework has been removed")
 
-// run owns the subscription until Close.
-func (b *Backend) run() {
-	defer close(b.done)
+// Run implements spawner.Runner: it subscribes the framework and keeps
+// it subscribed, resubscribing with backoff whenever the stream breaks,
+// until ctx ends. Then it hangs up without tearing the framework down:
+// the tasks keep running for the next hub. Start, Recover, Status and
+// Stop wait (within their own contexts) for the subscription Run makes;
+// once Run has returned, those that need the master fail. Call it once.
+func (b *Backend) Run(ctx context.Context) error {
+	if !b.ran.CompareAndSwap(false, true) {
+		return errors.New("mesos: the framework is already running")
+	}
+	context.AfterFunc(ctx, b.cancel)
+	if b.zk != nil {
+		defer b.zk.close()
+	}
+	b.resubscribe()
+	return nil
+}
+
+// resubscribe keeps the framework subscribed until b.ctx ends.
+func (b *Backend) resubscribe() {
 	backoff := b.opts.MinBackoff
 	for b.ctx.Err() == nil {
 		start := time.Now()
@@ -85,6 +103,8 @@ func (b *Backend) subscribe() error {
 	}
 	body, _ := json.Marshal(b.subscribeCall(fwID))
 	ctx, cancel := context.WithCancel(b.ctx)
+	var wg sync.WaitGroup // the stream's goroutines end with it
+	defer wg.Wait()
 	defer cancel()
 	var resp *http.Response
 	var lastErr error
@@ -146,7 +166,7 @@ func (b *Backend) subscribe() error {
 	b.mu.Unlock()
 
 	// New work must not wait for the next event: REVIVE at once.
-	go func() {
+	wg.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -155,7 +175,7 @@ func (b *Backend) subscribe() error {
 				b.maintain(ctx)
 			}
 		}
-	}()
+	})
 
 	rr := wire.NewRecordReader(resp.Body)
 	for {
@@ -189,7 +209,7 @@ func (b *Backend) subscribe() error {
 			}
 			b.subscribed(master, streamID, s.FrameworkID.Value)
 			b.log.Info("mesos framework subscribed", "framework_id", s.FrameworkID.Value, "master", hostOf(master))
-			go b.reconcileAll(ctx)
+			wg.Go(func() { b.reconcileAll(ctx) })
 		case "HEARTBEAT":
 		case "OFFERS":
 			if ev.Offers != nil {
