@@ -22,9 +22,9 @@ import (
 // hub_settings.
 const mesosFrameworkIDSetting = "mesos_framework_id"
 
-// newMesosBackend builds the Mesos framework backend. It subscribes in
-// the background and stops (without tearing the framework down) when ctx
-// ends.
+// newMesosBackend builds the Mesos framework backend. Its Run (in
+// serve's errgroup) subscribes, and stops without tearing the framework
+// down.
 func newMesosBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
 	m := cfg.Mesos
 	secret := ""
@@ -57,10 +57,6 @@ func newMesosBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *ima
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		<-ctx.Done()
-		b.Close()
-	}()
 	return b, nil
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images"
-	"github.com/sparkhub/sparkhub/spawner/mesos"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
 
@@ -24,7 +23,7 @@ import (
 func TestJupyterEndToEndOnMesos(t *testing.T) {
 	needJupyter(t)
 	dataDir := t.TempDir()
-	res, _ := mesos.ParseResources("cpus:4;mem:8192;disk:20000;ports:[31000-31999]")
+	res, _ := mesostest.ParseResources("cpus:4;mem:8192;disk:20000;ports:[31000-31999]")
 	c, err := mesostest.New(mesostest.Options{
 		Agents: []mesostest.AgentConfig{{Resources: res}, {Resources: res}},
 		Images: map[string][]string{"sparkhub/pyspark-notebook:3.5": {"jupyter-notebook"}},
@@ -127,8 +126,8 @@ func TestMesosProfileRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := func(s string) mesos.Resources {
-		r, err := mesos.ParseResources(s)
+	res := func(s string) mesostest.Resources {
+		r, err := mesostest.ParseResources(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +135,7 @@ func TestMesosProfileRoles(t *testing.T) {
 	}
 	c, err := mesostest.New(mesostest.Options{
 		Agents: []mesostest.AgentConfig{
-			{Hostname: "reserved", Reserved: map[string]mesos.Resources{"analytics": res("cpus:2;mem:2048;ports:[31000-31049]")}},
+			{Hostname: "reserved", Reserved: map[string]mesostest.Resources{"analytics": res("cpus:2;mem:2048;ports:[31000-31049]")}},
 			{Hostname: "shared", Resources: res("cpus:2;mem:2048;ports:[31100-31149]")},
 		},
 		// Nobody talks to these servers: a process that waits will do.

@@ -104,6 +104,17 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	// A backend's own work (the Mesos framework's subscription) runs from
+	// here, as recovery needs it, and has ended when serve returns.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(runCtx)
+	defer func() {
+		cancelRun()
+		g.Wait()
+	}()
+	if r, ok := backend.(spawner.Runner); ok {
+		g.Go(func() error { return r.Run(gctx) })
+	}
 	servers, err := spawner.New(ctx, gdb, spawner.Options{
 		StartTimeout:         cfg.StartTimeout,
 		StopGrace:            cfg.StopGrace,
@@ -146,7 +157,6 @@ func (c *cli) serve(args []string) error {
 		scheme = "https"
 	}
 	log.Info("sparkhub serving", "version", version, "url", scheme+"://"+displayAddr(ln.Addr())+"/hub/", "database", db.Redact(cfg.DB))
-	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return servers.Run(gctx) })
 	g.Go(func() error {
 		var err error

@@ -94,6 +94,16 @@ type Waiter interface {
 	Wait(ctx context.Context, h Handle) <-chan struct{}
 }
 
+// Runner is an optional ability of a backend with work of its own in the
+// background (the Mesos framework's subscription): Run does it until ctx
+// ends, then returns, leaving the servers running. The hub runs it
+// alongside the manager, from before recovery until shutdown; a backend
+// that is a Runner may not get far in Start, Recover, Status or Stop
+// without it.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
 // LogTailer is an optional ability of a backend: the last n lines the
 // server wrote, for admins.
 type LogTailer interface {

@@ -44,7 +44,7 @@ func main() {
 }
 
 func cluster(agents, per int, alloc time.Duration) (*mesostest.Cluster, error) {
-	r, err := mesos.ParseResources(fmt.Sprintf("cpus:%d;mem:%d;ports:[20000-%d]", per, per*1024, 20000+agents*per*5-1))
+	r, err := mesostest.ParseResources(fmt.Sprintf("cpus:%d;mem:%d;ports:[20000-%d]", per, per*1024, 20000+agents*per*5-1))
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,20 @@ func framework(c *mesostest.Cluster, spec mesos.TaskSpec, refuse float64) (*meso
 	})
 }
 
+// running runs b's subscription until stop, which waits for it to end.
+func running(b *mesos.Backend) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func run(agents, servers, runs int, offersFor time.Duration) error {
 	per := (servers + agents - 1) / agents
 	var times []time.Duration
@@ -78,6 +92,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 			c.Close()
 			return err
 		}
+		stop := running(b)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -100,7 +115,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 		d := time.Since(start)
 		cancel()
 		st := c.Stats()
-		b.Close()
+		stop()
 		c.Close()
 		if failed != nil {
 			return failed
@@ -121,7 +136,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer running(b)()
 	ctx, cancel := context.WithTimeout(context.Background(), offersFor+time.Second)
 	defer cancel()
 	go b.Start(ctx, spawner.StartRequest{User: "huge", BaseURL: spawner.UserURL("huge"), Token: "t"})

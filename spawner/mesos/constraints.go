@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // A Constraint is a Marathon placement rule over an agent's hostname or
@@ -110,7 +112,7 @@ func (c Constraint) String() string {
 // and attributes.
 type Placement struct {
 	Hostname   string
-	Attributes []Attribute
+	Attributes []wire.Attribute
 }
 
 func (p Placement) field(name string) (string, bool) {

@@ -1,7 +1,7 @@
 // Package mesos runs users' Jupyter servers as tasks on an Apache Mesos
 // cluster: a framework over the v1 scheduler HTTP API (JSON).
 //
-// One goroutine owns the subscription: it finds the leading master (a
+// Backend.Run owns the subscription: it finds the leading master (a
 // list of URLs, following 307s by hand with Basic auth kept, or
 // ZooKeeper's json.info_ nodes), subscribes with the framework id kept in
 // the hub's database (failover timeout one week by default, checkpointing
@@ -70,11 +70,13 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 var (
 	_ spawner.Backend = (*Backend)(nil)
 	_ spawner.Waiter  = (*Backend)(nil)
+	_ spawner.Runner  = (*Backend)(nil)
 )
 
 // Name is the backend's name in handles.
@@ -180,9 +182,9 @@ type Backend struct {
 	zk       *zkDetector
 	calls    *http.Client
 	streams  *http.Client
-	ctx      context.Context
+	ctx      context.Context // the framework's life: it ends when Run returns
 	cancel   context.CancelFunc
-	done     chan struct{}
+	ran      atomic.Bool // Run was called
 	kick     chan struct{}
 	offersIn atomic.Int64
 	// maintainMu orders REVIVE and SUPPRESS decisions with their calls,
@@ -227,13 +229,13 @@ type launch struct {
 	profile string
 	req     spawner.StartRequest
 	spec    TaskSpec
-	need    Resources
+	need    wire.Resources
 	placed  chan *task
 	requeue chan struct{}
 
 	// What the offers looked like, for the message when none fits.
 	seen    int
-	best    Resources
+	best    wire.Resources
 	bestGPU float64
 	refused bool // an offer had the resources but the constraints said no
 }
@@ -252,7 +254,7 @@ type state struct {
 // and UI, and libprocess's.
 const numPorts = 5
 
-// New starts the framework: it subscribes in the background.
+// New makes the framework; Run subscribes it.
 func New(opts Options) (*Backend, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -321,7 +323,7 @@ func New(opts Options) (*Backend, error) {
 		opts.IDs = &memIDs{}
 	}
 	b := &Backend{
-		opts: opts, roles: roles, log: opts.Logger, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		opts: opts, roles: roles, log: opts.Logger, kick: make(chan struct{}, 1),
 		connected: make(chan struct{}), tasks: map[string]*task{}, groups: map[string][]Placement{},
 		suppressed: map[string]bool{}, revive: map[string]bool{},
 	}
@@ -356,18 +358,7 @@ func New(opts Options) (*Backend, error) {
 	b.calls = &http.Client{Transport: tr, Timeout: opts.CallTimeout, CheckRedirect: noRedirect}
 	b.streams = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}, CheckRedirect: noRedirect}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	go b.run()
 	return b, nil
-}
-
-// Close stops the framework's subscription without tearing the
-// framework down: tasks keep running for the next hub.
-func (b *Backend) Close() {
-	b.cancel()
-	<-b.done
-	if b.zk != nil {
-		b.zk.close()
-	}
 }
 
 // OffersHandled counts the offers the framework has answered.
@@ -432,7 +423,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	}
 	l := &launch{
 		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec,
-		need:   Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
+		need:   wire.Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	}
 	waiting := "Waiting for a machine with " + describe(l.need) + " free"
@@ -611,8 +602,8 @@ func (b *Backend) lookup(ctx context.Context, h spawner.Handle) (*task, error) {
 	if err := b.waitConnected(ctx); err != nil {
 		return nil, err
 	}
-	b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": []any{
-		map[string]any{"task_id": ID{Value: st.TaskID}, "agent_id": ID{Value: st.AgentID}},
+	b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{Tasks: []wire.ReconcileTask{
+		{TaskID: &wire.ID{Value: st.TaskID}, AgentID: &wire.ID{Value: st.AgentID}},
 	}}})
 	select {
 	case <-answered:
@@ -706,16 +697,16 @@ func (b *Backend) kill(t *task, grace time.Duration) {
 	t.stopping = true
 	agent := t.agentID
 	b.mu.Unlock()
-	k := map[string]any{"task_id": ID{Value: t.id}}
+	k := &wire.Kill{TaskID: &wire.ID{Value: t.id}}
 	if agent != "" {
-		k["agent_id"] = ID{Value: agent}
+		k.AgentID = &wire.ID{Value: agent}
 	}
 	if grace > 0 {
-		k["kill_policy"] = KillPolicy{GracePeriod: &DurationInfo{Nanoseconds: grace.Nanoseconds()}}
+		k.KillPolicy = &wire.KillPolicy{GracePeriod: &wire.DurationInfo{Nanoseconds: grace.Nanoseconds()}}
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
 	defer cancel()
-	if err := b.sendCall(ctx, "KILL", map[string]any{"kill": k}); err != nil {
+	if err := b.sendCall(ctx, wire.Call{Type: "KILL", Kill: k}); err != nil {
 		b.log.Warn("mesos kill", "task", t.id, "err", err)
 	}
 }
@@ -741,7 +732,7 @@ func (b *Backend) poke() {
 	}
 }
 
-func describe(r Resources) string {
+func describe(r wire.Resources) string {
 	s := num(r.CPUs) + " CPUs and " + mib(r.Mem)
 	if r.GPUs > 0 {
 		s += " and " + num(r.GPUs) + " GPUs"

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { spawnertest.FakeJupyterMain(m.Run) }
 // cluster starts an emulated cluster of n agents with res each.
 func cluster(t testing.TB, n int, res string, tweak func(*mesostest.Options)) *mesostest.Cluster {
 	t.Helper()
-	r, err := mesos.ParseResources(res)
+	r, err := mesostest.ParseResources(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +84,16 @@ func (d *hubDB) known(context.Context) ([]spawner.Handle, error) {
 }
 
 // hub is a backend that records the handles it starts, as the manager
-// does in hub_servers.
+// does in hub_servers, and runs its framework until Close.
 type hub struct {
 	*mesos.Backend
-	db *hubDB
+	db    *hubDB
+	close func()
 }
+
+// Close ends the framework's Run, as the end of a hub does, and waits
+// for it.
+func (h *hub) Close() { h.close() }
 
 func (h *hub) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
 	st, err := h.Backend.Start(ctx, req)
@@ -130,8 +135,27 @@ func newHub(t testing.TB, c *mesostest.Cluster, db *hubDB, tweak func(*mesos.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(b.Close)
-	return &hub{Backend: b, db: db}
+	return &hub{Backend: b, db: db, close: run(t, b)}
+}
+
+// run runs b until the test ends or the returned function is called;
+// either waits for Run to return, and it must return nil.
+func run(t testing.TB, b *mesos.Backend) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func TestConformance(t *testing.T) {

@@ -6,12 +6,13 @@ import (
 	"strconv"
 
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // offers answers every offer at once: the waiting servers of the offer's
 // role that fit are launched, first come first served; an offer nobody
 // fits is declined with a refuse filter. No offer is held.
-func (b *Backend) offers(ctx context.Context, offers []Offer) {
+func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 	// Decisions and their calls go out in order with REVIVE's: a
 	// DECLINE decided before a server was asked for must reach the
 	// master before the REVIVE that server's request sends, or its
@@ -19,12 +20,12 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 	b.maintainMu.Lock()
 	defer b.maintainMu.Unlock()
 	type accept struct {
-		offer Offer
-		tasks []TaskInfo
+		offer wire.Offer
+		tasks []wire.TaskInfo
 		made  []*task
 	}
 	var accepts []accept
-	var declines []ID
+	var declines []wire.ID
 	b.mu.Lock()
 	for _, o := range offers {
 		x := readOffer(o, b.opts.Role)
@@ -79,11 +80,11 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 	}
 	b.mu.Unlock()
 	b.offersIn.Add(int64(len(offers)))
-	filters := Filters{RefuseSeconds: ptr(Number(b.opts.RefuseSeconds))}
+	filters := wire.Filters{RefuseSeconds: ptr(wire.Number(b.opts.RefuseSeconds))}
 	for _, a := range accepts {
-		err := b.sendCall(ctx, "ACCEPT", map[string]any{"accept": Accept{
-			OfferIDs:   []ID{a.offer.ID},
-			Operations: []Operation{{Type: "LAUNCH", Launch: &Launch{TaskInfos: a.tasks}}},
+		err := b.sendCall(ctx, wire.Call{Type: "ACCEPT", Accept: &wire.Accept{
+			OfferIDs:   []wire.ID{a.offer.ID},
+			Operations: []wire.Operation{{Type: "LAUNCH", Launch: &wire.Launch{TaskInfos: a.tasks}}},
 			Filters:    &filters,
 		}})
 		if err != nil {
@@ -104,7 +105,7 @@ func (b *Backend) offers(ctx context.Context, offers []Offer) {
 		}
 	}
 	if len(declines) > 0 {
-		if err := b.sendCall(ctx, "DECLINE", map[string]any{"decline": Decline{OfferIDs: declines, Filters: &filters}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "DECLINE", Decline: &wire.Decline{OfferIDs: declines, Filters: &filters}}); err != nil {
 			b.log.Warn("mesos decline", "err", err)
 		}
 	}
@@ -122,14 +123,14 @@ func (b *Backend) forgetLocked(t *task) {
 	}
 }
 
-func maxRes(a, b Resources) Resources {
-	return Resources{CPUs: max(a.CPUs, b.CPUs), Mem: max(a.Mem, b.Mem), Disk: max(a.Disk, b.Disk), GPUs: max(a.GPUs, b.GPUs)}
+func maxRes(a, b wire.Resources) wire.Resources {
+	return wire.Resources{CPUs: max(a.CPUs, b.CPUs), Mem: max(a.Mem, b.Mem), Disk: max(a.Disk, b.Disk), GPUs: max(a.GPUs, b.GPUs)}
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // taskInfo builds the server's task.
-func (b *Backend) taskInfo(l *launch, o Offer, res []Resource, ports []uint64, ip string) TaskInfo {
+func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports []uint64, ip string) wire.TaskInfo {
 	port := strconv.FormatUint(ports[0], 10)
 	req := l.req
 	bind := ip
@@ -177,36 +178,36 @@ func (b *Backend) taskInfo(l *launch, o Offer, res []Resource, ports []uint64, i
 	} else {
 		env["LIBPROCESS_IP"] = ip
 	}
-	var vars []Variable
+	var vars []wire.Variable
 	for k, v := range env {
-		vars = append(vars, Variable{Name: k, Value: v})
+		vars = append(vars, wire.Variable{Name: k, Value: v})
 	}
 	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
 
 	shell := false
-	cmd := &CommandInfo{Shell: &shell, Environment: &Environment{Variables: vars}}
-	var ci *ContainerInfo
+	cmd := &wire.CommandInfo{Shell: &shell, Environment: &wire.Environment{Variables: vars}}
+	var ci *wire.ContainerInfo
 	if b.opts.Containerizer == "MESOS" {
 		v := b.opts.Command
 		cmd.Value = &v
 		cmd.Arguments = append([]string{v}, args...)
-		ci = &ContainerInfo{Type: "MESOS", Mesos: &MesosInfo{Image: &Image{Type: "DOCKER", Docker: &DockerImage{Name: l.spec.Image}, Cached: true}}}
+		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: true}}}
 	} else {
 		cmd.Arguments = args
-		d := &DockerInfo{Image: l.spec.Image, Network: b.opts.Network}
+		d := &wire.DockerInfo{Image: l.spec.Image, Network: b.opts.Network}
 		if b.opts.Network == "BRIDGE" {
 			for _, hp := range ports {
-				d.PortMappings = append(d.PortMappings, PortMapping{HostPort: hp, ContainerPort: hp, Protocol: "tcp"})
+				d.PortMappings = append(d.PortMappings, wire.PortMapping{HostPort: hp, ContainerPort: hp, Protocol: "tcp"})
 			}
 		}
-		ci = &ContainerInfo{Type: "DOCKER", Docker: d}
+		ci = &wire.ContainerInfo{Type: "DOCKER", Docker: d}
 	}
 	name := "jupyter-" + safeID(req.User)
-	return TaskInfo{
-		Name: name, TaskID: &ID{Value: l.id}, AgentID: &o.AgentID,
+	return wire.TaskInfo{
+		Name: name, TaskID: &wire.ID{Value: l.id}, AgentID: &o.AgentID,
 		Resources: res, Command: cmd, Container: ci,
-		KillPolicy: &KillPolicy{GracePeriod: &DurationInfo{Nanoseconds: b.opts.KillGrace.Nanoseconds()}},
-		Labels: &Labels{Labels: []Label{
+		KillPolicy: &wire.KillPolicy{GracePeriod: &wire.DurationInfo{Nanoseconds: b.opts.KillGrace.Nanoseconds()}},
+		Labels: &wire.Labels{Labels: []wire.Label{
 			{Key: "sparkhub.user", Value: req.User},
 			{Key: "sparkhub.server", Value: req.BaseURL},
 			{Key: "sparkhub.profile", Value: l.profile},
@@ -216,14 +217,14 @@ func (b *Backend) taskInfo(l *launch, o Offer, res []Resource, ports []uint64, i
 
 // update acts on a status update, then acknowledges it if it carries a
 // uuid.
-func (b *Backend) update(ctx context.Context, st TaskStatus) {
+func (b *Backend) update(ctx context.Context, st wire.TaskStatus) {
 	b.mu.Lock()
 	t := b.tasks[st.TaskID.Value]
 	kill := false
 	switch {
 	case t == nil:
 		// Not ours to keep: a task no hub knows is killed.
-		kill = !Terminal(st.State) && st.State != "TASK_LOST" && st.State != "TASK_UNKNOWN" && st.State != "TASK_GONE_BY_OPERATOR"
+		kill = !wire.Terminal(st.State) && st.State != "TASK_LOST" && st.State != "TASK_UNKNOWN" && st.State != "TASK_GONE_BY_OPERATOR"
 		if kill {
 			b.log.Warn("killing a task the hub does not know", "task", st.TaskID.Value, "state", st.State)
 		}
@@ -241,16 +242,13 @@ func (b *Backend) update(ctx context.Context, st TaskStatus) {
 	}
 	b.mu.Unlock()
 	if kill {
-		k := map[string]any{"task_id": st.TaskID}
-		if st.AgentID != nil {
-			k["agent_id"] = *st.AgentID
-		}
-		if err := b.sendCall(ctx, "KILL", map[string]any{"kill": k}); err != nil {
+		k := &wire.Kill{TaskID: &st.TaskID, AgentID: st.AgentID}
+		if err := b.sendCall(ctx, wire.Call{Type: "KILL", Kill: k}); err != nil {
 			b.log.Warn("mesos kill", "task", st.TaskID.Value, "err", err)
 		}
 	}
 	if len(st.UUID) > 0 && st.AgentID != nil {
-		err := b.sendCall(ctx, "ACKNOWLEDGE", map[string]any{"acknowledge": Ack{AgentID: st.AgentID, TaskID: &st.TaskID, UUID: st.UUID}})
+		err := b.sendCall(ctx, wire.Call{Type: "ACKNOWLEDGE", Acknowledge: &wire.Ack{AgentID: st.AgentID, TaskID: &st.TaskID, UUID: st.UUID}})
 		if err != nil {
 			b.log.Warn("mesos acknowledge", "task", st.TaskID.Value, "err", err)
 		}
@@ -258,7 +256,7 @@ func (b *Backend) update(ctx context.Context, st TaskStatus) {
 }
 
 // apply moves a task along. b.mu is held.
-func (b *Backend) apply(t *task, st TaskStatus) {
+func (b *Backend) apply(t *task, st wire.TaskStatus) {
 	if t.ended {
 		return
 	}

@@ -3,11 +3,13 @@ package mesos
 import (
 	"strconv"
 	"strings"
+
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // reason turns a terminal (or lost) status into a short sentence for
 // people: what happened to the server, without Mesos words.
-func reason(st TaskStatus, host string) string {
+func reason(st wire.TaskStatus, host string) string {
 	msg := strings.TrimSpace(st.Message)
 	on := ""
 	if host != "" {
@@ -65,7 +67,7 @@ func lower(msg, def string) string {
 
 // exitCode reads the status from "... exited with status N"; -1 when
 // there is none.
-func exitCode(st TaskStatus) int {
+func exitCode(st wire.TaskStatus) int {
 	const k = "exited with status "
 	if i := strings.LastIndex(st.Message, k); i >= 0 {
 		if n, err := strconv.Atoi(strings.TrimSpace(st.Message[i+len(k):])); err == nil {

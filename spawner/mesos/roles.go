@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // An offer's resources are all allocated to one of the framework's roles
@@ -15,9 +17,9 @@ import (
 
 // part is the share of an offer's resources under one reservation.
 type part struct {
-	role string           // Resource.role as offered: "*" or "" when unreserved
-	resv *ReservationInfo // a dynamic reservation, as offered
-	res  Resources
+	role string                // Resource.role as offered: "*" or "" when unreserved
+	resv *wire.ReservationInfo // a dynamic reservation, as offered
+	res  wire.Resources
 }
 
 func (p part) reserved() bool { return p.role != "" && p.role != "*" }
@@ -31,7 +33,7 @@ type offered struct {
 
 // readOffer groups an offer's resources by reservation. def is the role
 // of an offer that says none (a master that strips allocation_info).
-func readOffer(o Offer, def string) offered {
+func readOffer(o wire.Offer, def string) offered {
 	x := offered{role: def}
 	switch {
 	case o.AllocationInfo != nil && o.AllocationInfo.Role != "":
@@ -55,15 +57,15 @@ func readOffer(o Offer, def string) offered {
 			index[key] = i
 			x.parts = append(x.parts, part{role: r.Role, resv: r.Reservation})
 		}
-		x.parts[i].res = x.parts[i].res.Add(FromWire([]Resource{r}))
+		x.parts[i].res = x.parts[i].res.Add(wire.FromWire([]wire.Resource{r}))
 	}
 	sort.SliceStable(x.parts, func(i, j int) bool { return x.parts[i].reserved() && !x.parts[j].reserved() })
 	return x
 }
 
 // total is everything the offer holds.
-func (x offered) total() Resources {
-	var t Resources
+func (x offered) total() wire.Resources {
+	var t wire.Resources
 	for _, p := range x.parts {
 		t = t.Add(p.res)
 	}
@@ -73,25 +75,25 @@ func (x offered) total() Resources {
 // take splits need and n ports off the offer, from its reserved
 // resources first: use is what a task takes, rest what is left, ports the
 // ports taken in order. ok is false when the offer is too small.
-func (x offered) take(need Resources, n int) (use, rest offered, ports []uint64, ok bool) {
+func (x offered) take(need wire.Resources, n int) (use, rest offered, ports []uint64, ok bool) {
 	if !x.total().Contains(need) || x.total().NumPorts() < n {
 		return offered{}, x, nil, false
 	}
 	use, rest = offered{role: x.role}, offered{role: x.role}
 	want := need
 	for _, p := range x.parts {
-		var u Resources
+		var u wire.Resources
 		for _, s := range []struct{ have, want, got *float64 }{
 			{&p.res.CPUs, &want.CPUs, &u.CPUs}, {&p.res.Mem, &want.Mem, &u.Mem},
 			{&p.res.Disk, &want.Disk, &u.Disk}, {&p.res.GPUs, &want.GPUs, &u.GPUs},
 		} {
-			*s.got = fixed(min(*s.have, *s.want))
-			*s.want = fixed(*s.want - *s.got)
+			*s.got = wire.Fixed(min(*s.have, *s.want))
+			*s.want = wire.Fixed(*s.want - *s.got)
 		}
 		if k := min(n-len(ports), p.res.NumPorts()); k > 0 {
 			ps, _ := p.res.TakePorts(k)
 			ports = append(ports, ps...)
-			u.Ports = PortRanges(ps)
+			u.Ports = wire.PortRanges(ps)
 		}
 		if !u.Empty() {
 			use.parts = append(use.parts, part{role: p.role, resv: p.resv, res: u})
@@ -104,8 +106,8 @@ func (x offered) take(need Resources, n int) (use, rest offered, ports []uint64,
 }
 
 // wire is x as a task's resources: as offered, allocated to x's role.
-func (x offered) wire() []Resource {
-	var out []Resource
+func (x offered) wire() []wire.Resource {
+	var out []wire.Resource
 	for _, p := range x.parts {
 		for _, r := range p.res.Wire(p.role, x.role) {
 			r.Reservation = p.resv

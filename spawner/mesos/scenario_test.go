@@ -380,8 +380,8 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // profile whose role has no resources waits, saying which role it waits
 // for, until an agent for that role comes.
 func TestProfileRoles(t *testing.T) {
-	mustRes := func(s string) mesos.Resources {
-		r, err := mesos.ParseResources(s)
+	mustRes := func(s string) mesostest.Resources {
+		r, err := mesostest.ParseResources(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +390,7 @@ func TestProfileRoles(t *testing.T) {
 	c := cluster(t, 0, "cpus:1", func(o *mesostest.Options) {
 		withSleeper(o)
 		o.Agents = []mesostest.AgentConfig{
-			{Hostname: "reserved", Reserved: map[string]mesos.Resources{"analytics": mustRes("cpus:4;mem:4096;ports:[31000-31049]")}},
+			{Hostname: "reserved", Reserved: map[string]mesostest.Resources{"analytics": mustRes("cpus:4;mem:4096;ports:[31000-31049]")}},
 			{Hostname: "shared", Resources: mustRes("cpus:1;mem:1024;ports:[31100-31149]")},
 		}
 	})
@@ -490,7 +490,7 @@ func TestProfileRoles(t *testing.T) {
 	if got := c.SuppressedRoles(fwID); !slices.Equal(got, []string{"*", "analytics"}) {
 		t.Errorf("suppressed roles while ml waits = %v, want [* analytics]", got)
 	}
-	if _, err := c.AddAgent(mesostest.AgentConfig{Hostname: "ml", Reserved: map[string]mesos.Resources{"ml": mustRes("cpus:2;mem:2048;ports:[31200-31249]")}}); err != nil {
+	if _, err := c.AddAgent(mesostest.AgentConfig{Hostname: "ml", Reserved: map[string]mesostest.Resources{"ml": mustRes("cpus:2;mem:2048;ports:[31200-31249]")}}); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done
@@ -505,5 +505,60 @@ func TestProfileRoles(t *testing.T) {
 		if tv.Labels["sparkhub.user"] == "d2" {
 			t.Errorf("the default server that found no room runs on %s", tv.Hostname)
 		}
+	}
+}
+
+// TestRun: the framework is subscribed only while Run runs. A server
+// asked for before waits, and is told the cluster cannot be reached when
+// its time is up; one asked for while Run runs starts. When Run's
+// context ends Run returns, hanging up without tearing the framework
+// down: its task keeps running for the next hub, and what needs the
+// master fails at once.
+func TestRun(t *testing.T) {
+	c := cluster(t, 1, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
+	db := newHubDB()
+	b, err := mesos.New(mesos.Options{
+		Master: c.URLs(), Defaults: mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512},
+		IDs: db, KnownTasks: db.known, MinBackoff: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = startCtx(t, b, "early", 300*time.Millisecond)
+	if f := (*spawner.Failure)(nil); !errors.As(err, &f) || !strings.Contains(f.Message, "cannot be reached") {
+		t.Fatalf("Start before Run = %v, want a failure saying the cluster cannot be reached", err)
+	}
+	if fws := c.Frameworks(); len(fws) != 0 {
+		t.Fatalf("frameworks %v before Run, want none", fws)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	st, err := startCtx(t, b, "alice", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Run(context.Background()); err == nil {
+		t.Error("a second Run = nil, want an error")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return when its context ended")
+	}
+	fwID, _ := db.Get(context.Background())
+	waitUntil(t, "the framework to hang up", func() bool { return !c.Connected(fwID) })
+	if !slices.Contains(c.Frameworks(), fwID) || agentOf(c, st.Handle.ID).State != "TASK_RUNNING" {
+		t.Errorf("after Run: frameworks %v, task %+v; want %s kept and its task running", c.Frameworks(), agentOf(c, st.Handle.ID), fwID)
+	}
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelStop()
+	if err := b.Stop(stopCtx, st.Handle, time.Second); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Stop after Run = %v, want an error saying the framework is closed", err)
 	}
 }

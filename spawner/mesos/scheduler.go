@@ -12,16 +12,36 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // errRemoved: the master removed the framework (failover timeout or
 // teardown); its tasks are gone.
 var errRemoved = errors.New("framework has been removed")
 
-// run owns the subscription until Close.
-func (b *Backend) run() {
-	defer close(b.done)
+// Run implements spawner.Runner: it subscribes the framework and keeps
+// it subscribed, resubscribing with backoff whenever the stream breaks,
+// until ctx ends. Then it hangs up without tearing the framework down:
+// the tasks keep running for the next hub. Start, Recover, Status and
+// Stop wait (within their own contexts) for the subscription Run makes;
+// once Run has returned, those that need the master fail. Call it once.
+func (b *Backend) Run(ctx context.Context) error {
+	if !b.ran.CompareAndSwap(false, true) {
+		return errors.New("mesos: the framework is already running")
+	}
+	context.AfterFunc(ctx, b.cancel)
+	if b.zk != nil {
+		defer b.zk.close()
+	}
+	b.resubscribe()
+	return nil
+}
+
+// resubscribe keeps the framework subscribed until b.ctx ends.
+func (b *Backend) resubscribe() {
 	backoff := b.opts.MinBackoff
 	for b.ctx.Err() == nil {
 		start := time.Now()
@@ -47,7 +67,7 @@ func (b *Backend) run() {
 	}
 }
 
-// leader returns the base URLs to try, the known leader first.
+// candidates returns the base URLs to try, the known leader first.
 func (b *Backend) candidates() ([]string, error) {
 	if b.zk != nil {
 		m, err := b.zk.leader(b.ctx)
@@ -81,168 +101,246 @@ func (b *Backend) subscribe() error {
 	if err != nil {
 		return fmt.Errorf("read the framework id: %w", err)
 	}
-	info := b.frameworkInfo(fwID)
-	call := map[string]any{"type": "SUBSCRIBE", "subscribe": map[string]any{"framework_info": info}}
-	if fwID != "" {
-		call["framework_id"] = ID{Value: fwID}
-	}
-	body, _ := json.Marshal(call)
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
-	var resp *http.Response
+	s, err := b.dial(ctx, masters, fwID)
+	if err != nil {
+		return err
+	}
+	defer s.body.Close()
+	return b.serve(ctx, cancel, s)
+}
+
+// stream is one subscription, from dial to its end.
+type stream struct {
+	master  string // the leader serving it
+	id      string // its Mesos-Stream-Id
+	fwID    string // the framework id it was opened with; "" for a new framework
+	body    io.ReadCloser
+	records *wire.RecordReader // the events, one RecordIO record each
+	dog     *watchdog
+	wg      sync.WaitGroup // its goroutines
+}
+
+// dial subscribes the framework with id fwID ("" for a new one): it
+// sends SUBSCRIBE to the masters in turn and returns the stream of the
+// first that opens one.
+func (b *Backend) dial(ctx context.Context, masters []string, fwID string) (*stream, error) {
+	body, err := json.Marshal(b.subscribeCall(fwID))
+	if err != nil {
+		return nil, err
+	}
 	var lastErr error
 	for _, m := range masters {
-		target := m + "/api/v1/scheduler"
-		for hops := 0; hops < 10; hops++ {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
-			b.auth(req)
-			r, err := b.streams.Do(req)
-			if err != nil {
-				lastErr = err
-				break
-			}
-			if r.StatusCode == http.StatusTemporaryRedirect {
-				loc := r.Header.Get("Location")
-				r.Body.Close()
-				next, err := resolve(target, loc)
-				if err != nil {
-					lastErr = err
-					break
-				}
-				target = next
-				continue
-			}
-			if r.StatusCode != http.StatusOK {
-				msg, _ := io.ReadAll(io.LimitReader(r.Body, 512))
-				r.Body.Close()
-				lastErr = fmt.Errorf("SUBSCRIBE to %s: %s %s", hostOf(target), r.Status, strings.TrimSpace(string(msg)))
-				break
-			}
-			resp = r
-			break
+		resp, err := b.post(ctx, m+"/api/v1/scheduler", body)
+		if err != nil {
+			lastErr = err
+			continue
 		}
-		if resp != nil {
-			break
+		id := resp.Header.Get("Mesos-Stream-Id")
+		if id == "" {
+			resp.Body.Close()
+			return nil, errors.New("SUBSCRIBE answer without Mesos-Stream-Id")
 		}
+		return &stream{
+			master: strings.TrimSuffix(resp.Request.URL.String(), "/api/v1/scheduler"),
+			id:     id, fwID: fwID, body: resp.Body, records: wire.NewRecordReader(resp.Body),
+		}, nil
 	}
-	if resp == nil {
-		return lastErr
-	}
-	defer resp.Body.Close()
-	master := strings.TrimSuffix(resp.Request.URL.String(), "/api/v1/scheduler")
-	streamID := resp.Header.Get("Mesos-Stream-Id")
-	if streamID == "" {
-		return errors.New("SUBSCRIBE answer without Mesos-Stream-Id")
-	}
+	return nil, lastErr
+}
 
-	// The watchdog: a stream silent for MissedHeartbeats intervals is
-	// dead. Until SUBSCRIBED says the interval, assume Mesos's 15 s.
-	silence := time.Duration(b.opts.MissedHeartbeats) * 15 * time.Second
-	dog := time.AfterFunc(silence, cancel)
-	defer dog.Stop()
+// maxRedirects bounds the 307s one SUBSCRIBE follows.
+const maxRedirects = 10
+
+// post sends SUBSCRIBE to target, following the 307s of masters that do
+// not lead by hand (Basic auth kept), and returns the leader's 200.
+func (b *Backend) post(ctx context.Context, target string, body []byte) (*http.Response, error) {
+	for range maxRedirects {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		b.auth(req)
+		resp, err := b.streams.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return resp, nil
+		case http.StatusTemporaryRedirect:
+			resp.Body.Close()
+			if target, err = resolve(target, resp.Header.Get("Location")); err != nil {
+				return nil, err
+			}
+		default:
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body.Close()
+			return nil, fmt.Errorf("SUBSCRIBE to %s: %s %s", hostOf(target), resp.Status, strings.TrimSpace(string(msg)))
+		}
+	}
+	return nil, fmt.Errorf("SUBSCRIBE to %s: more than %d redirects", hostOf(target), maxRedirects)
+}
+
+// watchdog hangs up a stream silent for MissedHeartbeats heartbeat
+// intervals: Mesos's 15 s until SUBSCRIBED says the interval.
+type watchdog struct {
+	missed  int
+	silence time.Duration
+	timer   *time.Timer
+}
+
+func newWatchdog(missed int, hangUp func()) *watchdog {
+	d := &watchdog{missed: missed, silence: time.Duration(missed) * 15 * time.Second}
+	d.timer = time.AfterFunc(d.silence, hangUp)
+	return d
+}
+
+// heard restarts the count: the stream spoke.
+func (d *watchdog) heard() { d.timer.Reset(d.silence) }
+
+// interval is the master's heartbeat interval; none when seconds <= 0.
+func (d *watchdog) interval(seconds float64) {
+	if seconds > 0 {
+		d.silence = time.Duration(float64(d.missed) * seconds * float64(time.Second))
+		d.timer.Reset(d.silence)
+	}
+}
+
+func (d *watchdog) stop() { d.timer.Stop() }
+
+// serve reads the stream's events and acts on them until it breaks, is
+// silent too long or hung up, or the master ends it; it returns once the
+// stream's goroutines have ended.
+func (b *Backend) serve(ctx context.Context, hangUp context.CancelFunc, s *stream) error {
+	defer s.wg.Wait()
+	defer hangUp()
+	s.dog = newWatchdog(b.opts.MissedHeartbeats, hangUp)
+	defer s.dog.stop()
 	defer b.disconnected()
 
 	b.mu.Lock()
-	b.hangUp = cancel
+	b.hangUp = hangUp
 	b.mu.Unlock()
 
 	// New work must not wait for the next event: REVIVE at once.
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-b.kick:
-				b.maintain(ctx)
-			}
-		}
-	}()
+	s.wg.Go(func() { b.serveKicks(ctx) })
 
-	rr := NewRecordReader(resp.Body)
 	for {
-		rec, err := rr.Next()
+		rec, err := s.records.Next()
 		if err != nil {
 			if ctx.Err() != nil && b.ctx.Err() == nil {
 				return errors.New("no heartbeat from the master")
 			}
 			return fmt.Errorf("subscription stream: %w", err)
 		}
-		dog.Reset(silence)
-		var ev Event
-		if err := json.Unmarshal(rec, &ev); err != nil {
-			return fmt.Errorf("subscription stream: bad event: %w", err)
-		}
-		switch ev.Type {
-		case "SUBSCRIBED":
-			s := ev.Subscribed
-			if s == nil {
-				return errors.New("SUBSCRIBED without its body")
-			}
-			if hb := float64(s.HeartbeatIntervalSeconds); hb > 0 {
-				silence = time.Duration(float64(b.opts.MissedHeartbeats) * hb * float64(time.Second))
-				dog.Reset(silence)
-			}
-			// The id is stored before anything is launched under it.
-			if s.FrameworkID.Value != fwID {
-				if err := b.opts.IDs.Set(b.ctx, s.FrameworkID.Value); err != nil {
-					return fmt.Errorf("store the framework id: %w", err)
-				}
-			}
-			b.subscribed(master, streamID, s.FrameworkID.Value)
-			b.log.Info("mesos framework subscribed", "framework_id", s.FrameworkID.Value, "master", hostOf(master))
-			go b.reconcileAll(ctx)
-		case "HEARTBEAT":
-		case "OFFERS":
-			if ev.Offers != nil {
-				b.offers(ctx, ev.Offers.Offers)
-			}
-		case "RESCIND":
-		case "UPDATE":
-			if ev.Update != nil {
-				b.update(ctx, ev.Update.Status)
-			}
-		case "FAILURE":
-		case "ERROR":
-			msg := ""
-			if ev.Error != nil {
-				msg = ev.Error.Message
-			}
-			if strings.Contains(msg, "Framework has been removed") {
-				b.removed()
-				return errRemoved
-			}
-			return fmt.Errorf("master says: %s", msg)
+		s.dog.heard()
+		if err := b.dispatch(ctx, s, rec); err != nil {
+			return err
 		}
 		// Between events: what Start and the queue asked for.
 		b.maintain(ctx)
 	}
 }
 
-// frameworkInfo is what SUBSCRIBE says about the hub.
-func (b *Backend) frameworkInfo(id string) map[string]any {
-	caps := []map[string]string{{"type": "MULTI_ROLE"}, {"type": "TASK_KILLING_STATE"}, {"type": "PARTITION_AWARE"}}
-	if b.opts.Defaults.GPUs > 0 || b.opts.Containerizer == "MESOS" {
-		caps = append(caps, map[string]string{"type": "GPU_RESOURCES"})
+// serveKicks answers what Start asks for (b.kick) until ctx ends.
+func (b *Backend) serveKicks(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.kick:
+			b.maintain(ctx)
+		}
 	}
-	info := map[string]any{
-		"user": b.opts.User, "name": b.opts.FrameworkName, "roles": b.roles,
-		"failover_timeout": b.opts.FailoverTimeout.Seconds(), "checkpoint": true,
-		"capabilities": caps,
-		"labels":       Labels{Labels: []Label{{Key: "app", Value: "sparkhub"}}},
+}
+
+// dispatch acts on one event of the stream; an error ends the stream.
+// HEARTBEAT only feeds the watchdog; RESCIND needs nothing, as no offer
+// is held; FAILURE neither: the updates of the tasks say what ended.
+func (b *Backend) dispatch(ctx context.Context, s *stream, rec []byte) error {
+	var ev wire.Event
+	if err := json.Unmarshal(rec, &ev); err != nil {
+		return fmt.Errorf("subscription stream: bad event: %w", err)
+	}
+	switch ev.Type {
+	case "SUBSCRIBED":
+		return b.onSubscribed(ctx, s, ev.Subscribed)
+	case "OFFERS":
+		if ev.Offers != nil {
+			b.offers(ctx, ev.Offers.Offers)
+		}
+	case "UPDATE":
+		if ev.Update != nil {
+			b.update(ctx, ev.Update.Status)
+		}
+	case "ERROR":
+		return b.onError(ev.Error)
+	}
+	return nil
+}
+
+// onSubscribed: the stream is up. The framework id is stored before
+// anything is launched under it; then every task is reconciled.
+func (b *Backend) onSubscribed(ctx context.Context, s *stream, sub *wire.Subscribed) error {
+	if sub == nil {
+		return errors.New("SUBSCRIBED without its body")
+	}
+	s.dog.interval(float64(sub.HeartbeatIntervalSeconds))
+	id := sub.FrameworkID.Value
+	if id != s.fwID {
+		if err := b.opts.IDs.Set(b.ctx, id); err != nil {
+			return fmt.Errorf("store the framework id: %w", err)
+		}
+	}
+	b.subscribed(s.master, s.id, id)
+	b.log.Info("mesos framework subscribed", "framework_id", id, "master", hostOf(s.master))
+	s.wg.Go(func() { b.reconcileAll(ctx) })
+	return nil
+}
+
+// onError: the master ends the stream, saying why. A removed framework
+// has lost its tasks.
+func (b *Backend) onError(e *wire.ErrorInfo) error {
+	msg := ""
+	if e != nil {
+		msg = e.Message
+	}
+	if strings.Contains(msg, "Framework has been removed") {
+		b.removed()
+		return errRemoved
+	}
+	return fmt.Errorf("master says: %s", msg)
+}
+
+// subscribeCall is the SUBSCRIBE of the framework with id fwID, ""
+// for a new one: a known id goes both at the top and in framework_info.
+func (b *Backend) subscribeCall(fwID string) wire.Call {
+	call := wire.Call{Type: "SUBSCRIBE", Subscribe: &wire.Subscribe{FrameworkInfo: b.frameworkInfo(fwID)}}
+	if fwID != "" {
+		call.FrameworkID = &wire.ID{Value: fwID}
+	}
+	return call
+}
+
+// frameworkInfo is what SUBSCRIBE says about the hub.
+func (b *Backend) frameworkInfo(id string) *wire.FrameworkInfo {
+	caps := []wire.Capability{{Type: "MULTI_ROLE"}, {Type: "TASK_KILLING_STATE"}, {Type: "PARTITION_AWARE"}}
+	if b.opts.Defaults.GPUs > 0 || b.opts.Containerizer == "MESOS" {
+		caps = append(caps, wire.Capability{Type: "GPU_RESOURCES"})
+	}
+	info := &wire.FrameworkInfo{
+		User: ptr(b.opts.User), Name: ptr(b.opts.FrameworkName), Roles: b.roles,
+		FailoverTimeout: wire.Number(b.opts.FailoverTimeout.Seconds()), Checkpoint: true,
+		Principal: b.opts.Principal, Hostname: b.opts.Hostname, WebUIURL: b.opts.WebUIURL,
+		Capabilities: caps,
+		Labels:       &wire.Labels{Labels: []wire.Label{{Key: "app", Value: "sparkhub"}}},
 	}
 	if id != "" {
-		info["id"] = ID{Value: id}
-	}
-	if b.opts.Principal != "" {
-		info["principal"] = b.opts.Principal
-	}
-	if b.opts.Hostname != "" {
-		info["hostname"] = b.opts.Hostname
-	}
-	if b.opts.WebUIURL != "" {
-		info["webui_url"] = b.opts.WebUIURL
+		info.ID = &wire.ID{Value: id}
 	}
 	return info
 }
@@ -338,28 +436,28 @@ func (b *Backend) reconcileAll(ctx context.Context) {
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
-	var explicit []any
+	var explicit []wire.ReconcileTask
 	for _, t := range b.tasks {
 		// Not those launched on this stream: the master may not have
 		// seen their ACCEPT yet, and would call them unknown.
 		if !t.ended && t.gen < b.gen {
-			rt := map[string]any{"task_id": ID{Value: t.id}}
+			rt := wire.ReconcileTask{TaskID: &wire.ID{Value: t.id}}
 			if t.agentID != "" {
-				rt["agent_id"] = ID{Value: t.agentID}
+				rt.AgentID = &wire.ID{Value: t.agentID}
 			}
 			explicit = append(explicit, rt)
 		}
 	}
 	b.mu.Unlock()
 	if len(explicit) > 0 {
-		if err := b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{"tasks": explicit}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{Tasks: explicit}}); err != nil {
 			b.log.Warn("mesos explicit reconciliation", "err", err)
 		}
 	}
 	tick := time.NewTicker(b.opts.ReconcileInterval)
 	defer tick.Stop()
 	for {
-		if err := b.sendCall(ctx, "RECONCILE", map[string]any{"reconcile": map[string]any{}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "RECONCILE", Reconcile: &wire.Reconcile{}}); err != nil {
 			b.log.Warn("mesos implicit reconciliation", "err", err)
 		}
 		select {
@@ -395,7 +493,7 @@ func (b *Backend) maintain(ctx context.Context) {
 	b.revive = map[string]bool{}
 	b.mu.Unlock()
 	if len(revive) > 0 {
-		if err := b.sendCall(ctx, "REVIVE", map[string]any{"revive": RoleList{Roles: revive}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "REVIVE", Revive: &wire.RoleList{Roles: revive}}); err != nil {
 			b.log.Warn("mesos revive", "roles", revive, "err", err)
 			b.mu.Lock()
 			for _, r := range revive {
@@ -405,7 +503,7 @@ func (b *Backend) maintain(ctx context.Context) {
 		}
 	}
 	if len(suppress) > 0 {
-		if err := b.sendCall(ctx, "SUPPRESS", map[string]any{"suppress": RoleList{Roles: suppress}}); err != nil {
+		if err := b.sendCall(ctx, wire.Call{Type: "SUPPRESS", Suppress: &wire.RoleList{Roles: suppress}}); err != nil {
 			b.log.Warn("mesos suppress", "roles", suppress, "err", err)
 			b.mu.Lock()
 			for _, r := range suppress {
@@ -416,18 +514,17 @@ func (b *Backend) maintain(ctx context.Context) {
 	}
 }
 
-// sendCall posts a call to the master of the current stream.
-func (b *Backend) sendCall(ctx context.Context, typ string, fields map[string]any) error {
+// sendCall posts a call to the master of the current stream, as the
+// framework subscribed on it.
+func (b *Backend) sendCall(ctx context.Context, call wire.Call) error {
 	b.mu.Lock()
 	master, sid, fw := b.master, b.streamID, b.fwID
 	b.mu.Unlock()
 	if sid == "" {
 		return errors.New("not subscribed")
 	}
-	call := map[string]any{"type": typ, "framework_id": ID{Value: fw}}
-	for k, v := range fields {
-		call[k] = v
-	}
+	call.FrameworkID = &wire.ID{Value: fw}
+	typ := call.Type
 	body, err := json.Marshal(call)
 	if err != nil {
 		return err

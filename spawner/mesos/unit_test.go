@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 func TestConstraintAllows(t *testing.T) {
 	rack := func(host, r string) Placement {
-		return Placement{Hostname: host, Attributes: []Attribute{{Name: "rack", Type: "TEXT", Text: &Text{Value: r}}}}
+		return Placement{Hostname: host, Attributes: []wire.Attribute{{Name: "rack", Type: "TEXT", Text: &wire.Text{Value: r}}}}
 	}
 	a1, a2, b1 := rack("h1", "a"), rack("h2", "a"), rack("h3", "b")
 	tests := []struct {
@@ -77,13 +78,13 @@ func TestZooKeeperLeader(t *testing.T) {
 
 func TestReason(t *testing.T) {
 	tests := []struct {
-		st   TaskStatus
+		st   wire.TaskStatus
 		want string
 	}{
-		{TaskStatus{State: "TASK_FAILED", Message: "Command exited with status 1"}, "it failed (command exited with status 1)"},
-		{TaskStatus{State: "TASK_FAILED", Reason: "REASON_CONTAINER_LIMITATION_MEMORY"}, "it ran out of memory"},
-		{TaskStatus{State: "TASK_UNREACHABLE", Reason: "REASON_AGENT_REMOVED"}, "the machine running it (a1) was lost"},
-		{TaskStatus{State: "TASK_KILLED"}, "it was stopped"},
+		{wire.TaskStatus{State: "TASK_FAILED", Message: "Command exited with status 1"}, "it failed (command exited with status 1)"},
+		{wire.TaskStatus{State: "TASK_FAILED", Reason: "REASON_CONTAINER_LIMITATION_MEMORY"}, "it ran out of memory"},
+		{wire.TaskStatus{State: "TASK_UNREACHABLE", Reason: "REASON_AGENT_REMOVED"}, "the machine running it (a1) was lost"},
+		{wire.TaskStatus{State: "TASK_KILLED"}, "it was stopped"},
 	}
 	for _, tt := range tests {
 		if got := reason(tt.st, "a1"); got != tt.want {
@@ -95,18 +96,18 @@ func TestReason(t *testing.T) {
 // analyticsOffer holds, allocated to "analytics": unreserved cpus, mem
 // and ports, and cpus, mem and ports statically reserved for analytics,
 // and mem dynamically reserved for it by principal p.
-func analyticsOffer() Offer {
-	alloc := &AllocationInfo{Role: "analytics"}
-	sc := func(name string, v float64, role string, resv *ReservationInfo) Resource {
-		return Resource{Name: name, Type: "SCALAR", Scalar: &Scalar{Value: Number(v)}, Role: role, Reservation: resv, AllocationInfo: alloc}
+func analyticsOffer() wire.Offer {
+	alloc := &wire.AllocationInfo{Role: "analytics"}
+	sc := func(name string, v float64, role string, resv *wire.ReservationInfo) wire.Resource {
+		return wire.Resource{Name: name, Type: "SCALAR", Scalar: &wire.Scalar{Value: wire.Number(v)}, Role: role, Reservation: resv, AllocationInfo: alloc}
 	}
-	pr := func(b, e uint64, role string) Resource {
-		return Resource{Name: "ports", Type: "RANGES", Ranges: &Ranges{Range: []Range{{Begin: b, End: e}}}, Role: role, AllocationInfo: alloc}
+	pr := func(b, e uint64, role string) wire.Resource {
+		return wire.Resource{Name: "ports", Type: "RANGES", Ranges: &wire.Ranges{Range: []wire.Range{{Begin: b, End: e}}}, Role: role, AllocationInfo: alloc}
 	}
-	dyn := &ReservationInfo{Principal: "p"}
-	return Offer{
-		ID: ID{Value: "o1"}, AgentID: ID{Value: "a1"}, Hostname: "h1", AllocationInfo: alloc,
-		Resources: []Resource{
+	dyn := &wire.ReservationInfo{Principal: "p"}
+	return wire.Offer{
+		ID: wire.ID{Value: "o1"}, AgentID: wire.ID{Value: "a1"}, Hostname: "h1", AllocationInfo: alloc,
+		Resources: []wire.Resource{
 			sc("cpus", 2, "*", nil), sc("mem", 1024, "*", nil), pr(31000, 31009, "*"),
 			sc("cpus", 4, "analytics", nil), sc("mem", 2048, "analytics", nil), pr(31100, 31102, "analytics"),
 			sc("mem", 512, "analytics", dyn),
@@ -133,7 +134,7 @@ func TestReadOffer(t *testing.T) {
 	for i := range o.Resources {
 		o.Resources[i].AllocationInfo = nil
 	}
-	o.Resources = append(o.Resources, Resource{Name: "cpus", Type: "SCALAR", Scalar: &Scalar{Value: 8}, AllocationInfo: &AllocationInfo{Role: "other"}})
+	o.Resources = append(o.Resources, wire.Resource{Name: "cpus", Type: "SCALAR", Scalar: &wire.Scalar{Value: 8}, AllocationInfo: &wire.AllocationInfo{Role: "other"}})
 	if x := readOffer(o, "*"); x.role != "*" || x.total().CPUs != 6 {
 		t.Errorf("offer without allocation: role %q, total %s; want *, cpus 6", x.role, x.total())
 	}
@@ -144,7 +145,7 @@ func TestReadOffer(t *testing.T) {
 // role.
 func TestTakeFromOffer(t *testing.T) {
 	x := readOffer(analyticsOffer(), "*")
-	use, rest, ports, ok := x.take(Resources{CPUs: 5, Mem: 2600}, 5)
+	use, rest, ports, ok := x.take(wire.Resources{CPUs: 5, Mem: 2600}, 5)
 	if !ok {
 		t.Fatal("take = not ok")
 	}
@@ -165,7 +166,7 @@ func TestTakeFromOffer(t *testing.T) {
 		case r.Scalar != nil:
 			got[k] += float64(r.Scalar.Value)
 		case r.Ranges != nil:
-			got[k] += float64(Resources{Ports: r.Ranges.Range}.NumPorts())
+			got[k] += float64(wire.Resources{Ports: r.Ranges.Range}.NumPorts())
 		}
 	}
 	want := map[key]float64{
@@ -188,10 +189,10 @@ func TestTakeFromOffer(t *testing.T) {
 	if r := rest.total(); r.CPUs != 1 || r.Mem != 984 || r.NumPorts() != 8 || rest.role != "analytics" {
 		t.Errorf("rest = %s (%s), want cpus 1, mem 984, 8 ports", r, rest.role)
 	}
-	if _, _, _, ok := x.take(Resources{CPUs: 7}, 5); ok {
+	if _, _, _, ok := x.take(wire.Resources{CPUs: 7}, 5); ok {
 		t.Error("took 7 CPUs from an offer of 6")
 	}
-	if _, _, _, ok := x.take(Resources{CPUs: 1}, 14); ok {
+	if _, _, _, ok := x.take(wire.Resources{CPUs: 1}, 14); ok {
 		t.Error("took 14 ports from an offer of 13")
 	}
 }
@@ -200,26 +201,26 @@ func TestTakeFromOffer(t *testing.T) {
 // allocated to its role, with resources allocated to that role; an offer
 // of a role nobody waits for is declined.
 func TestOffersByRole(t *testing.T) {
-	star := Offer{ID: ID{Value: "o2"}, AgentID: ID{Value: "a2"}, Hostname: "h2", AllocationInfo: &AllocationInfo{Role: "*"},
-		Resources: Resources{CPUs: 8, Mem: 8192, Ports: []Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
+	star := wire.Offer{ID: wire.ID{Value: "o2"}, AgentID: wire.ID{Value: "a2"}, Hostname: "h2", AllocationInfo: &wire.AllocationInfo{Role: "*"},
+		Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
 	tests := []struct {
 		name       string
 		roles      []string // of the waiting servers, in order
-		offers     []Offer
+		offers     []wire.Offer
 		wantAccept map[string]string // offer → role of the task launched from it
 		wantLeft   []string          // roles still waiting
 	}{
-		{"each to its own", []string{"*", "analytics"}, []Offer{analyticsOffer(), star}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
-		{"each to its own, the other order", []string{"analytics", "*"}, []Offer{star, analyticsOffer()}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
-		{"not from another role", []string{"*"}, []Offer{analyticsOffer()}, map[string]string{}, []string{"*"}},
-		{"nor the other way", []string{"analytics"}, []Offer{star}, map[string]string{}, []string{"analytics"}},
+		{"each to its own", []string{"*", "analytics"}, []wire.Offer{analyticsOffer(), star}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
+		{"each to its own, the other order", []string{"analytics", "*"}, []wire.Offer{star, analyticsOffer()}, map[string]string{"o1": "analytics", "o2": "*"}, nil},
+		{"not from another role", []string{"*"}, []wire.Offer{analyticsOffer()}, map[string]string{}, []string{"*"}},
+		{"nor the other way", []string{"analytics"}, []wire.Offer{star}, map[string]string{}, []string{"analytics"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
-			var calls []Call
+			var calls []wire.Call
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var c Call
+				var c wire.Call
 				json.NewDecoder(r.Body).Decode(&c)
 				mu.Lock()
 				calls = append(calls, c)
@@ -236,7 +237,7 @@ func TestOffersByRole(t *testing.T) {
 			for i, role := range tt.roles {
 				b.queue = append(b.queue, &launch{
 					id: "t" + strconv.Itoa(i), user: "u", req: spawner.StartRequest{User: "u"},
-					spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: role}, need: Resources{CPUs: 1, Mem: 512},
+					spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: role}, need: wire.Resources{CPUs: 1, Mem: 512},
 					placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 				})
 			}
@@ -288,7 +289,7 @@ func TestDeclineBeforeRevive(t *testing.T) {
 	declining, revivedDuringDecline, revived := false, false, false
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var c Call
+		var c wire.Call
 		json.NewDecoder(r.Body).Decode(&c)
 		switch c.Type {
 		case "DECLINE":
@@ -313,11 +314,11 @@ func TestDeclineBeforeRevive(t *testing.T) {
 		master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
 		suppressed: map[string]bool{"*": true}, revive: map[string]bool{},
 	}
-	star := Offer{ID: ID{Value: "o"}, AgentID: ID{Value: "a"}, Hostname: "h", AllocationInfo: &AllocationInfo{Role: "*"},
-		Resources: Resources{CPUs: 8, Mem: 8192, Ports: []Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
+	star := wire.Offer{ID: wire.ID{Value: "o"}, AgentID: wire.ID{Value: "a"}, Hostname: "h", AllocationInfo: &wire.AllocationInfo{Role: "*"},
+		Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: 32000, End: 32099}}}.Wire("*", "*")}
 	offered := make(chan struct{})
 	go func() {
-		b.offers(context.Background(), []Offer{star}) // nobody waits: declined
+		b.offers(context.Background(), []wire.Offer{star}) // nobody waits: declined
 		close(offered)
 	}()
 	for { // the DECLINE is on its way
@@ -331,7 +332,7 @@ func TestDeclineBeforeRevive(t *testing.T) {
 	}
 	b.mu.Lock() // a server is asked for meanwhile
 	b.queue = append(b.queue, &launch{id: "t", user: "u", req: spawner.StartRequest{User: "u"},
-		spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: "*"}, need: Resources{CPUs: 1, Mem: 512},
+		spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1)})
 	b.revive["*"] = true
 	b.mu.Unlock()

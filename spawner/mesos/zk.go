@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // zkDetector finds the leading master in ZooKeeper: the json.info_ node
@@ -114,7 +115,7 @@ func leaderNode(children []string) (string, bool) {
 
 // masterURL reads a MasterInfo (Mesos JSON) into the master's base URL.
 func masterURL(data []byte) (string, error) {
-	var mi MasterInfo
+	var mi wire.MasterInfo
 	if err := json.Unmarshal(data, &mi); err != nil {
 		return "", fmt.Errorf("zookeeper: master info: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // task is a task as both the master and its agent know it.
@@ -20,13 +20,13 @@ type task struct {
 	id    string
 	fw    *framework
 	agent *agent
-	info  mesos.TaskInfo
+	info  wire.TaskInfo
 	role  string // the role its resources are allocated to
 	res   pool
 
 	// The agent's side.
-	agentState string             // latest state on the agent
-	pending    []mesos.TaskStatus // unacknowledged updates; the head is in flight
+	agentState string            // latest state on the agent
+	pending    []wire.TaskStatus // unacknowledged updates; the head is in flight
 	retry      time.Duration
 	timer      *time.Timer
 	cmd        *exec.Cmd
@@ -39,7 +39,7 @@ type task struct {
 	freed      bool // the master knows it is terminal: resources recovered
 
 	// The master's side: the last status forwarded to the framework.
-	forwarded *mesos.TaskStatus
+	forwarded *wire.TaskStatus
 	container string
 }
 
@@ -61,7 +61,7 @@ func (t *task) signal(sig syscall.Signal) {
 
 // launchLocked hands an accepted task to its agent: the master records
 // TASK_STAGING (seen only through reconciliation), the agent starts it.
-func (c *Cluster) launchLocked(fw *framework, a *agent, ti mesos.TaskInfo, role string, res pool) {
+func (c *Cluster) launchLocked(fw *framework, a *agent, ti wire.TaskInfo, role string, res pool) {
 	t := &task{
 		id: ti.TaskID.Value, fw: fw, agent: a, info: ti, role: role, res: res,
 		agentState: "TASK_STAGING", retry: c.opts.UpdateRetry, container: newUUID(),
@@ -73,26 +73,26 @@ func (c *Cluster) launchLocked(fw *framework, a *agent, ti mesos.TaskInfo, role 
 }
 
 // status builds an update from the agent or executor, with a uuid.
-func (c *Cluster) status(t *task, state, source, reason, msg string) mesos.TaskStatus {
-	return mesos.TaskStatus{
-		TaskID: mesos.ID{Value: t.id}, State: state, Source: source, Reason: reason, Message: msg,
-		AgentID: &mesos.ID{Value: t.agent.id}, ExecutorID: &mesos.ID{Value: t.id}, Timestamp: now(),
+func (c *Cluster) status(t *task, state, source, reason, msg string) wire.TaskStatus {
+	return wire.TaskStatus{
+		TaskID: wire.ID{Value: t.id}, State: state, Source: source, Reason: reason, Message: msg,
+		AgentID: &wire.ID{Value: t.agent.id}, ExecutorID: &wire.ID{Value: t.id}, Timestamp: now(),
 		UUID: newUUIDBytes(),
-		ContainerStatus: &mesos.ContainerStatus{
-			ContainerID:  &mesos.ID{Value: t.container},
-			NetworkInfos: []mesos.NetworkInfo{{IPAddresses: []mesos.IPAddress{{Protocol: "IPv4", IPAddress: "127.0.0.1"}}}},
+		ContainerStatus: &wire.ContainerStatus{
+			ContainerID:  &wire.ID{Value: t.container},
+			NetworkInfos: []wire.NetworkInfo{{IPAddresses: []wire.IPAddress{{Protocol: "IPv4", IPAddress: "127.0.0.1"}}}},
 		},
 	}
 }
 
 // updateLocked queues an update on the task's stream; it goes out at
 // once when it is the head.
-func (c *Cluster) updateLocked(t *task, st mesos.TaskStatus) {
+func (c *Cluster) updateLocked(t *task, st wire.TaskStatus) {
 	if t.lost || t.ended {
 		return
 	}
 	t.agentState = st.State
-	if mesos.Terminal(st.State) {
+	if wire.Terminal(st.State) {
 		t.ended = true
 		if t.killTimer != nil {
 			t.killTimer.Stop()
@@ -122,7 +122,7 @@ func (c *Cluster) forwardLocked(t *task) {
 		c.kickAllocator()
 	}
 	head := t.pending[0]
-	if c.sendLocked(t.fw, mesos.Event{Type: "UPDATE", Update: &mesos.Update{Status: head}}) {
+	if c.sendLocked(t.fw, wire.Event{Type: "UPDATE", Update: &wire.Update{Status: head}}) {
 		t.forwarded = &head
 	}
 	d := t.retry
@@ -138,7 +138,7 @@ func (c *Cluster) forwardLocked(t *task) {
 
 // ackLocked is ACKNOWLEDGE: it pops the head update and sends the next;
 // the terminal update's ack removes the task.
-func (c *Cluster) ackLocked(fw *framework, ack *mesos.Ack) {
+func (c *Cluster) ackLocked(fw *framework, ack *wire.Ack) {
 	t := fw.tasks[ack.TaskID.Value]
 	if t == nil || t.agent.id != ack.AgentID.Value || t.agent.removed || len(t.pending) == 0 {
 		return
@@ -149,7 +149,7 @@ func (c *Cluster) ackLocked(fw *framework, ack *mesos.Ack) {
 	acked := t.pending[0]
 	t.pending = t.pending[1:]
 	t.retry = c.opts.UpdateRetry
-	if mesos.Terminal(acked.State) && len(t.pending) == 0 {
+	if wire.Terminal(acked.State) && len(t.pending) == 0 {
 		t.stopTimers()
 		delete(fw.tasks, t.id)
 		delete(t.agent.tasks, t.id)
@@ -159,10 +159,10 @@ func (c *Cluster) ackLocked(fw *framework, ack *mesos.Ack) {
 }
 
 // killLocked is KILL.
-func (c *Cluster) killLocked(fw *framework, k *mesos.Kill) {
+func (c *Cluster) killLocked(fw *framework, k *wire.Kill) {
 	t := fw.tasks[k.TaskID.Value]
 	if t == nil {
-		c.reconcileLocked(fw, []mesos.ReconcileTask{{TaskID: k.TaskID, AgentID: k.AgentID}})
+		c.reconcileLocked(fw, []wire.ReconcileTask{{TaskID: k.TaskID, AgentID: k.AgentID}})
 		return
 	}
 	if k.AgentID != nil && k.AgentID.Value != t.agent.id {
@@ -199,18 +199,18 @@ func (c *Cluster) killLocked(fw *framework, k *mesos.Kill) {
 
 // reconcileLocked answers RECONCILE: explicit for the tasks named,
 // implicit (every task the master tracks) for none.
-func (c *Cluster) reconcileLocked(fw *framework, tasks []mesos.ReconcileTask) {
+func (c *Cluster) reconcileLocked(fw *framework, tasks []wire.ReconcileTask) {
 	pa := fw.info.Has("PARTITION_AWARE")
-	answer := func(id string, agentID *mesos.ID, state, msg string, t *task) {
-		st := mesos.TaskStatus{
-			TaskID: mesos.ID{Value: id}, State: state, Source: "SOURCE_MASTER", Reason: "REASON_RECONCILIATION",
+	answer := func(id string, agentID *wire.ID, state, msg string, t *task) {
+		st := wire.TaskStatus{
+			TaskID: wire.ID{Value: id}, State: state, Source: "SOURCE_MASTER", Reason: "REASON_RECONCILIATION",
 			Message: msg, AgentID: agentID, Timestamp: now(),
 		}
 		if t != nil && t.forwarded != nil {
 			st.ContainerStatus = t.forwarded.ContainerStatus
 			st.ExecutorID = t.forwarded.ExecutorID
 		}
-		c.sendLocked(fw, mesos.Event{Type: "UPDATE", Update: &mesos.Update{Status: st}})
+		c.sendLocked(fw, wire.Event{Type: "UPDATE", Update: &wire.Update{Status: st}})
 	}
 	latest := func(t *task) string {
 		if t.forwarded != nil {
@@ -220,7 +220,7 @@ func (c *Cluster) reconcileLocked(fw *framework, tasks []mesos.ReconcileTask) {
 	}
 	if len(tasks) == 0 {
 		for _, t := range fw.tasks {
-			answer(t.id, &mesos.ID{Value: t.agent.id}, latest(t), "Reconciliation: Latest task state", t)
+			answer(t.id, &wire.ID{Value: t.agent.id}, latest(t), "Reconciliation: Latest task state", t)
 		}
 		return
 	}
@@ -229,7 +229,7 @@ func (c *Cluster) reconcileLocked(fw *framework, tasks []mesos.ReconcileTask) {
 			continue
 		}
 		if t := fw.tasks[rt.TaskID.Value]; t != nil {
-			answer(t.id, &mesos.ID{Value: t.agent.id}, latest(t), "Reconciliation: Latest task state", t)
+			answer(t.id, &wire.ID{Value: t.agent.id}, latest(t), "Reconciliation: Latest task state", t)
 			continue
 		}
 		var a *agent
@@ -402,7 +402,7 @@ func (c *Cluster) command(t *task) (argv, env []string, failure, source, reason 
 			return nil, nil, "Port mappings are only supported for bridge and user-defined networks", "SOURCE_EXECUTOR", ""
 		}
 		for _, pm := range d.PortMappings {
-			if !t.res.sum().Contains(mesos.Resources{Ports: []mesos.Range{{Begin: pm.HostPort, End: pm.HostPort}}}) {
+			if !t.res.sum().Contains(wire.Resources{Ports: []wire.Range{{Begin: pm.HostPort, End: pm.HostPort}}}) {
 				return nil, nil, fmt.Sprintf("Failed to create docker run options: Port [%d] not included in resources", pm.HostPort), "SOURCE_EXECUTOR", ""
 			}
 			if pm.HostPort != pm.ContainerPort {

@@ -5,12 +5,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // minAllocatable is the master's --min_allocatable_resources default,
 // cpus:0.01|mem:32: a leftover with neither is not offered.
-func minAllocatable(r mesos.Resources) bool {
+func minAllocatable(r wire.Resources) bool {
 	return r.CPUs >= 0.01 || r.Mem >= 32
 }
 
@@ -59,13 +59,13 @@ func (c *Cluster) allocate() {
 	if len(clients) == 0 {
 		return
 	}
-	var total mesos.Resources
+	var total wire.Resources
 	for _, a := range c.agents {
 		if !a.removed {
 			total = total.Add(a.total.sum())
 		}
 	}
-	dominant := func(r mesos.Resources) float64 { return max(ratio(r.CPUs, total.CPUs), ratio(r.Mem, total.Mem)) }
+	dominant := func(r wire.Resources) float64 { return max(ratio(r.CPUs, total.CPUs), ratio(r.Mem, total.Mem)) }
 	fwShare, roleShare := map[*framework]float64{}, map[string]float64{}
 	for _, fw := range c.frameworks {
 		for _, t := range fw.tasks {
@@ -80,7 +80,7 @@ func (c *Cluster) allocate() {
 		roleShare[o.role] += dominant(o.res.sum())
 	}
 	now := time.Now()
-	batches := map[*framework][]mesos.Offer{}
+	batches := map[*framework][]wire.Offer{}
 	for _, a := range c.agents {
 		if a.removed {
 			continue
@@ -131,7 +131,7 @@ func (c *Cluster) allocate() {
 		}
 	}
 	for fw, offers := range batches {
-		c.sendLocked(fw, mesos.Event{Type: "OFFERS", Offers: &mesos.Offers{Offers: offers}})
+		c.sendLocked(fw, wire.Event{Type: "OFFERS", Offers: &wire.Offers{Offers: offers}})
 	}
 }
 
@@ -142,27 +142,27 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-func (c *Cluster) wireOffer(o *offer) mesos.Offer {
+func (c *Cluster) wireOffer(o *offer) wire.Offer {
 	a := o.agent
 	// Without MULTI_ROLE the master strips allocation_info.
 	alloc := ""
-	var ai *mesos.AllocationInfo
+	var ai *wire.AllocationInfo
 	if o.fw.info.Has("MULTI_ROLE") {
 		alloc = o.role
-		ai = &mesos.AllocationInfo{Role: alloc}
+		ai = &wire.AllocationInfo{Role: alloc}
 	}
-	var execs []mesos.ID
+	var execs []wire.ID
 	for _, t := range a.tasks {
 		if t.fw == o.fw && !t.ended {
-			execs = append(execs, mesos.ID{Value: t.id})
+			execs = append(execs, wire.ID{Value: t.id})
 		}
 	}
 	sort.Slice(execs, func(i, j int) bool { return execs[i].Value < execs[j].Value })
-	return mesos.Offer{
-		ID: mesos.ID{Value: o.id}, FrameworkID: mesos.ID{Value: o.fw.id}, AgentID: mesos.ID{Value: a.id},
+	return wire.Offer{
+		ID: wire.ID{Value: o.id}, FrameworkID: wire.ID{Value: o.fw.id}, AgentID: wire.ID{Value: a.id},
 		Hostname: a.cfg.Hostname,
-		URL: &mesos.OfferURL{Scheme: "http", Path: "/slave(1)",
-			Address: mesos.Address{Hostname: a.cfg.Hostname, IP: "127.0.0.1", Port: a.endpoint}},
+		URL: &wire.OfferURL{Scheme: "http", Path: "/slave(1)",
+			Address: wire.Address{Hostname: a.cfg.Hostname, IP: "127.0.0.1", Port: a.endpoint}},
 		AllocationInfo: ai,
 		Resources:      o.res.wire(alloc),
 		Attributes:     a.cfg.Attributes,
@@ -174,7 +174,7 @@ func (c *Cluster) wireOffer(o *offer) mesos.Offer {
 func (c *Cluster) rescindLocked(o *offer) {
 	c.dropOfferLocked(o)
 	c.stats.OffersRescinded++
-	c.sendLocked(o.fw, mesos.Event{Type: "RESCIND", Rescind: &mesos.Rescind{OfferID: mesos.ID{Value: o.id}}})
+	c.sendLocked(o.fw, wire.Event{Type: "RESCIND", Rescind: &wire.Rescind{OfferID: wire.ID{Value: o.id}}})
 	c.kickAllocator()
 }
 
@@ -198,7 +198,7 @@ func (c *Cluster) discardOffersLocked(fw *framework, _ bool) {
 }
 
 // refuse is how long the filters of an ACCEPT or DECLINE last.
-func (c *Cluster) refuse(f *mesos.Filters) time.Duration {
+func (c *Cluster) refuse(f *wire.Filters) time.Duration {
 	secs := 5.0
 	if f != nil && f.RefuseSeconds != nil && *f.RefuseSeconds >= 0 {
 		secs = float64(*f.RefuseSeconds)
@@ -213,8 +213,8 @@ func (c *Cluster) refuse(f *mesos.Filters) time.Duration {
 }
 
 // acceptLocked is ACCEPT (and DECLINE, with no operations).
-func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operation, filters *mesos.Filters) {
-	var launches []mesos.TaskInfo
+func (c *Cluster) acceptLocked(fw *framework, ids []wire.ID, ops []wire.Operation, filters *wire.Filters) {
+	var launches []wire.TaskInfo
 	for _, op := range ops {
 		if op.Type == "LAUNCH" && op.Launch != nil {
 			launches = append(launches, op.Launch.TaskInfos...)
@@ -263,8 +263,8 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 			if ti.TaskID != nil {
 				id = ti.TaskID.Value
 			}
-			c.sendLocked(fw, mesos.Event{Type: "UPDATE", Update: &mesos.Update{Status: mesos.TaskStatus{
-				TaskID: mesos.ID{Value: id}, State: st, Source: "SOURCE_MASTER", Reason: "REASON_INVALID_OFFERS",
+			c.sendLocked(fw, wire.Event{Type: "UPDATE", Update: &wire.Update{Status: wire.TaskStatus{
+				TaskID: wire.ID{Value: id}, State: st, Source: "SOURCE_MASTER", Reason: "REASON_INVALID_OFFERS",
 				Message: "Task launched with invalid offers: " + invalid, Timestamp: now(),
 			}}})
 		}
@@ -298,9 +298,9 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 			if ti.TaskID != nil {
 				id = ti.TaskID.Value
 			}
-			c.sendLocked(fw, mesos.Event{Type: "UPDATE", Update: &mesos.Update{Status: mesos.TaskStatus{
-				TaskID: mesos.ID{Value: id}, State: "TASK_ERROR", Source: "SOURCE_MASTER", Reason: "REASON_TASK_INVALID",
-				Message: msg, AgentID: &mesos.ID{Value: a.id}, Timestamp: now(),
+			c.sendLocked(fw, wire.Event{Type: "UPDATE", Update: &wire.Update{Status: wire.TaskStatus{
+				TaskID: wire.ID{Value: id}, State: "TASK_ERROR", Source: "SOURCE_MASTER", Reason: "REASON_TASK_INVALID",
+				Message: msg, AgentID: &wire.ID{Value: a.id}, Timestamp: now(),
 			}}})
 			continue
 		}
@@ -315,7 +315,7 @@ func (c *Cluster) acceptLocked(fw *framework, ids []mesos.ID, ops []mesos.Operat
 // filterLocked refuses resources of an agent to a framework's role for
 // the filter's time: they are not offered to it again unless more is
 // free.
-func (c *Cluster) filterLocked(fw *framework, role string, a *agent, avail pool, filters *mesos.Filters) {
+func (c *Cluster) filterLocked(fw *framework, role string, a *agent, avail pool, filters *wire.Filters) {
 	if d := c.refuse(filters); d > 0 && !avail.empty() {
 		key := filterKey{role, a.id}
 		f := fw.filters[key]
@@ -334,7 +334,7 @@ func (c *Cluster) filterLocked(fw *framework, role string, a *agent, avail pool,
 // validateTask is the master's per-task validation against offers
 // allocated to role, holding avail. It returns the task's resources, or
 // the error.
-func validateTask(fw *framework, ti mesos.TaskInfo, role string, avail pool) (pool, string) {
+func validateTask(fw *framework, ti wire.TaskInfo, role string, avail pool) (pool, string) {
 	if ti.TaskID == nil || !validID(ti.TaskID.Value) {
 		return nil, "Task ID is invalid"
 	}
@@ -358,7 +358,7 @@ func validateTask(fw *framework, ti mesos.TaskInfo, role string, avail pool) (po
 }
 
 // validateTaskInfo checks what a task runs.
-func validateTaskInfo(ti mesos.TaskInfo) string {
+func validateTaskInfo(ti wire.TaskInfo) string {
 	if (ti.Command == nil) == (ti.Executor == nil) {
 		return "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
 	}

@@ -5,14 +5,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // ParseAttributes reads the agent --attributes syntax:
 // "rack:r1;zone:us-east-1a;ssd:1;rng:[1-3];tags:{a,b}". A number is a
 // SCALAR, [..] RANGES, {..} a SET, anything else TEXT.
-func ParseAttributes(s string) ([]mesos.Attribute, error) {
-	var out []mesos.Attribute
+func ParseAttributes(s string) ([]Attribute, error) {
+	var out []Attribute
 	for _, part := range strings.Split(s, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -22,22 +22,22 @@ func ParseAttributes(s string) ([]mesos.Attribute, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("attribute %q: want name:value", part)
 		}
-		a := mesos.Attribute{Name: name}
+		a := wire.Attribute{Name: name}
 		switch {
 		case strings.HasPrefix(val, "["):
-			r, err := mesos.ParseResources("ports:" + val)
+			r, err := wire.ParseResources("ports:" + val)
 			if err != nil {
 				return nil, fmt.Errorf("attribute %s: %w", name, err)
 			}
-			a.Type, a.Ranges = "RANGES", &mesos.Ranges{Range: r.Ports}
+			a.Type, a.Ranges = "RANGES", &wire.Ranges{Range: r.Ports}
 		case strings.HasPrefix(val, "{"):
 			items := strings.Split(strings.Trim(val, "{}"), ",")
-			a.Type, a.Set = "SET", &mesos.Set{Item: items}
+			a.Type, a.Set = "SET", &wire.Set{Item: items}
 		default:
 			if f, err := strconv.ParseFloat(val, 64); err == nil {
-				a.Type, a.Scalar = "SCALAR", &mesos.Scalar{Value: mesos.Number(f)}
+				a.Type, a.Scalar = "SCALAR", &wire.Scalar{Value: wire.Number(f)}
 			} else {
-				a.Type, a.Text = "TEXT", &mesos.Text{Value: val}
+				a.Type, a.Text = "TEXT", &wire.Text{Value: val}
 			}
 		}
 		out = append(out, a)

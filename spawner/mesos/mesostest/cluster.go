@@ -57,8 +57,19 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
+
+// Resources is an amount of an agent's resources: cpus, mem and disk
+// (MiB), gpus, and ports.
+type Resources = wire.Resources
+
+// Attribute is an agent attribute; ParseAttributes reads them.
+type Attribute = wire.Attribute
+
+// ParseResources reads the agent --resources syntax:
+// "cpus:4;mem:8192;disk:20000;gpus:1;ports:[31000-31999,32100-32200]".
+func ParseResources(s string) (Resources, error) { return wire.ParseResources(s) }
 
 // AgentConfig describes one agent.
 type AgentConfig struct {
@@ -67,12 +78,12 @@ type AgentConfig struct {
 	// statuses carry.
 	Hostname string
 	// Resources are the agent's unreserved resources.
-	Resources mesos.Resources
+	Resources Resources
 	// Reserved are resources statically reserved for a role (the agent's
 	// --resources="cpus(role):4;..."). Their ports are used as given, not
 	// shared out among agents as Resources' are.
-	Reserved   map[string]mesos.Resources
-	Attributes []mesos.Attribute
+	Reserved   map[string]Resources
+	Attributes []Attribute
 }
 
 // Options configure a Cluster.
@@ -264,7 +275,7 @@ func splitPorts(agents []AgentConfig) []AgentConfig {
 		per := len(ports) / len(idx)
 		for j, i := range idx {
 			r := out[i].Resources
-			r.Ports = mesos.PortRanges(ports[j*per : (j+1)*per])
+			r.Ports = wire.PortRanges(ports[j*per : (j+1)*per])
 			out[i].Resources = r
 		}
 	}
@@ -362,10 +373,10 @@ func (c *Cluster) Agents() []string {
 
 // AgentResources are each agent's unreserved resources, ports split as
 // they were.
-func (c *Cluster) AgentResources() []mesos.Resources {
+func (c *Cluster) AgentResources() []Resources {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var rs []mesos.Resources
+	var rs []Resources
 	for _, a := range c.agents {
 		rs = append(rs, a.cfg.Resources)
 	}
@@ -380,7 +391,7 @@ type TaskView struct {
 	// Role is the role the task's resources are allocated to.
 	Role string
 	// Resources are the task's resources as the framework launched it.
-	Resources []mesos.Resource
+	Resources []wire.Resource
 }
 
 // Tasks lists the tasks the master tracks, sorted by id.
@@ -492,22 +503,22 @@ func (c *Cluster) RemoveAgent(i int) error {
 		if !t.fw.info.Has("PARTITION_AWARE") {
 			st = "TASK_LOST"
 		}
-		c.sendLocked(t.fw, mesos.Event{Type: "UPDATE", Update: &mesos.Update{Status: mesos.TaskStatus{
-			TaskID: mesos.ID{Value: t.id}, State: st, Source: "SOURCE_MASTER", Reason: "REASON_AGENT_REMOVED",
-			AgentID: &mesos.ID{Value: a.id}, Message: "Agent " + a.cfg.Hostname + " is unreachable", Timestamp: now(),
+		c.sendLocked(t.fw, wire.Event{Type: "UPDATE", Update: &wire.Update{Status: wire.TaskStatus{
+			TaskID: wire.ID{Value: t.id}, State: st, Source: "SOURCE_MASTER", Reason: "REASON_AGENT_REMOVED",
+			AgentID: &wire.ID{Value: a.id}, Message: "Agent " + a.cfg.Hostname + " is unreachable", Timestamp: now(),
 		}}})
 		delete(t.fw.tasks, t.id)
 	}
 	a.tasks = map[string]*task{}
 	a.used = pool{}
 	for _, fw := range c.frameworks {
-		c.sendLocked(fw, mesos.Event{Type: "FAILURE", Failure: &mesos.FailureInfo{AgentID: &mesos.ID{Value: a.id}}})
+		c.sendLocked(fw, wire.Event{Type: "FAILURE", Failure: &wire.FailureInfo{AgentID: &wire.ID{Value: a.id}}})
 	}
 	return nil
 }
 
-func now() mesos.Number {
-	return mesos.Number(float64(time.Now().UnixNano()) / 1e9)
+func now() wire.Number {
+	return wire.Number(float64(time.Now().UnixNano()) / 1e9)
 }
 
 func newUUID() string {

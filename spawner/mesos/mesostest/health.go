@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // healthCheck is the executor's health checker for one task (the
@@ -22,7 +22,7 @@ import (
 // from the start, so it includes the delay) are ignored; after
 // consecutive_failures the task is killed and its terminal update
 // carries healthy:false.
-func (c *Cluster) healthCheck(t *task, hc mesos.HealthCheck, env []string) {
+func (c *Cluster) healthCheck(t *task, hc wire.HealthCheck, env []string) {
 	secs := func(p *float64, def float64) time.Duration {
 		v := def
 		if p != nil {
@@ -95,7 +95,7 @@ func (c *Cluster) sleepUnlessEnded(t *task, d time.Duration) bool {
 	}
 }
 
-func (c *Cluster) healthStatus(t *task, healthy bool) mesos.TaskStatus {
+func (c *Cluster) healthStatus(t *task, healthy bool) wire.TaskStatus {
 	st := c.status(t, "TASK_RUNNING", "SOURCE_EXECUTOR", "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED", "")
 	st.Healthy = &healthy
 	return st
@@ -119,7 +119,7 @@ func (c *Cluster) killUnhealthyLocked(t *task) {
 }
 
 // probe runs one check; 200-399 is healthy for HTTP (redirects followed).
-func probe(hc mesos.HealthCheck, timeout time.Duration, env []string) bool {
+func probe(hc wire.HealthCheck, timeout time.Duration, env []string) bool {
 	ctx := context.Background()
 	if timeout > 0 {
 		var cancel context.CancelFunc

@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"testing"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // TestHealthChecks: a task that passes its check is reported healthy
@@ -33,7 +33,7 @@ func TestHealthChecks(t *testing.T) {
 		t.Fatalf("ACCEPT = %d", resp.StatusCode)
 	}
 	healthy := map[string][]bool{}
-	var badEnd mesos.TaskStatus
+	var badEnd wire.TaskStatus
 	for badEnd.State == "" || len(healthy["good"]) == 0 {
 		st := s.until(t, "UPDATE").Update.Status
 		u := base64.StdEncoding.EncodeToString(st.UUID)
@@ -45,7 +45,7 @@ func TestHealthChecks(t *testing.T) {
 			}
 			healthy[st.TaskID.Value] = append(healthy[st.TaskID.Value], *st.Healthy)
 		}
-		if st.TaskID.Value == "bad" && mesos.Terminal(st.State) {
+		if st.TaskID.Value == "bad" && wire.Terminal(st.State) {
 			badEnd = st
 		}
 	}

@@ -11,12 +11,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 type framework struct {
 	id         string
-	info       mesos.FrameworkInfo
+	info       wire.FrameworkInfo
 	roles      []string // FrameworkInfo.roles, or its one role
 	stream     *stream
 	suppressed map[string]bool // by role
@@ -145,7 +145,7 @@ func (c *Cluster) scheduler(self int, w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	var call mesos.Call
+	var call wire.Call
 	switch ct[0] {
 	case "application/json":
 		var raw any
@@ -216,7 +216,7 @@ func accepts(header, mt string) bool {
 	return false
 }
 
-func missingRequired(call *mesos.Call) string {
+func missingRequired(call *wire.Call) string {
 	if s := call.Subscribe; s != nil && s.FrameworkInfo == nil {
 		return "subscribe.framework_info"
 	}
@@ -240,7 +240,7 @@ func missingRequired(call *mesos.Call) string {
 }
 
 // validate is the master's scheduler::call validation.
-func validate(call *mesos.Call) string {
+func validate(call *wire.Call) string {
 	if call.Type == "" {
 		return "Expecting 'type' to be present"
 	}
@@ -275,22 +275,22 @@ func validate(call *mesos.Call) string {
 }
 
 // subscribe serves a SUBSCRIBE: 200 and a RecordIO stream.
-func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.Call) {
+func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *wire.Call) {
 	fi := *call.Subscribe.FrameworkInfo
 	st := newStream()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Mesos-Stream-Id", st.id)
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
-	writeOne := func(ev mesos.Event) {
-		rec, _ := mesos.AppendRecord(nil, ev)
+	writeOne := func(ev wire.Event) {
+		rec, _ := wire.AppendRecord(nil, ev)
 		w.Write(rec)
 		if fl != nil {
 			fl.Flush()
 		}
 	}
 	if msg := c.checkFramework(&fi, r); msg != "" {
-		writeOne(mesos.Event{Type: "ERROR", Error: &mesos.ErrorInfo{Message: msg}})
+		writeOne(wire.Event{Type: "ERROR", Error: &wire.ErrorInfo{Message: msg}})
 		return
 	}
 	c.mu.Lock()
@@ -298,7 +298,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 	if fi.ID != nil {
 		if c.removed[fi.ID.Value] {
 			c.mu.Unlock()
-			writeOne(mesos.Event{Type: "ERROR", Error: &mesos.ErrorInfo{Message: "Framework has been removed"}})
+			writeOne(wire.Event{Type: "ERROR", Error: &wire.ErrorInfo{Message: "Framework has been removed"}})
 			return
 		}
 		fw = c.frameworks[fi.ID.Value]
@@ -316,7 +316,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 	}
 	if fw.stream != nil {
 		old := fw.stream
-		rec, _ := mesos.AppendRecord(nil, mesos.Event{Type: "ERROR", Error: &mesos.ErrorInfo{Message: "Framework failed over"}})
+		rec, _ := wire.AppendRecord(nil, wire.Event{Type: "ERROR", Error: &wire.ErrorInfo{Message: "Framework failed over"}})
 		old.push(rec)
 		old.close()
 		c.discardOffersLocked(fw, false)
@@ -325,7 +325,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 		fw.failover.Stop()
 		fw.failover = nil
 	}
-	fi.ID = &mesos.ID{Value: fw.id}
+	fi.ID = &wire.ID{Value: fw.id}
 	fw.info = fi
 	switch {
 	case fi.Has("MULTI_ROLE"):
@@ -342,11 +342,11 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 	fw.stream = st
 	c.stats.Subscribes++
 	hb := c.opts.Heartbeat
-	c.sendLocked(fw, mesos.Event{Type: "SUBSCRIBED", Subscribed: &mesos.Subscribed{
-		FrameworkID: mesos.ID{Value: fw.id}, HeartbeatIntervalSeconds: mesos.Number(hb.Seconds()),
+	c.sendLocked(fw, wire.Event{Type: "SUBSCRIBED", Subscribed: &wire.Subscribed{
+		FrameworkID: wire.ID{Value: fw.id}, HeartbeatIntervalSeconds: wire.Number(hb.Seconds()),
 		MasterInfo: c.masterInfoLocked(),
 	}})
-	c.sendLocked(fw, mesos.Event{Type: "HEARTBEAT"})
+	c.sendLocked(fw, wire.Event{Type: "HEARTBEAT"})
 	for _, t := range fw.tasks {
 		t.retry = c.opts.UpdateRetry
 		c.forwardLocked(t)
@@ -356,7 +356,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 
 	tick := time.NewTicker(hb)
 	defer tick.Stop()
-	hbRec, _ := mesos.AppendRecord(nil, mesos.Event{Type: "HEARTBEAT"})
+	hbRec, _ := wire.AppendRecord(nil, wire.Event{Type: "HEARTBEAT"})
 	flush := func() bool {
 		for _, rec := range st.take() {
 			if _, err := w.Write(rec); err != nil {
@@ -402,7 +402,7 @@ func (c *Cluster) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.
 
 // checkFramework is FrameworkInfo validation and authentication; a
 // failure goes to the stream as an ERROR event.
-func (c *Cluster) checkFramework(fi *mesos.FrameworkInfo, r *http.Request) string {
+func (c *Cluster) checkFramework(fi *wire.FrameworkInfo, r *http.Request) string {
 	if fi.Has("MULTI_ROLE") {
 		if fi.Role != "" {
 			return "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable"
@@ -437,12 +437,12 @@ func (c *Cluster) checkFramework(fi *mesos.FrameworkInfo, r *http.Request) strin
 	return ""
 }
 
-func (c *Cluster) masterInfoLocked() *mesos.MasterInfo {
+func (c *Cluster) masterInfoLocked() *wire.MasterInfo {
 	addr := c.addrs[max(c.leader, 0)]
 	host, port := splitHostPort(addr)
-	return &mesos.MasterInfo{
+	return &wire.MasterInfo{
 		ID: c.masterID, IP: 0x0100007f, Port: port, PID: "master@" + addr, Hostname: host, Version: "1.11.0",
-		Address: &mesos.Address{Hostname: host, IP: host, Port: port},
+		Address: &wire.Address{Hostname: host, IP: host, Port: port},
 	}
 }
 
@@ -502,11 +502,11 @@ func (c *Cluster) removeFrameworkLocked(fw *framework) {
 }
 
 // sendLocked queues an event on the framework's stream, if connected.
-func (c *Cluster) sendLocked(fw *framework, ev mesos.Event) bool {
+func (c *Cluster) sendLocked(fw *framework, ev wire.Event) bool {
 	if fw.stream == nil {
 		return false
 	}
-	rec, err := mesos.AppendRecord(nil, ev)
+	rec, err := wire.AppendRecord(nil, ev)
 	if err != nil {
 		return false
 	}
@@ -516,7 +516,7 @@ func (c *Cluster) sendLocked(fw *framework, ev mesos.Event) bool {
 
 // call handles every call but SUBSCRIBE, returning the status code and
 // an error body.
-func (c *Cluster) call(r *http.Request, call *mesos.Call) (int, string) {
+func (c *Cluster) call(r *http.Request, call *wire.Call) (int, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fw := c.frameworks[call.FrameworkID.Value]
@@ -587,7 +587,7 @@ func (c *Cluster) call(r *http.Request, call *mesos.Call) (int, string) {
 // or every role of the framework when it names none. A call naming a role
 // the framework is not subscribed with is dropped (the answer is still
 // 202): ok is false.
-func callRoles(fw *framework, l *mesos.RoleList) (roles []string, ok bool) {
+func callRoles(fw *framework, l *wire.RoleList) (roles []string, ok bool) {
 	if l == nil || len(l.Roles) == 0 {
 		return fw.roles, true
 	}

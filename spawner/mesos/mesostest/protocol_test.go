@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
 
 func newCluster(t *testing.T, tweak func(*mesostest.Options)) *mesostest.Cluster {
 	t.Helper()
-	r, _ := mesos.ParseResources("cpus:4;mem:8192;disk:1000;ports:[31000-31099]")
+	r, _ := mesostest.ParseResources("cpus:4;mem:8192;disk:1000;ports:[31000-31099]")
 	opts := mesostest.Options{
 		Agents:             []mesostest.AgentConfig{{Resources: r}, {Resources: r}},
 		Heartbeat:          200 * time.Millisecond,
@@ -58,7 +58,7 @@ func post(t *testing.T, url, ctype, body string, hdr map[string]string) *http.Re
 // sub is an open subscription.
 type sub struct {
 	resp   *http.Response
-	rr     *mesos.RecordReader
+	rr     *wire.RecordReader
 	id     string
 	stream string
 }
@@ -70,7 +70,7 @@ func subscribe(t *testing.T, url, body string) *sub {
 		t.Fatalf("SUBSCRIBE = %d", resp.StatusCode)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
-	s := &sub{resp: resp, rr: mesos.NewRecordReader(resp.Body), stream: resp.Header.Get("Mesos-Stream-Id")}
+	s := &sub{resp: resp, rr: wire.NewRecordReader(resp.Body), stream: resp.Header.Get("Mesos-Stream-Id")}
 	ev := s.next(t)
 	if ev.Type != "SUBSCRIBED" {
 		t.Fatalf("first event = %s, want SUBSCRIBED", ev.Type)
@@ -82,13 +82,13 @@ func subscribe(t *testing.T, url, body string) *sub {
 	return s
 }
 
-func (s *sub) next(t *testing.T) mesos.Event {
+func (s *sub) next(t *testing.T) wire.Event {
 	t.Helper()
 	rec, err := s.rr.Next()
 	if err != nil {
 		t.Fatalf("stream: %v", err)
 	}
-	var ev mesos.Event
+	var ev wire.Event
 	if err := json.Unmarshal(rec, &ev); err != nil {
 		t.Fatalf("event %s: %v", rec, err)
 	}
@@ -96,7 +96,7 @@ func (s *sub) next(t *testing.T) mesos.Event {
 }
 
 // until reads events until one of type typ.
-func (s *sub) until(t *testing.T, typ string) mesos.Event {
+func (s *sub) until(t *testing.T, typ string) wire.Event {
 	t.Helper()
 	for {
 		if ev := s.next(t); ev.Type == typ {
@@ -245,7 +245,7 @@ func TestFailoverAndDisconnect(t *testing.T) {
 	}
 	resp = post(t, c.URL(0)+"/api/v1/scheduler", "application/json", again, nil)
 	defer resp.Body.Close()
-	s3 := &sub{rr: mesos.NewRecordReader(resp.Body)}
+	s3 := &sub{rr: wire.NewRecordReader(resp.Body)}
 	if ev := s3.next(t); ev.Type != "ERROR" || ev.Error.Message != "Framework has been removed" {
 		t.Errorf("SUBSCRIBE after the failover timeout = %s %+v, want ERROR Framework has been removed", ev.Type, ev.Error)
 	}
@@ -273,7 +273,7 @@ func TestOffersDeclineSuppressRevive(t *testing.T) {
 		for _, o := range ev.Offers.Offers {
 			seen[o.AgentID.Value] = true
 			ids = append(ids, `{"value":"`+o.ID.Value+`"}`)
-			got := mesos.FromWire(o.Resources)
+			got := wire.FromWire(o.Resources)
 			if got.CPUs != 4 || got.Mem != 8192 || got.NumPorts() != 50 {
 				t.Errorf("offer = %s, want all of an agent with half the ports", got)
 			}
@@ -314,7 +314,7 @@ func TestLaunchAckKillReconcile(t *testing.T) {
 	if code := call(launch); code != 202 {
 		t.Fatalf("ACCEPT = %d", code)
 	}
-	var errored, starting mesos.TaskStatus
+	var errored, starting wire.TaskStatus
 	for errored.TaskID.Value == "" || starting.TaskID.Value == "" {
 		st := s.until(t, "UPDATE").Update.Status
 		switch st.TaskID.Value {
@@ -334,7 +334,7 @@ func TestLaunchAckKillReconcile(t *testing.T) {
 	if again := s.until(t, "UPDATE").Update.Status; again.State != "TASK_STARTING" || string(again.UUID) != string(starting.UUID) {
 		t.Errorf("resent update = %s, want TASK_STARTING again", again.State)
 	}
-	ack := func(st mesos.TaskStatus) {
+	ack := func(st wire.TaskStatus) {
 		t.Helper()
 		u := base64.StdEncoding.EncodeToString(st.UUID)
 		if code := call(`{"type":"ACKNOWLEDGE",` + fw + `,"acknowledge":{"agent_id":{"value":"` + st.AgentID.Value + `"},"task_id":{"value":"` + st.TaskID.Value + `"},"uuid":"` + u + `"}}`); code != 202 {
@@ -342,13 +342,13 @@ func TestLaunchAckKillReconcile(t *testing.T) {
 		}
 	}
 	ack(starting)
-	var running mesos.TaskStatus
+	var running wire.TaskStatus
 	for running.State != "TASK_RUNNING" {
 		running = s.until(t, "UPDATE").Update.Status
 	}
 	ack(running)
 	call(`{"type":"RECONCILE",` + fw + `,"reconcile":{"tasks":[{"task_id":{"value":"t1"}},{"task_id":{"value":"ghost"},"agent_id":{"value":"` + o.AgentID.Value + `"}}]}}`)
-	got := map[string]mesos.TaskStatus{}
+	got := map[string]wire.TaskStatus{}
 	for len(got) < 2 {
 		st := s.until(t, "UPDATE").Update.Status
 		if st.Reason == "REASON_RECONCILIATION" {
@@ -362,8 +362,8 @@ func TestLaunchAckKillReconcile(t *testing.T) {
 		t.Errorf("reconcile ghost = %+v, want TASK_GONE (partition aware)", st)
 	}
 	call(`{"type":"KILL",` + fw + `,"kill":{"task_id":{"value":"t1"},"kill_policy":{"grace_period":{"nanoseconds":100000000}}}}`)
-	var end mesos.TaskStatus
-	for !mesos.Terminal(end.State) {
+	var end wire.TaskStatus
+	for !wire.Terminal(end.State) {
 		end = s.until(t, "UPDATE").Update.Status
 	}
 	if end.State != "TASK_KILLED" {
@@ -425,7 +425,7 @@ func TestCommandTasks(t *testing.T) {
 		{"unknown image", `{"shell":false}`, `,"container":{"type":"DOCKER","docker":{"image":"nope"}}`, "TASK_FAILED", "Failed to launch container: Failed to pull image 'nope': not found"},
 		{"port mapping in HOST mode", `{"shell":false}`, `,"container":{"type":"DOCKER","docker":{"image":"img","port_mappings":[{"host_port":31000,"container_port":31000}]}}`, "TASK_FAILED", "Port mappings are only supported for bridge and user-defined networks"},
 	}
-	var offers []mesos.Offer // offers held: every one is used in turn
+	var offers []wire.Offer // offers held: every one is used in turn
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for len(offers) == 0 {
@@ -457,7 +457,7 @@ func TestCommandTasks(t *testing.T) {
 				u := base64.StdEncoding.EncodeToString(st.UUID)
 				r := post(t, c.URL(0)+"/api/v1/scheduler", "application/json", `{"type":"ACKNOWLEDGE",`+fw+`,"acknowledge":{"agent_id":{"value":"`+st.AgentID.Value+`"},"task_id":{"value":"`+id+`"},"uuid":"`+u+`"}}`, map[string]string{"Mesos-Stream-Id": s.stream})
 				r.Body.Close()
-				if mesos.Terminal(st.State) {
+				if wire.Terminal(st.State) {
 					if st.State != tt.wantState || st.Message != tt.wantMsg {
 						t.Errorf("end = %s %q, want %s %q (states %v)", st.State, st.Message, tt.wantState, tt.wantMsg, seen)
 					}

@@ -5,13 +5,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 )
 
 // pool is an amount of an agent's resources by reservation: "*" holds
 // the unreserved ones, any other key those statically reserved for that
 // role. Pools are values: the methods return new ones.
-type pool map[string]mesos.Resources
+type pool map[string]wire.Resources
 
 func (p pool) add(o pool) pool {
 	out := pool{}
@@ -61,8 +61,8 @@ func (p pool) empty() bool {
 }
 
 // sum is everything in p, whatever its reservation.
-func (p pool) sum() mesos.Resources {
-	var r mesos.Resources
+func (p pool) sum() wire.Resources {
+	var r wire.Resources
 	for _, v := range p {
 		r = r.Add(v)
 	}
@@ -83,8 +83,8 @@ func (p pool) keys() []string {
 // format of frameworks without RESERVATION_REFINEMENT, where the master
 // writes role "*" on unreserved resources) and, for a MULTI_ROLE
 // framework, the role they are allocated to.
-func (p pool) wire(alloc string) []mesos.Resource {
-	var out []mesos.Resource
+func (p pool) wire(alloc string) []wire.Resource {
+	var out []wire.Resource
 	for _, k := range p.keys() {
 		out = append(out, p[k].Wire(k, alloc)...)
 	}
@@ -163,7 +163,7 @@ func validRole(role string) string {
 // put the offer's allocation on those that carry none: by reservation
 // (Resource.role, "*" when unset), and the one role they are allocated
 // to. msg is the validation error when they name no role or several.
-func taskResources(rs []mesos.Resource, offerRole string) (res pool, alloc, msg string) {
+func taskResources(rs []wire.Resource, offerRole string) (res pool, alloc, msg string) {
 	res = pool{}
 	seen := false
 	for _, r := range rs {
@@ -182,7 +182,7 @@ func taskResources(rs []mesos.Resource, offerRole string) (res pool, alloc, msg 
 		if k == "" {
 			k = "*"
 		}
-		res[k] = res[k].Add(mesos.FromWire([]mesos.Resource{r}))
+		res[k] = res[k].Add(wire.FromWire([]wire.Resource{r}))
 	}
 	return res.trim(), alloc, ""
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
 
@@ -21,13 +21,13 @@ func multiRole(roles ...string) string {
 // with some unreserved and more reserved for "analytics".
 func reservedCluster(t *testing.T) *mesostest.Cluster {
 	t.Helper()
-	shared, _ := mesos.ParseResources("cpus:2;mem:2048;ports:[31000-31009]")
-	small, _ := mesos.ParseResources("cpus:1;mem:512;ports:[31100-31104]")
-	reserved, _ := mesos.ParseResources("cpus:4;mem:4096;ports:[31105-31109]")
+	shared, _ := mesostest.ParseResources("cpus:2;mem:2048;ports:[31000-31009]")
+	small, _ := mesostest.ParseResources("cpus:1;mem:512;ports:[31100-31104]")
+	reserved, _ := mesostest.ParseResources("cpus:4;mem:4096;ports:[31105-31109]")
 	return newCluster(t, func(o *mesostest.Options) {
 		o.Agents = []mesostest.AgentConfig{
 			{Resources: shared},
-			{Resources: small, Reserved: map[string]mesos.Resources{"analytics": reserved}},
+			{Resources: small, Reserved: map[string]mesostest.Resources{"analytics": reserved}},
 		}
 	})
 }
@@ -45,11 +45,11 @@ func TestSubscribeRoles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := post(t, c.URL(0)+"/api/v1/scheduler", "application/json", `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n",`+tt.info+`}}}`, nil)
 			defer resp.Body.Close()
-			rec, err := mesos.NewRecordReader(resp.Body).Next()
+			rec, err := wire.NewRecordReader(resp.Body).Next()
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ev mesos.Event
+			var ev wire.Event
 			json.Unmarshal(rec, &ev)
 			switch {
 			case tt.want == "" && ev.Type != "SUBSCRIBED":
@@ -70,7 +70,7 @@ func TestReservedOffers(t *testing.T) {
 		c := reservedCluster(t)
 		s := subscribe(t, c.URL(0), multiRole("*", "analytics"))
 		agents := c.Agents()
-		var agent2 mesos.Resources
+		var agent2 mesostest.Resources
 		for agent2.CPUs < 5 { // agent2's resources come in one or two offers
 			for _, o := range s.until(t, "OFFERS").Offers.Offers {
 				if o.AllocationInfo == nil || o.AllocationInfo.Role == "" {
@@ -89,7 +89,7 @@ func TestReservedOffers(t *testing.T) {
 					}
 				}
 				if o.AgentID.Value == agents[1] {
-					agent2 = agent2.Add(mesos.FromWire(o.Resources))
+					agent2 = agent2.Add(wire.FromWire(o.Resources))
 				}
 			}
 		}
@@ -100,7 +100,7 @@ func TestReservedOffers(t *testing.T) {
 	t.Run("framework without the role", func(t *testing.T) {
 		c := reservedCluster(t)
 		s := subscribe(t, c.URL(0), subscribeBody) // role "*", not MULTI_ROLE
-		got := map[string]mesos.Resources{}
+		got := map[string]mesostest.Resources{}
 		for len(got) < 2 {
 			for _, o := range s.until(t, "OFFERS").Offers.Offers {
 				if o.AllocationInfo != nil {
@@ -111,7 +111,7 @@ func TestReservedOffers(t *testing.T) {
 						t.Errorf("resource %s: role %q, allocation %+v; want *, none", r.Name, r.Role, r.AllocationInfo)
 					}
 				}
-				got[o.AgentID.Value] = mesos.FromWire(o.Resources)
+				got[o.AgentID.Value] = wire.FromWire(o.Resources)
 			}
 		}
 		if r := got[c.Agents()[1]]; r.CPUs != 1 || r.Mem != 512 {
@@ -148,7 +148,7 @@ func TestLaunchRoles(t *testing.T) {
 	call(`{"type":"REVIVE",` + fw + `,"revive":{"roles":["analytics"]}}`)
 
 	agent2 := c.Agents()[1]
-	next := func() mesos.Offer {
+	next := func() wire.Offer {
 		t.Helper()
 		for {
 			for _, o := range s.until(t, "OFFERS").Offers.Offers {
@@ -180,7 +180,7 @@ func TestLaunchRoles(t *testing.T) {
 			id := "t" + string(rune('a'+i))
 			call(`{"type":"ACCEPT",` + fw + `,"accept":{"offer_ids":[{"value":"` + o.ID.Value + `"}],"filters":{"refuse_seconds":0},"operations":[{"type":"LAUNCH","launch":{"task_infos":[` +
 				`{"name":"t","task_id":{"value":"` + id + `"},"agent_id":{"value":"` + agent2 + `"},"resources":[` + tt.resources + `],"command":{"value":"sleep 60"}}]}}]}}`)
-			var st mesos.TaskStatus
+			var st wire.TaskStatus
 			for st.TaskID.Value != id {
 				st = s.until(t, "UPDATE").Update.Status
 			}

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sparkhub/sparkhub/spawner/mesos"
+	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
 
@@ -120,7 +120,7 @@ func run(args []string) error {
 
 // parseAgentResources reads an agent's --resources: "name:value" is
 // unreserved, "name(role):value" reserved for role.
-func parseAgentResources(s string) (mesos.Resources, map[string]mesos.Resources, error) {
+func parseAgentResources(s string) (wire.Resources, map[string]wire.Resources, error) {
 	parts := map[string][]string{}
 	for _, part := range strings.Split(s, ";") {
 		part = strings.TrimSpace(part)
@@ -131,18 +131,18 @@ func parseAgentResources(s string) (mesos.Resources, map[string]mesos.Resources,
 		if i := strings.IndexByte(part, '('); i >= 0 {
 			j := strings.IndexByte(part, ')')
 			if j < i || j+1 >= len(part) || part[j+1] != ':' {
-				return mesos.Resources{}, nil, fmt.Errorf("resource %q: want name(role):value", part)
+				return wire.Resources{}, nil, fmt.Errorf("resource %q: want name(role):value", part)
 			}
 			role, part = part[i+1:j], part[:i]+part[j+1:]
 		}
 		parts[role] = append(parts[role], part)
 	}
-	var unreserved mesos.Resources
-	reserved := map[string]mesos.Resources{}
+	var unreserved wire.Resources
+	reserved := map[string]wire.Resources{}
 	for role, ps := range parts {
-		r, err := mesos.ParseResources(strings.Join(ps, ";"))
+		r, err := wire.ParseResources(strings.Join(ps, ";"))
 		if err != nil {
-			return mesos.Resources{}, nil, err
+			return wire.Resources{}, nil, err
 		}
 		if role == "*" {
 			unreserved = r

@@ -1,4 +1,16 @@
-package mesos
+// Package wire is the Mesos v1 scheduler HTTP API as both sides of it
+// in sparkhub speak it: the framework (spawner/mesos) and the emulated
+// master (spawner/mesos/mesostest). It holds the calls and events, in
+// the JSON that Mesos reads and writes (stout's protobuf mapping:
+// snake_case names, enums as their names, bytes as standard base64,
+// unknown fields ignored), the RecordIO framing of the event stream, and
+// the arithmetic of the resources offers and tasks carry. Only the fields
+// sparkhub and its emulator use are declared; both ignore the rest.
+//
+// A call the framework sends is a Call with its type and the one field
+// of that type set; framework_id is set on every call but SUBSCRIBE of a
+// new framework.
+package wire
 
 import (
 	"bufio"
@@ -9,11 +21,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// The v1 scheduler API's messages, in the JSON that Mesos reads and
-// writes (stout's protobuf mapping: snake_case names, enums as their
-// names, bytes as standard base64, unknown fields ignored). Only the
-// fields sparkhub and its emulator use are declared; both ignore the rest.
 
 // ID is FrameworkID, OfferID, AgentID, TaskID, ExecutorID, ...
 type ID struct {

@@ -1,4 +1,4 @@
-package mesos
+package wire
 
 import (
 	"fmt"
@@ -117,7 +117,7 @@ func (r Resources) Wire(role, allocRole string) []Resource {
 		v    float64
 	}{{"cpus", r.CPUs}, {"mem", r.Mem}, {"disk", r.Disk}, {"gpus", r.GPUs}} {
 		if s.v > 0 {
-			out = append(out, Resource{Name: s.name, Type: "SCALAR", Scalar: &Scalar{Value: Number(fixed(s.v))}, Role: role, AllocationInfo: alloc})
+			out = append(out, Resource{Name: s.name, Type: "SCALAR", Scalar: &Scalar{Value: Number(Fixed(s.v))}, Role: role, AllocationInfo: alloc})
 		}
 	}
 	if len(r.Ports) > 0 {
@@ -126,8 +126,8 @@ func (r Resources) Wire(role, allocRole string) []Resource {
 	return out
 }
 
-// fixed rounds to Mesos's three decimal digits.
-func fixed(v float64) float64 { return math.Round(v*1000) / 1000 }
+// Fixed rounds to Mesos's three decimal digits.
+func Fixed(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // Empty reports whether r holds nothing.
 func (r Resources) Empty() bool {
@@ -144,7 +144,7 @@ func (r Resources) Contains(o Resources) bool {
 // Add returns r + o.
 func (r Resources) Add(o Resources) Resources {
 	return Resources{
-		CPUs: fixed(r.CPUs + o.CPUs), Mem: fixed(r.Mem + o.Mem), Disk: fixed(r.Disk + o.Disk), GPUs: fixed(r.GPUs + o.GPUs),
+		CPUs: Fixed(r.CPUs + o.CPUs), Mem: Fixed(r.Mem + o.Mem), Disk: Fixed(r.Disk + o.Disk), GPUs: Fixed(r.GPUs + o.GPUs),
 		Ports: normRanges(append(append([]Range(nil), r.Ports...), o.Ports...)),
 	}
 }
@@ -152,8 +152,8 @@ func (r Resources) Add(o Resources) Resources {
 // Sub returns r - o (o must be contained in r).
 func (r Resources) Sub(o Resources) Resources {
 	return Resources{
-		CPUs: fixed(math.Max(r.CPUs-o.CPUs, 0)), Mem: fixed(math.Max(r.Mem-o.Mem, 0)),
-		Disk: fixed(math.Max(r.Disk-o.Disk, 0)), GPUs: fixed(math.Max(r.GPUs-o.GPUs, 0)),
+		CPUs: Fixed(math.Max(r.CPUs-o.CPUs, 0)), Mem: Fixed(math.Max(r.Mem-o.Mem, 0)),
+		Disk: Fixed(math.Max(r.Disk-o.Disk, 0)), GPUs: Fixed(math.Max(r.GPUs-o.GPUs, 0)),
 		Ports: subRanges(r.Ports, o.Ports),
 	}
 }
