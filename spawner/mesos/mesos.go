@@ -6,8 +6,9 @@
 // ZooKeeper's json.info_ nodes), subscribes with the framework id kept in
 // the hub's database (failover timeout one week by default, checkpointing
 // on), watches heartbeats, reconnects with backoff and jitter, and after
-// every SUBSCRIBED reconciles every task the database knows, explicitly,
-// then implicitly; sparkhub tasks nobody knows are killed. Offers are
+// every SUBSCRIBED reconciles every task the hub holds (the manager says
+// which: SetKnown), explicitly, then implicitly; sparkhub tasks nobody
+// knows are killed. Offers are
 // matched at once against the servers waiting (first come, first
 // served): role, resources, ports and Marathon-style constraints; what
 // fits is accepted, the rest declined with a refuse filter. Status
@@ -49,6 +50,12 @@
 //	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
 //
 // All five ports are taken from the offer, so they are the task's own.
+//
+// What a server gets (image, resources, role, constraints, environment)
+// comes resolved with each start (StartRequest.Spec); Options.Defaults,
+// the --mesos-* flags, fill what a spec leaves out. Constraints come
+// parsed and checked (images reads Marathon's grammar); the framework
+// compiles and evaluates them.
 package mesos
 
 import (
