@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -32,41 +31,20 @@ func newBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.C
 		Cmd:        strings.Fields(cfg.LocalCmd),
 		PythonPath: pythonDir,
 		Jupyter:    hubJupyter,
-		Profile:    localProfile(catalog, cfg.Profiles != ""),
 		Logger:     log,
 	})
 }
 
-// localProfile gives the local backend a profile's environment and, when
-// the admin wrote a catalog (explain), says which of the profile's
-// resources a local process does not get.
-func localProfile(catalog *images.Catalog, explain bool) func(string) (map[string]string, string, bool) {
-	return func(name string) (map[string]string, string, bool) {
-		p, ok := catalog.Lookup(name)
-		if !ok {
-			return nil, "", false
-		}
-		var unmet []string
-		num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-		if p.CPUs > 0 {
-			unmet = append(unmet, num(p.CPUs)+" CPUs")
-		}
-		if p.Mem > 0 {
-			unmet = append(unmet, num(p.Mem)+" MiB of memory")
-		}
-		if p.GPUs > 0 {
-			unmet = append(unmet, num(p.GPUs)+" GPUs")
-		}
-		if p.Image != "" {
-			unmet = append(unmet, "the image "+p.Image)
-		}
-		if len(p.Spark) > 0 {
-			unmet = append(unmet, "its Spark settings")
-		}
-		note := ""
-		if len(unmet) > 0 && explain {
-			note = "This hub runs servers as processes on its own machine, so the profile's " + strings.Join(unmet, ", ") + " are not applied; its environment is."
-		}
-		return p.Env, note, true
+// profileSpecs is how the manager resolves the profile of a start into
+// the spec its backend gets. With the admin's catalog (--profiles) on
+// Mesos, the spec's environment also carries the Spark settings the
+// image's entrypoint renders for the cluster; otherwise it is the
+// profile's env alone (the --mesos-* flags give a default server its
+// resources, through the default catalog and the backend's defaults).
+func profileSpecs(cfg Config, catalog *images.Catalog) images.Specs {
+	s := images.Specs{Catalog: catalog}
+	if cfg.Spawner == "mesos" && cfg.Profiles != "" {
+		s.Cluster = &images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role}
 	}
+	return s
 }

@@ -217,7 +217,7 @@ func TestMesosRolesFromCatalog(t *testing.T) {
 		t.Errorf("roles = %v, want %v", got, want)
 	}
 	for name, want := range map[string]string{"small": "", "big": "analytics"} {
-		if spec, err := mesosSpec(cfg, cat)(name); err != nil || spec.Role != want {
+		if spec, err := profileSpecs(cfg, cat).Resolve(name); err != nil || spec.Role != want {
 			t.Errorf("spec of %s: role %q, %v; want %q", name, spec.Role, err, want)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 var binary string
@@ -329,42 +332,67 @@ func TestProfilesCheckCommandAndServe(t *testing.T) {
 	}
 }
 
-func TestLocalProfile(t *testing.T) {
+// TestLocalSpec: on one machine a profile's spec is what the admin
+// wrote, with its own environment (the local backend says what of it a
+// process does not get); the default catalog promises nothing; an
+// unknown profile is refused.
+func TestLocalSpec(t *testing.T) {
 	cat, problems := images.ParseCatalog("p.yaml", []byte("profiles:\n  - name: small\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 2\n    mem: 8192\n    env: {TZ: Europe/Paris}\n"))
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	env, note, ok := localProfile(cat, true)("small")
-	if !ok || env["TZ"] != "Europe/Paris" || !strings.Contains(note, "2 CPUs, 8192 MiB of memory") {
-		t.Errorf("small = %v, %q, %v", env, note, ok)
+	cfg := defaults()
+	cfg.Profiles = "p.yaml"
+	spec, err := profileSpecs(cfg, cat).Resolve("small")
+	want := spawner.Spec{Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, Env: map[string]string{"TZ": "Europe/Paris"}}
+	if err != nil || !reflect.DeepEqual(spec, want) {
+		t.Errorf("small = %+v, %v; want %+v", spec, err, want)
 	}
-	if _, note, _ := localProfile(cat, false)("small"); note != "" {
-		t.Errorf("without a catalog of the admin's, note = %q", note)
+	cfg.Profiles = ""
+	if spec, err := profileSpecs(cfg, defaultCatalog(cfg)).Resolve(""); err != nil || !reflect.DeepEqual(spec, spawner.Spec{}) {
+		t.Errorf("without a catalog of the admin's, spec = %+v, %v; want nothing to apply", spec, err)
 	}
-	if _, _, ok := localProfile(cat, true)("nope"); ok {
-		t.Error("an unknown profile was accepted")
+	if _, err := profileSpecs(cfg, cat).Resolve("nope"); !errors.Is(err, spawner.ErrNoProfile) {
+		t.Errorf("an unknown profile: %v, want ErrNoProfile", err)
 	}
 }
 
+// TestMesosSpecFromCatalog: on Mesos a profile of the admin's catalog
+// resolves into the same task spec the backend was given before specs
+// were resolved by the manager: its image, resources, role, constraints
+// and the environment the image's entrypoint reads; without --profiles
+// the --mesos-* flags give the default server's spec, with no
+// environment.
 func TestMesosSpecFromCatalog(t *testing.T) {
 	cat, problems := images.ParseCatalog("p.yaml", []byte("profiles:\n  - name: big\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 8\n    mem: 65536\n    gpus: 1\n    constraints: [[\"hostname\", \"UNIQUE\"], [\"rack\", \"LIKE\", \"r[12]\"]]\n    env: {TZ: UTC}\n"))
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
 	cfg := defaults()
+	cfg.Spawner = "mesos"
 	cfg.Mesos.Master = "http://m1:5050"
-	if mesosSpec(cfg, cat) != nil {
-		t.Error("without --profiles the flags must give the spec")
+	def, err := profileSpecs(cfg, defaultCatalog(cfg)).Resolve("")
+	if want := (spawner.Spec{Image: cfg.Mesos.Image, CPUs: cfg.Mesos.CPUs, Mem: cfg.Mesos.Mem, Disk: cfg.Mesos.Disk, GPUs: cfg.Mesos.GPUs}); err != nil || !reflect.DeepEqual(def, want) {
+		t.Errorf("without --profiles the flags must give the spec: %+v, %v; want %+v", def, err, want)
 	}
 	cfg.Profiles = "p.yaml"
-	spec, err := mesosSpec(cfg, cat)("big")
+	spec, err := profileSpecs(cfg, cat).Resolve("big")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.CPUs != 8 || spec.Mem != 65536 || spec.GPUs != 1 || len(spec.Constraints) != 2 || spec.Env["TZ"] != "UTC" {
-		t.Errorf("spec = %+v", spec)
+	p, _ := cat.Lookup("big")
+	want := spawner.Spec{
+		Image: "sparkhub/pyspark-notebook:3.5", CPUs: 8, Mem: 65536, GPUs: 1,
+		Constraints: []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "rack", Operator: "LIKE", Value: "r[12]"}},
+		Env:         images.ProfileEnv(p, images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role}),
 	}
-	if _, err := mesosSpec(cfg, cat)("small"); err == nil {
-		t.Error("an unknown profile gave a spec")
+	if !reflect.DeepEqual(spec, want) {
+		t.Errorf("spec =\n%+v\nwant\n%+v", spec, want)
+	}
+	if spec.Env["TZ"] != "UTC" || spec.Env[images.EnvSparkMaster] != "mesos://m1:5050" {
+		t.Errorf("env = %v, want the profile's and Spark's", spec.Env)
+	}
+	if _, err := profileSpecs(cfg, cat).Resolve("small"); !errors.Is(err, spawner.ErrNoProfile) {
+		t.Errorf("an unknown profile gave a spec: %v", err)
 	}
 }

@@ -125,6 +125,8 @@ func (c *cli) serve(args []string) error {
 		CullBusy:             cfg.CullBusy,
 		MaxAge:               cfg.MaxAge,
 		Env:                  hub.ContentsEnv(store, cfg.HubURL),
+		Profiles:             profileSpecs(cfg, catalog),
+		Users:                store,
 		Logger:               log,
 	}, backend)
 	if err != nil {

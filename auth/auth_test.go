@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -631,6 +632,27 @@ func TestKeepAnAdmin(t *testing.T) {
 		}
 		if err := st.KeepAnAdmin(ctx, root); err != nil {
 			t.Errorf("with a second admin, KeepAnAdmin(root) = %v", err)
+		}
+	})
+}
+
+// TestNames: users' names by id, in one call; ids of no user are left
+// out.
+func TestNames(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		ctx := context.Background()
+		st := NewStore(gdb)
+		alice, _ := st.CreateUser(ctx, "alice", false, "")
+		bob, _ := st.CreateUser(ctx, "bob", false, "")
+		got, err := st.Names(ctx, []int64{bob.ID, alice.ID, alice.ID + bob.ID + 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[int64]string{alice.ID: "alice", bob.ID: "bob"}; !maps.Equal(got, want) {
+			t.Errorf("Names = %v, want %v", got, want)
+		}
+		if got, err := st.Names(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("Names(nil) = %v, %v; want none", got, err)
 		}
 	})
 }

@@ -114,6 +114,28 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return &u, nil
 }
 
+// Names returns the names of the users with these ids, by id, in one
+// query per 10,000 ids; ids of no user are left out. The spawner asks it
+// for the users of the servers it recovers.
+func (s *Store) Names(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 10000)]
+		ids = ids[len(chunk):]
+		var rows []struct {
+			ID   int64
+			Name string
+		}
+		if err := s.db.WithContext(ctx).Model(&User{}).Select("id, name").Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("name users: %w", err)
+		}
+		for _, r := range rows {
+			out[r.ID] = r.Name
+		}
+	}
+	return out, nil
+}
+
 // UserQuery selects a page of users.
 type UserQuery struct {
 	Offset, Limit int

@@ -39,6 +39,27 @@ func serverError(name string, err error) error {
 	return err
 }
 
+// startError is serverError for a start, which also refuses a profile
+// the catalog lacks.
+func (h *Hub) startError(name, profile string, err error) error {
+	if errors.Is(err, spawner.ErrNoProfile) {
+		return h.noProfile(profile)
+	}
+	return serverError(name, err)
+}
+
+// serverUser is a hub user as the spawner knows them.
+func serverUser(u *auth.User) spawner.User { return spawner.User{ID: u.ID, Name: u.Name} }
+
+// serverUsers are hub users as the spawner knows them.
+func serverUsers(users []*auth.User) []spawner.User {
+	out := make([]spawner.User, len(users))
+	for i, u := range users {
+		out[i] = serverUser(u)
+	}
+	return out
+}
+
 // retryError is an httpError with a Retry-After.
 type retryError struct {
 	httpError
@@ -72,14 +93,11 @@ func (h *Hub) startServer(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		}
 		profile = s
 	}
-	if err := h.checkProfile(profile); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), slowSpawnTimeout)
 	defer cancel()
-	ready, err := h.servers.Start(ctx, u.Name, profile)
+	ready, err := h.servers.Start(ctx, serverUser(u), profile)
 	if err != nil {
-		return serverError(u.Name, err)
+		return h.startError(u.Name, profile, err)
 	}
 	h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", u.Name, "profile", profile, "ready", ready)
 	if ready {
@@ -120,7 +138,7 @@ func (h *Hub) serverProgress(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err != nil {
 		return err
 	}
-	events, err := h.servers.Progress(r.Context(), u.Name)
+	events, err := h.servers.Progress(r.Context(), serverUser(u))
 	if err != nil {
 		return serverError(u.Name, err)
 	}

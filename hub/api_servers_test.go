@@ -16,6 +16,7 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
@@ -31,13 +32,15 @@ func TestServerAPIStatuses(t *testing.T) {
 	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, time.Hour), auth.Options{})
 	fake := spawnertest.NewFake()
 	t.Cleanup(fake.Close)
-	m, err := spawner.New(context.Background(), gdb, spawner.Options{ConcurrentSpawnLimit: 1, StartTimeout: time.Minute, PollInterval: 20 * time.Millisecond}, fake)
+	cat := images.DefaultCatalog()
+	m, err := spawner.New(context.Background(), gdb, spawner.Options{ConcurrentSpawnLimit: 1, StartTimeout: time.Minute, PollInterval: 20 * time.Millisecond,
+		Profiles: images.Specs{Catalog: cat}, Users: a.Store}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
 	logs := &bytes.Buffer{}
-	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Spawner: m})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Spawner: m, Profiles: cat})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
@@ -90,7 +91,9 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fake := spawnertest.NewFake()
 	t.Cleanup(fake.Close)
-	m, err := spawner.New(ctx, gdb, spawner.Options{Logger: log, PollInterval: 20 * time.Millisecond, Env: ContentsEnv(a.Store, "http://hub.test")}, fake)
+	cat := images.DefaultCatalog()
+	m, err := spawner.New(ctx, gdb, spawner.Options{Logger: log, PollInterval: 20 * time.Millisecond, Env: ContentsEnv(a.Store, "http://hub.test"),
+		Profiles: images.Specs{Catalog: cat}, Users: a.Store}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, msg string) { h.ErrorPage(w, r, code, msg) },
 	})
 	h, err = New(opts, Deps{
-		DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m,
+		DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m, Profiles: cat,
 		Proxy: px, Contents: docs.Handler(), RenameUserData: docs.RenameUser, DeleteUserData: contents.DeleteUser,
 	})
 	if err != nil {
@@ -578,7 +581,11 @@ func newMatrixHub(t *testing.T, fx *matrixFixture, adminAccess bool) *fullHub {
 	if code := serve(fh, put); code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("storing alice's file: %d", code)
 	}
-	if _, err := fh.servers.Start(context.Background(), "alice", ""); err != nil {
+	alice, err := fh.auth.Store.UserByName(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.servers.Start(context.Background(), serverUser(alice), ""); err != nil {
 		t.Fatalf("starting alice's server: %v", err)
 	}
 	waitUntil(t, "alice's server to run", func() bool {

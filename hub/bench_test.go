@@ -21,7 +21,7 @@ func BenchmarkListUsers(b *testing.B) {
 			th := newTestHub(b, gdb, func(c *Options) { c.APIPageMaxLimit = 10000 })
 			// With a spawner, as a hub runs: the servers' states come
 			// from one more query.
-			m, err := spawner.New(context.Background(), gdb, spawner.Options{}, spawnertest.NewFake())
+			m, err := spawner.New(context.Background(), gdb, spawner.Options{Users: th.auth.Store}, spawnertest.NewFake())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // contentsAuth guards the contents service under /user/{name}/ with
@@ -58,12 +59,10 @@ func hasCookie(r *http.Request, name string) bool {
 // ContentsEnv is the spawner's environment hook: each start of a user's
 // server gets a new token that may only reach that user's contents (the
 // previous one is revoked), and the URL of their contents API on the hub.
-func ContentsEnv(store *auth.Store, hubURL string) func(ctx context.Context, user string) (map[string]string, error) {
-	return func(ctx context.Context, user string) (map[string]string, error) {
-		u, err := store.UserByName(ctx, user)
-		if err != nil {
-			return nil, err
-		}
+// The user is the one the hub handed the spawner: no lookup here.
+func ContentsEnv(store *auth.Store, hubURL string) func(ctx context.Context, u spawner.User) (map[string]string, error) {
+	return func(ctx context.Context, u spawner.User) (map[string]string, error) {
+		user := u.Name
 		if err := store.DeleteTokens(ctx, u.ID, auth.KindServer); err != nil {
 			return nil, err
 		}

@@ -155,12 +155,8 @@ func tokenModelFor(t *auth.Token, owner string) tokenModel {
 func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Principal) ([]userModel, error) {
 	var servers map[string]spawner.Model
 	if h.servers != nil && len(users) > 0 {
-		names := make([]string, len(users))
-		for i, u := range users {
-			names[i] = u.Name
-		}
 		var err error
-		if servers, err = h.servers.Servers(ctx, names); err != nil {
+		if servers, err = h.servers.Servers(ctx, serverUsers(users)); err != nil {
 			return nil, err
 		}
 	}

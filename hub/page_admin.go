@@ -185,15 +185,12 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	var servers map[string]spawner.Model
 	var logs map[string][]string // a failed or stopped server's last lines
 	if h.servers != nil && len(users) > 0 {
-		names := make([]string, len(users))
-		for i, u := range users {
-			names[i] = u.Name
-		}
-		if servers, err = h.servers.Servers(ctx, names); err != nil {
+		su := serverUsers(users)
+		if servers, err = h.servers.Servers(ctx, su); err != nil {
 			h.errorPage(w, r, err)
 			return
 		}
-		if logs, err = h.servers.StoppedLogs(ctx, names); err != nil {
+		if logs, err = h.servers.StoppedLogs(ctx, su); err != nil {
 			h.errorPage(w, r, err)
 			return
 		}
@@ -318,15 +315,22 @@ func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Princi
 			err = errorf(http.StatusServiceUnavailable, "This hub runs no servers.")
 			break
 		}
+		var u *auth.User
+		if u, err = h.users.UserByName(r.Context(), name); errors.Is(err, auth.ErrNotFound) {
+			err = serverError(name, spawner.ErrNoUser)
+			break
+		} else if err != nil {
+			break
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), formWait)
 		var ready bool
-		ready, err = h.servers.Start(ctx, name, "")
+		ready, err = h.servers.Start(ctx, serverUser(u), "")
 		cancel()
 		done = "started"
 		if ready {
 			done = "running"
 		}
-		err = serverError(name, err)
+		err = h.startError(name, "", err)
 		if err == nil {
 			h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", name, "via", "admin page")
 		}

@@ -42,20 +42,20 @@ func viewOf(m spawner.Model) serverView {
 
 // serverOf is the user's server without its log lines (the home page
 // shows no logs), or nil when the hub runs no servers.
-func (h *Hub) serverOf(ctx context.Context, name string) (*serverView, error) {
+func (h *Hub) serverOf(ctx context.Context, u spawner.User) (*serverView, error) {
 	if h.servers == nil {
 		return nil, nil
 	}
-	ms, err := h.servers.Servers(ctx, []string{name})
+	ms, err := h.servers.Servers(ctx, []spawner.User{u})
 	if err != nil {
 		return nil, err
 	}
-	v := viewOf(ms[name])
+	v := viewOf(ms[u.Name])
 	return &v, nil
 }
 
 func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	srv, err := h.serverOf(r.Context(), p.User.Name)
+	srv, err := h.serverOf(r.Context(), serverUser(p.User))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return

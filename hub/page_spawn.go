@@ -24,6 +24,23 @@ func spawnTarget(r *http.Request, p *auth.Principal, scope string) (string, erro
 	return name, nil
 }
 
+// spawnUser is the user called name as the spawner knows them: the
+// caller without asking the database. found is false when there is no
+// such user (the user then has only a name, and no server).
+func (h *Hub) spawnUser(ctx context.Context, p *auth.Principal, name string) (u spawner.User, found bool, err error) {
+	if name == p.User.Name {
+		return serverUser(p.User), true, nil
+	}
+	au, err := h.users.UserByName(ctx, name)
+	if errors.Is(err, auth.ErrNotFound) {
+		return spawner.User{Name: name}, false, nil
+	}
+	if err != nil {
+		return spawner.User{}, false, err
+	}
+	return serverUser(au), true, nil
+}
+
 // withNext adds next= to a hub path when there is one.
 func withNext(path, next string) string {
 	if next == "" {
@@ -50,7 +67,12 @@ func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return
 	}
 	next := safeNext(r.URL.Query().Get("next"))
-	srv, err := h.serverOf(r.Context(), name)
+	u, _, err := h.spawnUser(r.Context(), p, name)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	srv, err := h.serverOf(r.Context(), u)
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
@@ -117,13 +139,17 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		next = safeNext(v)
 	}
 	profile := r.PostForm.Get("profile")
-	if err := h.checkProfile(profile); err != nil {
+	u, found, err := h.spawnUser(r.Context(), p, name)
+	if err == nil && !found {
+		err = serverError(name, spawner.ErrNoUser)
+	}
+	if err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), formWait)
 	defer cancel()
-	_, err = h.servers.Start(ctx, name, profile)
+	_, err = h.servers.Start(ctx, u, profile)
 	var le *spawner.LimitError
 	switch {
 	case err == nil, errors.Is(err, spawner.ErrPending), errors.Is(err, spawner.ErrSpawnFailed):
@@ -132,13 +158,13 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		http.Redirect(w, r, orURL(next, spawner.UserURL(name)), http.StatusSeeOther)
 		return
 	case errors.As(err, &le):
-		srv, _ := h.serverOf(r.Context(), name)
+		srv, _ := h.serverOf(r.Context(), u)
 		secs := int((le.RetryAfter + 999_999_999) / 1_000_000_000)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.renderSpawn(w, r, p, http.StatusTooManyRequests, name, next, srv, upperFirst(le.Error())+".")
 		return
 	default:
-		h.errorPage(w, r, serverError(name, err))
+		h.errorPage(w, r, h.startError(name, profile, err))
 		return
 	}
 	h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", name, "profile", profile, "via", "page")
@@ -159,7 +185,8 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 		h.errorPage(w, r, err)
 		return
 	}
-	if _, err := h.users.UserByName(r.Context(), name); errors.Is(err, auth.ErrNotFound) {
+	u, err := h.users.UserByName(r.Context(), name)
+	if errors.Is(err, auth.ErrNotFound) {
 		h.ErrorPage(w, r, http.StatusNotFound, "There is no user "+truncate(name, 40)+".")
 		return
 	} else if err != nil {
@@ -167,7 +194,7 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	next := safeNext(r.URL.Query().Get("next"))
-	srv, err := h.serverOf(r.Context(), name)
+	srv, err := h.serverOf(r.Context(), serverUser(u))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/images"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
@@ -41,12 +42,15 @@ func newPageHub(t *testing.T, gdb *gorm.DB) (*testHub, *spawnertest.Fake) {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	fake := spawnertest.NewFake()
 	t.Cleanup(fake.Close)
-	m, err := spawner.New(context.Background(), gdb, spawner.Options{Logger: log, PollInterval: 20 * time.Millisecond}, fake)
+	// The hub and its manager share the catalog, as serve builds them.
+	cat := images.DefaultCatalog()
+	m, err := spawner.New(context.Background(), gdb, spawner.Options{Logger: log, PollInterval: 20 * time.Millisecond,
+		Profiles: images.Specs{Catalog: cat}, Users: a.Store}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m})
+	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: log, Version: "test", SpawnerName: "fake", Spawner: m, Profiles: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +474,8 @@ func TestFailedServerOnThePages(t *testing.T) {
 			t.Fatalf("start = %d", code)
 		}
 		waitUntil(t, "alice's server to fail", func() bool {
-			m, err := th.hub.servers.Servers(context.Background(), []string{"alice"})
+			u, _ := th.auth.Store.UserByName(context.Background(), "alice")
+			m, err := th.hub.servers.Servers(context.Background(), []spawner.User{serverUser(u)})
 			return err == nil && m["alice"].State == spawner.Failed
 		})
 		const why = "Your server exited while starting: it exited with status 1, before saying why."

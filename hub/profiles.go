@@ -58,11 +58,8 @@ func resources(p images.Profile) string {
 	return strings.Join(parts, " · ")
 }
 
-// checkProfile refuses a profile name the catalog does not have; "" is
-// the catalog's first.
-func (h *Hub) checkProfile(name string) error {
-	if _, ok := h.profiles.Lookup(name); ok {
-		return nil
-	}
+// noProfile refuses a profile name the catalog does not have (the
+// spawner's ErrNoProfile).
+func (h *Hub) noProfile(name string) error {
 	return errorf(http.StatusBadRequest, "There is no profile %q; choose one of: %s.", truncate(name, 40), strings.Join(h.profiles.Names(), ", "))
 }

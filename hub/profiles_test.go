@@ -33,7 +33,8 @@ func TestProfilesPickedAndChecked(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	th.hub.profiles = cat
+	// In place: the hub and its manager share the catalog.
+	th.hub.profiles.Profiles = cat.Profiles
 	th.addUser("alice", false)
 	th.addUser("root", true)
 	tok := "token " + th.token("alice")

@@ -68,7 +68,14 @@ func FuzzParseCatalog(f *testing.F) {
 			if got, ok := c.Lookup(p.Name); !ok || got.Name != p.Name {
 				t.Fatalf("Lookup(%q) = %v, %v", p.Name, got.Name, ok)
 			}
-			_ = p.MarathonConstraints()
+			for _, k := range p.Constraints {
+				if msg := checkConstraint(k); msg != "" {
+					t.Fatalf("profile %s: constraint %+v was kept: %s", p.Name, k, msg)
+				}
+			}
+			if _, err := (Specs{Catalog: c, Cluster: &Cluster{Master: "zk://zk:2181/mesos"}}).Resolve(p.Name); err != nil {
+				t.Fatalf("Resolve(%q): %v", p.Name, err)
+			}
 			_ = SparkConstraints(p.Constraints)
 			_ = ProfileEnv(p, Cluster{Master: "zk://zk:2181/mesos", Image: DefaultImage})
 		}

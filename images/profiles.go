@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // A Profile is what a user picks when starting a server: the image, the
@@ -28,15 +30,9 @@ type Profile struct {
 	GPUs        float64 // whole GPUs
 	Disk        float64 // MiB
 	Role        string  // Mesos role; "" means the framework's
-	Constraints []Constraint
+	Constraints []spawner.Constraint
 	Env         map[string]string
 	Spark       map[string]string // spark-defaults.conf entries
-}
-
-// A Constraint is a Marathon placement rule: field, operator and,
-// depending on the operator, a value.
-type Constraint struct {
-	Field, Operator, Value string
 }
 
 // Catalog is the list of profiles users pick from. The first one is the
@@ -99,19 +95,37 @@ func (c *Catalog) Names() []string {
 	return out
 }
 
-// MarathonConstraints gives the constraints as Marathon writes them
-// ([["hostname","UNIQUE"],["rack","LIKE","r[12]"]]), which
-// spawner/mesos.ParseConstraints reads once marshalled to JSON.
-func (p Profile) MarathonConstraints() [][]string {
-	var out [][]string
-	for _, c := range p.Constraints {
-		it := []string{c.Field, c.Operator}
-		if c.Value != "" {
-			it = append(it, c.Value)
-		}
-		out = append(out, it)
+// Specs resolves the profile a user picks into their server's spec: the
+// spawner's manager asks it once per start (it is a spawner.Profiles)
+// and hands the spec to the backend.
+type Specs struct {
+	Catalog *Catalog
+	// Cluster, when set, is where the servers' Spark runs (the Mesos
+	// cluster): a spec's environment then also carries the Spark
+	// settings the image's entrypoint renders (ProfileEnv). Without it
+	// the environment is the profile's env alone.
+	Cluster *Cluster
+}
+
+var _ spawner.Profiles = Specs{}
+
+// Resolve is the spec of the profile called name ("" names the first):
+// its image, resources, role, constraints, environment and Spark
+// settings. A name the catalog lacks is an error matching
+// spawner.ErrNoProfile.
+func (s Specs) Resolve(name string) (spawner.Spec, error) {
+	p, ok := s.Catalog.Lookup(name)
+	if !ok {
+		return spawner.Spec{}, fmt.Errorf("profile %q: %w", name, spawner.ErrNoProfile)
 	}
-	return out
+	env := p.Env
+	if s.Cluster != nil {
+		env = ProfileEnv(p, *s.Cluster)
+	}
+	return spawner.Spec{
+		Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs, Role: p.Role,
+		Constraints: p.Constraints, Env: env, Spark: p.Spark,
+	}, nil
 }
 
 // A Problem is one thing wrong in a catalog file, where it is.
@@ -224,9 +238,6 @@ var (
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	roleRE    = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$`)
 )
-
-// Operators are Marathon's constraint operators.
-var Operators = []string{"UNIQUE", "CLUSTER", "LIKE", "UNLIKE", "GROUP_BY", "MAX_PER"}
 
 // profileFields are the keys a profile may have.
 var profileFields = []string{"name", "display_name", "description", "image", "cpus", "mem", "gpus", "disk", "role", "constraints", "env", "spark"}
@@ -388,12 +399,12 @@ func (ck *checker) resource(v *yaml.Node, who, field, unit string, zeroOK bool) 
 	return f
 }
 
-func (ck *checker) constraints(v *yaml.Node, who string) []Constraint {
+func (ck *checker) constraints(v *yaml.Node, who string) []spawner.Constraint {
 	if v.Kind != yaml.SequenceNode {
 		ck.add(v.Line, who, "constraints", "must be a list of [field, OPERATOR, value] lists")
 		return nil
 	}
-	var out []Constraint
+	var out []spawner.Constraint
 	for i, it := range v.Content {
 		field := fmt.Sprintf("constraints[%d]", i)
 		if it.Kind != yaml.SequenceNode || len(it.Content) < 2 || len(it.Content) > 3 {
@@ -413,7 +424,7 @@ func (ck *checker) constraints(v *yaml.Node, who string) []Constraint {
 		if !ok {
 			continue
 		}
-		c := Constraint{Field: parts[0], Operator: parts[1]}
+		c := spawner.Constraint{Field: parts[0], Operator: parts[1]}
 		if len(parts) == 3 {
 			c.Value = parts[2]
 		}
@@ -424,44 +435,6 @@ func (ck *checker) constraints(v *yaml.Node, who string) []Constraint {
 		out = append(out, c)
 	}
 	return out
-}
-
-// checkConstraint says what is wrong with c, or "".
-func checkConstraint(c Constraint) string {
-	if c.Field == "" {
-		return "the field (hostname or an agent attribute) is empty"
-	}
-	known := false
-	for _, op := range Operators {
-		known = known || c.Operator == op
-	}
-	if !known {
-		return fmt.Sprintf("operator %q does not exist; Marathon has %s", c.Operator, strings.Join(Operators, ", "))
-	}
-	switch c.Operator {
-	case "UNIQUE":
-		if c.Value != "" {
-			return "UNIQUE takes no value"
-		}
-	case "LIKE", "UNLIKE":
-		if c.Value == "" {
-			return c.Operator + " needs a regular expression"
-		}
-		if _, err := regexp.Compile("^(?:" + c.Value + ")$"); err != nil {
-			return fmt.Sprintf("%s %q is not a regular expression: %v", c.Operator, c.Value, err)
-		}
-	case "MAX_PER":
-		if n, err := strconv.Atoi(c.Value); err != nil || n < 1 {
-			return fmt.Sprintf("MAX_PER needs a whole number of at least 1, not %q", c.Value)
-		}
-	case "GROUP_BY":
-		if c.Value != "" {
-			if n, err := strconv.Atoi(c.Value); err != nil || n < 1 {
-				return fmt.Sprintf("GROUP_BY takes an optional whole number of at least 1, not %q", c.Value)
-			}
-		}
-	}
-	return ""
 }
 
 // reservedEnv is what the spawner sets for every server; a profile may

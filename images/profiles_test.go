@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 func TestLoadCatalogSample(t *testing.T) {
@@ -25,15 +27,12 @@ func TestLoadCatalogSample(t *testing.T) {
 	want := Profile{
 		Name: "spark-small", DisplayName: "PySpark 3.5, 2 CPU, 8 GiB", Description: "For exploring data up to a few GB",
 		Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, GPUs: 0, Disk: 10240, Role: "notebooks",
-		Constraints: []Constraint{{"rack", "LIKE", "r[12]"}, {"hostname", "UNIQUE", ""}},
+		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
 		Env:         map[string]string{"TZ": "UTC"},
 		Spark:       map[string]string{"spark.executor.memory": "4g", "spark.dynamicAllocation.maxExecutors": "20"},
 	}
 	if !reflect.DeepEqual(small, want) {
 		t.Errorf("spark-small =\n%+v\nwant\n%+v", small, want)
-	}
-	if got := small.MarathonConstraints(); !reflect.DeepEqual(got, [][]string{{"rack", "LIKE", "r[12]"}, {"hostname", "UNIQUE"}}) {
-		t.Errorf("MarathonConstraints = %q", got)
 	}
 	fixed, _ := c.Lookup("fixed-four")
 	if fixed.DisplayName != "Four fixed executors, no dynamic allocation" || fixed.Spark["spark.dynamicAllocation.enabled"] != "false" {
@@ -189,5 +188,41 @@ func TestCheckNamesTheProfile(t *testing.T) {
 	want := []string{"c.yaml:2: profile late: cpus: -1 is negative", "c.yaml:5: profile #2: name: missing"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("problems =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSpecs: a profile resolves into the spec the backends get: what it
+// says, with the Spark settings the entrypoint renders when Spark runs
+// on a cluster; an unknown name is ErrNoProfile.
+func TestSpecs(t *testing.T) {
+	c, err := LoadCatalog(filepath.Join("testdata", "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, _ := c.Lookup("spark-small")
+	cluster := Cluster{Master: "http://m1:5050", Image: "sparkhub/default:1", Role: "*"}
+	want := spawner.Spec{
+		Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, Disk: 10240, Role: "notebooks",
+		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
+		Env:         ProfileEnv(small, cluster),
+		Spark:       small.Spark,
+	}
+	got, err := Specs{Catalog: c, Cluster: &cluster}.Resolve("spark-small")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("on a cluster: %+v, %v\nwant %+v", got, err, want)
+	}
+	if got.Env["TZ"] != "UTC" || got.Env[EnvSparkMaster] != "mesos://m1:5050" || got.Env[EnvSparkRole] != "notebooks" {
+		t.Errorf("env on a cluster = %v", got.Env)
+	}
+	// Without a cluster the environment is the profile's own.
+	want.Env = map[string]string{"TZ": "UTC"}
+	if got, err := (Specs{Catalog: c}).Resolve("spark-small"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("without a cluster: %+v, %v\nwant %+v", got, err, want)
+	}
+	if got, err := (Specs{Catalog: c}).Resolve(""); err != nil || got.CPUs != 2 || got.Mem != 8192 {
+		t.Errorf(`Resolve("") = %+v, %v; want the first profile's`, got, err)
+	}
+	if _, err := (Specs{Catalog: c}).Resolve("huge"); !errors.Is(err, spawner.ErrNoProfile) || !strings.Contains(err.Error(), `"huge"`) {
+		t.Errorf("Resolve(huge) = %v, want ErrNoProfile naming it", err)
 	}
 }

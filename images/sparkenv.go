@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // The environment the image's entrypoint (images/entrypoint.sh) reads.
@@ -210,7 +212,7 @@ var literalAlternativesRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(\|[A-Za-z0-9_.
 // UNIQUE, GROUP_BY, MAX_PER, UNLIKE and constraints on the hostname
 // place the notebook only: Spark matches executors on attributes and
 // has no such operators.
-func SparkConstraints(cs []Constraint) string {
+func SparkConstraints(cs []spawner.Constraint) string {
 	var out []string
 	for _, c := range cs {
 		if c.Field == "hostname" {

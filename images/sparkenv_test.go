@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // Agent is where a server's task landed and the ports it holds; with
@@ -70,17 +72,17 @@ func TestSparkMaster(t *testing.T) {
 func TestSparkConstraints(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		in   []Constraint
+		in   []spawner.Constraint
 		want string
 	}{
 		{"none", nil, ""},
-		{"cluster", []Constraint{{"zone", "CLUSTER", "eu-1a"}}, "zone:eu-1a"},
-		{"cluster without value places the notebook only", []Constraint{{"zone", "CLUSTER", ""}}, ""},
-		{"like alternatives", []Constraint{{"os", "LIKE", "bookworm|jammy"}}, "os:bookworm,jammy"},
-		{"like anything", []Constraint{{"gpu", "LIKE", ".*"}}, "gpu"},
-		{"like regex cannot be said", []Constraint{{"rack", "LIKE", "r[12]"}}, ""},
-		{"hostname and placement operators", []Constraint{{"hostname", "UNIQUE", ""}, {"hostname", "CLUSTER", "a"}, {"rack", "GROUP_BY", "3"}, {"rack", "MAX_PER", "2"}, {"rack", "UNLIKE", "r9"}}, ""},
-		{"several", []Constraint{{"zone", "CLUSTER", "a"}, {"os", "LIKE", "x|y"}}, "zone:a;os:x,y"},
+		{"cluster", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "eu-1a"}}, "zone:eu-1a"},
+		{"cluster without value places the notebook only", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER"}}, ""},
+		{"like alternatives", []spawner.Constraint{{Field: "os", Operator: "LIKE", Value: "bookworm|jammy"}}, "os:bookworm,jammy"},
+		{"like anything", []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}}, "gpu"},
+		{"like regex cannot be said", []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}}, ""},
+		{"hostname and placement operators", []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "hostname", Operator: "CLUSTER", Value: "a"}, {Field: "rack", Operator: "GROUP_BY", Value: "3"}, {Field: "rack", Operator: "MAX_PER", Value: "2"}, {Field: "rack", Operator: "UNLIKE", Value: "r9"}}, ""},
+		{"several", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a"}, {Field: "os", Operator: "LIKE", Value: "x|y"}}, "zone:a;os:x,y"},
 	} {
 		if got := SparkConstraints(tc.in); got != tc.want {
 			t.Errorf("%s: SparkConstraints = %q, want %q", tc.name, got, tc.want)
@@ -134,7 +136,7 @@ func TestProfileEnvSizes(t *testing.T) {
 				EnvSparkMinExecutors: "1", EnvSparkConf: "spark.eventLog.enabled true\nspark.sql.shuffle.partitions 8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := Profile{Name: "p", Image: "img:1", CPUs: 1, Mem: 512, Role: "notebooks", Constraints: []Constraint{{"zone", "CLUSTER", "a"}}, Spark: tc.spark}
+			p := Profile{Name: "p", Image: "img:1", CPUs: 1, Mem: 512, Role: "notebooks", Constraints: []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a"}}, Spark: tc.spark}
 			got := ProfileEnv(p, Cluster{})
 			for k, v := range tc.want {
 				if got[k] != v {

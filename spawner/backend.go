@@ -27,8 +27,14 @@ type Handle struct {
 
 // StartRequest is what a backend needs to start one user's server.
 type StartRequest struct {
-	User    string // the user's name
-	Profile string // the profile the user picked; "" for the default
+	User string // the user's name
+	// Profile names the profile the user picked ("" for the default): a
+	// label for the server (Mesos counts a profile's servers as one group
+	// for its constraints), never looked up. What the profile gives is
+	// Spec.
+	Profile string
+	// Spec is the profile, resolved by the manager.
+	Spec    Spec
 	BaseURL string // "/user/{name}/": the server serves everything under it
 	// Token is the server's own token, given to it as JUPYTER_TOKEN and
 	// never on a command line or in a log.
@@ -108,6 +114,20 @@ type Runner interface {
 // server wrote, for admins.
 type LogTailer interface {
 	LogTail(ctx context.Context, h Handle, n int) ([]string, error)
+}
+
+// Known answers which servers the hub holds of a backend: the handles
+// hub_servers keeps for it. The Manager is one.
+type Known interface {
+	Handles(ctx context.Context, backend string) ([]Handle, error)
+}
+
+// Reconciler is an optional ability of a backend that hears of servers
+// on its own (a Mesos framework, of every task it ever launched) and
+// must tell the hub's from strangers before it ends any: New hands it
+// the manager to ask.
+type Reconciler interface {
+	SetKnown(k Known)
 }
 
 // ErrGone is returned by Recover (and may be by Status) when the server

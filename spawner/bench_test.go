@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
@@ -16,14 +17,18 @@ import (
 // with a running server among 1,000 users, and one without.
 func BenchmarkRoute(b *testing.B) {
 	gdb := dbtest.Open(b, "sqlite")
-	for i := range 1000 {
-		if err := gdb.Exec("INSERT INTO hub_users (name, created_at) VALUES (?, ?)", fmt.Sprintf("user%04d", i), time.Now().UTC()).Error; err != nil {
-			b.Fatal(err)
-		}
+	store := auth.NewStore(gdb)
+	names := make([]string, 1000)
+	for i := range names {
+		names[i] = fmt.Sprintf("user%04d", i)
+	}
+	users, err := store.CreateUsers(context.Background(), names, false)
+	if err != nil {
+		b.Fatal(err)
 	}
 	f := spawnertest.NewFake()
 	defer f.Close()
-	m, err := spawner.New(context.Background(), gdb, spawner.Options{Logger: slog.New(slog.DiscardHandler)}, f)
+	m, err := spawner.New(context.Background(), gdb, spawner.Options{Users: store, Logger: slog.New(slog.DiscardHandler)}, f)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -31,7 +36,8 @@ func BenchmarkRoute(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := 0; i < 1000; i += 10 {
-		if ready, err := m.Start(ctx, fmt.Sprintf("user%04d", i), ""); err != nil || !ready {
+		u := spawner.User{ID: users[i].ID, Name: users[i].Name}
+		if ready, err := m.Start(ctx, u, ""); err != nil || !ready {
 			b.Fatalf("Start: %v, %v", ready, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
@@ -70,7 +71,13 @@ type Options struct {
 	// Env, when set, returns extra environment for a user's server (the
 	// hub gives SPARKHUB_CONTENTS_URL and SPARKHUB_CONTENTS_TOKEN). An
 	// error fails the start.
-	Env func(ctx context.Context, user string) (map[string]string, error)
+	Env func(ctx context.Context, u User) (map[string]string, error)
+	// Profiles resolves the profile of each start into the server's
+	// spec, which the backend gets; nil gives every profile an empty
+	// spec (the backend's defaults).
+	Profiles Profiles
+	// Users names the users of the servers RecoverAll finds. Required.
+	Users Users
 	// Logger receives the lifecycle's events; nil discards them. Tokens
 	// never reach it.
 	Logger *slog.Logger
@@ -113,15 +120,19 @@ func (o *Options) defaults() {
 }
 
 // Manager owns every user's default server: it admits starts under the
-// limits, runs one goroutine per live server that takes it from spawn
-// through running to stopped, records each step in hub_servers, answers
-// the proxy's route lookups from memory, tracks activity for the culler,
+// limits, resolves each start's profile into the spec its backend gets,
+// runs one goroutine per live server that takes it from spawn through
+// running to stopped, records each step in hub_servers (the table is
+// its own: every question about servers comes to it), answers the
+// proxy's route lookups from memory, tracks activity for the culler,
 // and recovers servers after a hub restart. Build one in main with New,
 // call RecoverAll before serving, run Run in the background, and Close on
 // shutdown. Closing never stops a server.
 //
-// Servers are known by user name, and a running server serves under
-// /user/{name}/: stop a user's server before renaming or deleting them.
+// Servers are known by user name in memory and by user id in the
+// database; the hub hands over the user it loaded (User). A running
+// server serves under /user/{name}/: stop a user's server before
+// renaming or deleting them.
 type Manager struct {
 	opts     Options
 	log      *slog.Logger
@@ -144,11 +155,15 @@ type Manager struct {
 // New returns a manager over gdb's hub_servers. The first backend starts
 // new servers; every backend given recovers servers it started before
 // (so a hub switched from one backend to another still finds the old
-// servers). It loads, or makes on first use, the key sealing server
-// tokens in the database.
+// servers); a backend that is a Reconciler is handed the manager to ask
+// which servers the hub holds. It loads, or makes on first use, the key
+// sealing server tokens in the database.
 func New(ctx context.Context, gdb *gorm.DB, opts Options, backends ...Backend) (*Manager, error) {
 	if len(backends) == 0 {
 		return nil, errors.New("spawner: no backend")
+	}
+	if opts.Users == nil {
+		return nil, errors.New("spawner: no Users to name the servers it recovers")
 	}
 	opts.defaults()
 	st, err := newStore(ctx, gdb)
@@ -164,6 +179,9 @@ func New(ctx context.Context, gdb *gorm.DB, opts Options, backends ...Backend) (
 	}
 	for _, b := range backends {
 		m.backends[b.Name()] = b
+		if r, ok := b.(Reconciler); ok {
+			r.SetKnown(m)
+		}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
@@ -176,6 +194,7 @@ type server struct {
 	userID  int64
 	url     string // "/user/{name}/"
 	profile string
+	spec    Spec // what a start hands the backend
 	started time.Time
 
 	state        atomic.Value // State; written under Manager.mu
@@ -273,16 +292,19 @@ func (m *Manager) lookup(user string) *server {
 // default) and waits until it is ready, its spawn fails, or ctx ends,
 // whichever comes first; the spawn itself goes on after ctx ends. It
 // returns ready=true when the server answers (201), false while it is
-// still starting (202). Errors: ErrNoUser, ErrAlreadyRunning, ErrPending,
-// a *LimitError (ErrTooManySpawns, ErrActiveLimit: 429 with its
-// RetryAfter), a *SpawnError (ErrSpawnFailed) when the spawn failed while
+// still starting (202). Errors: ErrNoProfile (from Profiles),
+// ErrAlreadyRunning, ErrPending, a *LimitError (ErrTooManySpawns,
+// ErrActiveLimit: 429 with its RetryAfter), ErrNoUser (no user has u's
+// id), a *SpawnError (ErrSpawnFailed) when the spawn failed while
 // waiting, ErrClosed.
-func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, err error) {
-	userID, err := m.store.userID(ctx, user)
+func (m *Manager) Start(ctx context.Context, u User, profile string) (ready bool, err error) {
+	spec, err := m.resolve(profile)
 	if err != nil {
 		return false, err
 	}
+	user, userID := u.Name, u.ID
 	s := newServer(user, userID, profile, m.backend, Spawning)
+	s.spec = spec
 	s.token = newToken()
 	s.started = now()
 	spawnCtx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
@@ -325,6 +347,15 @@ func (m *Manager) Start(ctx context.Context, user, profile string) (ready bool, 
 	case <-ctx.Done():
 		return false, nil
 	}
+}
+
+// resolve is the spec of a profile: once per start, before anything is
+// admitted or recorded.
+func (m *Manager) resolve(profile string) (Spec, error) {
+	if m.opts.Profiles == nil {
+		return Spec{}, nil
+	}
+	return m.opts.Profiles.Resolve(profile)
 }
 
 // admit registers s, checking the limits when asked (recovered servers
@@ -459,8 +490,8 @@ func (m *Manager) KernelBusy(user, kernelID string, busy bool) {
 // its events from the first, ending after the ready or failed one (or
 // when ctx ends); a server whose last spawn failed gets one failed event.
 // Otherwise ErrNotRunning (JupyterHub answers 400).
-func (m *Manager) Progress(ctx context.Context, user string) (<-chan Event, error) {
-	if s := m.lookup(user); s != nil {
+func (m *Manager) Progress(ctx context.Context, u User) (<-chan Event, error) {
+	if s := m.lookup(u.Name); s != nil {
 		switch s.getState() {
 		case Running:
 			return single(readyEvent(s.url)), nil
@@ -469,32 +500,32 @@ func (m *Manager) Progress(ctx context.Context, user string) (<-chan Event, erro
 		}
 		return nil, ErrNotRunning
 	}
-	rows, err := m.store.byUsers(ctx, []string{user})
+	rows, err := m.store.byUsers(ctx, []int64{u.ID})
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 1 && rows[0].Row.State == Failed {
-		return single(failedEvent(rows[0].Row.StopReason)), nil
+	if len(rows) == 1 && rows[0].State == Failed {
+		return single(failedEvent(rows[0].StopReason)), nil
 	}
 	return nil, ErrNotRunning
 }
 
 // Server returns the user's default server, with its last log lines for
 // admins. A user who never started one gets a Stopped model.
-func (m *Manager) Server(ctx context.Context, user string) (Model, error) {
-	rows, err := m.store.byUsers(ctx, []string{user})
+func (m *Manager) Server(ctx context.Context, u User) (Model, error) {
+	rows, err := m.store.byUsers(ctx, []int64{u.ID})
 	if err != nil {
 		return Model{}, err
 	}
-	var r *rowWithUser
+	var r *row
 	if len(rows) == 1 {
 		r = &rows[0]
 	}
-	md := m.model(user, r)
+	md := m.model(u.Name, r)
 	if r != nil {
-		md.LogTail = splitLines(r.Row.LogTail)
+		md.LogTail = splitLines(r.LogTail)
 	}
-	if s := m.lookup(user); s != nil {
+	if s := m.lookup(u.Name); s != nil {
 		if lines := m.tail(s, m.opts.LogLines); lines != nil {
 			md.LogTail = lines
 		}
@@ -505,22 +536,26 @@ func (m *Manager) Server(ctx context.Context, user string) (Model, error) {
 // StoppedLogs returns the last log lines kept for the users' servers
 // that failed or stopped, by user, for admins: one query for a page of
 // users (keep it to a page), no backend asked. Live servers are left out
-// (Server reads theirs from the backend).
-func (m *Manager) StoppedLogs(ctx context.Context, users []string) (map[string][]string, error) {
+// (Server reads theirs from the backend). The map is by user name.
+func (m *Manager) StoppedLogs(ctx context.Context, users []User) (map[string][]string, error) {
 	if len(users) == 0 {
 		return nil, nil
 	}
-	tails, err := m.store.logTails(ctx, users)
+	tails, err := m.store.logTails(ctx, userIDs(users))
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string][]string, len(tails))
-	for user, tail := range tails {
-		if s := m.lookup(user); s != nil && s.getState().Live() {
+	for _, u := range users {
+		tail, ok := tails[u.ID]
+		if !ok {
+			continue
+		}
+		if s := m.lookup(u.Name); s != nil && s.getState().Live() {
 			continue
 		}
 		if lines := splitLines(&tail); len(lines) > 0 {
-			out[user] = lines
+			out[u.Name] = lines
 		}
 	}
 	return out, nil
@@ -528,34 +563,50 @@ func (m *Manager) StoppedLogs(ctx context.Context, users []string) (map[string][
 
 // Servers returns the default servers of many users at once (the users
 // list asks for thousands), in as few queries as the engines allow (one
-// per 10,000 names), without log lines. Every name asked for is in the
-// map; users who never started a server get a Stopped model.
-func (m *Manager) Servers(ctx context.Context, users []string) (map[string]Model, error) {
-	rows, err := m.store.byUsers(ctx, users)
+// per 10,000 users), without log lines. The map is by user name, and
+// every user asked for is in it; users who never started a server get a
+// Stopped model.
+func (m *Manager) Servers(ctx context.Context, users []User) (map[string]Model, error) {
+	rows, err := m.store.byUsers(ctx, userIDs(users))
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]*rowWithUser, len(rows))
+	byID := make(map[int64]*row, len(rows))
 	for i := range rows {
-		byName[rows[i].UserName] = &rows[i]
+		byID[rows[i].UserID] = &rows[i]
 	}
 	out := make(map[string]Model, len(users))
 	for _, u := range users {
-		out[u] = m.model(u, byName[u])
+		out[u.Name] = m.model(u.Name, byID[u.ID])
 	}
 	return out, nil
 }
 
+func userIDs(users []User) []int64 {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return ids
+}
+
+// Handles lists the handles hub_servers holds of the named backend: the
+// servers the hub knows there. It implements Known, for a backend that
+// must tell the hub's servers from strangers.
+func (m *Manager) Handles(ctx context.Context, backend string) ([]Handle, error) {
+	return m.store.handles(ctx, backend)
+}
+
 // model merges a user's row (may be nil) with what memory knows.
-func (m *Manager) model(user string, r *rowWithUser) Model {
+func (m *Manager) model(user string, r *row) Model {
 	md := Model{User: user, State: Stopped, URL: UserURL(user)}
 	if r != nil {
-		md.State = r.Row.State
-		md.Profile = r.Row.Profile
-		md.Started = r.Row.Started
-		md.LastActivity = r.Row.LastActivity
-		md.Stopped = r.Row.Stopped
-		md.StopReason = r.Row.StopReason
+		md.State = r.State
+		md.Profile = r.Profile
+		md.Started = r.Started
+		md.LastActivity = r.LastActivity
+		md.Stopped = r.Stopped
+		md.StopReason = r.StopReason
 	}
 	if s := m.lookup(user); s != nil && s.getState().Live() {
 		md.State = s.getState()
@@ -672,47 +723,61 @@ func (m *Manager) RecoverAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.UserID
+	}
+	names, err := m.opts.Users.Names(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("name the users of live servers: %w", err)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
+	n := 0
 	for _, r := range rows {
+		user, ok := names[r.UserID]
+		if !ok {
+			continue // no such user: deleting one deletes their rows
+		}
+		n++
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			m.recoverOne(ctx, r)
+			m.recoverOne(ctx, r, user)
 		})
 	}
 	wg.Wait()
-	m.log.Info("servers recovered", "count", len(rows))
+	m.log.Info("servers recovered", "count", n)
 	return nil
 }
 
-func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
-	log := m.log.With("user", r.UserName)
-	b := m.backends[r.Row.HandleBackend]
-	if r.Row.HandleID == "" || b == nil {
+func (m *Manager) recoverOne(ctx context.Context, r row, user string) {
+	log := m.log.With("user", user)
+	b := m.backends[r.HandleBackend]
+	if r.HandleID == "" || b == nil {
 		reason := "Your server stopped while the hub restarted."
 		state := Stopped
-		if r.Row.State == Spawning {
+		if r.State == Spawning {
 			reason = "The hub restarted while your server was starting."
 			state = Failed
 		}
-		if b == nil && r.Row.HandleID != "" {
-			log.Warn("server's backend is not configured; marking it stopped", "backend", r.Row.HandleBackend)
+		if b == nil && r.HandleID != "" {
+			log.Warn("server's backend is not configured; marking it stopped", "backend", r.HandleBackend)
 		}
 		// A start the hub died in may have left a server with no
 		// handle: end it, so nothing runs that nobody can reach.
-		if sw, ok := b.(Sweeper); ok && r.Row.HandleID == "" && r.Row.State == Spawning {
-			if err := sw.Sweep(ctx, r.UserName); err != nil {
+		if sw, ok := b.(Sweeper); ok && r.HandleID == "" && r.State == Spawning {
+			if err := sw.Sweep(ctx, user); err != nil {
 				log.Warn("end a server left by an interrupted start", "err", err)
 			}
 		}
-		m.markGone(ctx, r.Row.UserID, state, reason, nil)
+		m.markGone(ctx, r.UserID, state, reason, nil)
 		return
 	}
-	h := Handle{Backend: r.Row.HandleBackend, ID: r.Row.HandleID, State: r.Row.HandleState}
+	h := Handle{Backend: r.HandleBackend, ID: r.HandleID, State: r.HandleState}
 	// The log's last lines only for a server that will not be routed
 	// again: reading 2,000 logs would slow every hub start.
-	token, terr := m.store.open(r.Row.UserID, r.Row.Token)
+	token, terr := m.store.open(r.UserID, r.Token)
 	tail := func() []string {
 		if lt, ok := b.(LogTailer); ok {
 			lines, _ := lt.LogTail(ctx, h, m.opts.LogLines)
@@ -726,35 +791,35 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		} else {
 			log.Info("server gone while the hub was away")
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server stopped while the hub was away.", tail())
+		m.markGone(ctx, r.UserID, Stopped, "Your server stopped while the hub was away.", tail())
 		return
 	}
-	target, perr := url.Parse(r.Row.Target)
-	if terr != nil || perr != nil || r.Row.Target == "" {
+	target, perr := url.Parse(r.Target)
+	if terr != nil || perr != nil || r.Target == "" {
 		// Alive but unreachable for us: stop it rather than leave it
 		// running unrouted.
 		log.Error("recovered server has no usable token or address; stopping it")
 		if err := b.Stop(ctx, h, m.opts.StopGrace); err != nil {
 			log.Error("stop server", "err", err)
 		}
-		m.markGone(ctx, r.Row.UserID, Stopped, "Your server was stopped when the hub restarted.", tail())
+		m.markGone(ctx, r.UserID, Stopped, "Your server was stopped when the hub restarted.", tail())
 		return
 	}
-	s := newServer(r.UserName, r.Row.UserID, r.Row.Profile, b, r.Row.State)
+	s := newServer(user, r.UserID, r.Profile, b, r.State)
 	s.handle, s.target, s.token = &h, target, token
-	if r.Row.Started != nil {
-		s.started = *r.Row.Started
+	if r.Started != nil {
+		s.started = *r.Started
 	}
-	if r.Row.LastActivity != nil {
-		s.markActive(*r.Row.LastActivity)
+	if r.LastActivity != nil {
+		s.markActive(*r.LastActivity)
 		s.flushed.Store(s.lastActivity.Load())
-	} else if r.Row.ReadyAt != nil {
-		s.markActive(*r.Row.ReadyAt)
+	} else if r.ReadyAt != nil {
+		s.markActive(*r.ReadyAt)
 	}
 	// A running server has RecoverTimeout to answer again; a start
 	// under way keeps what is left of its StartTimeout (at least that).
 	wait := m.opts.RecoverTimeout
-	if r.Row.State == Spawning {
+	if r.State == Spawning {
 		wait = max(m.opts.StartTimeout-time.Since(s.started), wait)
 	}
 	spawnCtx, cancel := context.WithTimeout(m.ctx, wait)
@@ -764,11 +829,11 @@ func (m *Manager) recoverOne(ctx context.Context, r rowWithUser) {
 		log.Error("recover server", "err", err)
 		return
 	}
-	if r.Row.State == Stopping {
-		s.requestStop(r.Row.StopReason)
+	if r.State == Stopping {
+		s.requestStop(r.StopReason)
 	}
 	go m.run(s, spawnCtx)
-	if r.Row.State == Running {
+	if r.State == Running {
 		select {
 		case <-s.ready:
 		case <-s.done:

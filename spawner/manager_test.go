@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
@@ -40,38 +43,93 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t    *testing.T
-	gdb  *gorm.DB
-	fake *spawnertest.Fake
-	logs *syncBuffer
+	t     *testing.T
+	gdb   *gorm.DB
+	users *auth.Store
+	fake  *spawnertest.Fake
+	logs  *syncBuffer
+
+	mu  sync.Mutex
+	ids map[string]int64 // user name → id; made up for names of no user
 }
 
 func newEnv(t *testing.T, gdb *gorm.DB, users ...string) *env {
 	t.Helper()
-	for _, u := range users {
-		if err := gdb.Exec("INSERT INTO hub_users (name, created_at) VALUES (?, ?)", u, time.Now().UTC()).Error; err != nil {
-			t.Fatalf("add user %s: %v", u, err)
+	e := &env{t: t, gdb: gdb, users: auth.NewStore(gdb), logs: &syncBuffer{}, ids: map[string]int64{}}
+	for _, name := range users {
+		u, err := e.users.CreateUser(context.Background(), name, false, "")
+		if err != nil {
+			t.Fatalf("add user %s: %v", name, err)
 		}
+		e.ids[name] = u.ID
 	}
-	f := spawnertest.NewFake()
-	t.Cleanup(f.Close)
-	return &env{t: t, gdb: gdb, fake: f, logs: &syncBuffer{}}
+	e.fake = spawnertest.NewFake()
+	t.Cleanup(e.fake.Close)
+	return e
+}
+
+// user is the user called name, as the hub hands them to the manager.
+// A name of no user gets an id of no user.
+func (e *env) user(name string) spawner.User {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id, ok := e.ids[name]
+	if !ok {
+		id = 1<<40 + int64(len(e.ids))
+		e.ids[name] = id
+	}
+	return spawner.User{ID: id, Name: name}
+}
+
+// manager is a Manager under test with the hub's part played by the
+// env: the tests name users, and the env hands the manager the users,
+// as the hub does once it has loaded them.
+type manager struct {
+	*spawner.Manager
+	e *env
+}
+
+func (m manager) Start(ctx context.Context, user, profile string) (bool, error) {
+	return m.Manager.Start(ctx, m.e.user(user), profile)
+}
+
+func (m manager) Progress(ctx context.Context, user string) (<-chan spawner.Event, error) {
+	return m.Manager.Progress(ctx, m.e.user(user))
+}
+
+func (m manager) Server(ctx context.Context, user string) (spawner.Model, error) {
+	return m.Manager.Server(ctx, m.e.user(user))
+}
+
+func (m manager) Servers(ctx context.Context, users []string) (map[string]spawner.Model, error) {
+	us := make([]spawner.User, len(users))
+	for i, u := range users {
+		us[i] = m.e.user(u)
+	}
+	return m.Manager.Servers(ctx, us)
 }
 
 // manager builds a Manager over the env's database and fake; closed when
 // the test ends.
-func (e *env) manager(opts spawner.Options) *spawner.Manager {
+func (e *env) manager(opts spawner.Options) manager {
+	e.t.Helper()
+	return e.managerOf(opts, e.fake)
+}
+
+// managerOf is manager over another backend.
+func (e *env) managerOf(opts spawner.Options, b spawner.Backend) manager {
 	e.t.Helper()
 	opts.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := spawner.New(context.Background(), e.gdb, opts, e.fake)
+	opts.Users = e.users
+	m, err := spawner.New(context.Background(), e.gdb, opts, b)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}
 	e.t.Cleanup(func() { m.Close() })
-	return m
+	return manager{m, e}
 }
 
-func startReady(t *testing.T, m *spawner.Manager, user string) {
+func startReady(t *testing.T, m manager, user string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -82,7 +140,7 @@ func startReady(t *testing.T, m *spawner.Manager, user string) {
 }
 
 // startPending starts without waiting for readiness.
-func startPending(t *testing.T, m *spawner.Manager, user string) {
+func startPending(t *testing.T, m manager, user string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -104,12 +162,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func state(m *spawner.Manager, user string) spawner.State {
+func state(m manager, user string) spawner.State {
 	_, _, st, _ := m.Route(user)
 	return st
 }
 
-func model(t *testing.T, m *spawner.Manager, user string) spawner.Model {
+func model(t *testing.T, m manager, user string) spawner.Model {
 	t.Helper()
 	md, err := m.Server(context.Background(), user)
 	if err != nil {
@@ -276,8 +334,8 @@ func TestStartFailures(t *testing.T) {
 		e.fake.ExitOnStart("exits", true)
 		m := e.manager(spawner.Options{
 			StartTimeout: 500 * time.Millisecond,
-			Env: func(_ context.Context, user string) (map[string]string, error) {
-				if user == "envfail" {
+			Env: func(_ context.Context, u spawner.User) (map[string]string, error) {
+				if u.Name == "envfail" || u.ID != e.user(u.Name).ID {
 					return nil, errors.New("contents service down")
 				}
 				return nil, nil
@@ -634,10 +692,7 @@ type polled struct{ spawner.Backend }
 func TestDeathNoticedByPolling(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newEnv(t, gdb, "alice")
-		m, err := spawner.New(context.Background(), gdb, spawner.Options{PollInterval: 20 * time.Millisecond}, polled{e.fake})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.managerOf(spawner.Options{PollInterval: 20 * time.Millisecond}, polled{e.fake})
 		defer m.Close()
 		startReady(t, m, "alice")
 		e.fake.Crash("alice", 2)
@@ -765,11 +820,7 @@ func TestRecoverSweepsAStartWithoutHandle(t *testing.T) {
 		}
 	}
 	sw := &sweeping{Fake: e.fake}
-	m, err := spawner.New(context.Background(), gdb, spawner.Options{}, sw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := e.managerOf(spawner.Options{}, sw)
 	if err := m.RecoverAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -778,5 +829,134 @@ func TestRecoverSweepsAStartWithoutHandle(t *testing.T) {
 	}
 	if md := model(t, m, "alice"); md.State != spawner.Failed || !strings.Contains(md.StopReason, "restarted while your server was starting") {
 		t.Errorf("alice = %s %q, want failed because the hub restarted", md.State, md.StopReason)
+	}
+}
+
+// catalog is two profiles and the default, counting how often a start
+// asks.
+type catalog struct {
+	mu      sync.Mutex
+	lookups int
+}
+
+var (
+	smallSpec = spawner.Spec{CPUs: 1, Mem: 512, Env: map[string]string{"TZ": "UTC"}}
+	bigSpec   = spawner.Spec{Image: "img:2", CPUs: 8, Mem: 65536, Role: "analytics",
+		Constraints: []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}}, Spark: map[string]string{"spark.executor.memory": "4g"}}
+)
+
+func (c *catalog) Resolve(name string) (spawner.Spec, error) {
+	c.mu.Lock()
+	c.lookups++
+	c.mu.Unlock()
+	switch name {
+	case "", "small":
+		return smallSpec, nil
+	case "big":
+		return bigSpec, nil
+	}
+	return spawner.Spec{}, fmt.Errorf("profile %q: %w", name, spawner.ErrNoProfile)
+}
+
+// TestSpecResolvedOncePerStart: a start's profile is resolved once, by
+// the manager, and the backend gets the spec; an unknown profile is
+// refused before anything is admitted, recorded or started.
+func TestSpecResolvedOncePerStart(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice", "bob")
+		c := &catalog{}
+		m := e.manager(spawner.Options{Profiles: c})
+		ctx := context.Background()
+		if _, err := m.Start(ctx, "alice", "huge"); !errors.Is(err, spawner.ErrNoProfile) {
+			t.Fatalf("Start with an unknown profile = %v, want ErrNoProfile", err)
+		}
+		if n := e.fake.Starts("alice"); n != 0 {
+			t.Errorf("an unknown profile reached the backend %d times", n)
+		}
+		if md := model(t, m, "alice"); md.State != spawner.Stopped || md.Started != nil {
+			t.Errorf("after an unknown profile the model = %+v, want never started", md)
+		}
+		if ready, err := m.Start(ctx, "alice", "big"); err != nil || !ready {
+			t.Fatalf("Start(big) = %v, %v", ready, err)
+		}
+		if req := e.fake.LastStart("alice"); req.Profile != "big" || !reflect.DeepEqual(req.Spec, bigSpec) {
+			t.Errorf("backend got profile %q, spec %+v; want big, %+v", req.Profile, req.Spec, bigSpec)
+		}
+		if md := model(t, m, "alice"); md.Profile != "big" {
+			t.Errorf("model profile = %q, want big", md.Profile)
+		}
+		// The profile is checked first, as the hub always did: even a
+		// running server's user hears about the profile.
+		if _, err := m.Start(ctx, "alice", "huge"); !errors.Is(err, spawner.ErrNoProfile) {
+			t.Errorf("unknown profile while running = %v, want ErrNoProfile", err)
+		}
+		startReady(t, m, "bob")
+		if req := e.fake.LastStart("bob"); req.Profile != "" || !reflect.DeepEqual(req.Spec, smallSpec) {
+			t.Errorf("default start got profile %q, spec %+v; want the default's", req.Profile, req.Spec)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.lookups != 4 {
+			t.Errorf("profiles resolved %d times for 4 starts, want once each", c.lookups)
+		}
+	})
+}
+
+// knowing is the fake backend as a Reconciler: it keeps what New hands
+// it.
+type knowing struct {
+	*spawnertest.Fake
+	mu    sync.Mutex
+	known spawner.Known
+}
+
+func (k *knowing) SetKnown(kn spawner.Known) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.known = kn
+}
+
+// TestKnownHandles: a backend that must tell the hub's servers from
+// strangers asks the manager, which answers from hub_servers.
+func TestKnownHandles(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newEnv(t, gdb, "alice", "bob")
+		kb := &knowing{Fake: e.fake}
+		m := e.managerOf(spawner.Options{}, kb)
+		kb.mu.Lock()
+		known := kb.known
+		kb.mu.Unlock()
+		if known == nil {
+			t.Fatal("New did not hand the backend the manager")
+		}
+		ctx := context.Background()
+		if hs, err := known.Handles(ctx, e.fake.Name()); err != nil || len(hs) != 0 {
+			t.Errorf("Handles before any start = %v, %v; want none", hs, err)
+		}
+		startReady(t, m, "alice")
+		var id string
+		gdb.Raw("SELECT handle_id FROM hub_servers").Row().Scan(&id)
+		hs, err := known.Handles(ctx, e.fake.Name())
+		if err != nil || len(hs) != 1 || hs[0].ID != id || hs[0].Backend != e.fake.Name() || len(hs[0].State) == 0 {
+			t.Errorf("Handles = %+v, %v; want alice's server %s", hs, err, id)
+		}
+		if hs, err := m.Handles(ctx, "mesos"); err != nil || len(hs) != 0 {
+			t.Errorf("Handles of another backend = %v, %v; want none", hs, err)
+		}
+		if _, err := m.Stop(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if hs, err := known.Handles(ctx, e.fake.Name()); err != nil || len(hs) != 0 {
+			t.Errorf("Handles after the stop = %v, %v; want none", hs, err)
+		}
+	})
+}
+
+func TestNewNeedsUsers(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	f := spawnertest.NewFake()
+	defer f.Close()
+	if _, err := spawner.New(context.Background(), gdb, spawner.Options{}, f); err == nil {
+		t.Error("New without Users = nil error")
 	}
 }

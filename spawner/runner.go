@@ -76,7 +76,7 @@ func (m *Manager) spawn(ctx context.Context, s *server, log *slog.Logger) bool {
 		var env map[string]string
 		if m.opts.Env != nil {
 			var err error
-			if env, err = m.opts.Env(ctx, s.user); err != nil {
+			if env, err = m.opts.Env(ctx, User{ID: s.userID, Name: s.user}); err != nil {
 				return m.spawnEnded(ctx, s, log, &Failure{
 					Message: "The hub could not prepare your server. Try again in a minute; if it keeps failing, tell an admin.",
 					Err:     fmt.Errorf("environment hook: %w", err),
@@ -87,6 +87,7 @@ func (m *Manager) spawn(ctx context.Context, s *server, log *slog.Logger) bool {
 		req := StartRequest{
 			User:    s.user,
 			Profile: s.profile,
+			Spec:    s.spec,
 			BaseURL: s.url,
 			Token:   s.token,
 			Env:     env,

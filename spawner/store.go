@@ -44,13 +44,8 @@ type row struct {
 
 func (row) TableName() string { return "hub_servers" }
 
-// rowWithUser is a row joined with its user's name.
-type rowWithUser struct {
-	Row      row `gorm:"embedded"`
-	UserName string
-}
-
-// store reads and writes hub_servers and seals tokens.
+// store reads and writes hub_servers, and seals tokens. It reads no
+// other table: users come by id (auth owns hub_users).
 type store struct {
 	db   *gorm.DB
 	aead cipher.AEAD
@@ -96,21 +91,8 @@ func tokenAD(userID int64) []byte {
 	return []byte("hub_servers token user " + strconv.FormatInt(userID, 10))
 }
 
-// userID looks a user up by name.
-func (s *store) userID(ctx context.Context, user string) (int64, error) {
-	var ids []int64
-	err := s.db.WithContext(ctx).Table("hub_users").Where("name = ?", user).Limit(1).Pluck("id", &ids).Error
-	if err != nil {
-		return 0, fmt.Errorf("look up user: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, ErrNoUser
-	}
-	return ids[0], nil
-}
-
 // begin writes the row of a server that is starting, replacing what an
-// earlier run left.
+// earlier run left. ErrNoUser when no user has the row's user id.
 func (s *store) begin(ctx context.Context, r *row) error {
 	r.UpdatedAt = now()
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
@@ -120,6 +102,9 @@ func (s *store) begin(ctx context.Context, r *row) error {
 			"started", "ready_at", "stopped", "stop_reason", "log_tail", "updated_at",
 		}),
 	}).Create(r).Error
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		return ErrNoUser
+	}
 	if err != nil {
 		return fmt.Errorf("record server start: %w", err)
 	}
@@ -137,30 +122,30 @@ func (s *store) update(ctx context.Context, userID int64, cols map[string]any) e
 }
 
 // live returns every row in a live state, for recovery.
-func (s *store) live(ctx context.Context) ([]rowWithUser, error) {
-	var rows []rowWithUser
-	err := s.selectJoined(ctx).Where("s.state IN ?", []State{Spawning, Running, Stopping}).Find(&rows).Error
+func (s *store) live(ctx context.Context) ([]row, error) {
+	var rows []row
+	err := s.defaults(ctx).Where("state IN ?", []State{Spawning, Running, Stopping}).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load live servers: %w", err)
 	}
 	return rows, nil
 }
 
-// maxNamesPerQuery keeps IN lists under every engine's parameter limit
+// maxIDsPerQuery keeps IN lists under every engine's parameter limit
 // (SQLite's is 32766).
-const maxNamesPerQuery = 10000
+const maxIDsPerQuery = 10000
 
-// byUsers returns the rows of the named users' default servers.
-func (s *store) byUsers(ctx context.Context, users []string) ([]rowWithUser, error) {
-	var all []rowWithUser
-	if len(users) > manyNames {
+// byUsers returns the rows of the users' default servers.
+func (s *store) byUsers(ctx context.Context, users []int64) ([]row, error) {
+	var all []row
+	if len(users) > manyUsers {
 		return s.byUsersScan(ctx, users)
 	}
 	for len(users) > 0 {
-		chunk := users[:min(len(users), maxNamesPerQuery)]
+		chunk := users[:min(len(users), maxIDsPerQuery)]
 		users = users[len(chunk):]
-		var rows []rowWithUser
-		if err := s.selectJoined(ctx).Where("u.name IN ?", chunk).Find(&rows).Error; err != nil {
+		var rows []row
+		if err := s.defaults(ctx).Where("user_id IN ?", chunk).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("load servers: %w", err)
 		}
 		all = append(all, rows...)
@@ -168,62 +153,72 @@ func (s *store) byUsers(ctx context.Context, users []string) ([]rowWithUser, err
 	return all, nil
 }
 
-// manyNames is where asking for names one by one (IN with a parameter
+// manyUsers is where asking for users one by one (IN with a parameter
 // each) costs more than reading every server row: the pure-Go SQLite
 // driver binds parameters in time that grows with their number.
-const manyNames = 200
+const manyUsers = 200
 
 // byUsersScan reads every default server's row, without the columns a
-// listing never shows (log lines, token, handle), and keeps the users
-// asked for.
-func (s *store) byUsersScan(ctx context.Context, users []string) ([]rowWithUser, error) {
-	want := make(map[string]bool, len(users))
+// listing never shows (log lines, token, handle state), and keeps the
+// users asked for.
+func (s *store) byUsersScan(ctx context.Context, users []int64) ([]row, error) {
+	want := make(map[int64]bool, len(users))
 	for _, u := range users {
 		want[u] = true
 	}
-	var rows []rowWithUser
-	err := s.db.WithContext(ctx).Table("hub_servers AS s").
-		Select("s.id, s.user_id, s.name, s.state, s.profile, s.handle_backend, s.handle_id, s.target, s.started, s.ready_at, s.last_activity, s.stopped, s.stop_reason, s.updated_at, u.name AS user_name").
-		Joins("JOIN hub_users u ON u.id = s.user_id").
-		Where("s.name = ?", "").Find(&rows).Error
+	var rows []row
+	err := s.defaults(ctx).
+		Select("id, user_id, name, state, profile, handle_backend, handle_id, target, started, ready_at, last_activity, stopped, stop_reason, updated_at").
+		Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load servers: %w", err)
 	}
 	kept := rows[:0]
 	for _, r := range rows {
-		if want[r.UserName] {
+		if want[r.UserID] {
 			kept = append(kept, r)
 		}
 	}
 	return kept, nil
 }
 
-// logTails reads the log lines kept for the users' default servers, for
-// those that have any.
-func (s *store) logTails(ctx context.Context, users []string) (map[string]string, error) {
+// logTails reads the log lines kept for the users' default servers, by
+// user id, for those that have any.
+func (s *store) logTails(ctx context.Context, users []int64) (map[int64]string, error) {
 	var rows []struct {
-		UserName string
-		LogTail  string
+		UserID  int64
+		LogTail string
 	}
-	err := s.db.WithContext(ctx).Table("hub_servers AS s").
-		Select("u.name AS user_name, s.log_tail").
-		Joins("JOIN hub_users u ON u.id = s.user_id").
-		Where("s.name = ? AND s.log_tail IS NOT NULL AND u.name IN ?", "", users).Find(&rows).Error
+	err := s.defaults(ctx).Select("user_id, log_tail").
+		Where("log_tail IS NOT NULL AND user_id IN ?", users).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load server logs: %w", err)
 	}
-	out := make(map[string]string, len(rows))
+	out := make(map[int64]string, len(rows))
 	for _, r := range rows {
-		out[r.UserName] = r.LogTail
+		out[r.UserID] = r.LogTail
 	}
 	return out, nil
 }
 
-func (s *store) selectJoined(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Table("hub_servers AS s").
-		Select("s.*, u.name AS user_name").
-		Joins("JOIN hub_users u ON u.id = s.user_id").
-		Where("s.name = ?", "")
+// handles returns the handles the rows hold of a backend.
+func (s *store) handles(ctx context.Context, backend string) ([]Handle, error) {
+	var rows []row
+	err := s.db.WithContext(ctx).Model(&row{}).Select("handle_id, handle_state").
+		Where("handle_backend = ? AND handle_id <> ''", backend).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list %s servers: %w", backend, err)
+	}
+	hs := make([]Handle, 0, len(rows))
+	for _, r := range rows {
+		hs = append(hs, Handle{Backend: backend, ID: r.HandleID, State: r.HandleState})
+	}
+	return hs, nil
+}
+
+// defaults selects users' default servers (the name "").
+func (s *store) defaults(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&row{}).Where("name = ?", "")
 }
 
 // flushActivity writes last_activity for many servers in one transaction.

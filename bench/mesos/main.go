@@ -58,7 +58,7 @@ func cluster(agents, per int, alloc time.Duration) (*mesostest.Cluster, error) {
 	return mesostest.New(opts)
 }
 
-func framework(c *mesostest.Cluster, spec mesos.TaskSpec, refuse float64) (*mesos.Backend, error) {
+func framework(c *mesostest.Cluster, spec spawner.Spec, refuse float64) (*mesos.Backend, error) {
 	return mesos.New(mesos.Options{
 		Master: c.URLs(), Defaults: spec, RefuseSeconds: refuse, KillGrace: 100 * time.Millisecond,
 		MinBackoff: 50 * time.Millisecond,
@@ -87,7 +87,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 		if err != nil {
 			return err
 		}
-		b, err := framework(c, mesos.TaskSpec{Image: image, CPUs: 1, Mem: 1024}, 60)
+		b, err := framework(c, spawner.Spec{Image: image, CPUs: 1, Mem: 1024}, 60)
 		if err != nil {
 			c.Close()
 			return err
@@ -132,7 +132,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 		return err
 	}
 	defer c.Close()
-	b, err := framework(c, mesos.TaskSpec{Image: image, CPUs: 1000, Mem: 1024}, 0.001)
+	b, err := framework(c, spawner.Spec{Image: image, CPUs: 1000, Mem: 1024}, 0.001)
 	if err != nil {
 		return err
 	}

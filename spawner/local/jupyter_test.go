@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
 	"github.com/sparkhub/sparkhub/spawner"
@@ -58,12 +59,15 @@ func TestJupyterEndToEnd(t *testing.T) {
 	requireJupyter(t)
 	ctx := context.Background()
 	gdb := dbtest.Open(t, db.SQLite)
-	if err := gdb.Exec("INSERT INTO hub_users (name, created_at) VALUES (?, ?)", "alice", time.Now().UTC()).Error; err != nil {
+	users := auth.NewStore(gdb)
+	u, err := users.CreateUser(ctx, "alice", false, "")
+	if err != nil {
 		t.Fatal(err)
 	}
+	alice := spawner.User{ID: u.ID, Name: u.Name}
 	opts := jupyterOptions(t)
 	newManager := func() *spawner.Manager {
-		m, err := spawner.New(ctx, gdb, spawner.Options{StopGrace: 5 * time.Second}, newBackend(t, opts))
+		m, err := spawner.New(ctx, gdb, spawner.Options{StopGrace: 5 * time.Second, Users: users}, newBackend(t, opts))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,14 +78,14 @@ func TestJupyterEndToEnd(t *testing.T) {
 	m1 := newManager()
 	startCtx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
-	ready, err := m1.Start(startCtx, "alice", "")
+	ready, err := m1.Start(startCtx, alice, "")
 	if err != nil || !ready {
-		md, _ := m1.Server(ctx, "alice")
+		md, _ := m1.Server(ctx, alice)
 		t.Fatalf("Start = %v, %v; log: %s", ready, err, strings.Join(md.LogTail, "\n"))
 	}
 	t.Cleanup(func() {
 		// Whatever happened, leave no Jupyter behind.
-		m, err := spawner.New(ctx, gdb, spawner.Options{}, newBackend(t, opts))
+		m, err := spawner.New(ctx, gdb, spawner.Options{Users: users}, newBackend(t, opts))
 		if err == nil {
 			m.RecoverAll(ctx)
 			m.Stop(ctx, "alice")
@@ -159,7 +163,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 	if err := syscall.Kill(-st.PID, 0); err == nil {
 		t.Errorf("Jupyter's process group still has members after Stop")
 	}
-	md, err := m2.Server(ctx, "alice")
+	md, err := m2.Server(ctx, alice)
 	if err != nil || md.State != spawner.Stopped {
 		t.Errorf("model after stop = %+v, %v", md, err)
 	}

@@ -69,11 +69,6 @@ type Options struct {
 	Jupyter spawner.Jupyter
 	// Env is extra environment for every server (TZ, proxies, ...).
 	Env map[string]string
-	// Profile, when set, gives a profile's extra environment and a
-	// sentence saying what of the profile a local process cannot apply
-	// (its CPUs, memory, GPUs, image), reported as progress; a profile it
-	// does not know is a failed start.
-	Profile func(name string) (env map[string]string, note string, ok bool)
 	// EnvKeep names the hub's variables servers inherit (nil:
 	// DefaultEnvKeep).
 	EnvKeep []string
@@ -209,22 +204,8 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	if err != nil {
 		return spawner.Started{}, fmt.Errorf("find a free port: %w", err)
 	}
-	if b.opts.Profile != nil {
-		env, note, ok := b.opts.Profile(req.Profile)
-		if !ok {
-			return spawner.Started{}, &spawner.Failure{Message: fmt.Sprintf("There is no profile %q; pick another.", req.Profile)}
-		}
-		merged := make(map[string]string, len(env)+len(req.Env))
-		for k, v := range env {
-			merged[k] = v
-		}
-		for k, v := range req.Env {
-			merged[k] = v // the hub's own variables win
-		}
-		req.Env = merged
-		if note != "" {
-			req.Report(note)
-		}
+	if note := notApplied(req.Spec); note != "" {
+		req.Report(note)
 	}
 	req.Report("Starting Jupyter")
 	args := append(append([]string{}, cmdline[1:]...), b.Args(port, req.BaseURL)...)
@@ -287,8 +268,37 @@ func (b *Backend) reap(cmd *exec.Cmd, c *child) {
 	close(c.exited)
 }
 
+// notApplied is the sentence a start reports when its spec asks for
+// what a local process does not get (CPUs, memory, GPUs, an image, Spark
+// settings), or "": the profile's environment is all a local server
+// takes of it.
+func notApplied(spec spawner.Spec) string {
+	var unmet []string
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+	if spec.CPUs > 0 {
+		unmet = append(unmet, num(spec.CPUs)+" CPUs")
+	}
+	if spec.Mem > 0 {
+		unmet = append(unmet, num(spec.Mem)+" MiB of memory")
+	}
+	if spec.GPUs > 0 {
+		unmet = append(unmet, num(spec.GPUs)+" GPUs")
+	}
+	if spec.Image != "" {
+		unmet = append(unmet, "the image "+spec.Image)
+	}
+	if len(spec.Spark) > 0 {
+		unmet = append(unmet, "its Spark settings")
+	}
+	if len(unmet) == 0 {
+		return ""
+	}
+	return "This hub runs servers as processes on its own machine, so the profile's " + strings.Join(unmet, ", ") + " are not applied; its environment is."
+}
+
 // environ is the server's environment: the kept part of the hub's, the
-// configured extras, the hook's, then sparkhub's own variables.
+// configured extras, the profile's, the hook's, then sparkhub's own
+// variables.
 func (b *Backend) environ(req spawner.StartRequest, port int) []string {
 	env := map[string]string{}
 	for _, k := range b.opts.EnvKeep {
@@ -297,6 +307,9 @@ func (b *Backend) environ(req spawner.StartRequest, port int) []string {
 		}
 	}
 	for k, v := range b.opts.Env {
+		env[k] = v
+	}
+	for k, v := range req.Spec.Env {
 		env[k] = v
 	}
 	for k, v := range req.Env {

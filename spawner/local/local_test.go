@@ -290,18 +290,11 @@ func TestLogCapAndTail(t *testing.T) {
 }
 
 func TestProfileEnvironmentAndNote(t *testing.T) {
-	opts := fakeOptions(t)
-	opts.Profile = func(name string) (map[string]string, string, bool) {
-		switch name {
-		case "", "small":
-			return map[string]string{"TZ": "Europe/Paris", "SPARKHUB_USER": "mallory"}, "This hub runs servers as local processes: the profile's 2 CPUs are not enforced.", true
-		}
-		return nil, "", false
-	}
-	b := newBackend(t, opts)
+	b := newBackend(t, fakeOptions(t))
 	var notes []string
 	token := "secret-token-alice"
-	st, err := b.Start(context.Background(), spawner.StartRequest{User: "alice", Profile: "small", BaseURL: spawner.UserURL("alice"), Token: token,
+	spec := spawner.Spec{CPUs: 2, Env: map[string]string{"TZ": "Europe/Paris", "SPARKHUB_USER": "mallory"}}
+	st, err := b.Start(context.Background(), spawner.StartRequest{User: "alice", Profile: "small", Spec: spec, BaseURL: spawner.UserURL("alice"), Token: token,
 		Progress: func(m string) { notes = append(notes, m) }})
 	if err != nil {
 		t.Fatal(err)
@@ -311,13 +304,30 @@ func TestProfileEnvironmentAndNote(t *testing.T) {
 	if env["TZ"] != "Europe/Paris" || env["SPARKHUB_USER"] != "alice" {
 		t.Errorf("TZ = %q, SPARKHUB_USER = %q; want the profile's TZ and the hub's own user", env["TZ"], env["SPARKHUB_USER"])
 	}
-	if len(notes) == 0 || !strings.Contains(notes[0], "not enforced") {
+	if len(notes) == 0 || !strings.Contains(notes[0], "2 CPUs are not applied") {
 		t.Errorf("progress = %q, want the note first", notes)
 	}
-	_, err = b.Start(context.Background(), spawner.StartRequest{User: "bob", Profile: "huge", BaseURL: spawner.UserURL("bob"), Token: "t"})
-	var f *spawner.Failure
-	if !errors.As(err, &f) || !strings.Contains(f.Message, "huge") {
-		t.Errorf("unknown profile: %v", err)
+}
+
+// TestNotApplied: what of a profile a local process does not get, said
+// in one sentence; nothing when the profile asks for nothing more than
+// an environment.
+func TestNotApplied(t *testing.T) {
+	tests := []struct {
+		spec spawner.Spec
+		want string
+	}{
+		{spawner.Spec{}, ""},
+		{spawner.Spec{Env: map[string]string{"TZ": "UTC"}, Disk: 10240, Role: "notebooks"}, ""},
+		{spawner.Spec{Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, Env: map[string]string{"TZ": "UTC"}},
+			"This hub runs servers as processes on its own machine, so the profile's 2 CPUs, 8192 MiB of memory, the image sparkhub/pyspark-notebook:3.5 are not applied; its environment is."},
+		{spawner.Spec{CPUs: 0.5, GPUs: 1, Spark: map[string]string{"spark.executor.memory": "4g"}},
+			"This hub runs servers as processes on its own machine, so the profile's 0.5 CPUs, 1 GPUs, its Spark settings are not applied; its environment is."},
+	}
+	for _, tt := range tests {
+		if got := notApplied(tt.spec); got != tt.want {
+			t.Errorf("notApplied(%+v) = %q, want %q", tt.spec, got, tt.want)
+		}
 	}
 }
 

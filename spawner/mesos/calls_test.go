@@ -96,7 +96,7 @@ func TestCallsOnTheWire(t *testing.T) {
 	b.queue = append(b.queue, &launch{
 		id: "sparkhub-alice-0a0b0c", user: "alice", profile: "small",
 		req:  spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Token: "tok", Env: map[string]string{"SPARKHUB_CONTENTS_URL": "http://hub.example/hub/api/contents"}},
-		spec: TaskSpec{Image: "sparkhub/notebook:1", CPUs: 1, Mem: 1024, Role: "*", Env: map[string]string{"PROFILE": "small"}},
+		spec: spawner.Spec{Image: "sparkhub/notebook:1", CPUs: 1, Mem: 1024, Role: "*", Env: map[string]string{"PROFILE": "small"}},
 		need: wire.Resources{CPUs: 1, Mem: 1024}, placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	})
 	fits := wire.Offer{ID: wire.ID{Value: "o1"}, FrameworkID: wire.ID{Value: "fw-1"}, AgentID: wire.ID{Value: "a1"}, Hostname: "h1",
@@ -108,7 +108,7 @@ func TestCallsOnTheWire(t *testing.T) {
 		Resources:      wire.Resources{CPUs: 0.5, Mem: 512, Ports: []wire.Range{{Begin: 31000, End: 31009}}}.Wire("*", "*")}
 	b.offers(ctx, []wire.Offer{fits, small}) // ACCEPT o1, DECLINE o2
 
-	b.queue = append(b.queue, &launch{id: "sparkhub-bob-0d0e0f", user: "bob", spec: TaskSpec{Role: "analytics"}})
+	b.queue = append(b.queue, &launch{id: "sparkhub-bob-0d0e0f", user: "bob", spec: spawner.Spec{Role: "analytics"}})
 	b.revive["analytics"] = true
 	b.maintain(ctx) // REVIVE analytics, SUPPRESS *
 	b.queue = nil

@@ -6,8 +6,9 @@
 // ZooKeeper's json.info_ nodes), subscribes with the framework id kept in
 // the hub's database (failover timeout one week by default, checkpointing
 // on), watches heartbeats, reconnects with backoff and jitter, and after
-// every SUBSCRIBED reconciles every task the database knows, explicitly,
-// then implicitly; sparkhub tasks nobody knows are killed. Offers are
+// every SUBSCRIBED reconciles every task the hub holds (the manager says
+// which: SetKnown), explicitly, then implicitly; sparkhub tasks nobody
+// knows are killed. Offers are
 // matched at once against the servers waiting (first come, first
 // served): role, resources, ports and Marathon-style constraints; what
 // fits is accepted, the rest declined with a refuse filter. Status
@@ -49,6 +50,12 @@
 //	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
 //
 // All five ports are taken from the offer, so they are the task's own.
+//
+// What a server gets (image, resources, role, constraints, environment)
+// comes resolved with each start (StartRequest.Spec); Options.Defaults,
+// the --mesos-* flags, fill what a spec leaves out. Constraints come
+// parsed and checked (images reads Marathon's grammar); the framework
+// compiles and evaluates them.
 package mesos
 
 import (
@@ -74,33 +81,14 @@ import (
 )
 
 var (
-	_ spawner.Backend = (*Backend)(nil)
-	_ spawner.Waiter  = (*Backend)(nil)
-	_ spawner.Runner  = (*Backend)(nil)
+	_ spawner.Backend    = (*Backend)(nil)
+	_ spawner.Waiter     = (*Backend)(nil)
+	_ spawner.Runner     = (*Backend)(nil)
+	_ spawner.Reconciler = (*Backend)(nil)
 )
 
 // Name is the backend's name in handles.
 const Name = "mesos"
-
-// TaskSpec is what one server asks of the cluster. Options.Defaults
-// holds the flags' values; Options.Spec, when set, gives one per profile
-// (the profile catalog plugs in there).
-type TaskSpec struct {
-	Image string  // Docker image
-	CPUs  float64 // cores
-	Mem   float64 // MiB
-	Disk  float64 // MiB
-	GPUs  float64 // whole GPUs; > 0 needs the Mesos containerizer
-	// Constraints place the server; the group they count in is the
-	// servers of the same profile.
-	Constraints []Constraint
-	// Env is extra environment for the server.
-	Env map[string]string
-	// Role is the Mesos role the server runs under: it is launched only
-	// from offers allocated to that role. "" means Options.Role. The
-	// framework must subscribe with it (Options.Roles).
-	Role string
-}
 
 // IDStore keeps the framework id across hub restarts (the hub's
 // database).
@@ -142,10 +130,12 @@ type Options struct {
 	Command string
 	// Jupyter names the hub's classes servers start with.
 	Jupyter spawner.Jupyter
-	// Defaults is what a server gets when Spec is nil or says nothing.
-	Defaults TaskSpec
-	// Spec, when set, returns the spec of a profile ("" = default).
-	Spec func(profile string) (TaskSpec, error)
+	// Defaults is what a server gets where its StartRequest's Spec says
+	// nothing (a zero field): the --mesos-* flags' image, resources and
+	// constraints. A spec's Role is launched only from offers allocated
+	// to that role ("" means Role); the framework must subscribe with it
+	// (Roles). GPUs need the Mesos containerizer.
+	Defaults spawner.Spec
 	// KillGrace is the tasks' kill policy (default 30 s); a Stop's grace
 	// overrides it.
 	KillGrace time.Duration
@@ -153,10 +143,6 @@ type Options struct {
 	Env map[string]string
 	// IDs keeps the framework id; nil keeps it in memory only.
 	IDs IDStore
-	// KnownTasks lists the handles the hub's database holds: those tasks
-	// are reconciled after every subscription, any other task of the
-	// framework is killed.
-	KnownTasks func(ctx context.Context) ([]spawner.Handle, error)
 	// Hostname and WebUIURL describe the hub to Mesos.
 	Hostname, WebUIURL string
 	Logger             *slog.Logger
@@ -203,6 +189,12 @@ type Backend struct {
 	queue      []*launch
 	tasks      map[string]*task
 	groups     map[string][]Placement // profile → where its servers run
+	// known says which tasks the hub holds (SetKnown): those are
+	// reconciled after every subscription, any other task of the
+	// framework is killed. Until knownSet is closed, none is.
+	known     spawner.Known
+	knownSet  chan struct{}
+	knownOnce sync.Once
 }
 
 // task is what the framework knows of one server's task.
@@ -228,7 +220,8 @@ type launch struct {
 	user    string
 	profile string
 	req     spawner.StartRequest
-	spec    TaskSpec
+	spec    spawner.Spec // the request's, with Options.Defaults
+	rules   []rule       // spec.Constraints, compiled
 	need    wire.Resources
 	placed  chan *task
 	requeue chan struct{}
@@ -325,7 +318,7 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{
 		opts: opts, roles: roles, log: opts.Logger, kick: make(chan struct{}, 1),
 		connected: make(chan struct{}), tasks: map[string]*task{}, groups: map[string][]Placement{},
-		suppressed: map[string]bool{}, revive: map[string]bool{},
+		suppressed: map[string]bool{}, revive: map[string]bool{}, knownSet: make(chan struct{}),
 	}
 	switch {
 	case strings.HasPrefix(opts.Master, "zk://"):
@@ -367,30 +360,36 @@ func (b *Backend) OffersHandled() int64 { return b.offersIn.Load() }
 // Name implements spawner.Backend.
 func (b *Backend) Name() string { return Name }
 
-func (b *Backend) spec(profile string) (TaskSpec, error) {
+// SetKnown implements spawner.Reconciler: the manager tells which tasks
+// the hub holds. Until it is set, the framework reconciles nothing and
+// kills no task.
+func (b *Backend) SetKnown(k spawner.Known) {
+	b.mu.Lock()
+	b.known = k
+	b.mu.Unlock()
+	b.knownOnce.Do(func() { close(b.knownSet) })
+}
+
+// spec is what a server gets: its request's spec, with Options.Defaults
+// where it says nothing.
+func (b *Backend) spec(p spawner.Spec) spawner.Spec {
 	s := b.opts.Defaults
-	if b.opts.Spec != nil {
-		p, err := b.opts.Spec(profile)
-		if err != nil {
-			return s, err
+	if p.Image != "" {
+		s.Image = p.Image
+	}
+	for _, f := range []struct{ dst, src *float64 }{{&s.CPUs, &p.CPUs}, {&s.Mem, &p.Mem}, {&s.Disk, &p.Disk}, {&s.GPUs, &p.GPUs}} {
+		if *f.src > 0 {
+			*f.dst = *f.src
 		}
-		if p.Image != "" {
-			s.Image = p.Image
-		}
-		for _, f := range []struct{ dst, src *float64 }{{&s.CPUs, &p.CPUs}, {&s.Mem, &p.Mem}, {&s.Disk, &p.Disk}, {&s.GPUs, &p.GPUs}} {
-			if *f.src > 0 {
-				*f.dst = *f.src
-			}
-		}
-		if p.Constraints != nil {
-			s.Constraints = p.Constraints
-		}
-		if p.Env != nil {
-			s.Env = p.Env
-		}
-		if p.Role != "" {
-			s.Role = p.Role
-		}
+	}
+	if p.Constraints != nil {
+		s.Constraints = p.Constraints
+	}
+	if p.Env != nil {
+		s.Env = p.Env
+	}
+	if p.Role != "" {
+		s.Role = p.Role
 	}
 	if s.Role == "" {
 		s.Role = b.opts.Role
@@ -401,13 +400,14 @@ func (b *Backend) spec(profile string) (TaskSpec, error) {
 	if s.Mem <= 0 {
 		s.Mem = 2048
 	}
-	return s, nil
+	return s
 }
 
 // Start implements spawner.Backend: it queues the server, waits for an
 // offer that fits, launches the task and returns once it runs.
 func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
-	spec, err := b.spec(req.Profile)
+	spec := b.spec(req.Spec)
+	rules, err := compile(spec.Constraints)
 	if err != nil {
 		return spawner.Started{}, &spawner.Failure{Message: "This profile cannot be started; tell an admin.", Err: err}
 	}
@@ -422,7 +422,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 			Err: fmt.Errorf("mesos: role %q is not among the framework's roles %q", spec.Role, b.roles)}
 	}
 	l := &launch{
-		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec,
+		id: "sparkhub-" + safeID(req.User) + "-" + randHex(6), user: req.User, profile: req.Profile, req: req, spec: spec, rules: rules,
 		need:   wire.Resources{CPUs: spec.CPUs, Mem: spec.Mem, Disk: spec.Disk, GPUs: spec.GPUs},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	}
@@ -750,10 +750,14 @@ func mib(m float64) string {
 	return num(m) + " MiB"
 }
 
-func constraintsText(cs []Constraint) string {
+func constraintsText(cs []spawner.Constraint) string {
 	var parts []string
 	for _, c := range cs {
-		parts = append(parts, strings.ReplaceAll(c.String(), ":", " "))
+		s := c.Field + ":" + c.Operator
+		if c.Value != "" {
+			s += ":" + c.Value
+		}
+		parts = append(parts, strings.ReplaceAll(s, ":", " "))
 	}
 	return strings.Join(parts, ", ")
 }

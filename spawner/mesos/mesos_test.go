@@ -73,12 +73,16 @@ func (d *hubDB) Set(_ context.Context, id string) error {
 	return nil
 }
 
-func (d *hubDB) known(context.Context) ([]spawner.Handle, error) {
+// Handles implements spawner.Known, as the manager does from
+// hub_servers.
+func (d *hubDB) Handles(_ context.Context, backend string) ([]spawner.Handle, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var hs []spawner.Handle
 	for _, h := range d.handles {
-		hs = append(hs, h)
+		if h.Backend == backend {
+			hs = append(hs, h)
+		}
 	}
 	return hs, nil
 }
@@ -119,9 +123,8 @@ func newHub(t testing.TB, c *mesostest.Cluster, db *hubDB, tweak func(*mesos.Opt
 	t.Helper()
 	opts := mesos.Options{
 		Master:            c.URLs(),
-		Defaults:          mesos.TaskSpec{Image: testImage, CPUs: 1, Mem: 1024},
+		Defaults:          spawner.Spec{Image: testImage, CPUs: 1, Mem: 1024},
 		IDs:               db,
-		KnownTasks:        db.known,
 		KillGrace:         2 * time.Second,
 		MinBackoff:        50 * time.Millisecond,
 		MaxBackoff:        500 * time.Millisecond,
@@ -135,6 +138,7 @@ func newHub(t testing.TB, c *mesostest.Cluster, db *hubDB, tweak func(*mesos.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.SetKnown(db)
 	return &hub{Backend: b, db: db, close: run(t, b)}
 }
 

@@ -48,8 +48,8 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 				continue
 			}
 			ok := true
-			for _, c := range l.spec.Constraints {
-				if !c.Allows(here, b.groups[l.profile]) {
+			for _, c := range l.rules {
+				if !c.allows(here, b.groups[l.profile]) {
 					ok = false
 					break
 				}

@@ -64,7 +64,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 	}
 	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-31999]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 		o.KillGrace = 100 * time.Millisecond
 	})
 	const n = 200
@@ -124,7 +124,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 func TestFirstComeFirstServed(t *testing.T) {
 	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31009]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 	})
 	first, err := startCtx(t, h, "first", 20*time.Second)
 	if err != nil {
@@ -155,7 +155,7 @@ func TestFirstComeFirstServed(t *testing.T) {
 func TestHubRestartMidLaunch(t *testing.T) {
 	c := cluster(t, 2, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
 	db := newHubDB()
-	spec := func(o *mesos.Options) { o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512} }
+	spec := func(o *mesos.Options) { o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512} }
 	h1 := newHub(t, c, db, spec)
 	kept, err := startCtx(t, h1, "kept", 20*time.Second)
 	if err != nil {
@@ -200,7 +200,7 @@ func TestLeaderChange(t *testing.T) {
 	})
 	db := newHubDB()
 	h := newHub(t, c, db, func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512}
 		o.Master = c.URL(0) // only the first: the rest is found by 307
 	})
 	a, err := startCtx(t, h, "before", 20*time.Second)
@@ -228,7 +228,7 @@ func TestLeaderChange(t *testing.T) {
 // a reason that says so.
 func TestAgentLost(t *testing.T) {
 	c := cluster(t, 2, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
-	h := newHub(t, c, newHubDB(), func(o *mesos.Options) { o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512} })
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) { o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512} })
 	st, err := startCtx(t, h, "alice", 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -259,14 +259,14 @@ func TestNothingFits(t *testing.T) {
 	c := cluster(t, 3, "cpus:8;mem:16384;disk:1000;ports:[31000-31099]", withSleeper)
 	tests := []struct {
 		name string
-		spec mesos.TaskSpec
+		spec spawner.Spec
 		want string
 	}{
-		{"memory", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 65536}, "No machine in the cluster has 64 GiB of memory free; pick a smaller profile or try again later."},
-		{"cpus", mesos.TaskSpec{Image: sleeper, CPUs: 32, Mem: 1024}, "No machine in the cluster has 32 CPUs free; pick a smaller profile or try again later."},
-		{"constraints", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024, Constraints: []mesos.Constraint{{Field: "rack", Operator: "CLUSTER", Value: "r9"}}},
+		{"memory", spawner.Spec{Image: sleeper, CPUs: 1, Mem: 65536}, "No machine in the cluster has 64 GiB of memory free; pick a smaller profile or try again later."},
+		{"cpus", spawner.Spec{Image: sleeper, CPUs: 32, Mem: 1024}, "No machine in the cluster has 32 CPUs free; pick a smaller profile or try again later."},
+		{"constraints", spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024, Constraints: []spawner.Constraint{{Field: "rack", Operator: "CLUSTER", Value: "r9"}}},
 			"No machine in the cluster matches where this profile may run (rack CLUSTER r9); try again later."},
-		{"memory for a role", mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 65536, Role: "analytics"},
+		{"memory for a role", spawner.Spec{Image: sleeper, CPUs: 1, Mem: 65536, Role: "analytics"},
 			`No machine for role "analytics" has 64 GiB of memory free; pick a smaller profile or try again later.`},
 	}
 	for _, tt := range tests {
@@ -305,12 +305,9 @@ func TestConstraintsHonoured(t *testing.T) {
 			o.Agents[i].Attributes = a
 		}
 	})
-	cs, err := mesos.ParseConstraints(`[["hostname","UNIQUE"],["rack","LIKE","r1"]]`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "rack", Operator: "LIKE", Value: "r1"}}
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512, Constraints: cs}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512, Constraints: cs}
 	})
 	hosts := map[string]bool{}
 	for _, u := range []string{"u1", "u2"} {
@@ -341,7 +338,7 @@ func TestRedirectKeepsAuth(t *testing.T) {
 	var logs strings.Builder
 	var mu sync.Mutex
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512}
 		o.Master = c.URL(1)
 		o.Principal, o.Secret = "hub", secret
 		o.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -396,17 +393,8 @@ func TestProfileRoles(t *testing.T) {
 	})
 	db := newHubDB()
 	h := newHub(t, c, db, func(o *mesos.Options) {
-		o.Defaults = mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 		o.Roles = []string{"analytics", "ml"}
-		o.Spec = func(profile string) (mesos.TaskSpec, error) {
-			switch profile {
-			case "":
-				return mesos.TaskSpec{}, nil
-			case "analytics", "ml":
-				return mesos.TaskSpec{Role: profile}, nil
-			}
-			return mesos.TaskSpec{}, fmt.Errorf("no profile %q", profile)
-		}
 		o.StillWaiting = 50 * time.Millisecond
 	})
 	var mu sync.Mutex
@@ -415,7 +403,9 @@ func TestProfileRoles(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		req := startReq(user)
-		req.Profile = profile
+		// The profiles "analytics" and "ml" run under their roles, as
+		// the manager resolves them; the default under the framework's.
+		req.Profile, req.Spec = profile, spawner.Spec{Role: profile}
 		req.Progress = func(m string) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -518,12 +508,13 @@ func TestRun(t *testing.T) {
 	c := cluster(t, 1, "cpus:4;mem:8192;ports:[31000-31099]", withSleeper)
 	db := newHubDB()
 	b, err := mesos.New(mesos.Options{
-		Master: c.URLs(), Defaults: mesos.TaskSpec{Image: sleeper, CPUs: 1, Mem: 512},
-		IDs: db, KnownTasks: db.known, MinBackoff: 50 * time.Millisecond,
+		Master: c.URLs(), Defaults: spawner.Spec{Image: sleeper, CPUs: 1, Mem: 512},
+		IDs: db, MinBackoff: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.SetKnown(db)
 	_, err = startCtx(t, b, "early", 300*time.Millisecond)
 	if f := (*spawner.Failure)(nil); !errors.As(err, &f) || !strings.Contains(f.Message, "cannot be reached") {
 		t.Fatalf("Start before Run = %v, want a failure saying the cluster cannot be reached", err)

@@ -417,25 +417,30 @@ func (b *Backend) removed() {
 	}
 }
 
-// reconcileAll asks about every task the database and this process
-// know, then about every task the master has.
+// reconcileAll asks about every task the hub (SetKnown) and this
+// process know, then about every task the master has. It waits for
+// SetKnown: without the hub's list, killing strangers would be wrong.
 func (b *Backend) reconcileAll(ctx context.Context) {
-	if b.opts.KnownTasks != nil {
-		hs, err := b.opts.KnownTasks(ctx)
-		if err != nil {
-			b.log.Error("list the hub's Mesos tasks", "err", err)
-			return // without the list, killing strangers would be wrong
-		}
-		b.mu.Lock()
-		for _, h := range hs {
-			var st state
-			if json.Unmarshal(h.State, &st) == nil && st.TaskID != "" && b.tasks[st.TaskID] == nil {
-				b.adopt(st)
-			}
-		}
-		b.mu.Unlock()
+	select {
+	case <-b.knownSet:
+	case <-ctx.Done():
+		return
 	}
 	b.mu.Lock()
+	known := b.known
+	b.mu.Unlock()
+	hs, err := known.Handles(ctx, Name)
+	if err != nil {
+		b.log.Error("list the hub's Mesos tasks", "err", err)
+		return // without the list, killing strangers would be wrong
+	}
+	b.mu.Lock()
+	for _, h := range hs {
+		var st state
+		if json.Unmarshal(h.State, &st) == nil && st.TaskID != "" && b.tasks[st.TaskID] == nil {
+			b.adopt(st)
+		}
+	}
 	var explicit []wire.ReconcileTask
 	for _, t := range b.tasks {
 		// Not those launched on this stream: the master may not have

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,18 +45,25 @@ func TestConstraintAllows(t *testing.T) {
 		{"rack:GROUP_BY:2", b1, []Placement{a2}, true},
 	}
 	for _, tt := range tests {
-		cs, err := ParseConstraints(tt.c)
+		// As images.ParseConstraints gives them: field:OPERATOR[:value].
+		parts := strings.SplitN(tt.c, ":", 3)
+		c := spawner.Constraint{Field: parts[0], Operator: parts[1]}
+		if len(parts) == 3 {
+			c.Value = parts[2]
+		}
+		rules, err := compile([]spawner.Constraint{c})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.c, err)
 		}
-		if got := cs[0].Allows(tt.agent, tt.group); got != tt.want {
+		if got := rules[0].allows(tt.agent, tt.group); got != tt.want {
 			t.Errorf("%s on %s with %d placed = %v, want %v", tt.c, tt.agent.Hostname, len(tt.group), got, tt.want)
 		}
 	}
-	for _, bad := range []string{"rack:NEAR", "rack:LIKE", "rack:MAX_PER:x", `[["a"]]`} {
-		if _, err := ParseConstraints(bad); err == nil {
-			t.Errorf("ParseConstraints(%q) = nil error", bad)
-		}
+	if _, err := compile([]spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "("}}); err == nil {
+		t.Error("compile of a regular expression that does not compile = nil error")
+	}
+	if rules, err := compile(nil); err != nil || len(rules) != 0 {
+		t.Errorf("compile(nil) = %v, %v; want no rules", rules, err)
 	}
 }
 
@@ -237,7 +245,7 @@ func TestOffersByRole(t *testing.T) {
 			for i, role := range tt.roles {
 				b.queue = append(b.queue, &launch{
 					id: "t" + strconv.Itoa(i), user: "u", req: spawner.StartRequest{User: "u"},
-					spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: role}, need: wire.Resources{CPUs: 1, Mem: 512},
+					spec: spawner.Spec{Image: "img", CPUs: 1, Mem: 512, Role: role}, need: wire.Resources{CPUs: 1, Mem: 512},
 					placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 				})
 			}
@@ -332,7 +340,7 @@ func TestDeclineBeforeRevive(t *testing.T) {
 	}
 	b.mu.Lock() // a server is asked for meanwhile
 	b.queue = append(b.queue, &launch{id: "t", user: "u", req: spawner.StartRequest{User: "u"},
-		spec: TaskSpec{Image: "img", CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
+		spec: spawner.Spec{Image: "img", CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1)})
 	b.revive["*"] = true
 	b.mu.Unlock()

@@ -40,12 +40,13 @@ type Fake struct {
 	mu      sync.Mutex
 	name    string
 	next    int
-	servers map[string]*fakeServer // by handle id
-	starts  map[string]int         // by user
-	fail    map[string]error       // user → Start fails with it
-	hang    map[string]bool        // user → servers answer 503
-	exit    map[string]bool        // user → servers exit right after start
-	kernels map[string][]Kernel    // user → what api/kernels lists
+	servers map[string]*fakeServer          // by handle id
+	starts  map[string]int                  // by user
+	last    map[string]spawner.StartRequest // by user: the last start's request
+	fail    map[string]error                // user → Start fails with it
+	hang    map[string]bool                 // user → servers answer 503
+	exit    map[string]bool                 // user → servers exit right after start
+	kernels map[string][]Kernel             // user → what api/kernels lists
 }
 
 type fakeServer struct {
@@ -62,6 +63,7 @@ func NewFake() *Fake {
 		name:    "fake",
 		servers: map[string]*fakeServer{},
 		starts:  map[string]int{},
+		last:    map[string]spawner.StartRequest{},
 		fail:    map[string]error{},
 		hang:    map[string]bool{},
 		exit:    map[string]bool{},
@@ -96,6 +98,14 @@ func (f *Fake) Starts(user string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.starts[user]
+}
+
+// LastStart is the request of the user's last start: the profile and
+// spec the backend was handed.
+func (f *Fake) LastStart(user string) spawner.StartRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last[user]
 }
 
 // Running is how many of the user's servers run.
@@ -158,6 +168,7 @@ func (f *Fake) Start(ctx context.Context, req spawner.StartRequest) (spawner.Sta
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts[req.User]++
+	f.last[req.User] = req
 	if err := f.fail[req.User]; err != nil {
 		return spawner.Started{}, err
 	}
