@@ -84,7 +84,9 @@ func TestCallsOnTheWire(t *testing.T) {
 		roles: []string{"*", "analytics"}, log: slog.New(slog.DiscardHandler), masters: []string{srv.URL},
 		calls: srv.Client(), streams: srv.Client(), kick: make(chan struct{}, 1), connected: make(chan struct{}),
 		tasks: map[string]*task{}, groups: map[string][]Placement{}, suppressed: map[string]bool{}, revive: map[string]bool{},
+		knownSet: make(chan struct{}),
 	}
+	b.SetKnown(noTasks{})
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	defer b.cancel()
 	b.subscribe() // a new framework; the stream ends at once
@@ -167,3 +169,8 @@ func sameJSON(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
+
+// noTasks is a hub that holds no Mesos task.
+type noTasks struct{}
+
+func (noTasks) Handles(context.Context, string) ([]spawner.Handle, error) { return nil, nil }
