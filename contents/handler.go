@@ -138,9 +138,6 @@ func parseGetQuery(r *http.Request) (getOptions, error) {
 // writeModel answers with a model, its Last-Modified and, for what was
 // created or moved, its Location.
 func (s *Service) writeModel(w http.ResponseWriter, r *http.Request, status int, m *Model, location bool) {
-	if m.done != nil {
-		defer m.done()
-	}
 	w.Header().Set("Last-Modified", m.modified.UTC().Format(http.TimeFormat))
 	if location {
 		w.Header().Set("Location", s.contentsURL(r, m.Path))
@@ -250,9 +247,6 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 	if rt.checkpoint || rt.trust {
 		s.notAllowed(w, r)
 		return
-	}
-	if r.ContentLength >= largeValue {
-		defer relaxGC()()
 	}
 	fields, data, err := s.readBody(w, r, true) // only its length is used after
 	if err != nil {
