@@ -147,7 +147,7 @@ func (s *Service) directory(st *store, user, p string, o getOptions) (*Model, er
 	if err != nil {
 		return nil, err
 	}
-	children := make([]*Model, 0, len(files)+len(dirs))
+	children := make(modelList, 0, len(files)+len(dirs))
 	for i := range files {
 		f := &files[i]
 		if !s.listed(f.Name) {

@@ -1,0 +1,27 @@
+//go:build goexperiment.jsonv2
+
+package nbjson
+
+import (
+	"encoding/json/jsontext"
+	jsonv2 "encoding/json/v2"
+)
+
+// encoding/json/v2 in BenchmarkCodec, when built with
+// GOEXPERIMENT=jsonv2 (Go 1.26 ships it only so).
+func init() {
+	codecs = append(codecs, codec{
+		name: "encoding-json-v2",
+		parse: func(data []byte) (any, error) {
+			var v any
+			err := jsonv2.Unmarshal(data, &v)
+			return v, err
+		},
+		write: func(v any) ([]byte, error) {
+			return jsonv2.Marshal(v, jsonv2.Deterministic(true))
+		},
+		indent: func(v any) ([]byte, error) {
+			return jsonv2.Marshal(v, jsonv2.Deterministic(true), jsontext.WithIndent(" "), jsontext.SpaceAfterColon(true))
+		},
+	})
+}
