@@ -14,13 +14,14 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 // needJupyter skips (or, with CI=true, fails) when Debian's Jupyter is
 // not installed.
 func needJupyter(t *testing.T) {
 	t.Helper()
-	needTool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-ipykernel")
+	needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-ipykernel")
 }
 
 // progress reads the SSE stream to its end and returns the events.

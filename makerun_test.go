@@ -15,19 +15,8 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
-
-// needTool skips (or, with CI=true, fails) when a command the test runs
-// is not on PATH.
-func needTool(t *testing.T, name, why string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed and CI=true (%s)", name, why)
-		}
-		t.Skipf("%s is not installed (%s)", name, why)
-	}
-}
 
 // makeRunEnv is this process's environment without what would change
 // what `make run` does on a fresh clone: sparkhub's own variables (the
@@ -63,16 +52,12 @@ var (
 // named nothing).
 func TestMakeRun(t *testing.T) {
 	needJupyter(t)
-	needTool(t, "git", "the test clones the repository")
-	needTool(t, "make", "the test runs make run")
+	needtest.Tool(t, "git", "the test clones the repository")
+	needtest.Tool(t, "make", "the test runs make run")
 
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").CombinedOutput()
 	if err != nil {
-		msg := fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top)))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		needtest.Missing(t, fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top))))
 	}
 	tmp, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
