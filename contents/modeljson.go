@@ -15,15 +15,7 @@ type modelList []*Model
 
 // AppendJSON writes the list as encoding/json would.
 func (l modelList) AppendJSON(jw *nbjson.Writer) {
-	jw.B = append(jw.B, '[')
-	for i, m := range l {
-		if i > 0 {
-			jw.B = append(jw.B, ',')
-		}
-		m.appendJSON(jw)
-		jw.Flush(false)
-	}
-	jw.B = append(jw.B, ']')
+	nbjson.List(jw, l, func(jw *nbjson.Writer, m *Model) { m.appendJSON(jw) })
 }
 
 // appendJSON writes the model as encoding/json would, with its content

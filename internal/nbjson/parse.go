@@ -197,19 +197,10 @@ func (p *parser) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		p.space()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("unexpected end of JSON input")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			p.depth--
+		if more, err := p.next('}', "an object member"); err != nil {
+			return nil, err
+		} else if !more {
 			return m, nil
-		default:
-			return nil, p.fail("expected ',' or '}' after an object member")
 		}
 	}
 }
@@ -235,21 +226,31 @@ func (p *parser) array() (any, error) {
 			return nil, err
 		}
 		p.stack = append(p.stack, v)
-		p.space()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("unexpected end of JSON input")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case ']':
-			p.pos++
-			p.depth--
+		if more, err := p.next(']', "an array element"); err != nil {
+			return nil, err
+		} else if !more {
 			return slices.Clone(p.stack[base:]), nil
-		default:
-			return nil, p.fail("expected ',' or ']' after an array element")
 		}
 	}
+}
+
+// next reads what follows an object member or array element: a comma,
+// with more to come, or the closing bracket, with no more.
+func (p *parser) next(closing byte, after string) (more bool, err error) {
+	p.space()
+	if p.pos >= len(p.data) {
+		return false, p.fail("unexpected end of JSON input")
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		return true, nil
+	case closing:
+		p.pos++
+		p.depth--
+		return false, nil
+	}
+	return false, p.fail("expected ',' or '" + string(closing) + "' after " + after)
 }
 
 func (p *parser) number() (any, error) {

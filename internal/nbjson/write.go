@@ -41,6 +41,19 @@ func (jw *Writer) Flush(force bool) {
 	jw.B = jw.B[:0]
 }
 
+// List writes list as a JSON array, each element with write.
+func List[T any](jw *Writer, list []T, write func(*Writer, T)) {
+	jw.B = append(jw.B, '[')
+	for i, e := range list {
+		if i > 0 {
+			jw.B = append(jw.B, ',')
+		}
+		write(jw, e)
+		jw.Flush(false)
+	}
+	jw.B = append(jw.B, ']')
+}
+
 // Value writes v: a value Parse gives, a Joined, an int64, an Appender,
 // or else what encoding/json makes of it.
 func (jw *Writer) Value(v any) {
@@ -68,15 +81,7 @@ func (jw *Writer) Value(v any) {
 	case int64:
 		jw.B = strconv.AppendInt(jw.B, x, 10)
 	case []any:
-		jw.B = append(jw.B, '[')
-		for i, e := range x {
-			if i > 0 {
-				jw.B = append(jw.B, ',')
-			}
-			jw.Value(e)
-			jw.Flush(false)
-		}
-		jw.B = append(jw.B, ']')
+		List(jw, x, (*Writer).Value)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
