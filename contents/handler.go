@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"github.com/sparkhub/sparkhub/internal/nbjson"
 )
 
@@ -91,7 +92,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, cps)
+		httperr.Jupyter.WriteJSON(w, http.StatusOK, cps)
 		return
 	}
 	o, err := parseGetQuery(r)
@@ -306,7 +307,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Location", s.contentsURL(r, rt.path)+"/checkpoints/"+cp.ID)
-		writeJSON(w, http.StatusCreated, cp)
+		httperr.Jupyter.WriteJSON(w, http.StatusCreated, cp)
 		return
 	case rt.checkpoint:
 		if err := s.restoreCheckpoint(r.Context(), user, rt.path, rt.id); err != nil {

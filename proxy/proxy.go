@@ -6,7 +6,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -308,10 +308,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg strin
 		p.opts.ErrorPage(w, r, code, msg)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{"status": code, "message": msg})
+	httperr.Write(w, code, msg)
 }
 
 // isBrowser guesses whether a person's browser asked for a page, not a
