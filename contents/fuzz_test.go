@@ -113,7 +113,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 			return
 		}
 		_ = validateNotebook(nb)
-		first, err := serialiseNotebook(nb, 0)
+		first, err := serialiseNotebook(new(bytes.Buffer), nb, 0)
 		if err != nil {
 			if statusOf(err) != http.StatusBadRequest {
 				t.Fatalf("serialiseNotebook: %v (status %d), want a 400", err, statusOf(err))
@@ -148,7 +148,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 		if whole, _ := nbjson.Parse(readJSON); !reflect.DeepEqual(viaWriter, whole) {
 			t.Fatalf("load differs from reading the notebook whole:\nload:  %s\nwhole: %s", out, readJSON)
 		}
-		second, err := serialiseNotebook(back, 0)
+		second, err := serialiseNotebook(new(bytes.Buffer), back, 0)
 		if err != nil {
 			t.Fatalf("serialising the read-back notebook: %v", err)
 		}
@@ -159,7 +159,7 @@ func FuzzNotebookRoundTrip(f *testing.F) {
 		if againJSON, _ := json.Marshal(again); !bytes.Equal(readJSON, againJSON) {
 			t.Fatalf("read, save, read differs:\nfirst:  %s\nsecond: %s", readJSON, againJSON)
 		}
-		third, err := serialiseNotebook(again, 0)
+		third, err := serialiseNotebook(new(bytes.Buffer), again, 0)
 		if err != nil {
 			t.Fatalf("serialising the second read-back notebook: %v", err)
 		}

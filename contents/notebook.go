@@ -62,16 +62,17 @@ func checkNotebook(v any) (map[string]any, error) {
 	return nb, nil
 }
 
-// serialiseNotebook writes nb as nbformat does. It changes nb: lines are
-// split, transient keys dropped and missing cell ids added. sizeHint is
-// about how long the result will be (the notebook's size as JSON), or 0.
-func serialiseNotebook(nb map[string]any, sizeHint int) ([]byte, error) {
+// serialiseNotebook writes nb as nbformat does into buf, which it
+// resets, and returns buf's bytes. It changes nb: lines are split,
+// transient keys dropped and missing cell ids added. sizeHint is about
+// how long the result will be (the notebook's size as JSON), or 0.
+func serialiseNotebook(buf *bytes.Buffer, nb map[string]any, sizeHint int) ([]byte, error) {
 	stripTransient(nb)
 	addCellIDs(nb)
 	splitLines(nb)
-	var buf bytes.Buffer
+	buf.Reset()
 	buf.Grow(sizeHint + sizeHint/4) // nbformat's indentation and one string per line
-	if err := nbjson.Indent(&buf, nb); err != nil {
+	if err := nbjson.Indent(buf, nb); err != nil {
 		var ne *nbjson.NumberError
 		if errors.As(err, &ne) {
 			return nil, badRequest("The number %s is out of range.", truncate(ne.Number))

@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -54,7 +55,7 @@ func TestSerialiseMatchesNbformat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := serialiseNotebook(nb, 0)
+	got, err := serialiseNotebook(new(bytes.Buffer), nb, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
