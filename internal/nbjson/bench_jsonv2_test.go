@@ -5,6 +5,7 @@ package nbjson
 import (
 	"encoding/json/jsontext"
 	jsonv2 "encoding/json/v2"
+	"io"
 )
 
 // encoding/json/v2 in BenchmarkCodec, when built with
@@ -17,11 +18,11 @@ func init() {
 			err := jsonv2.Unmarshal(data, &v)
 			return v, err
 		},
-		write: func(v any) ([]byte, error) {
-			return jsonv2.Marshal(v, jsonv2.Deterministic(true))
+		write: func(w io.Writer, v any) error {
+			return jsonv2.MarshalWrite(w, v, jsonv2.Deterministic(true))
 		},
-		indent: func(v any) ([]byte, error) {
-			return jsonv2.Marshal(v, jsonv2.Deterministic(true), jsontext.WithIndent(" "), jsontext.SpaceAfterColon(true))
+		indent: func(w io.Writer, v any) error {
+			return jsonv2.MarshalWrite(w, v, jsonv2.Deterministic(true), jsontext.WithIndent(" "), jsontext.SpaceAfterColon(true))
 		},
 	})
 }
