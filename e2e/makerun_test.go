@@ -197,15 +197,7 @@ func TestMakeRun(t *testing.T) {
 	if code := user.api("GET", "/user/"+name+"/api/contents", "cookie", nil, nil); code != http.StatusOK {
 		t.Fatalf("list contents = %d", code)
 	}
-	var kernel struct{ ID string }
-	if code := user.api("POST", "/user/"+name+"/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
-		t.Fatalf("start kernel = %d", code)
-	}
-	conn := dialKernel(t, user, name, kernel.ID)
-	if got := execute(t, conn, "1+1"); got != "2" {
-		t.Fatalf("1+1 = %q", got)
-	}
-	conn.Close()
+	onePlusOne(t, user, name)
 
 	// Stop the server, then make run.
 	if code := user.api("DELETE", "/hub/api/users/"+name+"/server", "cookie", nil, nil); code != http.StatusNoContent && code != http.StatusAccepted {

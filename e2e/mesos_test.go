@@ -41,11 +41,6 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 		"--mesos-master", c.URL(0), "--mesos-cpus", "1", "--mesos-mem", "1024", "--stop-grace", "3s"}
 
 	hub1 := startHub(t, nil, serveArgs...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("first hub's log:\n%s", hub1.Logs.String())
-		}
-	})
 	alice := newClient(t, hub1.URL)
 	if resp := alice.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("login = %d", resp.StatusCode)
@@ -73,15 +68,7 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 	if code := alice.api("GET", "/user/alice/api/contents", "cookie", nil, nil); code != 200 {
 		t.Fatalf("list contents = %d", code)
 	}
-	var kernel struct{ ID string }
-	if code := alice.api("POST", "/user/alice/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
-		t.Fatalf("start kernel = %d", code)
-	}
-	conn := dialKernel(t, alice, "alice", kernel.ID)
-	if got := execute(t, conn, "1+1"); got != "2" {
-		t.Fatalf("1+1 = %q", got)
-	}
-	conn.Close()
+	onePlusOne(t, alice, "alice")
 
 	// The hub restarts: the task keeps running and the route comes back
 	// after reconciliation, without a new task.
@@ -153,11 +140,6 @@ func TestMesosProfileRoles(t *testing.T) {
 	}
 	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0", "--spawner", "mesos",
 		"--mesos-master", c.URL(0), "--profiles", profiles, "--stop-grace", "1s")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hub's log:\n%s", h.Logs.String())
-		}
-	})
 	// The answer comes once the server is ready or after 10 s; these
 	// never answer, so both are asked for at once.
 	errs := make(chan error, 2)
