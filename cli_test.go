@@ -319,27 +319,3 @@ func TestCLIDatabaseErrors(t *testing.T) {
 		t.Errorf("serve with an unreachable database: exit %d, stderr:\n%s", code, errOut)
 	}
 }
-
-// user del takes the user's notebooks with them, as the API does: a new
-// user of the same name starts with none.
-func TestUserDelTakesTheNotebooks(t *testing.T) {
-	dataDir := t.TempDir()
-	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
-	mustRun(t, "", append([]string{"user", "add", "bob"}, common...)...)
-	tok := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "bob"}, common...)...))
-	h := startHub(t, nil, "--data-dir", dataDir)
-	c := newClient(t, h.URL)
-	nb := map[string]any{"type": "notebook", "content": map[string]any{"nbformat": 4, "nbformat_minor": 5, "metadata": map[string]any{}, "cells": []any{}}}
-	if code := c.api("PUT", "/user/bob/api/contents/secret.ipynb", tok, nb, nil); code != 201 {
-		t.Fatalf("save = %d", code)
-	}
-	h.Stop()
-	mustRun(t, "", append([]string{"user", "del", "bob"}, common...)...)
-	mustRun(t, "", append([]string{"user", "add", "bob"}, common...)...)
-	tok = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "bob"}, common...)...))
-	h = startHub(t, nil, "--data-dir", dataDir)
-	c = newClient(t, h.URL)
-	if code := c.api("GET", "/user/bob/api/contents/secret.ipynb", tok, nil, nil); code != 404 {
-		t.Errorf("the new bob reads the old bob's notebook: %d", code)
-	}
-}

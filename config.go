@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -68,6 +69,11 @@ type Config struct {
 	ContentsEncryptionKeys []string
 	ContentsMaxFileSize    int64
 	ContentsAllowHidden    bool
+
+	// MemoryLimit is the soft limit on the hub's memory, in bytes, that
+	// main hands to runtime/debug.SetMemoryLimit; 0 leaves the Go
+	// runtime's own (GOMEMLIMIT, or none).
+	MemoryLimit int64
 
 	// Mesos holds the --mesos-* settings (config_mesos.go).
 	Mesos MesosConfig
@@ -150,6 +156,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
 	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
 	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
+	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
 }
@@ -165,6 +172,32 @@ func (l *listFlag) Set(s string) error {
 			*l = append(*l, p)
 		}
 	}
+	return nil
+}
+
+// byteSize is a number of bytes written as GOMEMLIMIT takes it: a whole
+// number with an optional unit B, KiB, MiB, GiB or TiB.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+func (b *byteSize) Get() any       { return *b }
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	num, shift := strings.TrimSpace(s), uint(0)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, shift = strings.TrimSpace(n), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return errors.New("not a size")
+	}
+	*b = byteSize(n << shift)
 	return nil
 }
 
@@ -238,6 +271,8 @@ func badValue(f *flag.Flag, value string, err error) string {
 			want = "a number"
 		case bool:
 			want = "true or false"
+		case byteSize:
+			want = "a size like 512MiB or 2GiB (B, KiB, MiB, GiB, TiB)"
 		}
 	}
 	if want == "" {

@@ -144,6 +144,9 @@ func TestLoadArgsErrors(t *testing.T) {
 		{[]string{"--idle-timeout", "an hour"}, `--idle-timeout wants a duration like 90s, 15m or 2h, not "an hour"`},
 		{[]string{"--bcrypt-cost=ten"}, `--bcrypt-cost wants a whole number, not "ten"`},
 		{[]string{"--contents-max-file-size", "1e99"}, `--contents-max-file-size wants a whole number, not "1e99"`},
+		{[]string{"--memory-limit", "2GB"}, `--memory-limit wants a size like 512MiB or 2GiB (B, KiB, MiB, GiB, TiB), not "2GB"`},
+		{[]string{"--memory-limit", "-1"}, `--memory-limit wants a size like 512MiB or 2GiB (B, KiB, MiB, GiB, TiB), not "-1"`},
+		{[]string{"--memory-limit", "9999999TiB"}, `--memory-limit wants a size like 512MiB or 2GiB (B, KiB, MiB, GiB, TiB), not "9999999TiB"`},
 		{[]string{"--cull-busy=sometimes"}, `--cull-busy wants true or false, not "sometimes"`},
 		{[]string{"---listen"}, `"---listen" is not a flag`},
 	} {
@@ -158,6 +161,29 @@ func TestLoadArgsErrors(t *testing.T) {
 	for _, help := range []string{"-h", "--help", "-help"} {
 		if _, err := loadServe(t, []string{help}, nil); !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("Load(%s) = %v, want flag.ErrHelp", help, err)
+		}
+	}
+}
+
+// TestMemoryLimit: --memory-limit reads sizes as GOMEMLIMIT does, and
+// is 0 (the runtime's own setting) unless given.
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int64
+	}{
+		{nil, nil, 0},
+		{[]string{"--memory-limit", "1073741824"}, nil, 1 << 30},
+		{[]string{"--memory-limit=512MiB"}, nil, 512 << 20},
+		{nil, map[string]string{"SPARKHUB_MEMORY_LIMIT": "2GiB"}, 2 << 30},
+		{[]string{"--memory-limit", "64 KiB"}, nil, 64 << 10},
+		{[]string{"--memory-limit", "1TiB"}, nil, 1 << 40},
+		{[]string{"--memory-limit", "100B"}, nil, 100},
+	} {
+		cfg, err := loadServe(t, tc.args, tc.env)
+		if err != nil || cfg.MemoryLimit != tc.want {
+			t.Errorf("%v %v: memory limit = %d, %v; want %d", tc.args, tc.env, cfg.MemoryLimit, err, tc.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,10 @@ func (c *cli) serve(args []string) error {
 	}
 	if err := cfg.Finish(); err != nil {
 		return err
+	}
+	if cfg.MemoryLimit > 0 {
+		// The one place the process's memory settings are changed.
+		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	log := c.logger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // Cookie names.
@@ -63,7 +65,7 @@ func (e *ThrottledError) Error() string {
 }
 
 // Seconds is RetryAfter rounded up, as Retry-After wants it.
-func (e *ThrottledError) Seconds() int { return int((e.RetryAfter + time.Second - 1) / time.Second) }
+func (e *ThrottledError) Seconds() int { return httperr.Seconds(e.RetryAfter) }
 
 // Login checks a username and password from the client at addr. An
 // unknown user costs the same bcrypt time as a wrong password, and both

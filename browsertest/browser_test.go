@@ -20,25 +20,13 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
 	hubtest.Main(m, &binary)
-}
-
-// need skips, or with CI=true fails, when a program is not installed.
-func need(t *testing.T, prog, pkgs string) string {
-	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed and CI=true (apt-get install %s)", prog, pkgs)
-		}
-		t.Skipf("%s is not installed (apt-get install %s)", prog, pkgs)
-	}
-	return p
 }
 
 const adminPassword = "admin-browser-password"
@@ -93,7 +81,7 @@ type browser struct {
 
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	chromium := need(t, "chromium", "chromium")
+	chromium := needtest.Tool(t, "chromium", "apt-get install chromium")
 	shots, err := filepath.Abs(filepath.Join("..", "test-artifacts", "browser"))
 	if err != nil {
 		t.Fatal(err)
@@ -273,8 +261,8 @@ func (b *browser) login(name, password string) {
 // progress bar to the end, land in Jupyter, run a cell in a notebook,
 // save, reload and see it, and log out.
 func TestAnalystPath(t *testing.T) {
-	need(t, "chromium", "chromium")
-	need(t, "jupyter-notebook", "jupyter-notebook python3-notebook python3-ipykernel")
+	needtest.Tool(t, "chromium", "apt-get install chromium")
+	needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-notebook python3-ipykernel")
 	h := startHub(t)
 	b := newBrowser(t, h.base)
 
@@ -425,8 +413,8 @@ func TestAnalystPath(t *testing.T) {
 // an admin, log one out everywhere, delete one; every page at phone
 // size without sideways scrolling, and nothing loaded from outside.
 func TestAdminPath(t *testing.T) {
-	need(t, "chromium", "chromium")
-	need(t, "jupyter-notebook", "jupyter-notebook python3-notebook python3-ipykernel")
+	needtest.Tool(t, "chromium", "apt-get install chromium")
+	needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-notebook python3-ipykernel")
 	h := startHub(t)
 	b := newBrowser(t, h.base)
 	b.open("/hub/login")
@@ -579,8 +567,8 @@ func TestAdminPath(t *testing.T) {
 // page, with Retry focused, and Retry tries again; the home page says
 // why too, and the admin page shows the server's last log lines.
 func TestSpawnFailure(t *testing.T) {
-	need(t, "chromium", "chromium")
-	jupyter := need(t, "jupyter-notebook", "jupyter-notebook python3-notebook python3-ipykernel")
+	needtest.Tool(t, "chromium", "apt-get install chromium")
+	jupyter := needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-notebook python3-ipykernel")
 	script := func(body string) string {
 		p := filepath.Join(t.TempDir(), "jupyter")
 		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {

@@ -2,14 +2,15 @@ package contents
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // Kinds of failure a caller can cause. Every error the service returns
@@ -107,20 +108,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.WarnContext(r.Context(), "contents: the database does not answer",
 			"method", r.Method, "user", r.PathValue("name"), "error", err)
 		body.Message = "The database does not answer right now; try again in a moment."
-		w.Header().Set("Retry-After", "2")
+		httperr.SetRetryAfter(w.Header(), 2*time.Second)
 	case status == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "contents: request failed",
 			"method", r.Method, "user", r.PathValue("name"), "error", err)
 		body.Message = "The contents service failed to do this; the error is logged. Nothing was changed."
 	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // a client that hung up is not an error
+	httperr.Jupyter.WriteJSON(w, status, body)
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sparkhub/sparkhub/internal/httperr"
+	"github.com/sparkhub/sparkhub/internal/nbjson"
 )
 
 // Handler serves /user/{name}/api/contents/... and /user/{name}/files/... .
@@ -89,7 +92,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, cps)
+		httperr.Jupyter.WriteJSON(w, http.StatusOK, cps)
 		return
 	}
 	o, err := parseGetQuery(r)
@@ -138,9 +141,6 @@ func parseGetQuery(r *http.Request) (getOptions, error) {
 // writeModel answers with a model, its Last-Modified and, for what was
 // created or moved, its Location.
 func (s *Service) writeModel(w http.ResponseWriter, r *http.Request, status int, m *Model, location bool) {
-	if m.done != nil {
-		defer m.done()
-	}
 	w.Header().Set("Last-Modified", m.modified.UTC().Format(http.TimeFormat))
 	if location {
 		w.Header().Set("Location", s.contentsURL(r, m.Path))
@@ -155,26 +155,26 @@ func (s *Service) writeModel(w http.ResponseWriter, r *http.Request, status int,
 	}
 	const chunk = 256 << 10
 	if hint <= chunk {
-		jw := &jsonWriter{b: make([]byte, 0, hint)}
-		m.write(jw)
-		if jw.err != nil {
-			s.writeError(w, r, jw.err)
+		jw := nbjson.NewWriter(make([]byte, 0, hint), nil, 0)
+		m.appendJSON(jw)
+		if jw.Err != nil {
+			s.writeError(w, r, jw.Err)
 			return
 		}
-		jw.b = append(jw.b, '\n')
-		w.Header().Set("Content-Length", strconv.Itoa(len(jw.b)))
+		jw.B = append(jw.B, '\n')
+		w.Header().Set("Content-Length", strconv.Itoa(len(jw.B)))
 		w.WriteHeader(status)
-		_, _ = w.Write(jw.b) // a client that hung up is not an error
+		_, _ = w.Write(jw.B) // a client that hung up is not an error
 		return
 	}
 	// A large model goes out as it is written. Nothing in it can fail
 	// to encode (it is parsed JSON and strings); a write error is the
 	// client hanging up.
 	w.WriteHeader(status)
-	jw := &jsonWriter{b: make([]byte, 0, chunk+chunk/4), w: w, limit: chunk}
-	m.write(jw)
-	jw.b = append(jw.b, '\n')
-	jw.flush(true)
+	jw := nbjson.NewWriter(make([]byte, 0, chunk+chunk/4), w, chunk)
+	m.appendJSON(jw)
+	jw.B = append(jw.B, '\n')
+	jw.Flush(true)
 }
 
 func (s *Service) contentsURL(r *http.Request, p string) string {
@@ -206,7 +206,7 @@ func urlEscape(p string) string {
 // answer with the file's name.
 //
 // With inPlace the body's strings are made from its bytes, which the
-// caller must then leave alone (see parseJSONInPlace).
+// caller must then leave alone (see nbjson.ParseInPlace).
 func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool) (map[string]any, []byte, error) {
 	limit := 2*s.maxSize + 1<<20
 	var buf bytes.Buffer
@@ -225,7 +225,7 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, nil
 	}
-	fields, err := parseJSONObject(data, inPlace)
+	fields, err := nbjson.ParseObject(data, inPlace)
 	if err != nil {
 		return nil, nil, badRequest("The request body must be a JSON object.")
 	}
@@ -250,9 +250,6 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) {
 	if rt.checkpoint || rt.trust {
 		s.notAllowed(w, r)
 		return
-	}
-	if r.ContentLength >= largeValue {
-		defer relaxGC()()
 	}
 	fields, data, err := s.readBody(w, r, true) // only its length is used after
 	if err != nil {
@@ -310,7 +307,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Location", s.contentsURL(r, rt.path)+"/checkpoints/"+cp.ID)
-		writeJSON(w, http.StatusCreated, cp)
+		httperr.Jupyter.WriteJSON(w, http.StatusCreated, cp)
 		return
 	case rt.checkpoint:
 		if err := s.restoreCheckpoint(r.Context(), user, rt.path, rt.id); err != nil {

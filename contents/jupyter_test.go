@@ -12,6 +12,7 @@ import (
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images/pythontest"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // requireToken guards the test's fixture door: a fixed bearer token, as
@@ -20,7 +21,7 @@ func requireToken(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if auth != "token "+token && auth != "Bearer "+token {
-			writeJSON(w, http.StatusForbidden, errorBody{Status: http.StatusForbidden, Message: "A valid token is required."})
+			httperr.Jupyter.WriteJSON(w, http.StatusForbidden, errorBody{Status: http.StatusForbidden, Message: "A valid token is required."})
 			return
 		}
 		next.ServeHTTP(w, r)

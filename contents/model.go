@@ -31,7 +31,6 @@ type Model struct {
 	Message       string  `json:"message,omitempty"`
 
 	modified time.Time // for Last-Modified
-	done     func()    // called once the model is written, when set
 }
 
 func strp(s string) *string { return &s }

@@ -14,15 +14,8 @@ type getOptions struct {
 	hash    bool
 }
 
-// get returns the model of a path. A model whose done is set must be
-// written with writeModel (or done called).
-func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (_ *Model, err error) {
-	var done func()
-	defer func() {
-		if err != nil && done != nil {
-			done()
-		}
-	}()
+// get returns the model of a path.
+func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (*Model, error) {
 	p, err := cleanPath(rawPath)
 	if err != nil {
 		return nil, err
@@ -38,9 +31,6 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 	var payload string
 	var readErr error
 	read := func(r *fileRow) error {
-		if len(r.Content) >= largeValue {
-			done = relaxGC()
-		}
 		if data, readErr = s.readBytes(user, p, r.Content); readErr != nil {
 			return nil
 		}
@@ -97,7 +87,6 @@ func (s *Service) get(ctx context.Context, user, rawPath string, o getOptions) (
 	if readErr != nil {
 		return nil, readErr
 	}
-	m.done = done
 	n := int64(len(data))
 	m.Size = &n
 	if o.hash {
@@ -158,7 +147,7 @@ func (s *Service) directory(st *store, user, p string, o getOptions) (*Model, er
 	if err != nil {
 		return nil, err
 	}
-	children := make([]*Model, 0, len(files)+len(dirs))
+	children := make(modelList, 0, len(files)+len(dirs))
 	for i := range files {
 		f := &files[i]
 		if !s.listed(f.Name) {

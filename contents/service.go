@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -37,6 +38,7 @@ type Service struct {
 	maxSize     int64
 	allowHidden bool
 	log         *slog.Logger
+	texts       sync.Pool // *bytes.Buffer: notebooks' text on the way to base64
 }
 
 // New returns the service on a migrated database.

@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -142,11 +143,22 @@ func (s *Service) save(ctx context.Context, user, p, typ string, req *saveReques
 		if err != nil {
 			return nil, err
 		}
-		data, err := serialiseNotebook(nb, req.size)
+		// The text is garbage once encoded: its buffer serves the next
+		// save, which spares the collector a notebook's size each time.
+		buf, _ := s.texts.Get().(*bytes.Buffer)
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
+		data, err := serialiseNotebook(buf, nb, req.size)
+		var payload []byte
+		if err == nil {
+			payload = encodePayload(data)
+		}
+		s.texts.Put(buf)
 		if err != nil {
 			return nil, err
 		}
-		m, err := s.writeBytes(ctx, user, p, encodePayload(data), 0)
+		m, err := s.writeBytes(ctx, user, p, payload, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +327,7 @@ func (s *Service) newUntitled(ctx context.Context, user, rawDir, typ, ext string
 		base, insert = "Untitled Folder"+ext, " "
 	case "notebook":
 		base = "Untitled.ipynb"
-		data, _ := serialiseNotebook(emptyNotebook(), 0)
+		data, _ := serialiseNotebook(new(bytes.Buffer), emptyNotebook(), 0)
 		payload = encodePayload(data)
 	case "file":
 		base, payload = "untitled"+ext, []byte{}

@@ -42,7 +42,8 @@ func run(t *testing.T, stdin string, env []string, args ...string) string {
 type hubProc = hubtest.Hub
 
 // startHub starts serve on 127.0.0.1 with the given arguments and waits
-// until it says where it listens.
+// until it says where it listens; when the test fails, what the hub
+// logged is printed (hubtest.Start).
 func startHub(t *testing.T, env []string, args ...string) *hubProc {
 	t.Helper()
 	return hubtest.Start(t, binary, env, args...)

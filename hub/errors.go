@@ -13,6 +13,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // httpError is an error with the status and the sentence the client sees.
@@ -71,26 +72,19 @@ func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var te *auth.ThrottledError
 	if errors.As(err, &te) {
-		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+		httperr.SetRetryAfter(w.Header(), te.RetryAfter)
 	}
 	if code == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
+		httperr.SetRetryAfter(w.Header(), 2*time.Second)
 	}
 	var re *retryError
 	if errors.As(err, &re) {
-		w.Header().Set("Retry-After", strconv.Itoa(int((re.after+time.Second-1)/time.Second)))
+		httperr.SetRetryAfter(w.Header(), re.after)
 	}
-	writeJSON(w, code, map[string]any{"status": code, "message": msg})
+	httperr.Write(w, code, msg)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httperr.Hub.WriteJSON(w, code, v) }
 
 // writeRawJSON answers with JSON already written.
 func writeRawJSON(w http.ResponseWriter, code int, body []byte) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // safeNext returns next when it is a path on this hub, else "".
@@ -77,7 +78,7 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &te):
 		h.metrics.logins.WithLabelValues("throttled").Inc()
 		h.log.WarnContext(r.Context(), "login throttled", "user", h.logName(r, name), "client", addr)
-		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+		httperr.SetRetryAfter(w.Header(), te.RetryAfter)
 		h.renderLogin(w, r, http.StatusTooManyRequests, name, "Too many attempts, try again in "+strconv.Itoa(te.Seconds())+" s.", next)
 		return
 	case errors.Is(err, auth.ErrBadCredentials):

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -159,8 +159,7 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	case errors.As(err, &le):
 		srv, _ := h.serverOf(r.Context(), u)
-		secs := int((le.RetryAfter + 999_999_999) / 1_000_000_000)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		httperr.SetRetryAfter(w.Header(), le.RetryAfter)
 		h.renderSpawn(w, r, p, http.StatusTooManyRequests, name, next, srv, upperFirst(le.Error())+".")
 		return
 	default:

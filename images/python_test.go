@@ -22,13 +22,8 @@ import (
 // Debian's Jupyter (python3-notebook) and names a contents manager.
 // With CI=true a missing Jupyter fails.
 func TestContentsManagerImports(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import notebook").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s cannot import notebook (apt-get install python3-notebook): %v", python, err)
-		}
-		t.Skipf("%s cannot import notebook (apt-get install python3-notebook)", python)
-	}
+	const python = pythontest.Python
+	pythontest.Need(t, "python3-notebook", "notebook")
 	written := t.TempDir()
 	if err := WritePythonPackage(written); err != nil {
 		t.Fatal(err)

@@ -1,22 +1,17 @@
 package images
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 // TestShellcheck runs shellcheck on the image's shell scripts (Debian's
 // shellcheck package). With CI=true a missing shellcheck fails.
 func TestShellcheck(t *testing.T) {
-	bin, err := exec.LookPath("shellcheck")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("shellcheck is not installed (apt-get install shellcheck)")
-		}
-		t.Skip("shellcheck is not installed (apt-get install shellcheck)")
-	}
+	bin := needtest.Tool(t, "shellcheck", "apt-get install shellcheck")
 	scripts, _ := filepath.Glob("entrypoint*.sh")
 	deploy, _ := filepath.Glob(filepath.Join("..", "deploy", "*.sh"))
 	scripts = append(scripts, deploy...)

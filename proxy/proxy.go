@@ -7,7 +7,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -296,8 +296,5 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg strin
 		p.opts.ErrorPage(w, r, code, msg)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{"status": code, "message": msg})
+	httperr.Write(w, code, msg)
 }

@@ -45,9 +45,9 @@ loading the 10 MB notebook in-process on SQLite), read with ` + "`go tool pprof 
   and writing the answer while it is sent (~13 ms). What is left is mostly
   the stored format, which pgcontents fixes: base64 of nbformat's indented
   JSON, 1.4× the notebook, so every save and load moves ~15 MB through the
-  database and converts it twice; and the garbage collector, which runs
-  less often while a large request is under way (GOGC=400 for its duration)
-  but not never.
+  database and converts it twice; and the garbage collector, with Go's
+  default GOGC (a save reuses the buffer of its notebook's text, so a
+  10 MB save allocates ~33 MB, not ~43 MB; --memory-limit caps the heap).
 - **` + "`GET /hub/api/users`" + `** (9.6–9.9× at 1,063 users and 11.1–11.3× at 10,000
   in the last runs; the ratio follows JupyterHub's own time, 32–76 ms at
   1,063 users across runs, as much as sparkhub's, 3.4–3.9 ms since the list

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/db"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 // Engines in the order tests run them.
@@ -74,17 +75,11 @@ func NewURL(t testing.TB, engine string) string {
 	return ""
 }
 
-// Required reports whether a missing service must fail the run.
-func Required() bool { return os.Getenv("CI") == "true" }
-
 func serverDB(t testing.TB, env, create, drop string) string {
 	t.Helper()
 	admin := os.Getenv(env)
 	if admin == "" {
-		if Required() {
-			t.Fatalf("%s is not set and CI=true: this test needs that database", env)
-		}
-		t.Skipf("%s is not set; skipping", env)
+		needtest.Missing(t, env+" is not set: this test needs that database")
 	}
 	ctx := context.Background()
 	adb, err := db.Open(ctx, admin, db.Options{MaxOpenConns: 2})

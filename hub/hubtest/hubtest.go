@@ -89,7 +89,7 @@ type Hub struct {
 
 // Start runs `sparkhub serve --listen 127.0.0.1:0 --bcrypt-cost 4` with
 // args, waits until it says where it serves, and stops it (SIGTERM) when
-// the test ends.
+// the test ends; a test that failed then prints what the hub logged.
 func Start(t testing.TB, binary string, env []string, args ...string) *Hub {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
@@ -124,7 +124,12 @@ func Start(t testing.TB, binary string, env []string, args ...string) *Hub {
 		cmd.Process.Kill()
 		t.Fatalf("serve did not start in 60s:\n%s", h.Logs.String())
 	}
-	t.Cleanup(h.Stop)
+	t.Cleanup(func() {
+		h.Stop()
+		if t.Failed() {
+			t.Logf("sparkhub serve at %s logged:\n%s", h.URL, h.Logs.String())
+		}
+	})
 	return h
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
@@ -37,10 +38,7 @@ func requireJupyter(t *testing.T) {
 	if len(missing) == 0 {
 		return
 	}
-	if dbtest.Required() {
-		t.Fatalf("CI=true and this test needs %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s; apt-get install -y jupyter-notebook python3-ipykernel", strings.Join(missing, ", "))
+	needtest.Missing(t, "needs "+strings.Join(missing, ", ")+"; apt-get install -y jupyter-notebook python3-ipykernel")
 }
 
 func jupyterOptions(t *testing.T) Options {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -15,19 +15,8 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
-
-// needTool skips (or, with CI=true, fails) when a command the test runs
-// is not on PATH.
-func needTool(t *testing.T, name, why string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed and CI=true (%s)", name, why)
-		}
-		t.Skipf("%s is not installed (%s)", name, why)
-	}
-}
 
 // makeRunEnv is this process's environment without what would change
 // what `make run` does on a fresh clone: sparkhub's own variables (the
@@ -63,16 +52,12 @@ var (
 // named nothing).
 func TestMakeRun(t *testing.T) {
 	needJupyter(t)
-	needTool(t, "git", "the test clones the repository")
-	needTool(t, "make", "the test runs make run")
+	needtest.Tool(t, "git", "the test clones the repository")
+	needtest.Tool(t, "make", "the test runs make run")
 
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").CombinedOutput()
 	if err != nil {
-		msg := fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top)))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		needtest.Missing(t, fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top))))
 	}
 	tmp, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
@@ -212,15 +197,7 @@ func TestMakeRun(t *testing.T) {
 	if code := user.api("GET", "/user/"+name+"/api/contents", "cookie", nil, nil); code != http.StatusOK {
 		t.Fatalf("list contents = %d", code)
 	}
-	var kernel struct{ ID string }
-	if code := user.api("POST", "/user/"+name+"/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
-		t.Fatalf("start kernel = %d", code)
-	}
-	conn := dialKernel(t, user, name, kernel.ID)
-	if got := execute(t, conn, "1+1"); got != "2" {
-		t.Fatalf("1+1 = %q", got)
-	}
-	conn.Close()
+	onePlusOne(t, user, name)
 
 	// Stop the server, then make run.
 	if code := user.api("DELETE", "/hub/api/users/"+name+"/server", "cookie", nil, nil); code != http.StatusNoContent && code != http.StatusAccepted {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -14,13 +14,45 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 // needJupyter skips (or, with CI=true, fails) when Debian's Jupyter is
 // not installed.
 func needJupyter(t *testing.T) {
 	t.Helper()
-	needTool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-ipykernel")
+	needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-ipykernel")
+}
+
+// jupyterUsers prepares a data folder for a hub whose users' servers run
+// Jupyter, with alice and bob in it: it needs Jupyter, and kills the
+// servers a test leaves behind.
+func jupyterUsers(t *testing.T) (dataDir string, common []string) {
+	t.Helper()
+	needJupyter(t)
+	dataDir = t.TempDir()
+	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
+	common = []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
+	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
+	return dataDir, common
+}
+
+// onePlusOne starts a kernel on name's server through c (with its
+// cookie), runs 1+1 on it over the relayed websocket, and returns the
+// kernel's id.
+func onePlusOne(t *testing.T, c *client, name string) string {
+	t.Helper()
+	var kernel struct{ ID string }
+	if code := c.api("POST", "/user/"+name+"/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+		t.Fatalf("start kernel = %d", code)
+	}
+	conn := dialKernel(t, c, name, kernel.ID)
+	if got := execute(t, conn, "1+1"); got != "2" {
+		t.Fatalf("1+1 = %q", got)
+	}
+	conn.Close()
+	return kernel.ID
 }
 
 // progress reads the SSE stream to its end and returns the events.
@@ -146,12 +178,7 @@ func dialKernel(t *testing.T, c *client, name, kernelID string) *websocket.Conn 
 // the hub with the server kept, stop; and another user refused at every
 // path.
 func TestJupyterEndToEnd(t *testing.T) {
-	needJupyter(t)
-	dataDir := t.TempDir()
-	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
-	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
-	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
-	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
+	dataDir, common := jupyterUsers(t)
 	aliceToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "alice"}, common...)...))
 	bobToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "bob"}, common...)...))
 
@@ -199,15 +226,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 		t.Fatalf("new notebook = %d", code)
 	}
 	// A kernel, and 1+1 over the relayed websocket.
-	var kernel struct{ ID string }
-	if code := alice.api("POST", "/user/alice/api/kernels", "cookie", map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
-		t.Fatalf("start kernel = %d", code)
-	}
-	conn := dialKernel(t, alice, "alice", kernel.ID)
-	if got := execute(t, conn, "1+1"); got != "2" {
-		t.Fatalf("1+1 = %q", got)
-	}
-	conn.Close()
+	kernelID := onePlusOne(t, alice, "alice")
 	// The notebook's own page, served by Jupyter from the hub's database.
 	resp, err := alice.http.Get(hub1.URL + "/user/alice/notebooks/" + url.PathEscape(nb.Path))
 	if err != nil {
@@ -229,13 +248,13 @@ func TestJupyterEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, rq := range [][2]string{{"POST", "/hub/api/users/alice/server"}, {"DELETE", "/hub/api/users/alice/server"}, {"POST", "/user/alice/api/kernels"}, {"DELETE", "/user/alice/api/kernels/" + kernel.ID}, {"PUT", "/user/alice/api/contents/x.txt"}} {
+	for _, rq := range [][2]string{{"POST", "/hub/api/users/alice/server"}, {"DELETE", "/hub/api/users/alice/server"}, {"POST", "/user/alice/api/kernels"}, {"DELETE", "/user/alice/api/kernels/" + kernelID}, {"PUT", "/user/alice/api/contents/x.txt"}} {
 		if code := bob.api(rq[0], rq[1], bobToken, map[string]any{}, nil); code != 403 && code != 404 {
 			t.Errorf("bob %s %s = %d, want 403 or 404", rq[0], rq[1], code)
 		}
 	}
 	u, _ := url.Parse(hub1.URL)
-	_, wsResp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/alice/api/kernels/"+kernel.ID+"/channels", http.Header{"Authorization": {"token " + bobToken}})
+	_, wsResp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/user/alice/api/kernels/"+kernelID+"/channels", http.Header{"Authorization": {"token " + bobToken}})
 	if err == nil || wsResp == nil || wsResp.StatusCode != 404 {
 		t.Errorf("bob's websocket to alice's kernel: %v", err)
 	}
@@ -296,7 +315,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 		t.Errorf("the server was started again: started %s, was %s", model.Servers[""].Started, started)
 	}
 	var k2 []struct{ ID string }
-	if alice2.api("GET", "/user/alice/api/kernels", aliceToken, nil, &k2); len(k2) != 1 || k2[0].ID != kernel.ID {
+	if alice2.api("GET", "/user/alice/api/kernels", aliceToken, nil, &k2); len(k2) != 1 || k2[0].ID != kernelID {
 		t.Errorf("kernels after the restart = %v, want the same kernel", k2)
 	}
 
@@ -316,12 +335,7 @@ func TestJupyterEndToEnd(t *testing.T) {
 // TestCullIdleSpareBusy: an idle server is culled, one with a busy kernel
 // is spared.
 func TestCullIdleSpareBusy(t *testing.T) {
-	needJupyter(t)
-	dataDir := t.TempDir()
-	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
-	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
-	mustRun(t, "alice's password\n", append([]string{"user", "add", "alice", "--password-stdin"}, common...)...)
-	mustRun(t, "bob's password!\n", append([]string{"user", "add", "bob", "--password-stdin"}, common...)...)
+	dataDir, common := jupyterUsers(t)
 	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "4s", "--cull-interval", "1s")
 	tokens := map[string]string{}
 	for _, name := range []string{"alice", "bob"} {

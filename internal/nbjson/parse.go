@@ -1,39 +1,28 @@
-package contents
+package nbjson
 
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/sparkhub/sparkhub/internal/jsonw"
 )
 
-// Notebooks are megabytes of JSON, most of it long strings. These read
-// and write the generic values encoding/json gives with UseNumber
-// (map[string]any, []any, string, json.Number, bool, nil), with its
-// rules (last duplicate key wins, invalid UTF-8 and lone surrogates
-// become U+FFFD), several times faster than its reflection-driven
-// decoder: a notebook's save and load are mostly these two loops.
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
 
-// maxJSONDepth is encoding/json's nesting limit.
-const maxJSONDepth = 10000
-
-// jsonSyntaxError says where a JSON text goes wrong.
-type jsonSyntaxError struct {
-	msg    string
-	offset int
+// SyntaxError says where a JSON text goes wrong.
+type SyntaxError struct {
+	Msg    string // what is wrong
+	Offset int    // the byte where reading stopped
 }
 
-func (e *jsonSyntaxError) Error() string {
-	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s at offset %d", e.Msg, e.Offset)
 }
 
-type jsonParser struct {
+type parser struct {
 	data  []byte
 	pos   int
 	depth int
@@ -43,7 +32,7 @@ type jsonParser struct {
 	// cost more than the parse.
 	arena []byte
 	stack []any // elements of the arrays being read
-	// inPlace: strings are made from data itself (parseJSONInPlace).
+	// inPlace: strings are made from data itself (ParseInPlace).
 	inPlace bool
 }
 
@@ -57,7 +46,7 @@ var plain = func() (t [256]bool) {
 }()
 
 // arenaString copies b into the arena and returns it as a string.
-func (p *jsonParser) arenaString(b []byte) string {
+func (p *parser) arenaString(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
@@ -70,27 +59,28 @@ func (p *jsonParser) arenaString(b []byte) string {
 // reserve makes room for n more bytes in the arena, starting a new one
 // (the old one stays as it is, for the strings that point into it) when
 // the current one is full.
-func (p *jsonParser) reserve(n int) {
+func (p *parser) reserve(n int) {
 	if cap(p.arena)-len(p.arena) >= n {
 		return
 	}
 	p.arena = make([]byte, 0, max(n, len(p.data)-p.pos, 4096))
 }
 
-// parseJSON reads one JSON value; only whitespace may follow it.
-func parseJSON(data []byte) (any, error) {
-	return (&jsonParser{data: data}).parse()
+// Parse reads one JSON value; only whitespace may follow it. What it
+// refuses is a *SyntaxError.
+func Parse(data []byte) (any, error) {
+	return (&parser{data: data}).parse()
 }
 
-// parseJSONInPlace is parseJSON for a buffer the caller hands over: when
+// ParseInPlace is Parse for a buffer the caller hands over: when
 // it is valid UTF-8, strings are unescaped where they stand and point
 // into it (unescaping only shortens text), so nothing is copied; data
 // must not be used or changed afterwards.
-func parseJSONInPlace(data []byte) (any, error) {
-	return (&jsonParser{data: data, inPlace: utf8.Valid(data)}).parse()
+func ParseInPlace(data []byte) (any, error) {
+	return (&parser{data: data, inPlace: utf8.Valid(data)}).parse()
 }
 
-func (p *jsonParser) parse() (any, error) {
+func (p *parser) parse() (any, error) {
 	v, err := p.value()
 	if err != nil {
 		return nil, err
@@ -102,12 +92,12 @@ func (p *jsonParser) parse() (any, error) {
 	return v, nil
 }
 
-// parseJSONObject reads a JSON object, each member parsed; with
-// inPlace, as parseJSONInPlace.
-func parseJSONObject(data []byte, inPlace bool) (map[string]any, error) {
-	parse := parseJSON
+// ParseObject reads a JSON object, each member parsed; with
+// inPlace, as ParseInPlace.
+func ParseObject(data []byte, inPlace bool) (map[string]any, error) {
+	parse := Parse
 	if inPlace {
-		parse = parseJSONInPlace
+		parse = ParseInPlace
 	}
 	v, err := parse(data)
 	if err != nil {
@@ -115,16 +105,16 @@ func parseJSONObject(data []byte, inPlace bool) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, &jsonSyntaxError{msg: "not a JSON object", offset: 0}
+		return nil, &SyntaxError{Msg: "not a JSON object", Offset: 0}
 	}
 	return m, nil
 }
 
-func (p *jsonParser) fail(msg string) error {
-	return &jsonSyntaxError{msg: msg, offset: p.pos}
+func (p *parser) fail(msg string) error {
+	return &SyntaxError{Msg: msg, Offset: p.pos}
 }
 
-func (p *jsonParser) space() {
+func (p *parser) space() {
 	for p.pos < len(p.data) {
 		switch p.data[p.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -135,7 +125,7 @@ func (p *jsonParser) space() {
 	}
 }
 
-func (p *jsonParser) value() (any, error) {
+func (p *parser) value() (any, error) {
 	p.space()
 	if p.pos >= len(p.data) {
 		return nil, p.fail("unexpected end of JSON input")
@@ -160,7 +150,7 @@ func (p *jsonParser) value() (any, error) {
 	}
 }
 
-func (p *jsonParser) literal(word string) error {
+func (p *parser) literal(word string) error {
 	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
 		return p.fail("invalid literal, expected " + word)
 	}
@@ -168,15 +158,15 @@ func (p *jsonParser) literal(word string) error {
 	return nil
 }
 
-func (p *jsonParser) nest() error {
+func (p *parser) nest() error {
 	p.depth++
-	if p.depth > maxJSONDepth {
+	if p.depth > maxDepth {
 		return p.fail("exceeded max depth")
 	}
 	return nil
 }
 
-func (p *jsonParser) object() (any, error) {
+func (p *parser) object() (any, error) {
 	if err := p.nest(); err != nil {
 		return nil, err
 	}
@@ -207,24 +197,15 @@ func (p *jsonParser) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		p.space()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("unexpected end of JSON input")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			p.depth--
+		if more, err := p.next('}', "an object member"); err != nil {
+			return nil, err
+		} else if !more {
 			return m, nil
-		default:
-			return nil, p.fail("expected ',' or '}' after an object member")
 		}
 	}
 }
 
-func (p *jsonParser) array() (any, error) {
+func (p *parser) array() (any, error) {
 	if err := p.nest(); err != nil {
 		return nil, err
 	}
@@ -245,24 +226,34 @@ func (p *jsonParser) array() (any, error) {
 			return nil, err
 		}
 		p.stack = append(p.stack, v)
-		p.space()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("unexpected end of JSON input")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case ']':
-			p.pos++
-			p.depth--
+		if more, err := p.next(']', "an array element"); err != nil {
+			return nil, err
+		} else if !more {
 			return slices.Clone(p.stack[base:]), nil
-		default:
-			return nil, p.fail("expected ',' or ']' after an array element")
 		}
 	}
 }
 
-func (p *jsonParser) number() (any, error) {
+// next reads what follows an object member or array element: a comma,
+// with more to come, or the closing bracket, with no more.
+func (p *parser) next(closing byte, after string) (more bool, err error) {
+	p.space()
+	if p.pos >= len(p.data) {
+		return false, p.fail("unexpected end of JSON input")
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		return true, nil
+	case closing:
+		p.pos++
+		p.depth--
+		return false, nil
+	}
+	return false, p.fail("expected ',' or '" + string(closing) + "' after " + after)
+}
+
+func (p *parser) number() (any, error) {
 	d, start, i := p.data, p.pos, p.pos
 	digits := func() int {
 		j := i
@@ -303,7 +294,7 @@ func (p *jsonParser) number() (any, error) {
 }
 
 // str reads a string at p.pos (its opening quote).
-func (p *jsonParser) str() (string, error) {
+func (p *parser) str() (string, error) {
 	d := p.data
 	start := p.pos + 1
 	i := start
@@ -345,7 +336,7 @@ func (p *jsonParser) str() (string, error) {
 
 // slowStr reads a string with escapes or invalid UTF-8 from start (just
 // after its opening quote).
-func (p *jsonParser) slowStr(start int) (string, error) {
+func (p *parser) slowStr(start int) (string, error) {
 	d := p.data
 	if p.inPlace {
 		// Written over the escaped text as it is read: the writing
@@ -377,7 +368,7 @@ func (p *jsonParser) slowStr(start int) (string, error) {
 
 // unescape appends the string starting at start (just after its opening
 // quote) to b, unescaped, and moves past its closing quote.
-func (p *jsonParser) unescape(start int, b []byte) ([]byte, error) {
+func (p *parser) unescape(start int, b []byte) ([]byte, error) {
 	d := p.data
 	i := start
 	for i < len(d) {
@@ -473,140 +464,4 @@ func hex4(d []byte) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
-}
-
-// jsonWriter writes JSON into b and, when w is set, hands b to w each
-// time it holds limit bytes between two elements: a large answer goes
-// out while the rest of it is written.
-type jsonWriter struct {
-	b     []byte
-	w     io.Writer
-	limit int
-	err   error
-}
-
-func (jw *jsonWriter) flush(force bool) {
-	if jw.w == nil || jw.err != nil || !force && len(jw.b) < jw.limit {
-		return
-	}
-	_, jw.err = jw.w.Write(jw.b)
-	jw.b = jw.b[:0]
-}
-
-func (jw *jsonWriter) value(v any) {
-	if jw.err != nil {
-		return
-	}
-	switch x := v.(type) {
-	case nil:
-		jw.b = append(jw.b, "null"...)
-	case bool:
-		jw.b = strconv.AppendBool(jw.b, x)
-	case string:
-		jw.b = appendJSONString(jw.b, x)
-	case joinedText:
-		jw.b = append(jw.b, '"')
-		for _, piece := range x {
-			jw.b = jsonw.AppendStringBody(jw.b, piece.(string), false)
-		}
-		jw.b = append(jw.b, '"')
-	case json.Number: // as parsed, so valid
-		if x == "" {
-			x = "0"
-		}
-		jw.b = append(jw.b, x...)
-	case int64:
-		jw.b = strconv.AppendInt(jw.b, x, 10)
-	case []any:
-		jw.b = append(jw.b, '[')
-		for i, e := range x {
-			if i > 0 {
-				jw.b = append(jw.b, ',')
-			}
-			jw.value(e)
-			jw.flush(false)
-		}
-		jw.b = append(jw.b, ']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		jw.b = append(jw.b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				jw.b = append(jw.b, ',')
-			}
-			jw.b = appendJSONString(jw.b, k)
-			jw.b = append(jw.b, ':')
-			jw.value(x[k])
-			jw.flush(false)
-		}
-		jw.b = append(jw.b, '}')
-	case []*Model:
-		jw.b = append(jw.b, '[')
-		for i, m := range x {
-			if i > 0 {
-				jw.b = append(jw.b, ',')
-			}
-			m.write(jw)
-			jw.flush(false)
-		}
-		jw.b = append(jw.b, ']')
-	default:
-		data, err := json.Marshal(v)
-		if err != nil {
-			jw.err = err
-			return
-		}
-		jw.b = append(jw.b, data...)
-	}
-}
-
-// appendJSONString writes s as encoding/json does without HTML escaping.
-func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s, false) }
-
-// write writes the model as encoding/json would, with its content
-// through the fast writer.
-func (m *Model) write(jw *jsonWriter) {
-	str := func(key, v string) {
-		jw.b = append(jw.b, ',', '"')
-		jw.b = append(jw.b, key...)
-		jw.b = append(jw.b, '"', ':')
-		jw.b = appendJSONString(jw.b, v)
-	}
-	strPtr := func(key string, v *string) {
-		if v == nil {
-			jw.b = append(jw.b, ',', '"')
-			jw.b = append(jw.b, key...)
-			jw.b = append(jw.b, `":null`...)
-			return
-		}
-		str(key, *v)
-	}
-	jw.b = append(jw.b, `{"name":`...)
-	jw.b = appendJSONString(jw.b, m.Name)
-	str("path", m.Path)
-	str("type", m.Type)
-	jw.b = append(jw.b, `,"writable":`...)
-	jw.b = strconv.AppendBool(jw.b, m.Writable)
-	str("created", m.Created)
-	str("last_modified", m.LastModified)
-	jw.b = append(jw.b, `,"content":`...)
-	jw.value(m.Content)
-	strPtr("format", m.Format)
-	strPtr("mimetype", m.Mimetype)
-	jw.b = append(jw.b, `,"size":`...)
-	if m.Size == nil {
-		jw.b = append(jw.b, "null"...)
-	} else {
-		jw.b = strconv.AppendInt(jw.b, *m.Size, 10)
-	}
-	strPtr("hash", m.Hash)
-	strPtr("hash_algorithm", m.HashAlgorithm)
-	if m.Message != "" {
-		str("message", m.Message)
-	}
-	jw.b = append(jw.b, '}')
 }

@@ -1,0 +1,58 @@
+// Package httperr answers the hub's HTTP clients when something failed,
+// the same way wherever it happens (the REST API, the proxy, the
+// contents service): JSON in the error shape JupyterHub and Jupyter
+// share, {"status": N, "message": "..."}, not to be cached, and a
+// Retry-After in whole seconds when waiting helps.
+package httperr
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Format is how a family of endpoints writes JSON.
+type Format int
+
+const (
+	// Hub is JupyterHub's REST API as the hub and its proxy speak it:
+	// UTF-8 declared, and <, > and & escaped (encoding/json's default).
+	Hub Format = iota
+	// Jupyter is Jupyter's contents API: plain application/json, as the
+	// Jupyter server sends it, and no HTML escaping.
+	Jupyter
+)
+
+// WriteJSON answers with code and v as JSON that is not to be cached. A
+// client that went away meanwhile is not an error.
+func (f Format) WriteJSON(w http.ResponseWriter, code int, v any) {
+	contentType, escapeHTML := "application/json; charset=utf-8", true
+	if f == Jupyter {
+		contentType, escapeHTML = "application/json", false
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(v)
+}
+
+// Write answers with code and JupyterHub's error shape, {"status": code,
+// "message": msg}, as the Hub format writes it. msg is read by people: a
+// sentence that leaks nothing of the hub's insides.
+func Write(w http.ResponseWriter, code int, msg string) {
+	Hub.WriteJSON(w, code, map[string]any{"status": code, "message": msg})
+}
+
+// Seconds is d in whole seconds, rounded up: what Retry-After says.
+func Seconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// SetRetryAfter tells the client to try again in d, rounded up to
+// whole seconds.
+func SetRetryAfter(h http.Header, d time.Duration) {
+	h.Set("Retry-After", strconv.Itoa(Seconds(d)))
+}

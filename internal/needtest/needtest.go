@@ -1,0 +1,36 @@
+// Package needtest lets a test say what it needs from the machine (a
+// command, a database, a Python module): when that is missing the test
+// is skipped, saying why, and under CI=true it fails instead, so that a
+// CI run never passes by skipping what it was meant to check.
+package needtest
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Required reports whether a missing tool or service must fail the run:
+// the environment has CI=true.
+func Required() bool { return os.Getenv("CI") == "true" }
+
+// Missing skips t saying msg, or under CI=true fails it so.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if Required() {
+		t.Fatal(msg + " (CI=true: a missing tool fails the run)")
+		return
+	}
+	t.Skip(msg)
+}
+
+// Tool returns the path of the command name on PATH; when there is none
+// it calls Missing, with how to get it (such as "apt-get install git").
+func Tool(t testing.TB, name, how string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" is not installed ("+how+")")
+	}
+	return p
+}
