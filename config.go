@@ -102,6 +102,7 @@ func defaults() Config {
 		IdleTimeout:            spawner.DefaultIdleTimeout,
 		CullInterval:           spawner.DefaultCullInterval,
 		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
+		Mesos:                  mesosDefaults(),
 	}
 }
 

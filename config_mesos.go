@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sparkhub/sparkhub/images"
+	"github.com/sparkhub/sparkhub/spawner/mesos"
 )
 
 // MesosConfig is what `--spawner mesos` is told: the --mesos-* flags.
@@ -30,34 +33,18 @@ type MesosConfig struct {
 	Constraints     string
 }
 
+// mesosDefaults are the --mesos-* flags' defaults: the framework's own
+// (package mesos) and the battery-included image.
+func mesosDefaults() MesosConfig {
+	return MesosConfig{
+		Role: mesos.DefaultRole, FrameworkName: mesos.DefaultFrameworkName,
+		FailoverTimeout: mesos.DefaultFailoverTimeout, RefuseSeconds: mesos.DefaultRefuseSeconds,
+		Network: mesos.DefaultNetwork, Containerizer: mesos.DefaultContainerizer,
+		Image: images.DefaultImage, CPUs: mesos.DefaultCPUs, Mem: mesos.DefaultMem,
+	}
+}
+
 func (m *MesosConfig) flags(fs *flag.FlagSet) {
-	if m.Role == "" {
-		m.Role = "*"
-	}
-	if m.FrameworkName == "" {
-		m.FrameworkName = "sparkhub"
-	}
-	if m.FailoverTimeout == 0 {
-		m.FailoverTimeout = 7 * 24 * time.Hour
-	}
-	if m.RefuseSeconds == 0 {
-		m.RefuseSeconds = 60
-	}
-	if m.Network == "" {
-		m.Network = "HOST"
-	}
-	if m.Containerizer == "" {
-		m.Containerizer = "DOCKER"
-	}
-	if m.Image == "" {
-		m.Image = "sparkhub/pyspark-notebook:3.5"
-	}
-	if m.CPUs == 0 {
-		m.CPUs = 1
-	}
-	if m.Mem == 0 {
-		m.Mem = 2048
-	}
 	fs.StringVar(&m.Master, "mesos-master", m.Master, "the Mesos master: http://m1:5050,http://m2:5050 or zk://h1:2181,h2:2181/mesos")
 	fs.StringVar(&m.Principal, "mesos-principal", m.Principal, "the framework's principal, for Basic authentication")
 	fs.StringVar(&m.SecretFile, "mesos-secret-file", m.SecretFile, "file holding the principal's secret")

@@ -87,6 +87,19 @@ var (
 	_ spawner.Reconciler = (*Backend)(nil)
 )
 
+// Defaults of Options and of a server's spec: what a zero field means.
+// The hub's --mesos-* flags start from them.
+const (
+	DefaultRole            = "*"
+	DefaultFrameworkName   = "sparkhub"
+	DefaultFailoverTimeout = 7 * 24 * time.Hour
+	DefaultRefuseSeconds   = 60
+	DefaultNetwork         = "HOST"
+	DefaultContainerizer   = "DOCKER"
+	DefaultCPUs            = 1
+	DefaultMem             = 2048 // MiB
+)
+
 // Name is the backend's name in handles.
 const Name = "mesos"
 
@@ -253,7 +266,7 @@ func New(opts Options) (*Backend, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Role == "" {
-		opts.Role = "*"
+		opts.Role = DefaultRole
 	}
 	roles := roleList(opts.Role, opts.Roles)
 	for _, r := range roles {
@@ -268,24 +281,24 @@ func New(opts Options) (*Backend, error) {
 		}
 	}
 	if opts.FrameworkName == "" {
-		opts.FrameworkName = "sparkhub"
+		opts.FrameworkName = DefaultFrameworkName
 	}
 	if opts.FailoverTimeout <= 0 {
-		opts.FailoverTimeout = 7 * 24 * time.Hour
+		opts.FailoverTimeout = DefaultFailoverTimeout
 	}
 	if opts.RefuseSeconds <= 0 {
-		opts.RefuseSeconds = 60
+		opts.RefuseSeconds = DefaultRefuseSeconds
 	}
 	opts.Network = strings.ToUpper(opts.Network)
 	if opts.Network == "" {
-		opts.Network = "HOST"
+		opts.Network = DefaultNetwork
 	}
 	if opts.Network != "HOST" && opts.Network != "BRIDGE" {
 		return nil, fmt.Errorf("mesos: network %q: want HOST or BRIDGE", opts.Network)
 	}
 	opts.Containerizer = strings.ToUpper(opts.Containerizer)
 	if opts.Containerizer == "" {
-		opts.Containerizer = "DOCKER"
+		opts.Containerizer = DefaultContainerizer
 	}
 	if opts.Containerizer != "DOCKER" && opts.Containerizer != "MESOS" {
 		return nil, fmt.Errorf("mesos: containerizer %q: want DOCKER or MESOS", opts.Containerizer)
@@ -395,10 +408,10 @@ func (b *Backend) spec(p spawner.Spec) spawner.Spec {
 		s.Role = b.opts.Role
 	}
 	if s.CPUs <= 0 {
-		s.CPUs = 1
+		s.CPUs = DefaultCPUs
 	}
 	if s.Mem <= 0 {
-		s.Mem = 2048
+		s.Mem = DefaultMem
 	}
 	return s
 }
