@@ -9,16 +9,7 @@ import (
 	"strings"
 
 	"github.com/sparkhub/sparkhub/db"
-)
-
-// The sentences a refused client reads. The hub's /hub/ answers use the
-// same ones for the same failures.
-const (
-	msgUnauthenticated = "You are not logged in, or your login or token is no longer valid."
-	msgHidden          = "No access to resources or resources not found."
-	msgXSRF            = "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
-	msgUnavailable     = "The hub's database does not answer right now; try again in a moment."
-	msgInternal        = "Something went wrong on the hub; the error was logged."
+	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
 // Refusal says how to answer a request that may not go on.
@@ -41,7 +32,7 @@ func (p *Principal) Need(scope, user string) *Refusal {
 		return nil
 	}
 	if user != "" && p.Scopes.HasAny(scope) {
-		return &Refusal{Status: http.StatusNotFound, Message: msgHidden}
+		return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
 	}
 	who := "your account"
 	if !p.ViaCookie() {
@@ -93,7 +84,7 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 		return nil, ref
 	}
 	if err := u.checkXSRF(r, p); err != nil {
-		return nil, &Refusal{Status: http.StatusForbidden, Message: msgXSRF}
+		return nil, &Refusal{Status: http.StatusForbidden, Message: httperr.XSRF}
 	}
 	if p.User.Name != owner {
 		u.log.InfoContext(r.Context(), "admin access to a user's "+u.resource, "admin", p.User.Name, "user", owner, "method", r.Method, "path", r.URL.Path)
@@ -107,11 +98,11 @@ func notAuthenticated(r *http.Request, err error) *Refusal {
 	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
 		return &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
 	case errors.Is(err, ErrUnauthenticated):
-		return &Refusal{Status: http.StatusUnauthorized, Message: msgUnauthenticated}
+		return &Refusal{Status: http.StatusUnauthorized, Message: httperr.Unauthenticated}
 	case db.Unavailable(err):
-		return &Refusal{Status: http.StatusServiceUnavailable, Message: msgUnavailable, Err: err}
+		return &Refusal{Status: http.StatusServiceUnavailable, Message: httperr.Unavailable, Err: err}
 	}
-	return &Refusal{Status: http.StatusInternalServerError, Message: msgInternal, Err: err}
+	return &Refusal{Status: http.StatusInternalServerError, Message: httperr.Internal, Err: err}
 }
 
 // checkXSRF is Jupyter's XSRF rule for writes (CheckUserXSRF), and for a

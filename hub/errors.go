@@ -51,17 +51,17 @@ func status(err error) (int, string) {
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mb.Limit)
 	case errors.Is(err, auth.ErrUnauthenticated):
-		return http.StatusUnauthorized, "You are not logged in, or your login or token is no longer valid."
+		return http.StatusUnauthorized, httperr.Unauthenticated
 	case errors.Is(err, auth.ErrXSRF):
-		return http.StatusForbidden, "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
+		return http.StatusForbidden, httperr.XSRF
 	case errors.Is(err, auth.ErrNotFound):
 		return http.StatusNotFound, "Not found."
 	case errors.Is(err, auth.ErrExists):
 		return http.StatusConflict, "It already exists."
 	case db.Unavailable(err):
-		return http.StatusServiceUnavailable, "The hub's database does not answer right now; try again in a moment."
+		return http.StatusServiceUnavailable, httperr.Unavailable
 	}
-	return http.StatusInternalServerError, "Something went wrong on the hub; the error was logged."
+	return http.StatusInternalServerError, httperr.Internal
 }
 
 // writeError answers with JupyterHub's error shape {"status", "message"}.

@@ -12,6 +12,16 @@ import (
 	"time"
 )
 
+// The sentences a refused or failed client reads, the same from the
+// hub's API, the proxy and the contents service.
+const (
+	Unauthenticated = "You are not logged in, or your login or token is no longer valid."
+	Hidden          = "No access to resources or resources not found."
+	XSRF            = "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
+	Unavailable     = "The hub's database does not answer right now; try again in a moment."
+	Internal        = "Something went wrong on the hub; the error was logged."
+)
+
 // Format is how a family of endpoints writes JSON.
 type Format int
 
