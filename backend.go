@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 
@@ -22,9 +21,9 @@ var hubJupyter = spawner.Jupyter{
 }
 
 // newBackend builds the spawner backend --spawner names.
-func newBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
+func newBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir string, log *slog.Logger) (spawner.Backend, error) {
 	if cfg.Spawner == "mesos" {
-		return newMesosBackend(ctx, cfg, gdb, catalog, log)
+		return newMesosBackend(cfg, gdb, catalog, log)
 	}
 	return local.New(local.Options{
 		DataDir:    cfg.DataDir,

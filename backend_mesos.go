@@ -25,7 +25,7 @@ const mesosFrameworkIDSetting = "mesos_framework_id"
 // serve's errgroup) subscribes, and stops without tearing the framework
 // down. Its servers' specs come with each start (profileSpecs); the
 // manager, given the backend, tells it which tasks the hub holds.
-func newMesosBackend(ctx context.Context, cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
+func newMesosBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slog.Logger) (spawner.Backend, error) {
 	m := cfg.Mesos
 	secret := ""
 	if m.SecretFile != "" {

@@ -105,7 +105,7 @@ func (c *cli) serve(args []string) error {
 	if cfg.Profiles == "" {
 		catalog = defaultCatalog(cfg)
 	}
-	backend, err := newBackend(ctx, cfg, gdb, catalog, pythonDir, log)
+	backend, err := newBackend(cfg, gdb, catalog, pythonDir, log)
 	if err != nil {
 		return err
 	}
