@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -108,7 +107,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.WarnContext(r.Context(), "contents: the database does not answer",
 			"method", r.Method, "user", r.PathValue("name"), "error", err)
 		body.Message = "The database does not answer right now; try again in a moment."
-		httperr.SetRetryAfter(w.Header(), 2*time.Second)
+		httperr.SetDatabaseRetry(w.Header())
 	case status == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "contents: request failed",
 			"method", r.Method, "user", r.PathValue("name"), "error", err)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/db"
@@ -75,7 +74,7 @@ func (h *Hub) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		httperr.SetRetryAfter(w.Header(), te.RetryAfter)
 	}
 	if code == http.StatusServiceUnavailable {
-		httperr.SetRetryAfter(w.Header(), 2*time.Second)
+		httperr.SetDatabaseRetry(w.Header())
 	}
 	var re *retryError
 	if errors.As(err, &re) {

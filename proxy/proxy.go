@@ -155,7 +155,7 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, ref *auth.Refusal
 		http.Redirect(w, r, ref.Location, http.StatusFound)
 		return
 	case http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", "2")
+		httperr.SetDatabaseRetry(w.Header())
 	case http.StatusInternalServerError:
 		p.log.ErrorContext(r.Context(), "authorize a request to a user's server", "err", ref.Err)
 	}
@@ -168,6 +168,10 @@ func queryOf(r *http.Request) string {
 	}
 	return "?" + r.URL.RawQuery
 }
+
+// notRunningRetry is when an API client asking a server that is not
+// running should try again.
+const notRunningRetry = 5 * time.Second
 
 // notRunning tells the client the server is not there: browsers go to
 // the spawn or progress page, API clients get a 503 saying what to do,
@@ -188,7 +192,7 @@ func (p *Proxy) notRunning(w http.ResponseWriter, r *http.Request, name string, 
 	case auth.IsBrowser(r) && state != spawner.Stopping:
 		http.Redirect(w, r, "/hub/spawn?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	default:
-		w.Header().Set("Retry-After", "5")
+		httperr.SetRetryAfter(w.Header(), notRunningRetry)
 		p.fail(w, r, http.StatusServiceUnavailable, msg)
 	}
 }

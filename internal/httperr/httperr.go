@@ -66,3 +66,11 @@ func Seconds(d time.Duration) int {
 func SetRetryAfter(h http.Header, d time.Duration) {
 	h.Set("Retry-After", strconv.Itoa(Seconds(d)))
 }
+
+// DatabaseRetry is when a client should try again after a 503 because
+// the database did not answer.
+const DatabaseRetry = 2 * time.Second
+
+// SetDatabaseRetry tells the client of a 503 for a database that did not
+// answer when to try again.
+func SetDatabaseRetry(h http.Header) { SetRetryAfter(h, DatabaseRetry) }
