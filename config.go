@@ -20,6 +20,7 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// main hands to runtime/debug.SetMemoryLimit; 0 leaves the Go
 	// runtime's own (GOMEMLIMIT, or none).
 	MemoryLimit int64
+	// WebsocketMaxMessage is the largest websocket message the proxy
+	// relays, in bytes.
+	WebsocketMaxMessage int64
 
 	// Mesos holds the --mesos-* settings (config_mesos.go).
 	Mesos MesosConfig
@@ -102,6 +106,7 @@ func defaults() Config {
 		IdleTimeout:            spawner.DefaultIdleTimeout,
 		CullInterval:           spawner.DefaultCullInterval,
 		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
+		WebsocketMaxMessage:    proxy.DefaultMaxMessageSize,
 		Mesos:                  mesosDefaults(),
 	}
 }
@@ -157,6 +162,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
 	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
 	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
+	fs.Var((*byteSize)(&c.WebsocketMaxMessage), "websocket-max-message", "largest websocket message relayed either way, as GOMEMLIMIT takes sizes (64MiB); a larger one closes the websocket with 1009")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
@@ -503,6 +509,9 @@ func (c *Config) Finish() error {
 	}
 	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
 		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
+	}
+	if c.WebsocketMaxMessage <= 0 {
+		return errors.New("--websocket-max-message must be positive")
 	}
 	if c.ContentsMaxFileSize <= 0 {
 		return errors.New("--contents-max-file-size must be positive")

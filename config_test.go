@@ -188,6 +188,26 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
+// TestWebsocketMaxMessage: the relay's message limit defaults to the
+// proxy's, reads sizes like --memory-limit, and must be positive.
+func TestWebsocketMaxMessage(t *testing.T) {
+	cfg, err := loadServe(t, nil, nil)
+	if err != nil || cfg.WebsocketMaxMessage != 64<<20 {
+		t.Errorf("default = %d, %v; want 64 MiB", cfg.WebsocketMaxMessage, err)
+	}
+	cfg, err = loadServe(t, []string{"--websocket-max-message", "1MiB"}, nil)
+	if err != nil || cfg.WebsocketMaxMessage != 1<<20 {
+		t.Errorf("1MiB = %d, %v", cfg.WebsocketMaxMessage, err)
+	}
+	cfg, err = loadServe(t, []string{"--websocket-max-message", "0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), "--websocket-max-message must be positive") {
+		t.Errorf("0: Finish = %v", err)
+	}
+}
+
 func TestLogLevel(t *testing.T) {
 	for _, tc := range []struct {
 		level string

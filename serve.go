@@ -144,7 +144,7 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage})
+	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage, MaxMessageSize: cfg.WebsocketMaxMessage})
 	h, err := hub.New(cfg.hubOptions(), hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Pages: pages, Proxy: px, Profiles: catalog,

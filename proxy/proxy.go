@@ -39,7 +39,17 @@ type Options struct {
 	ErrorPage func(w http.ResponseWriter, r *http.Request, code int, msg string)
 	// Transport overrides the upstream transport (tests).
 	Transport http.RoundTripper
+	// MaxMessageSize is the largest websocket message relayed, either
+	// way (0: DefaultMaxMessageSize). A larger one closes the websocket
+	// with 1009 (message too big) before it is held in memory.
+	MaxMessageSize int64
 }
+
+// DefaultMaxMessageSize bounds a relayed websocket message: above any
+// kernel message a notebook sends or shows in practice (Jupyter's own
+// server accepts at most 10 MiB from a browser), and far below what
+// would let one user exhaust the hub's memory.
+const DefaultMaxMessageSize = 64 << 20
 
 // Proxy serves /user/{name}/... for the hub.
 type Proxy struct {
@@ -59,6 +69,9 @@ type Proxy struct {
 func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = DefaultMaxMessageSize
 	}
 	p := &Proxy{
 		auth:   a,

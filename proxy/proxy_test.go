@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,11 +79,19 @@ type env struct {
 	hub     *httptest.Server
 	backend *httptest.Server
 	seen    chan *http.Request
+	// wsLargest is the largest websocket message the server was sent.
+	wsLargest atomic.Int64
 }
 
 // newEnv serves the proxy at /user/{name}/ like the hub does, with a
 // Jupyter-like backend routed for alice.
 func newEnv(t testing.TB, adminAccess bool) *env {
+	t.Helper()
+	return newEnvWith(t, adminAccess, Options{})
+}
+
+// newEnvWith is newEnv with the proxy's options.
+func newEnvWith(t testing.TB, adminAccess bool, opts Options) *env {
 	t.Helper()
 	gdb := dbtest.Open(t, "sqlite")
 	pw, _ := auth.NewPasswords(bcrypt.MinCost)
@@ -101,7 +111,7 @@ func newEnv(t testing.TB, adminAccess bool) *env {
 	t.Cleanup(e.backend.Close)
 	bu, _ := url.Parse(e.backend.URL)
 	e.routes.routes["alice"] = bu
-	e.proxy = New(a, e.routes, Options{})
+	e.proxy = New(a, e.routes, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/user/{name}/", e.proxy)
 	mux.Handle("/user/{name}", e.proxy)
@@ -115,7 +125,8 @@ var wsUpgrader = websocket.Upgrader{Subprotocols: []string{"v1.kernel.websocket.
 
 // jupyter stands in for a Jupyter server: it records requests, echoes
 // websocket messages, and on "status busy"/"status idle" sends an iopub
-// status message in the connection's encoding; "close" closes with 4001.
+// status message in the connection's encoding; "close" closes with 4001;
+// "big N" answers with N bytes.
 func (e *env) jupyter(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "token server-token-alice" {
 		http.Error(w, "forbidden", http.StatusForbidden)
@@ -132,10 +143,16 @@ func (e *env) jupyter(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return
 			}
+			if n := int64(len(data)); n > e.wsLargest.Load() {
+				e.wsLargest.Store(n)
+			}
 			switch s := string(data); {
 			case s == "close":
 				c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "bye"), time.Now().Add(time.Second))
 				return
+			case strings.HasPrefix(s, "big "):
+				n, _ := strconv.Atoi(strings.TrimPrefix(s, "big "))
+				c.WriteMessage(websocket.BinaryMessage, make([]byte, n))
 			case strings.HasPrefix(s, "status "):
 				state := strings.TrimPrefix(s, "status ")
 				if c.Subprotocol() != "" {
@@ -475,5 +492,58 @@ func TestKernelStatusParsing(t *testing.T) {
 		if busy != tt.busy || ok != tt.ok {
 			t.Errorf("%s: kernelStatus = %v, %v; want %v, %v", tt.name, busy, ok, tt.busy, tt.ok)
 		}
+	}
+}
+
+// TestWebsocketMessageTooBig: a message over the relay's limit, from the
+// browser or from the server, is never held: the websocket closes with
+// 1009 (message too big) and a reason. One at the limit passes.
+func TestWebsocketMessageTooBig(t *testing.T) {
+	const limit = 1024
+	dial := func(t *testing.T, e *env) *websocket.Conn {
+		hdr := http.Header{"Cookie": {e.session("alice").String()}, "Origin": {e.hub.URL}}
+		c, _, err := websocket.DefaultDialer.Dial(wsURL(e.hub.URL, "/user/alice/api/kernels/k1/channels"), hdr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	tooBig := func(t *testing.T, c *websocket.Conn) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := c.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
+			t.Fatalf("read = %v, want a close with 1009", err)
+		}
+	}
+	t.Run("at the limit", func(t *testing.T) {
+		c := dial(t, newEnvWith(t, false, Options{MaxMessageSize: limit}))
+		c.WriteMessage(websocket.BinaryMessage, make([]byte, limit))
+		if _, data, err := c.ReadMessage(); err != nil || len(data) != limit {
+			t.Fatalf("echo of %d bytes = %d, %v", limit, len(data), err)
+		}
+		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("big %d", limit)))
+		if _, data, err := c.ReadMessage(); err != nil || len(data) != limit {
+			t.Fatalf("server's %d bytes = %d, %v", limit, len(data), err)
+		}
+	})
+	t.Run("from the browser", func(t *testing.T) {
+		e := newEnvWith(t, false, Options{MaxMessageSize: limit})
+		c := dial(t, e)
+		c.WriteMessage(websocket.BinaryMessage, make([]byte, limit+1))
+		tooBig(t, c)
+		if n := e.wsLargest.Load(); n > limit {
+			t.Errorf("the server was sent a message of %d bytes", n)
+		}
+	})
+	t.Run("from the server", func(t *testing.T) {
+		c := dial(t, newEnvWith(t, false, Options{MaxMessageSize: limit}))
+		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("big %d", limit+1)))
+		tooBig(t, c)
+	})
+	if New(nil, nil, Options{}).opts.MaxMessageSize != DefaultMaxMessageSize {
+		t.Error("no limit given: the default must apply")
 	}
 }

@@ -125,6 +125,8 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 		upConn.Close()
 		return
 	}
+	clientConn.SetReadLimit(p.opts.MaxMessageSize)
+	upConn.SetReadLimit(p.opts.MaxMessageSize)
 	rl := &relay{client: clientConn, upstream: upConn}
 	if !p.track(rl) {
 		rl.closeBoth(websocket.FormatCloseMessage(websocket.CloseGoingAway, "the hub is shutting down"), websocket.FormatCloseMessage(websocket.CloseGoingAway, ""))
@@ -164,6 +166,11 @@ func (p *Proxy) pump(rl *relay, user, kernel string, src, dst *websocket.Conn) {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
 				code, text = ce.Code, ce.Text
+			}
+			// Over the read limit: the sender was told 1009 already, and
+			// the other end is told why too.
+			if errors.Is(err, websocket.ErrReadLimit) {
+				code, text = websocket.CloseMessageTooBig, "a message was larger than the hub relays"
 			}
 			// 1005 and 1006 may not be sent in a frame.
 			if code == websocket.CloseNoStatusReceived {
