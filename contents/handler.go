@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -209,12 +210,7 @@ func urlEscape(p string) string {
 // caller must then leave alone (see nbjson.ParseInPlace).
 func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool) (map[string]any, []byte, error) {
 	limit := 2*s.maxSize + 1<<20
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n) + 1) // read to EOF without growing
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	data := buf.Bytes()
+	data, err := readUpTo(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -230,6 +226,43 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool)
 		return nil, nil, badRequest("The request body must be a JSON object.")
 	}
 	return fields, data, nil
+}
+
+// firstRead is how much of a declared body is made room for before any
+// of it arrives.
+const firstRead = 4 << 20
+
+// readUpTo reads src to its end. A body's declared length (Content-Length;
+// 0 or less when unknown) is trusted only as far as what has arrived: the
+// buffer starts at firstRead at most and at most doubles, stopping at the
+// declared length, so an honest body is read with a few copies and a
+// client that declares a large body and sends little makes the hub hold
+// little.
+func readUpTo(src io.Reader, declared int64) ([]byte, error) {
+	want := int64(512)
+	if declared > 0 {
+		want = min(declared+1, firstRead) // +1: see EOF without growing
+	}
+	buf := make([]byte, 0, want)
+	for {
+		if len(buf) == cap(buf) {
+			next := 2 * int64(cap(buf))
+			if d := declared + 1; d > int64(len(buf)) && d < next {
+				next = d
+			}
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // decodeModel decodes a body into a struct, with a sentence for a field
