@@ -218,8 +218,51 @@ func TestTokenAPI(t *testing.T) {
 		if r := th.do(b, req{method: "GET", path: "/hub/api/users/root/tokens", auth: "cookie"}); r.status != http.StatusNotFound {
 			t.Errorf("alice listing root's tokens = %d", r.status)
 		}
-		if r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: "token " + th.token("root"), body: map[string]any{"scopes": []string{"contents"}}}); r.status != http.StatusCreated {
+		if r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: "token " + th.token("root"), body: map[string]any{"scopes": []string{"read:users!user=alice"}}}); r.status != http.StatusCreated {
 			t.Errorf("admin creating alice's token = %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestAdminTokensWithoutAdminAccess: with --admin-access off an admin
+// does not reach alice's server or notebooks, and so may not mint a
+// token of hers that would (all her scopes, access:servers, contents);
+// the refusal says why and creates nothing. With --admin-access on, or
+// for narrower scopes, the admin may.
+func TestAdminTokensWithoutAdminAccess(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th := newTestHub(t, gdb, nil)
+		th.addUser("root", true)
+		th.addUser("alice", false)
+		root := "token " + th.token("root")
+		before := th.snapshot()
+		for _, body := range []map[string]any{
+			{},
+			{"scopes": []string{"inherit"}},
+			{"scopes": []string{"access:servers"}},
+			{"scopes": []string{"access:servers!user=alice"}},
+			{"scopes": []string{"contents"}},
+			{"roles": []string{"user"}},
+		} {
+			r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: root, body: body})
+			if r.status != http.StatusForbidden || !strings.Contains(r.message(t), "--admin-access is off") {
+				t.Errorf("admin minting alice's token %v = %d %s, want 403 naming --admin-access", body, r.status, r.body)
+			}
+		}
+		if th.snapshot() != before {
+			t.Error("a refused token request changed the database")
+		}
+		// Her own tokens, and narrower ones from the admin, still work.
+		if r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: "token " + th.token("alice"), body: map[string]any{}}); r.status != http.StatusCreated {
+			t.Errorf("alice's own inherit token = %d %s", r.status, r.body)
+		}
+		if r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: root, body: map[string]any{"scopes": []string{"read:servers!user=alice"}}}); r.status != http.StatusCreated {
+			t.Errorf("admin's read:servers token for alice = %d %s", r.status, r.body)
+		}
+
+		open := newTestHubAuth(t, gdb, nil, auth.Options{AdminAccess: true})
+		if r := open.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: root, body: map[string]any{}}); r.status != http.StatusCreated {
+			t.Errorf("with --admin-access, admin minting alice's token = %d %s", r.status, r.body)
 		}
 	})
 }

@@ -34,6 +34,13 @@ type testHub struct {
 
 func newTestHub(t testing.TB, gdb *gorm.DB, mod func(*Options)) *testHub {
 	t.Helper()
+	return newTestHubAuth(t, gdb, mod, auth.Options{})
+}
+
+// newTestHubAuth is newTestHub with the authenticator's options
+// (--admin-access).
+func newTestHubAuth(t testing.TB, gdb *gorm.DB, mod func(*Options), authOpts auth.Options) *testHub {
+	t.Helper()
 	opts := DefaultOptions()
 	if mod != nil {
 		mod(&opts)
@@ -44,7 +51,7 @@ func newTestHub(t testing.TB, gdb *gorm.DB, mod func(*Options)) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{})
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), authOpts)
 	logs := &bytes.Buffer{}
 	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", SpawnerName: "local"})
 	if err != nil {

@@ -97,6 +97,16 @@ func (h *Hub) tokenScopes(p *auth.Principal, owner *auth.User, req tokenRequest)
 	if m := auth.Missing(scopes, held, owner.Name); m != "" {
 		return nil, errorf(http.StatusBadRequest, "%s does not hold the scope %s, so a token of theirs cannot have it.", owner.Name, m)
 	}
+	// Without --admin-access an admin does not reach another user's
+	// server or notebooks, and may not mint a token that would.
+	if p.User.ID != owner.ID && !h.auth.AdminAccess() {
+		granted := auth.Grant(scopes, held, owner.Name)
+		for _, reach := range []string{auth.ScopeAccessServers, auth.ScopeContents} {
+			if granted.Has(reach, owner.Name) {
+				return nil, errorf(http.StatusForbidden, "Admins may not reach other users' servers or notebooks on this hub (--admin-access is off), so a token of %s's cannot have the scope %s; give it narrower scopes.", owner.Name, reach)
+			}
+		}
+	}
 	// A token may not be given more than the caller holds either.
 	if !p.Can(auth.ScopeAdminUsers, owner.Name) {
 		if m := auth.Missing(scopes, p.Scopes, p.User.Name); m != "" {
