@@ -119,7 +119,7 @@ func databaseRestartDuringSaves(t *testing.T, engine string) {
 	c := &http.Client{Timeout: 30 * time.Second}
 
 	const writers = 16
-	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "w", writers)
+	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "w", writers, env, common)
 
 	var (
 		mu       sync.Mutex

@@ -53,8 +53,10 @@ func startHub(t *testing.T, env []string, args ...string) *hubProc {
 // out (when given and the answer is JSON). It returns the status, or 0
 // when the request failed on the way.
 // usersWithTokens creates n users named prefix0, prefix1, … through the
-// API and a token for each.
-func usersWithTokens(t *testing.T, c *http.Client, base, adminTok, prefix string, n int) ([]string, map[string]string) {
+// API, and a token for each with the operator's command line (common
+// names the hub's database): an admin may not mint tokens that reach
+// other users' notebooks unless the hub runs with --admin-access.
+func usersWithTokens(t *testing.T, c *http.Client, base, adminTok, prefix string, n int, env, common []string) ([]string, map[string]string) {
 	t.Helper()
 	users := make([]string, n)
 	for i := range users {
@@ -65,11 +67,7 @@ func usersWithTokens(t *testing.T, c *http.Client, base, adminTok, prefix string
 	}
 	tokens := map[string]string{}
 	for _, name := range users {
-		var tok struct{ Token string }
-		if code := api(c, base, "POST", "/hub/api/users/"+name+"/tokens", adminTok, map[string]any{"note": "faults"}, &tok); code != http.StatusCreated {
-			t.Fatalf("token for %s: %d", name, code)
-		}
-		tokens[name] = tok.Token
+		tokens[name] = strings.TrimSpace(run(t, "", env, append([]string{"token", "create", name, "--note", "faults"}, common...)...))
 	}
 	return users, tokens
 }

@@ -73,7 +73,7 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 
 	hub := startHub(t, env, serveArgs...)
 	c := &http.Client{Timeout: 30 * time.Second}
-	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "u", savers)
+	users, tokens := usersWithTokens(t, c, hub.URL, adminTok, "u", savers, env, common)
 
 	// The load: each saver writes new notebooks until the hub dies,
 	// recording each save the hub acknowledged and the one in flight.
