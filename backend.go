@@ -25,13 +25,24 @@ func newBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir str
 	if cfg.Spawner == "mesos" {
 		return newMesosBackend(cfg, gdb, catalog, log)
 	}
-	return local.New(local.Options{
-		DataDir:    cfg.DataDir,
-		Cmd:        strings.Fields(cfg.LocalCmd),
-		PythonPath: pythonDir,
-		Jupyter:    hubJupyter,
-		Logger:     log,
+	b, err := local.New(local.Options{
+		DataDir:       cfg.DataDir,
+		Cmd:           strings.Fields(cfg.LocalCmd),
+		PythonPath:    pythonDir,
+		Jupyter:       hubJupyter,
+		SharedAccount: cfg.LocalSharedAccount,
+		AccountPrefix: cfg.LocalAccountPrefix,
+		Logger:        log,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if b.Isolated() {
+		log.Info("local servers: " + b.Describe())
+	} else {
+		log.Warn("local servers: " + b.Describe())
+	}
+	return b, nil
 }
 
 // profileSpecs is how the manager resolves the profile of a start into

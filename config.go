@@ -22,6 +22,7 @@ import (
 	"github.com/sparkhub/sparkhub/hub"
 	"github.com/sparkhub/sparkhub/proxy"
 	"github.com/sparkhub/sparkhub/spawner"
+	"github.com/sparkhub/sparkhub/spawner/local"
 )
 
 // Config is everything `sparkhub serve` can be told, read by the
@@ -57,6 +58,8 @@ type Config struct {
 	Spawner              string
 	Profiles             string
 	LocalCmd             string
+	LocalSharedAccount   bool
+	LocalAccountPrefix   string
 	HubURL               string
 	StartTimeout         time.Duration
 	StopGrace            time.Duration
@@ -91,6 +94,7 @@ func defaults() Config {
 	return Config{
 		Listen:                 ":8000",
 		DataDir:                "./data",
+		LocalAccountPrefix:     local.DefaultAccountPrefix,
 		Migrate:                true,
 		LogLevel:               "info",
 		LogFormat:              "text",
@@ -150,6 +154,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local or mesos")
 	fs.StringVar(&c.Profiles, "profiles", c.Profiles, "YAML catalog of server profiles users pick from (default: one profile); check one with sparkhub profiles check FILE")
 	fs.StringVar(&c.LocalCmd, "local-cmd", c.LocalCmd, "the local spawner's command (default: jupyter-lab, jupyter-notebook or jupyter-server from PATH)")
+	fs.BoolVar(&c.LocalSharedAccount, "local-shared-account", c.LocalSharedAccount, "run every user's server as the hub's own OS account: users can then read each other's files and the hub's database; only for users who trust each other")
+	fs.StringVar(&c.LocalAccountPrefix, "local-account-prefix", c.LocalAccountPrefix, "when the hub runs as root, each user's server runs as the OS account PREFIX{name}, made on first start")
 	fs.StringVar(&c.HubURL, "hub-url", c.HubURL, "how users' servers reach the hub (default: http://127.0.0.1:PORT of --listen)")
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a server has to start and answer")
 	fs.DurationVar(&c.StopGrace, "stop-grace", c.StopGrace, "how long a stopping server has before it is killed")

@@ -282,8 +282,16 @@ func (c *cli) open(ctx context.Context, cfg Config, log *slog.Logger, migrate bo
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
+	if err := secureDataDir(cfg); err != nil {
+		return nil, err
+	}
 	gdb, err := db.Open(ctx, cfg.DB, db.Options{Logger: log})
 	if err != nil {
+		return nil, err
+	}
+	// Again: SQLite has just made whatever file was missing.
+	if err := secureDataDir(cfg); err != nil {
+		db.Close(gdb)
 		return nil, err
 	}
 	if migrate {

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/internal/needtest"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
 var binary string
@@ -52,7 +53,8 @@ func startHub(t *testing.T, localCmd ...string) *hub {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow := filepath.Join(t.TempDir(), "slow-jupyter")
+		// Where the servers' own accounts may run it.
+		slow := filepath.Join(spawnertest.TempDirForAccounts(t), "slow-jupyter")
 		if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 3\nexec "+jupyter+" \"$@\"\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -570,7 +572,7 @@ func TestSpawnFailure(t *testing.T) {
 	needtest.Tool(t, "chromium", "apt-get install chromium")
 	jupyter := needtest.Tool(t, "jupyter-notebook", "apt-get install jupyter-notebook python3-notebook python3-ipykernel")
 	script := func(body string) string {
-		p := filepath.Join(t.TempDir(), "jupyter")
+		p := filepath.Join(spawnertest.TempDirForAccounts(t), "jupyter")
 		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -584,7 +586,7 @@ func TestSpawnFailure(t *testing.T) {
 	}{
 		{"broken-command", script("echo 'jupyter: no such kernel' >&2\nexit 3\n"),
 			"the last thing it wrote was “jupyter: no such kernel”", "jupyter: no such kernel"},
-		{"missing-command", filepath.Join(t.TempDir(), "no-such-jupyter"),
+		{"missing-command", filepath.Join(spawnertest.TempDirForAccounts(t), "no-such-jupyter"),
 			"The hub's command for Jupyter servers is wrong (it does not exist)", "no such file or directory"},
 		// The real notebook 6 without the hub's package on its path:
 		// what make run did with a relative data folder.

@@ -152,6 +152,20 @@ func serverURL(rawURL, want string) (*url.URL, error) {
 	return u, nil
 }
 
+// SQLitePath is the file a sqlite:// URL names, and whether it names
+// one (not another database, not :memory:).
+func SQLitePath(rawURL string) (string, bool) {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok || scheme != "sqlite" && scheme != "sqlite3" {
+		return "", false
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	if path == "" || path == ":memory:" {
+		return "", false
+	}
+	return path, true
+}
+
 // sqliteDialector takes what follows "sqlite://" in rawURL:
 // "/abs/path.db" or "rel/path.db", with an optional query of extra
 // driver parameters. The database's folder must exist: the hub creates

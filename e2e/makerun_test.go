@@ -16,6 +16,7 @@ import (
 
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/internal/needtest"
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
 // makeRunEnv is this process's environment without what would change
@@ -59,7 +60,10 @@ func TestMakeRun(t *testing.T) {
 	if err != nil {
 		needtest.Missing(t, fmt.Sprintf("the tests do not run in a git repository to clone: git rev-parse --show-toplevel: %v: %s", err, strings.TrimSpace(string(top))))
 	}
-	tmp, err := filepath.EvalSymlinks(t.TempDir())
+	// A folder other accounts may pass through, as a checkout under
+	// /home or /srv is: run as root, the hub gives each user's server an
+	// account of its own, whose home is in the clone's ./data.
+	tmp, err := filepath.EvalSymlinks(spawnertest.TempDirForAccounts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +147,10 @@ func TestMakeRun(t *testing.T) {
 	if want := "http://" + listen + "/hub/login"; loginURL != want {
 		t.Errorf("make run printed %s, want %s", loginURL, want)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "sparkhub.db")); err != nil {
+	if fi, err := os.Stat(filepath.Join(dataDir, "sparkhub.db")); err != nil {
 		t.Errorf("the database is not in the clone's ./data: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the database's mode is %04o, want 0600: it holds the key that signs sessions", fi.Mode().Perm())
 	}
 
 	// The printed URL answers with the login page.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -102,17 +103,17 @@ func api(c *http.Client, base, method, path, token string, body any, out any) in
 }
 
 // fakeJupyter is what `--local-cmd "<this binary> fake-jupyter"` runs: a
-// server on --port under the base URL that answers with the token in
+// server on the socket of --ServerApp.sock under the base URL that answers with the token in
 // JUPYTER_TOKEN (echoes websockets under ws-echo, and misbehaves on purpose under
 // hang, slow, ws-drop and ws-silent), and leaves a marker file named after its user and
 // pid in $TMPDIR/fake-jupyter, so a test can find every server process
 // there is, whoever started it.
 func fakeJupyter(args []string) {
-	port, base := "", "/"
+	sock, base := "", "/"
 	for _, a := range args {
 		switch {
-		case strings.HasPrefix(a, "--port="):
-			port = strings.TrimPrefix(a, "--port=")
+		case strings.HasPrefix(a, "--ServerApp.sock="):
+			sock = strings.TrimPrefix(a, "--ServerApp.sock=")
 		case strings.HasPrefix(a, "--ServerApp.base_url="):
 			base = strings.TrimPrefix(a, "--ServerApp.base_url=")
 		}
@@ -179,14 +180,18 @@ func fakeJupyter(args []string) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"version": "fake"}`)
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		<-sig
 		srv.Close()
 	}()
-	err := srv.ListenAndServe()
+	os.Remove(sock)
+	l, err := net.Listen("unix", sock)
+	if err == nil {
+		err = srv.Serve(l)
+	}
 	if err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, "fake-jupyter:", err)
 		os.Exit(1)

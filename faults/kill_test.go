@@ -68,7 +68,7 @@ func hubKilledDuringSavesAndSpawns(t *testing.T, engine string) {
 	run(t, "", env, append([]string{"db", "migrate"}, common...)...)
 	run(t, "", env, append([]string{"user", "add", "admin", "--admin"}, common...)...)
 	adminTok := strings.TrimSpace(run(t, "", env, append([]string{"token", "create", "admin"}, common...)...))
-	serveArgs := append([]string{"--local-cmd", self + " fake-jupyter", "--idle-timeout", "0"}, common...)
+	serveArgs := append([]string{"--local-cmd", self + " fake-jupyter", "--local-shared-account", "--idle-timeout", "0"}, common...)
 	t.Cleanup(func() { killLeftovers(t, tmp) })
 
 	hub := startHub(t, env, serveArgs...)

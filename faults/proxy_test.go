@@ -48,7 +48,7 @@ func newRunningHub(t *testing.T) *runningHub {
 	admin := strings.TrimSpace(run(t, "", env, append([]string{"token", "create", "admin"}, common...)...))
 	alice := strings.TrimSpace(run(t, "", env, append([]string{"token", "create", "alice"}, common...)...))
 	t.Cleanup(func() { killLeftovers(t, tmp) })
-	h := startHub(t, env, append([]string{"--local-cmd", self + " fake-jupyter", "--idle-timeout", "0"}, common...)...)
+	h := startHub(t, env, append([]string{"--local-cmd", self + " fake-jupyter", "--local-shared-account", "--idle-timeout", "0"}, common...)...)
 	c := &http.Client{Timeout: 30 * time.Second}
 	if code := api(c, h.URL, "POST", "/hub/api/users/alice/server", alice, nil, nil); code != http.StatusCreated && code != http.StatusAccepted {
 		t.Fatalf("start alice's server: %d\n%s", code, h.Logs.String())

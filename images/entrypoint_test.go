@@ -110,12 +110,12 @@ func TestEntrypointNoArguments(t *testing.T) {
 // by hand gets none.
 func TestEntrypointHubOptions(t *testing.T) {
 	args := func(opts local.Options) []string {
-		opts.DataDir = t.TempDir()
+		opts.DataDir, opts.SharedAccount = t.TempDir(), true
 		b, err := local.New(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b.Args(8888, "/user/alice/")
+		return b.Args("/user/alice/")
 	}
 	plain := map[string]bool{}
 	for _, a := range args(local.Options{}) {

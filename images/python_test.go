@@ -57,7 +57,7 @@ func TestHubLinks(t *testing.T) {
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
 	b, err := local.New(local.Options{
-		DataDir: t.TempDir(),
+		DataDir: t.TempDir(), SharedAccount: true,
 		Jupyter: spawner.Jupyter{
 			ContentsManagerClass: ContentsManagerClass,
 			LogoutHandlerClass:   LogoutHandlerClass,
@@ -67,7 +67,7 @@ func TestHubLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args, err := json.Marshal(b.Args(0, "/user/alice/"))
+	args, err := json.Marshal(b.Args("/user/alice/"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 	if tr == nil {
 		tr = &http.Transport{
 			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           spawner.Dial,
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   64,
 			IdleConnTimeout:       90 * time.Second,

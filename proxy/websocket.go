@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // Close frames, and how long to wait for the other end's.
@@ -37,6 +39,7 @@ var upgrader = websocket.Upgrader{
 }
 
 var dialer = websocket.Dialer{
+	NetDialContext:   spawner.Dial,
 	HandshakeTimeout: 15 * time.Second,
 	ReadBufferSize:   1024,
 	WriteBufferSize:  4096,

@@ -160,7 +160,12 @@ type Jupyter struct {
 // jupyter_server 2 reads it (its ServerApp option only counts with a
 // custom login handler).
 func (j Jupyter) Args(baseURL string) []string {
-	args := []string{"--NotebookApp.base_url=" + baseURL, "--ServerApp.base_url=" + baseURL}
+	// The hub answers for who may reach the server, which listens only
+	// where the hub reaches it: Jupyter's own check that the Host is a
+	// local name (against DNS rebinding on a laptop) would refuse every
+	// request for the hub's real name.
+	args := []string{"--NotebookApp.base_url=" + baseURL, "--ServerApp.base_url=" + baseURL,
+		"--NotebookApp.allow_remote_access=True", "--ServerApp.allow_remote_access=True"}
 	if c := j.ContentsManagerClass; c != "" {
 		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
 	}

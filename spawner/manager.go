@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -109,7 +108,7 @@ func (o *Options) defaults() {
 			Timeout: 5 * time.Second,
 			Transport: &http.Transport{
 				Proxy:                 nil,
-				DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+				DialContext:           Dial,
 				MaxIdleConnsPerHost:   1,
 				IdleConnTimeout:       30 * time.Second,
 				ResponseHeaderTimeout: 5 * time.Second,

@@ -87,11 +87,35 @@ type Hub struct {
 	once   sync.Once
 }
 
+// openDataDir lets accounts other than the test's pass through to the
+// data folder among args (--data-dir) or env (SPARKHUB_DATA_DIR) and the
+// test's folder above it (t.TempDir makes
+// both 0700): run as root, as CI runs, the hub starts each user's
+// server as an account of its own, whose home is in the data folder.
+func openDataDir(env, args []string) {
+	var dirs []string
+	for i, a := range args {
+		if a == "--data-dir" && i+1 < len(args) {
+			dirs = append(dirs, args[i+1])
+		}
+	}
+	for _, kv := range env {
+		if d, ok := strings.CutPrefix(kv, "SPARKHUB_DATA_DIR="); ok {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, dir := range dirs {
+		os.Chmod(filepath.Dir(dir), 0o711)
+		os.Chmod(dir, 0o711)
+	}
+}
+
 // Start runs `sparkhub serve --listen 127.0.0.1:0 --bcrypt-cost 4` with
 // args, waits until it says where it serves, and stops it (SIGTERM) when
 // the test ends; a test that failed then prints what the hub logged.
 func Start(t testing.TB, binary string, env []string, args ...string) *Hub {
 	t.Helper()
+	openDataDir(env, args)
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	h := &Hub{t: t, cmd: cmd, Stdout: &Buffer{}, Logs: &Buffer{}, exited: make(chan error, 1)}

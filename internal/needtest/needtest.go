@@ -34,3 +34,12 @@ func Tool(t testing.TB, name, how string) string {
 	}
 	return p
 }
+
+// Root calls Missing unless the test runs as root (CI does), saying
+// what needs it.
+func Root(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, what+" needs root")
+	}
+}

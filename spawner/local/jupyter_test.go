@@ -41,8 +41,11 @@ func requireJupyter(t *testing.T) {
 	needtest.Missing(t, "needs "+strings.Join(missing, ", ")+"; apt-get install -y jupyter-notebook python3-ipykernel")
 }
 
+// jupyterOptions run Debian's Jupyter as every user's server: as root,
+// as accounts of their own; otherwise as the hub's account, declared
+// shared (the suite starts servers for several users).
 func jupyterOptions(t *testing.T) Options {
-	return Options{DataDir: t.TempDir(), Cmd: []string{jupyterNotebook}}
+	return Options{DataDir: spawnertest.TempDirForAccounts(t), Cmd: []string{jupyterNotebook}, SharedAccount: os.Geteuid() != 0}
 }
 
 func TestJupyterConforms(t *testing.T) {

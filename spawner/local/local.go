@@ -2,14 +2,23 @@
 // machine: the embedded default backend, used by `make run`.
 //
 // Each server runs the first of jupyter-lab, jupyter-notebook and
-// jupyter-server found on PATH (or Options.Cmd), listening on 127.0.0.1 at
-// a free port under the base URL /user/{name}/, in its own process group,
-// in <data-dir>/users/{name}, with its output appended to
-// <data-dir>/logs/{name}.log. Its token reaches it only through
-// JUPYTER_TOKEN. The hub exiting does not stop it (no parent-death
-// signal; its own process group keeps a terminal's Ctrl-C away), and a
-// later hub recovers it by pid, checking through /proc that the pid is
-// still the process that was started.
+// jupyter-server found on PATH (or Options.Cmd), under the base URL
+// /user/{name}/, in its own process group, with <data-dir>/users/{name}
+// as its home and working folder, with its output appended to
+// <data-dir>/logs/{name}.log. When the hub runs as root, the server runs
+// as an unprivileged OS account of the user's own (sh-{name}, made on
+// first start) and its home is that account's alone (0700); otherwise
+// as the hub's account, for one user only unless the operator declares
+// that the users trust each other (Options.SharedAccount).
+//
+// A server listens on a Unix socket in its home, <home>/.sparkhub/
+// jupyter.sock, never on a TCP port: no other user's code can bind it
+// first, so the readiness probe and the proxy reach only the process the
+// hub started. Its token reaches it only through JUPYTER_TOKEN. The hub
+// exiting does not stop it (no parent-death signal; its own process
+// group keeps a terminal's Ctrl-C away), and a later hub recovers it by
+// pid, checking through /proc that the pid is still the process that was
+// started.
 package local
 
 import (
@@ -20,10 +29,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,8 +59,12 @@ var DefaultCommands = []string{"jupyter-lab", "jupyter-notebook", "jupyter-serve
 // rest stays out: the hub's environment may hold its secrets.
 var DefaultEnvKeep = []string{
 	"PATH", "PYTHONPATH", "CONDA_ROOT", "CONDA_DEFAULT_ENV", "VIRTUAL_ENV",
-	"LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "USER", "LOGNAME", "SHELL",
+	"LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SHELL",
 }
+
+// socketName is where in its home a server listens: a folder of the
+// home, so the socket is as private as the home.
+const socketName = ".sparkhub/jupyter.sock"
 
 // Options configure the local backend.
 type Options struct {
@@ -76,6 +88,16 @@ type Options struct {
 	// {name}.log.1 (copy and truncate, as the server keeps writing) so
 	// at most about twice this is kept (0: 10 MiB).
 	MaxLogSize int64
+	// SharedAccount runs every user's server as the hub's own OS account
+	// (--local-shared-account): each user's code can then read every
+	// other user's files and the hub's database, so it is only for users
+	// who trust each other. Without it, a hub running as root gives each
+	// user an account of their own, and a hub that is not root runs
+	// servers for one user only.
+	SharedAccount bool
+	// AccountPrefix begins the OS account names made for users' servers
+	// (--local-account-prefix; "": DefaultAccountPrefix).
+	AccountPrefix string
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -84,6 +106,9 @@ type Options struct {
 type Backend struct {
 	opts Options
 	log  *slog.Logger
+	iso  isolation
+
+	accountsMu sync.Mutex // one useradd at a time
 
 	mu       sync.Mutex
 	children map[string]*child // by handle id: processes this Backend started
@@ -98,11 +123,13 @@ type child struct {
 // state is what a handle carries: enough to find the process again and
 // to tell it from another that got the same pid.
 type state struct {
-	PID        int    `json:"pid"`
-	StartTicks uint64 `json:"start_ticks"` // /proc/<pid>/stat field 22
-	BootID     string `json:"boot_id"`
-	Port       int    `json:"port"`
-	Log        string `json:"log"`
+	PID        int     `json:"pid"`
+	StartTicks uint64  `json:"start_ticks"` // /proc/<pid>/stat field 22
+	BootID     string  `json:"boot_id"`
+	Port       int     `json:"port,omitempty"`   // servers from before sockets
+	Socket     string  `json:"socket,omitempty"` // the Unix socket it listens on
+	UID        *uint32 `json:"uid,omitempty"`    // its own account's uid
+	Log        string  `json:"log"`
 }
 
 // New returns a local backend.
@@ -138,7 +165,38 @@ func New(opts Options) (*Backend, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{opts: opts, log: opts.Logger, children: map[string]*child{}}, nil
+	if opts.AccountPrefix == "" {
+		opts.AccountPrefix = DefaultAccountPrefix
+	}
+	b := &Backend{opts: opts, log: opts.Logger, iso: isolationFor(os.Geteuid(), opts.SharedAccount), children: map[string]*child{}}
+	if b.iso == ownAccounts {
+		if err := b.prepareAccounts(); err != nil {
+			return nil, fmt.Errorf("local spawner: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// prepareAccounts checks, when servers run as accounts of their own, that
+// the hub can make them and that they can reach their homes.
+func (b *Backend) prepareAccounts() error {
+	if err := checkPrefix(b.opts.AccountPrefix); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		return errors.New("the hub runs as root and gives each user's server an OS account of its own, but useradd is not on PATH; install it (Debian: passwd) or pass --local-shared-account if the users trust each other")
+	}
+	users := filepath.Join(b.opts.DataDir, "users")
+	if err := os.MkdirAll(users, 0o711); err != nil {
+		return err
+	}
+	// Accounts pass through to their own homes, and list nothing.
+	for _, d := range []string{b.opts.DataDir, users} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return err
+		}
+	}
+	return reachable(users)
 }
 
 // Name implements spawner.Backend.
@@ -159,22 +217,23 @@ func (b *Backend) Command() ([]string, error) {
 	return nil, fmt.Errorf("none of %s is on PATH; install Jupyter (Debian: apt-get install jupyter-notebook python3-ipykernel) or give --local-cmd", strings.Join(DefaultCommands, ", "))
 }
 
-// Args are the arguments Jupyter understands for the server's address,
-// base URL and the hub's classes (spawner.Jupyter.Args), appended to the
-// command.
-func (b *Backend) Args(port int, baseURL string) []string {
-	args := []string{
-		"--ip=127.0.0.1",
-		"--port=" + strconv.Itoa(port),
-		"--port-retries=0",
-		"--no-browser",
-	}
-	args = append(args, b.opts.Jupyter.Args(baseURL)...)
-	if os.Geteuid() == 0 {
+// Args are the arguments Jupyter understands for the base URL and the
+// hub's classes (spawner.Jupyter.Args), appended to the command; Start
+// adds the socket to listen on.
+func (b *Backend) Args(baseURL string) []string {
+	args := append([]string{"--no-browser"}, b.opts.Jupyter.Args(baseURL)...)
+	if os.Geteuid() == 0 && b.iso != ownAccounts {
 		// Jupyter refuses to run as root without it (containers, CI).
 		args = append(args, "--allow-root")
 	}
 	return args
+}
+
+// listenArgs make Jupyter listen on the socket (a path relative to its
+// working folder: a socket's address holds at most 107 bytes, the
+// relative path always fits).
+func listenArgs(rel string) []string {
+	return []string{"--NotebookApp.sock=" + rel, "--ServerApp.sock=" + rel, "--NotebookApp.sock_mode=0600", "--ServerApp.sock_mode=0600"}
 }
 
 // Start implements spawner.Backend.
@@ -186,12 +245,29 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	if err != nil {
 		return spawner.Started{}, &spawner.Failure{Message: "Jupyter is not installed on the hub's machine; tell an admin.", Err: err}
 	}
-	work := filepath.Join(b.opts.DataDir, "users", req.User)
+	home := filepath.Join(b.opts.DataDir, "users", req.User)
 	logs := filepath.Join(b.opts.DataDir, "logs")
-	for _, d := range []string{work, logs} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return spawner.Started{}, fmt.Errorf("create %s: %w", d, err)
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return spawner.Started{}, fmt.Errorf("create %s: %w", logs, err)
+	}
+	var acct *account
+	switch b.iso {
+	case ownAccounts:
+		a, err := b.ensureAccount(ctx, req.User, home)
+		if err != nil {
+			return spawner.Started{}, &spawner.Failure{Message: "The hub could not make the OS account your server runs as; tell an admin.", Err: err}
 		}
+		acct = &a
+	case oneUser:
+		if other := b.otherUser(req.User); other != "" {
+			return spawner.Started{}, &spawner.Failure{
+				Message: "This hub runs servers under its own OS account, so only one person can have a server here, and someone else has; an admin can run the hub as root to give everyone an account of their own.",
+				Err:     fmt.Errorf("%s already ran a server here (not root, no --local-shared-account)", other),
+			}
+		}
+	}
+	if err := b.prepareHome(home, acct); err != nil {
+		return spawner.Started{}, fmt.Errorf("prepare the home of %s: %w", req.User, err)
 	}
 	logPath := filepath.Join(logs, req.User+".log")
 	b.capLog(logPath)
@@ -200,29 +276,37 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 		return spawner.Started{}, fmt.Errorf("open server log: %w", err)
 	}
 	defer logf.Close()
-	port, err := freePort()
-	if err != nil {
-		return spawner.Started{}, fmt.Errorf("find a free port: %w", err)
-	}
+	sock := filepath.Join(home, socketName)
+	// A socket left by an earlier server would answer nothing; Jupyter
+	// replaces it, and the probe waits for the new one.
 	if note := notApplied(req.Spec); note != "" {
 		req.Report(note)
 	}
 	req.Report("Starting Jupyter")
-	args := append(append([]string{}, cmdline[1:]...), b.Args(port, req.BaseURL)...)
+	args := append(append(append([]string{}, cmdline[1:]...), b.Args(req.BaseURL)...), listenArgs(socketName)...)
 	cmd := exec.Command(cmdline[0], args...)
-	cmd.Dir = work
-	cmd.Env = b.environ(req, port)
+	cmd.Dir = home
+	cmd.Env = b.environ(req, home, sock, acct)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group, and deliberately no Pdeathsig: the hub
 	// exiting must not take servers with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	fmt.Fprintf(logf, "[sparkhub] %s starting %s for %s on port %d\n", time.Now().UTC().Format(time.RFC3339), cmdline[0], req.User, port)
+	runAs := "the hub's account"
+	if acct != nil {
+		// No supplementary groups; a uid other than 0 holds no
+		// capabilities.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
+		runAs = "account " + acct.Name
+	}
+	fmt.Fprintf(logf, "[sparkhub] %s starting %s for %s as %s\n", time.Now().UTC().Format(time.RFC3339), cmdline[0], req.User, runAs)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(logf, "[sparkhub] could not start: %v\n", err)
 		why := "it could not be run"
 		switch {
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound):
 			why = "it does not exist"
+		case errors.Is(err, fs.ErrPermission) && acct != nil:
+			why = "the servers' accounts may not run it"
 		case errors.Is(err, fs.ErrPermission):
 			why = "it may not be run"
 		}
@@ -233,7 +317,10 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 	}
 	pid := cmd.Process.Pid
 	ticks, _ := startTicks(pid)
-	st := state{PID: pid, StartTicks: ticks, BootID: bootID(), Port: port, Log: logPath}
+	st := state{PID: pid, StartTicks: ticks, BootID: bootID(), Socket: sock, Log: logPath}
+	if acct != nil {
+		st.UID = &acct.UID
+	}
 	id := fmt.Sprintf("local-%d-%d", pid, ticks)
 	c := &child{exited: make(chan struct{})}
 	b.mu.Lock()
@@ -246,8 +333,49 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 		b.Stop(context.Background(), h, 0)
 		return spawner.Started{}, ctx.Err()
 	}
-	b.log.Info("local server started", "user", req.User, "pid", pid, "port", port, "cmd", cmdline[0])
-	return spawner.Started{Handle: h, Target: &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}}, nil
+	b.log.Info("local server started", "user", req.User, "pid", pid, "as", runAs, "cmd", cmdline[0])
+	return spawner.Started{Handle: h, Target: spawner.SocketTarget(sock)}, nil
+}
+
+// prepareHome makes the server's home: the account's alone when it has
+// one, with the folder of its socket inside.
+func (b *Backend) prepareHome(home string, acct *account) error {
+	if err := os.MkdirAll(filepath.Dir(home), 0o711); err != nil {
+		return err
+	}
+	if acct != nil {
+		if err := ownHome(home, *acct); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	dir := filepath.Join(home, filepath.Dir(socketName))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if acct != nil {
+		// Through the home's root: the folder is the account's.
+		root, err := os.OpenRoot(home)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		return root.Lchown(filepath.Dir(socketName), int(acct.UID), int(acct.GID))
+	}
+	return nil
+}
+
+// otherUser is a user other than name who has a home here: whoever ran
+// a server on this hub before, when only one may.
+func (b *Backend) otherUser(name string) string {
+	entries, _ := os.ReadDir(filepath.Join(b.opts.DataDir, "users"))
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != name {
+			return e.Name()
+		}
+	}
+	return ""
 }
 
 func (b *Backend) reap(cmd *exec.Cmd, c *child) {
@@ -298,8 +426,8 @@ func notApplied(spec spawner.Spec) string {
 
 // environ is the server's environment: the kept part of the hub's, the
 // configured extras, the profile's, the hook's, then sparkhub's own
-// variables.
-func (b *Backend) environ(req spawner.StartRequest, port int) []string {
+// variables and the home with Jupyter's and IPython's folders in it.
+func (b *Backend) environ(req spawner.StartRequest, home, sock string, acct *account) []string {
 	env := map[string]string{}
 	for _, k := range b.opts.EnvKeep {
 		if v, ok := os.LookupEnv(k); ok {
@@ -321,8 +449,22 @@ func (b *Backend) environ(req spawner.StartRequest, port int) []string {
 		}
 		env["PYTHONPATH"] = p
 	}
+	env["HOME"] = home
+	env["JUPYTER_CONFIG_DIR"] = filepath.Join(home, ".jupyter")
+	env["JUPYTER_DATA_DIR"] = filepath.Join(home, ".local", "share", "jupyter")
+	env["JUPYTER_RUNTIME_DIR"] = filepath.Join(home, ".local", "share", "jupyter", "runtime")
+	env["IPYTHONDIR"] = filepath.Join(home, ".ipython")
+	if acct != nil {
+		env["USER"], env["LOGNAME"] = acct.Name, acct.Name
+	} else {
+		delete(env, "USER")
+		delete(env, "LOGNAME")
+		if u, err := user.Current(); err == nil {
+			env["USER"], env["LOGNAME"] = u.Username, u.Username
+		}
+	}
 	env["SPARKHUB_USER"] = req.User
-	env["SPARKHUB_PORT"] = strconv.Itoa(port)
+	env["SPARKHUB_SOCKET"] = sock
 	env["SPARKHUB_BASE_URL"] = req.BaseURL
 	env["JUPYTER_TOKEN"] = req.Token
 	out := make([]string, 0, len(env))
@@ -337,15 +479,6 @@ func checkName(user string) error {
 		return fmt.Errorf("user name %q cannot name a folder", user)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func parseState(h spawner.Handle) (state, error) {
@@ -393,7 +526,7 @@ func (b *Backend) Recover(_ context.Context, h spawner.Handle) error {
 	if pgid, err := syscall.Getpgid(st.PID); err != nil || pgid != st.PID {
 		return spawner.ErrGone
 	}
-	b.log.Info("local server recovered", "pid", st.PID, "port", st.Port)
+	b.log.Info("local server recovered", "pid", st.PID)
 	return nil
 }
 
@@ -426,6 +559,7 @@ func (b *Backend) Stop(ctx context.Context, h spawner.Handle, grace time.Duratio
 		return nil
 	}
 	if !b.alive(h, st) {
+		b.endAccount(st)
 		return nil
 	}
 	// Signal the group the server leads; should it have left its group,
@@ -442,8 +576,17 @@ func (b *Backend) Stop(ctx context.Context, h spawner.Handle, grace time.Duratio
 	if !b.waitGone(ctx, h, st, 10*time.Second) {
 		return fmt.Errorf("server process %d survived SIGKILL", st.PID)
 	}
+	b.endAccount(st)
 	b.log.Info("local server stopped", "pid", st.PID)
 	return nil
+}
+
+// endAccount ends whatever the server's own account still runs once the
+// server is gone.
+func (b *Backend) endAccount(st state) {
+	if st.UID != nil && *st.UID != 0 && b.iso == ownAccounts {
+		endAccount(*st.UID)
+	}
 }
 
 // waitGone waits up to d for the process to go; it reports whether it went.

@@ -20,13 +20,25 @@ import (
 
 // TestMain doubles as a tiny Jupyter stand-in (spawnertest.FakeJupyter)
 // when a backend starts the test binary as a server.
-func TestMain(m *testing.M) { spawnertest.FakeJupyterMain(m.Run) }
+// With attackEnv set it is instead the code of another user's server
+// (accounts_test.go).
+func TestMain(m *testing.M) {
+	if os.Getenv(attackEnv) != "" {
+		attackMain()
+		return
+	}
+	spawnertest.FakeJupyterMain(m.Run)
+}
 
+// fakeOptions run the test binary as every user's server, as the hub's
+// own account: only the hub's account may run it (accounts_test.go runs
+// servers as accounts of their own).
 func fakeOptions(t *testing.T) Options {
 	return Options{
-		DataDir: t.TempDir(),
-		Cmd:     []string{os.Args[0]},
-		Env:     map[string]string{"SPARKHUB_FAKE_JUPYTER": "1"},
+		DataDir:       t.TempDir(),
+		Cmd:           []string{os.Args[0]},
+		Env:           map[string]string{"SPARKHUB_FAKE_JUPYTER": "1"},
+		SharedAccount: true,
 	}
 }
 
@@ -95,7 +107,7 @@ func getWithToken(t *testing.T, u, token string) (int, []byte) {
 		if token != "" {
 			req.Header.Set("Authorization", "token "+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := spawnertest.Client.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -123,7 +135,8 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 	st, token := startFake(t, b, "alice", map[string]string{"SPARKHUB_CONTENTS_URL": "http://127.0.0.1:8000/user/alice/api/contents"})
 	env := serverEnv(t, st, token, "alice")
 	for _, want := range []string{
-		"--ip=127.0.0.1", "--port=" + st.Target.Port(), "--port-retries=0", "--no-browser",
+		"--NotebookApp.sock=.sparkhub/jupyter.sock", "--ServerApp.sock=.sparkhub/jupyter.sock", "--no-browser",
+		"--NotebookApp.allow_remote_access=True", "--ServerApp.allow_remote_access=True",
 		"--NotebookApp.base_url=/user/alice/", "--ServerApp.base_url=/user/alice/",
 		"--NotebookApp.contents_manager_class=sparkhub_contents.HubContentsManager",
 		"--ServerApp.contents_manager_class=sparkhub_contents.HubContentsManager",
@@ -142,7 +155,10 @@ func TestArgumentsEnvironmentAndFolders(t *testing.T) {
 	tests := []struct{ key, want string }{
 		{"JUPYTER_TOKEN", token},
 		{"SPARKHUB_USER", "alice"},
-		{"SPARKHUB_PORT", st.Target.Port()},
+		{"SPARKHUB_SOCKET", filepath.Join(opts.DataDir, "users", "alice", ".sparkhub", "jupyter.sock")},
+		{"HOME", filepath.Join(opts.DataDir, "users", "alice")},
+		{"JUPYTER_RUNTIME_DIR", filepath.Join(opts.DataDir, "users", "alice", ".local", "share", "jupyter", "runtime")},
+		{"IPYTHONDIR", filepath.Join(opts.DataDir, "users", "alice", ".ipython")},
 		{"SPARKHUB_BASE_URL", "/user/alice/"},
 		{"SPARKHUB_CONTENTS_URL", "http://127.0.0.1:8000/user/alice/api/contents"},
 		{"PYTHONPATH", "/opt/sparkhub/python:/already/there"},
@@ -232,7 +248,7 @@ func TestCommandFromPath(t *testing.T) {
 		return p
 	}
 	t.Setenv("PATH", dir)
-	b := newBackend(t, Options{DataDir: t.TempDir()})
+	b := newBackend(t, Options{DataDir: t.TempDir(), SharedAccount: true})
 	if _, err := b.Command(); err == nil || !strings.Contains(err.Error(), "apt-get install jupyter-notebook") {
 		t.Errorf("Command with no Jupyter = %v, want a hint to install it", err)
 	}
@@ -248,7 +264,7 @@ func TestCommandFromPath(t *testing.T) {
 			t.Errorf("with %s on PATH: Command = %v, %v; want %s", s.add, got, err, s.want)
 		}
 	}
-	b = newBackend(t, Options{DataDir: t.TempDir(), Cmd: []string{"/opt/my-jupyter", "--debug"}})
+	b = newBackend(t, Options{DataDir: t.TempDir(), SharedAccount: true, Cmd: []string{"/opt/my-jupyter", "--debug"}})
 	if got, _ := b.Command(); strings.Join(got, " ") != "/opt/my-jupyter --debug" {
 		t.Errorf("Command with Cmd = %v", got)
 	}
@@ -264,7 +280,7 @@ func TestStartRefusesPathLikeNames(t *testing.T) {
 }
 
 func TestLogCapAndTail(t *testing.T) {
-	b := newBackend(t, Options{DataDir: t.TempDir(), MaxLogSize: 100})
+	b := newBackend(t, Options{DataDir: t.TempDir(), SharedAccount: true, MaxLogSize: 100})
 	path := filepath.Join(t.TempDir(), "u.log")
 	var text strings.Builder
 	for i := range 30 {

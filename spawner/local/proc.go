@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // procStat reads a process's state letter and start time (clock ticks
@@ -52,4 +53,18 @@ func sameProcess(st state) bool {
 		return false
 	}
 	return ticks == st.StartTicks && st.BootID == bootID()
+}
+
+// procUID is the effective uid a process runs as: the owner of its
+// /proc folder.
+func procUID(pid int) (uint32, bool) {
+	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return st.Uid, true
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"os"
+	osuser "os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -15,7 +16,8 @@ var _ spawner.Sweeper = (*Backend)(nil)
 // Sweep ends every process group that leads in the user's working
 // directory: a server started by a hub that died before it saved the
 // handle. Each server leads its own group there, so the group is the
-// server with its kernels.
+// server with its kernels; a server's own account runs nothing else, so
+// all of that account's processes end too.
 func (b *Backend) Sweep(_ context.Context, user string) error {
 	if err := checkName(user); err != nil {
 		return err
@@ -39,6 +41,14 @@ func (b *Backend) Sweep(_ context.Context, user string) error {
 		}
 		b.log.Info("ending a server left by an interrupted start", "user", user, "pid", pid)
 		syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	if b.iso == ownAccounts {
+		// And whatever its account runs outside that group.
+		if u, err := osuser.Lookup(AccountName(b.opts.AccountPrefix, user)); err == nil {
+			if acct, err := checkAccount(u, user); err == nil {
+				endAccount(acct.UID)
+			}
+		}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func get(t *testing.T, h Harness, st spawner.Started, user, token, path string) 
 	for {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set("Authorization", "token "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := Client.Do(req)
 		if err == nil && resp.StatusCode == http.StatusOK {
 			return resp
 		}
@@ -130,10 +130,14 @@ func testStartStop(t *testing.T, h Harness) {
 		want := map[string]string{
 			"SPARKHUB_USER":           "alice",
 			"SPARKHUB_BASE_URL":       "/user/alice/",
-			"SPARKHUB_PORT":           st.Target.Port(),
 			"JUPYTER_TOKEN":           token,
 			"SPARKHUB_CONTENTS_URL":   extra["SPARKHUB_CONTENTS_URL"],
 			"SPARKHUB_CONTENTS_TOKEN": extra["SPARKHUB_CONTENTS_TOKEN"],
+		}
+		if sock, ok := spawner.SocketPath(st.Target.Host); ok {
+			want["SPARKHUB_SOCKET"] = sock
+		} else {
+			want["SPARKHUB_PORT"] = st.Target.Port()
 		}
 		for k, v := range want {
 			if env[k] != v {
@@ -244,7 +248,7 @@ func testTwoUsers(t *testing.T, h Harness) {
 	// One's token does not open the other's server.
 	req, _ := http.NewRequest(http.MethodGet, got["dave"].st.Target.String()+"/user/dave/api/kernels", nil)
 	req.Header.Set("Authorization", "token "+got["erin"].token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := Client.Do(req); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("erin's token opened dave's server")

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/sparkhub/sparkhub/spawner"
@@ -56,6 +59,10 @@ type fakeServer struct {
 	code     int
 	logs     []string
 }
+
+// Client reaches servers at their targets, Unix sockets included, as
+// the hub does.
+var Client = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: spawner.Dial}}
 
 // NewFake returns a fake backend called "fake".
 func NewFake() *Fake {
@@ -309,4 +316,18 @@ func (f *Fake) Close() {
 			s.exitLocked(0)
 		}
 	}
+}
+
+// TempDirForAccounts is a test's temporary folder that the servers'
+// own OS accounts can pass through (t.TempDir and its parent are 0700),
+// for a data folder whose users' homes they must reach.
+func TempDirForAccounts(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -3,9 +3,12 @@ package spawnertest
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -26,8 +29,8 @@ func FakeJupyterMain(run func() int) {
 }
 
 // FakeJupyter serves what the conformance suite asks of a server, from
-// the environment a backend gives it (SPARKHUB_PORT, SPARKHUB_BASE_URL,
-// JUPYTER_TOKEN): {base}api, and {base}env with its environment, its
+// the environment a backend gives it (SPARKHUB_SOCKET or SPARKHUB_PORT,
+// SPARKHUB_BASE_URL, JUPYTER_TOKEN): {base}api, and {base}env with its environment, its
 // arguments (ARGS) and working directory (CWD). It exits on SIGTERM,
 // unless FAKE_IGNORE_TERM=1 (to test a kill after the grace period).
 func FakeJupyter() {
@@ -60,13 +63,29 @@ func FakeJupyter() {
 			}
 			env["ARGS"] = strings.Join(os.Args[1:], " ")
 			env["CWD"], _ = os.Getwd()
+			env["UID"] = strconv.Itoa(os.Getuid())
 			json.NewEncoder(w).Encode(env)
 		default:
 			http.NotFound(w, r)
 		}
 	})
-	fmt.Println("fake jupyter listening on port", port)
-	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
+	network, addr := "tcp", "127.0.0.1:"+port
+	if sock := os.Getenv("SPARKHUB_SOCKET"); sock != "" {
+		// Relative to its working folder, as Jupyter is told.
+		network, addr = "unix", sock
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, sock); err == nil {
+				addr = rel
+			}
+		}
+		os.Remove(addr)
+	}
+	fmt.Println("fake jupyter listening on", network, addr)
+	l, err := net.Listen(network, addr)
+	if err == nil {
+		err = http.Serve(l, mux)
+	}
+	if err != nil {
 		fmt.Println("fake jupyter:", err)
 		os.Exit(1)
 	}

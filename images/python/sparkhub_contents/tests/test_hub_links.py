@@ -3,7 +3,7 @@
 The Go test images.TestHubLinks sets:
 
   SPARKHUB_JUPYTER_ARGS  the arguments local.Backend.Args gives a server
-                         (JSON), whose --port= is replaced here by a free one
+                         (JSON); a free TCP port is added here
   SPARKHUB_CONTENTS_URL, SPARKHUB_CONTENTS_TOKEN
                          a contents service for the server's contents manager
 
@@ -55,7 +55,7 @@ class Server:
     def __init__(self, module):
         self.token = secrets.token_hex(16)
         self.port = free_port()
-        args = [a if not a.startswith("--port=") else f"--port={self.port}" for a in json.loads(ARGS)]
+        args = json.loads(ARGS) + ["--ip=127.0.0.1", f"--port={self.port}"]
         self.base = f"http://127.0.0.1:{self.port}" + option(args, "ServerApp.base_url")
         self.dir = tempfile.TemporaryDirectory()
         env = dict(os.environ)
