@@ -95,6 +95,13 @@ func TestStoreChangesAreSeenAtOnce(t *testing.T) {
 		{"new password", func(ctx context.Context, st *Store, fx *cacheFixture) error {
 			return st.SetPasswordHash(ctx, fx.user.Name, "new-hash")
 		}, []string{"cookie"}, nil},
+		{"session logged out", func(ctx context.Context, st *Store, fx *cacheFixture) error {
+			p, err := fx.who("cookie")
+			if err != nil {
+				return err
+			}
+			return fx.a.EndSession(ctx, httptest.NewRecorder(), httptest.NewRequest("POST", "/hub/logout", nil), p)
+		}, []string{"cookie"}, nil},
 		{"sessions revoked", func(ctx context.Context, st *Store, fx *cacheFixture) error {
 			return st.RevokeSessions(ctx, fx.user.Name)
 		}, []string{"cookie"}, nil},

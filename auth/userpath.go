@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/sparkhub/sparkhub/db"
@@ -65,7 +64,9 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // Authorize decides a request to /user/{owner}/...: the caller and nil
 // when they may go on, or how to refuse them:
 //   - no valid login: a browser asking for a page goes to the login page
-//     with next= pointing back, anyone else gets a 401;
+//     with next= pointing back, anyone else gets a 401 (two session
+//     cookies are no valid login: both are cleared, and the login page
+//     or the 401 says why);
 //   - without the scope on owner: 404 when the caller holds it on some
 //     user, else 403 (Need);
 //   - a cookie-authenticated write without X-XSRFToken equal to one of
@@ -96,7 +97,9 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 func notAuthenticated(r *http.Request, err error) *Refusal {
 	switch {
 	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
-		return &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
+		return &Refusal{Status: http.StatusFound, Location: LoginURL(r.URL.RequestURI(), err)}
+	case errors.Is(err, ErrSessionClash):
+		return &Refusal{Status: http.StatusUnauthorized, Message: httperr.SessionClash}
 	case errors.Is(err, ErrUnauthenticated):
 		return &Refusal{Status: http.StatusUnauthorized, Message: httperr.Unauthenticated}
 	case db.Unavailable(err):

@@ -274,9 +274,13 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"GET /hub/{$}":    {{method: "GET", path: "/hub/", kind: kPublic, ok: 302}},
 		"GET /hub/login":  {{method: "GET", path: "/hub/login", kind: kPublic, ok: 200, except: loggedIn(fx, 302)}},
 		"POST /hub/login": {{method: "POST", path: "/hub/login", form: url.Values{"username": {"alice"}, "password": {"wrong"}}, kind: kPublic, ok: 401}},
-		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPublic, ok: 302}},
-		"GET /hub/home":   {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
-		"POST /hub/stop":  {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
+		// GET shows the Log out button and changes nothing.
+		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPage, ok: 200}},
+		// Only a browser session logs out: a token has none. Someone not
+		// logged in has nothing to end and goes to the login page.
+		"POST /hub/logout": {{method: "POST", path: "/hub/logout", form: url.Values{}, kind: kForm, ok: 303, anon: 303, except: tokenCallers(fx, 400)}},
+		"GET /hub/home":    {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
+		"POST /hub/stop":   {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
 		// alice's server runs: her spawn page sends her on to it.
 		"GET /hub/spawn":                {{method: "GET", path: "/hub/spawn", kind: kPage, ok: 200, except: map[string]int{"user": 302}}},
 		"GET /hub/spawn/{name}":         {{method: "GET", path: "/hub/spawn/alice", kind: kPage, scope: auth.ScopeServers, on: "alice", ok: 302}},
@@ -348,6 +352,17 @@ func loggedIn(fx *matrixFixture, code int) map[string]int {
 	out := map[string]int{}
 	for _, c := range fx.callers() {
 		if c.user != "" {
+			out[c.name] = code
+		}
+	}
+	return out
+}
+
+// tokenCallers is code for every caller with a token.
+func tokenCallers(fx *matrixFixture, code int) map[string]int {
+	out := map[string]int{}
+	for _, c := range fx.callers() {
+		if c.scopes != nil {
 			out[c.name] = code
 		}
 	}
@@ -548,7 +563,8 @@ func TestAuthzMatrix(t *testing.T) {
 	for _, p := range patterns {
 		for _, rt := range rows[p] {
 			for _, c := range fx.callers() {
-				safe := rt.method == "GET" && !strings.HasSuffix(rt.path, "/hub/logout")
+				// GET /hub/logout is one of these: it must change nothing.
+				safe := rt.method == "GET"
 				fh := hubFor(t, c, safe)
 				got := serve(fh, fx.request(rt, c))
 				want := rt.want(c)

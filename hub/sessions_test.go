@@ -1,0 +1,155 @@
+package hub
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/internal/httperr"
+)
+
+// sessionCookie is the browser's session cookie, to replay elsewhere.
+func (b *browser) sessionCookie() *http.Cookie {
+	b.th.t.Helper()
+	u, _ := url.Parse(b.th.srv.URL + "/hub/")
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == auth.SessionCookie {
+			return c
+		}
+	}
+	b.th.t.Fatal("the browser holds no session cookie")
+	return nil
+}
+
+// replay asks path with only the copied cookie, as a thief would.
+func (th *testHub) replay(c *http.Cookie, path string) *http.Response {
+	th.t.Helper()
+	r, _ := http.NewRequest("GET", th.srv.URL+path, nil)
+	r.AddCookie(c)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(r)
+	if err != nil {
+		th.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestLogoutEndsTheSession: GET /hub/logout, even from another site,
+// only offers a Log out button; a post without the session's XSRF
+// token, or from another site, is a 403; neither changes anything. The
+// post with it ends the session: a copy of the cookie taken before is
+// refused after, on the API and the pages.
+func TestLogoutEndsTheSession(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th := newTestHub(t, gdb, nil)
+		th.addUser("alice", false)
+		b := th.browser()
+		b.mustLogin("alice")
+		stolen := b.sessionCookie()
+		stillIn := func(what string) {
+			t.Helper()
+			if resp := th.replay(stolen, "/hub/api/user"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("after %s, alice's session = %d, want it still logged in", what, resp.StatusCode)
+			}
+		}
+		before := th.snapshot()
+
+		r := th.do(b, req{method: "GET", path: "/hub/logout", auth: "cookie-noxsrf", header: map[string]string{"Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site"}})
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `action="/hub/logout"`) || !strings.Contains(string(r.body), `id="logout"`) {
+			t.Fatalf("GET /hub/logout from another site = %d, want the page with the Log out button\n%s", r.status, r.body)
+		}
+		for _, c := range r.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, auth.SessionCookie+"=;") {
+				t.Errorf("GET /hub/logout cleared the session cookie: %q", c)
+			}
+		}
+		stillIn("GET /hub/logout")
+
+		code, _, body := b.post("/hub/logout", nil, "-")
+		wantPage(t, "logout without the XSRF token", code, body, http.StatusForbidden, "XSRF check failed")
+		stillIn("a logout without the XSRF token")
+		code, _, body = b.post("/hub/logout", nil, "not-the-token")
+		wantPage(t, "logout with a wrong XSRF token", code, body, http.StatusForbidden)
+		stillIn("a logout with a wrong XSRF token")
+		r = th.do(b, req{method: "POST", path: "/hub/logout", auth: "cookie-noxsrf", body: "_xsrf=" + b.xsrf(),
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}})
+		if r.status != http.StatusForbidden {
+			t.Errorf("logout posted from another site = %d, want 403", r.status)
+		}
+		stillIn("a logout from another site")
+		if after := th.snapshot(); after != before {
+			t.Fatalf("refused logouts changed the database:\nbefore %s\nafter  %s", before, after)
+		}
+
+		code, loc, _ := b.post("/hub/logout", nil, "")
+		wantRedirect(t, "logout", code, loc, http.StatusSeeOther, "/hub/login")
+		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusUnauthorized {
+			t.Errorf("the browser after logout = %d, want 401", r.status)
+		}
+		if resp := th.replay(stolen, "/hub/api/user"); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the copied cookie on the API after logout = %d, want 401", resp.StatusCode)
+		}
+		if resp := th.replay(stolen, "/hub/home"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "/hub/login?") {
+			t.Errorf("the copied cookie on a page after logout = %d to %q, want the login page", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if !strings.Contains(th.logs.String(), "msg=logout user=alice") {
+			t.Errorf("the logout was not logged:\n%s", th.logs)
+		}
+		// A second post, logged out, ends nothing and goes to the login
+		// page.
+		code, loc, _ = b.post("/hub/logout", nil, "")
+		wantRedirect(t, "logout again", code, loc, http.StatusSeeOther, "/hub/login")
+
+		// Logging in again starts a new session, which works.
+		b.mustLogin("alice")
+		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusOK {
+			t.Errorf("a new login after logout = %d", r.status)
+		}
+	})
+}
+
+// TestPlantedSessionCookieLogsNoOneIn: a page under the hub's origin
+// plants a session cookie of its own (bob's) with a narrower path,
+// beside alice's. The hub lets neither in, clears both, and the login
+// page says why.
+func TestPlantedSessionCookieLogsNoOneIn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th := newTestHub(t, gdb, nil)
+		th.addUser("alice", false)
+		th.addUser("bob", false)
+		mallory := th.browser()
+		mallory.mustLogin("bob")
+		planted := mallory.sessionCookie()
+
+		b := th.browser()
+		b.mustLogin("alice")
+		u, _ := url.Parse(th.srv.URL + "/hub/")
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: auth.SessionCookie, Value: planted.Value, Path: "/hub/"}})
+
+		code, loc, _ := b.page("/hub/home")
+		wantRedirect(t, "home with two session cookies", code, loc, http.StatusFound, "/hub/login?next=%2Fhub%2Fhome&why=cookies")
+		_, _, body := b.page(loc)
+		wantPage(t, "the login page", http.StatusOK, body, http.StatusOK, "two sparkhub logins at once", `name="password"`)
+		if left := b.client.Jar.Cookies(u); len(left) != 1 || left[0].Name != auth.XSRFCookie {
+			t.Errorf("after the clash the browser holds %v, want no session cookie", left)
+		}
+		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusUnauthorized {
+			t.Errorf("after the clash the API = %d, want 401", r.status)
+		}
+
+		// Over the API, the 401 says why; on /user/ too.
+		b.mustLogin("alice")
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: auth.SessionCookie, Value: planted.Value, Path: "/hub/api/"}})
+		r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"})
+		if r.status != http.StatusUnauthorized || r.message(t) != httperr.SessionClash {
+			t.Errorf("the API with two session cookies = %d %s, want 401 saying why", r.status, r.body)
+		}
+	})
+}
