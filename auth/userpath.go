@@ -27,17 +27,27 @@ type Refusal struct {
 // scope only on other users gets a 404 that does not tell whether the
 // user exists; someone without it at all gets a 403 naming it.
 func (p *Principal) Need(scope, user string) *Refusal {
-	if p.Can(scope, user) {
-		return nil
+	return p.NeedAny(user, scope)
+}
+
+// NeedAny is Need for an action any one of scopes allows, as
+// JupyterHub's needs_scope takes several.
+func (p *Principal) NeedAny(user string, scopes ...string) *Refusal {
+	for _, sc := range scopes {
+		if p.Can(sc, user) {
+			return nil
+		}
 	}
-	if user != "" && p.Scopes.HasAny(scope) {
-		return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
+	for _, sc := range scopes {
+		if user != "" && p.Scopes.HasAny(sc) {
+			return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
+		}
 	}
 	who := "your account"
 	if !p.ViaCookie() {
 		who = "this token"
 	}
-	return &Refusal{Status: http.StatusForbidden, Message: fmt.Sprintf("This action needs the scope %s, which %s does not have.", scope, who)}
+	return &Refusal{Status: http.StatusForbidden, Message: fmt.Sprintf("This action needs the scope %s, which %s does not have.", strings.Join(scopes, " or "), who)}
 }
 
 // UserPath authorizes requests to /user/{owner}/... for one service

@@ -252,6 +252,7 @@ type matrixRoute struct {
 	body         string     // a JSON body
 	kind         int
 	scope        string // the scope needed ("" any logged-in caller)
+	or           string // another scope that does as well
 	on           string // whose resources ("" the hub's)
 	ok           int    // the status of a caller who may
 	anon         int    // the status of an anonymous caller (0: from kind)
@@ -310,10 +311,10 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}":            {{method: "POST", path: "/hub/api/users/carol", body: `{}`, kind: kAPI, scope: auth.ScopeAdminUsers, ok: 201}},
 		"PATCH /hub/api/users/{name}":           {{method: "PATCH", path: "/hub/api/users/alice", body: `{"admin": false}`, kind: kAPI, scope: auth.ScopeAdminUsers, on: "alice", ok: 200}},
 		"DELETE /hub/api/users/{name}":          {{method: "DELETE", path: "/hub/api/users/alice", kind: kAPI, scope: auth.ScopeDeleteUsers, on: "alice", ok: 204}},
-		"DELETE /hub/api/users/{name}/sessions": {{method: "DELETE", path: "/hub/api/users/alice/sessions", kind: kAPI, scope: auth.ScopeAdminUsers, on: "alice", ok: 204,
-			// Anyone may log themselves out everywhere.
-			except: map[string]int{"user": 204}}},
-		"GET /hub/api/users/{name}/tokens": {{method: "GET", path: "/hub/api/users/alice/tokens", kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
+		// users (in admin:users) or tokens: a user ends their own
+		// sessions, a token for contents or servers alone may not.
+		"DELETE /hub/api/users/{name}/sessions": {{method: "DELETE", path: "/hub/api/users/alice/sessions", kind: kAPI, scope: auth.ScopeUsers, or: auth.ScopeTokens, on: "alice", ok: 204}},
+		"GET /hub/api/users/{name}/tokens":      {{method: "GET", path: "/hub/api/users/alice/tokens", kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
 		// A token holding only "tokens" may not mint one with more.
 		"POST /hub/api/users/{name}/tokens":        {{method: "POST", path: "/hub/api/users/alice/tokens", body: `{"note": "n", "scopes": ["read:users!user=alice"]}`, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 201, except: map[string]int{"token tokens": 403}}},
 		"GET /hub/api/users/{name}/tokens/{id}":    {{method: "GET", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
@@ -418,9 +419,9 @@ func (rt matrixRoute) want(c caller) int {
 			return rt.ok
 		}
 		return http.StatusForbidden
-	case held.Has(rt.scope, rt.on):
+	case held.Has(rt.scope, rt.on), rt.or != "" && held.Has(rt.or, rt.on):
 		return rt.ok
-	case rt.on != "" && held.HasAny(rt.scope):
+	case rt.on != "" && (held.HasAny(rt.scope) || rt.or != "" && held.HasAny(rt.or)):
 		return http.StatusNotFound
 	}
 	return http.StatusForbidden

@@ -115,6 +115,41 @@ func TestLogoutEndsTheSession(t *testing.T) {
 	})
 }
 
+// TestRevokingSessionsNeedsAScope: a token that may only reach
+// notebooks or servers cannot log its owner out everywhere; one with
+// tokens, the owner's browser, and an admin can.
+func TestRevokingSessionsNeedsAScope(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th := newTestHub(t, gdb, nil)
+		th.addUser("root", true)
+		th.addUser("alice", false)
+		b := th.browser()
+		b.mustLogin("alice")
+		for _, scopes := range [][]string{{auth.ScopeContents}, {auth.ScopeServers, auth.ScopeAccessServers}, {auth.ScopeReadUsers}} {
+			before := th.snapshot()
+			r := th.do(nil, req{method: "DELETE", path: "/hub/api/users/alice/sessions", auth: "token " + th.token("alice", scopes...)})
+			if r.status != http.StatusForbidden || !strings.Contains(r.message(t), "users or tokens") {
+				t.Errorf("a %v token revoking its owner's sessions = %d %s, want 403 naming the scope", scopes, r.status, r.body)
+			}
+			if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusOK {
+				t.Fatalf("alice after a refused revoke = %d", r.status)
+			}
+			if after := th.snapshot(); !strings.HasPrefix(after, before) {
+				t.Errorf("a refused revoke changed the database:\nbefore %s\nafter  %s", before, after)
+			}
+		}
+		for _, who := range []string{"token " + th.token("alice", auth.ScopeTokens), "cookie", "token " + th.token("root", auth.ScopeAdminUsers)} {
+			if r := th.do(b, req{method: "DELETE", path: "/hub/api/users/alice/sessions", auth: who}); r.status != http.StatusNoContent {
+				t.Fatalf("revoking alice's sessions as %.12s = %d %s", who, r.status, r.body)
+			}
+			if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusUnauthorized {
+				t.Fatalf("alice after her sessions were revoked = %d, want 401", r.status)
+			}
+			b.mustLogin("alice")
+		}
+	})
+}
+
 // TestPlantedSessionCookieLogsNoOneIn: a page under the hub's origin
 // plants a session cookie of its own (bob's) with a narrower path,
 // beside alice's. The hub lets neither in, clears both, and the login

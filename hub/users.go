@@ -198,13 +198,14 @@ func (h *Hub) removeUser(ctx context.Context, p *auth.Principal, name string) er
 	return nil
 }
 
-// endSessions logs the named user out of every browser. Anyone may do
-// it to themselves.
+// endSessions logs the named user out of every browser. It needs users
+// on them (admins hold it through admin:users) or tokens: a browser's
+// session is a credential as a token is (JupyterHub's browser sessions
+// are tokens), so a user may end their own sessions, but not with a
+// token that may only reach notebooks or servers.
 func (h *Hub) endSessions(ctx context.Context, p *auth.Principal, name string) error {
-	if p.User.Name != name {
-		if err := mayManageUsers(p, name); err != nil {
-			return err
-		}
+	if err := needAny(p, name, auth.ScopeUsers, auth.ScopeTokens); err != nil {
+		return err
 	}
 	if err := h.users.RevokeSessions(ctx, name); err != nil {
 		if errors.Is(err, auth.ErrNotFound) {
