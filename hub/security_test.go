@@ -195,7 +195,7 @@ func setPassword(t *testing.T, fh *fullHub, name, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.auth.Store.SetPasswordHash(context.Background(), name, hash); err != nil {
+	if _, err := fh.auth.Store.SetPasswordHash(context.Background(), name, hash, false); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -150,6 +150,82 @@ func TestRevokingSessionsNeedsAScope(t *testing.T) {
 	})
 }
 
+// TestPasswordChangeRevokesTokens: a password change with revoke_tokens
+// (the API) or the admin form's ticked box revokes the user's API
+// tokens; without, they keep working. Asking for it without a new
+// password, or without the tokens scope, changes nothing.
+func TestPasswordChangeRevokesTokens(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
+		th, _ := newPageHub(t, gdb)
+		th.addUser("root", true)
+		th.addUser("alice", false)
+		admin := "token " + th.token("root")
+		works := func(tok string) int {
+			return th.do(nil, req{method: "GET", path: "/hub/api/users/alice", auth: tok}).status
+		}
+		old := "token " + th.token("alice")
+
+		for _, tt := range []struct {
+			who, body, says string
+			status          int
+		}{
+			{admin, `{"revoke_tokens": true}`, "goes with a new password", http.StatusBadRequest},
+			{"token " + th.token("root", auth.ScopeAdminUsers), `{"password": "new password 1", "revoke_tokens": true}`, "tokens", http.StatusForbidden},
+		} {
+			before := th.snapshot()
+			r := th.do(nil, req{method: "PATCH", path: "/hub/api/users/alice", auth: tt.who, body: tt.body})
+			if r.status != tt.status || !strings.Contains(r.message(t), tt.says) {
+				t.Errorf("PATCH %s = %d %s, want %d saying %q", tt.body, r.status, r.body, tt.status, tt.says)
+			}
+			if after := th.snapshot(); !strings.HasPrefix(after, before) {
+				t.Errorf("PATCH %s changed the database:\nbefore %s\nafter  %s", tt.body, before, after)
+			}
+		}
+		if code := works(old); code != http.StatusOK {
+			t.Fatalf("alice's token after refused changes = %d", code)
+		}
+
+		// Without revoke_tokens the token stays.
+		th.do(nil, req{method: "PATCH", path: "/hub/api/users/alice", auth: admin, body: `{"password": "new password 2"}`})
+		if code := works(old); code != http.StatusOK {
+			t.Fatalf("alice's token after a password change that kept tokens = %d, want 200", code)
+		}
+		r := th.do(nil, req{method: "PATCH", path: "/hub/api/users/alice", auth: admin, body: `{"password": "new password 3", "revoke_tokens": true}`})
+		if r.status != http.StatusOK {
+			t.Fatalf("PATCH with revoke_tokens = %d %s", r.status, r.body)
+		}
+		if code := works(old); code != http.StatusUnauthorized {
+			t.Errorf("alice's old token after the password change with revocation = %d, want 401", code)
+		}
+
+		// The admin page's Reset password: the box is ticked by default,
+		// and unticked keeps the tokens.
+		b := th.browser()
+		b.mustLogin("root")
+		_, _, body := b.page("/hub/admin")
+		if !strings.Contains(body, `name="revoke_tokens" value="1" checked`) {
+			t.Errorf("the admin page's Reset password offers no ticked revoke_tokens box")
+		}
+		kept := "token " + th.token("alice")
+		code, loc, _ := b.post("/hub/admin/users/alice/password", nil, "")
+		if code != http.StatusSeeOther || strings.Contains(loc, "tokens=revoked") {
+			t.Fatalf("reset without the box = %d → %q", code, loc)
+		}
+		if code := works(kept); code != http.StatusOK {
+			t.Errorf("alice's token after a reset without the box = %d, want 200", code)
+		}
+		code, loc, _ = b.post("/hub/admin/users/alice/password", url.Values{"revoke_tokens": {"1"}}, "")
+		if code != http.StatusSeeOther {
+			t.Fatalf("reset with the box = %d", code)
+		}
+		_, _, body = b.page(loc)
+		wantPage(t, "after reset", http.StatusOK, body, http.StatusOK, "They have been logged out everywhere, and their API tokens revoked.")
+		if code := works(kept); code != http.StatusUnauthorized {
+			t.Errorf("alice's token after a reset with the box = %d, want 401", code)
+		}
+	})
+}
+
 // TestPlantedSessionCookieLogsNoOneIn: a page under the hub's origin
 // plants a session cookie of its own (bob's) with a narrower path,
 // beside alice's. The hub lets neither in, clears both, and the login
