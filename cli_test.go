@@ -36,7 +36,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"help"}, []string{"sparkhub: a multi-user Jupyter hub\n"}},
 		{[]string{"user", "--help"}, []string{"usage: sparkhub user COMMAND ...\n",
 			"  sparkhub user add NAME [--admin] [--password-stdin]\n      Add a user.",
-			"  sparkhub user list\n", "  sparkhub user del NAME\n", "  sparkhub user passwd NAME [--password-stdin]\n",
+			"  sparkhub user list\n", "  sparkhub user del NAME\n", "  sparkhub user passwd NAME [--password-stdin] [--revoke-tokens=false]\n",
 			"sparkhub user COMMAND --help lists a command's flags.\n"}},
 		{[]string{"user", "-h"}, []string{"usage: sparkhub user COMMAND ...\n"}},
 		{[]string{"token", "--help"}, []string{"usage: sparkhub token COMMAND ...\n", "  sparkhub token create NAME [--scopes a,b] [--expires 720h|30d|never] [--note TEXT]\n"}},
@@ -51,7 +51,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"user", "list", "--help"}, []string{"usage: sparkhub user list\n\nList the users.\n\nflags every command takes:\n"}},
 		{[]string{"user", "del", "--help"}, []string{"usage: sparkhub user del NAME\n", "flags every command takes:\n"}},
 		{[]string{"user", "del", "-h"}, []string{"usage: sparkhub user del NAME\n"}},
-		{[]string{"user", "passwd", "-h"}, []string{"usage: sparkhub user passwd NAME [--password-stdin]\n", "\nflags:\n  --password-stdin\n"}},
+		{[]string{"user", "passwd", "-h"}, []string{"usage: sparkhub user passwd NAME [--password-stdin] [--revoke-tokens=false]\n", "\nflags:\n  --password-stdin\n", "  --revoke-tokens\n      revoke the user's API tokens too (--revoke-tokens=false keeps them) (default true)\n"}},
 		{[]string{"token", "create", "--help"}, []string{"usage: sparkhub token create NAME",
 			"  --expires duration\n      how long the token lasts: a duration like 720h, days like 30d, or never (also 0) (default never)\n",
 			"  --note string\n", "  --scopes string\n", "flags every command takes:\n"}},
@@ -272,6 +272,47 @@ func TestCLIKeepsTheLastAdmin(t *testing.T) {
 	_, out, _ := cliRun(t, nil, "", append([]string{"user", "list"}, common...)...)
 	if !strings.Contains(out, "\nboss ") || strings.Contains(out, "root") || strings.Contains(out, "alice") {
 		t.Errorf("user list:\n%s\nwant boss alone", out)
+	}
+}
+
+// TestCLIPasswdRevokesTokens: user passwd revokes the user's API
+// tokens unless told --revoke-tokens=false.
+func TestCLIPasswdRevokesTokens(t *testing.T) {
+	dataDir := t.TempDir()
+	common := []string{"--data-dir", dataDir, "--bcrypt-cost", "4"}
+	if code, _, errOut := cliRun(t, nil, "", append([]string{"user", "add", "alice"}, common...)...); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+	tokens := func() int {
+		t.Helper()
+		gdb, err := db.Open(context.Background(), "sqlite://"+filepath.Join(dataDir, "sparkhub.db"), db.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close(gdb)
+		var n int64
+		gdb.Table("hub_tokens").Count(&n)
+		return int(n)
+	}
+	for _, step := range []struct {
+		args       []string
+		wantErr    string
+		tokensLeft int
+	}{
+		{[]string{"--revoke-tokens=false"}, "their API tokens kept", 1},
+		{nil, "their API tokens revoked (2)", 0},
+	} {
+		if code, _, errOut := cliRun(t, nil, "", append([]string{"token", "create", "alice"}, common...)...); code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		args := append(append([]string{"user", "passwd", "alice", "--password-stdin"}, step.args...), common...)
+		code, _, errOut := cliRun(t, nil, "a new password\n", args...)
+		if code != 0 || !strings.Contains(errOut, step.wantErr) {
+			t.Errorf("sparkhub %s: exit %d, stderr %q, want %q", strings.Join(args, " "), code, errOut, step.wantErr)
+		}
+		if got := tokens(); got != step.tokensLeft {
+			t.Errorf("after sparkhub %s: %d tokens, want %d", strings.Join(args, " "), got, step.tokensLeft)
+		}
 	}
 }
 

@@ -75,19 +75,23 @@ func (c *cli) userPasswd(args []string) error { return c.userPassword("passwd", 
 // userPassword is `user add` and `user passwd`.
 func (c *cli) userPassword(sub string, args []string) error {
 	var admin, fromStdin bool
+	revokeTokens := true
 	return c.withDB("user "+sub, args, 1, func(fs *flag.FlagSet) {
 		if sub == "add" {
 			fs.BoolVar(&admin, "admin", false, "make the user an admin")
+		} else {
+			fs.BoolVar(&revokeTokens, "revoke-tokens", true, "revoke the user's API tokens too (--revoke-tokens=false keeps them)")
 		}
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	}, func(ctx context.Context, cfg Config, gdb *gorm.DB, _ *slog.Logger, pos []string) error {
-		return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin)
+		return c.setPassword(ctx, cfg, auth.NewStore(gdb), sub, pos[0], admin, fromStdin, revokeTokens)
 	})
 }
 
 // setPassword is `user add` and `user passwd`: the password from stdin,
-// or a random one printed once.
-func (c *cli) setPassword(ctx context.Context, cfg Config, store *auth.Store, sub, name string, admin, fromStdin bool) error {
+// or a random one printed once. passwd logs the user out everywhere and,
+// with revokeTokens, revokes their API tokens.
+func (c *cli) setPassword(ctx context.Context, cfg Config, store *auth.Store, sub, name string, admin, fromStdin, revokeTokens bool) error {
 	if err := auth.ValidateName(name); err != nil {
 		return err
 	}
@@ -115,13 +119,18 @@ func (c *cli) setPassword(ctx context.Context, cfg Config, store *auth.Store, su
 		}
 		fmt.Fprintf(c.stderr, "added %s\n", name)
 	} else {
-		if err := store.SetPasswordHash(ctx, name, hash); err != nil {
-			if errors.Is(err, auth.ErrNotFound) {
-				return fmt.Errorf("there is no user %s", name)
-			}
+		revoked, err := store.SetPasswordHash(ctx, name, hash, revokeTokens)
+		if errors.Is(err, auth.ErrNotFound) {
+			return fmt.Errorf("there is no user %s", name)
+		}
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stderr, "changed the password of %s; their sessions are logged out\n", name)
+		if revokeTokens {
+			fmt.Fprintf(c.stderr, "changed the password of %s; their sessions are logged out and their API tokens revoked (%d)\n", name, revoked)
+		} else {
+			fmt.Fprintf(c.stderr, "changed the password of %s; their sessions are logged out, their API tokens kept\n", name)
+		}
 	}
 	if generated {
 		fmt.Fprintf(c.stdout, "%s\n", password)

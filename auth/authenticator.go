@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,10 +18,53 @@ import (
 
 // Cookie names.
 const (
+	// SessionCookie is the session cookie over plain HTTP.
 	SessionCookie = "sparkhub-session"
-	XSRFCookie    = "_xsrf"
-	XSRFHeader    = "X-XSRFToken"
+	// SecureSessionCookie is the session cookie under TLS. Browsers take
+	// a cookie named __Host-... only when it is Secure, for Path=/ and
+	// for the hub's host alone, so neither a page under another path
+	// nor a sibling host can set one that stands beside it.
+	SecureSessionCookie = "__Host-" + SessionCookie
+	XSRFCookie          = "_xsrf"
+	XSRFHeader          = "X-XSRFToken"
 )
+
+// IsSessionCookie reports whether a cookie of that name is the hub's
+// session cookie, under either name: what users' servers may neither
+// see nor set.
+func IsSessionCookie(name string) bool { return name == SessionCookie || name == SecureSessionCookie }
+
+// sessionCookie is the session cookie's name for r: SecureSessionCookie
+// when the client used https, directly or through a trusted proxy.
+func (a *Authenticator) sessionCookie(r *http.Request) string {
+	if a.opts.Proxies.IsHTTPS(r) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
+
+// ErrSessionClash is a request that carried more than one session
+// cookie: one of them was planted (by a page under a narrower path, or
+// another host of the domain), and the hub cannot tell which is its
+// own, so it trusts neither.
+var ErrSessionClash = fmt.Errorf("more than one session cookie: %w", ErrUnauthenticated)
+
+// LoginURL is the login page that sends the browser on to next ("" for
+// the home page) after login. When err says the request carried two
+// session cookies, the page says so.
+func LoginURL(next string, err error) string {
+	q := url.Values{}
+	if next != "" {
+		q.Set("next", next)
+	}
+	if errors.Is(err, ErrSessionClash) {
+		q.Set("why", "cookies")
+	}
+	if len(q) == 0 {
+		return "/hub/login"
+	}
+	return "/hub/login?" + q.Encode()
+}
 
 // Options configure an Authenticator.
 type Options struct {
@@ -110,6 +154,8 @@ type Principal struct {
 	Token *Token
 	// SessionID is the browser session's id; "" for a token.
 	SessionID string
+	// sessionExpires is when the session's cookie expires.
+	sessionExpires time.Time
 }
 
 // ViaCookie reports whether the request was authenticated by the
@@ -137,11 +183,17 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 		owner := RoleScopes(u, a.opts.AdminAccess)
 		return &Principal{User: u, Token: t, Scopes: Grant(t.Scopes, owner, u.Name)}, nil
 	}
-	c, err := r.Cookie(SessionCookie)
-	if err != nil || c.Value == "" {
+	cs := r.CookiesNamed(a.sessionCookie(r))
+	switch {
+	case len(cs) > 1:
+		if w != nil {
+			a.clearSessionCookies(w, r)
+		}
+		return nil, ErrSessionClash
+	case len(cs) == 0 || cs[0].Value == "":
 		return nil, ErrUnauthenticated
 	}
-	sess, err := a.Sessions.Parse(c.Value)
+	sess, err := a.Sessions.Parse(cs[0].Value)
 	if err != nil {
 		return nil, err
 	}
@@ -155,44 +207,140 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 	if u.Disabled || u.SessionGeneration != sess.Generation {
 		return nil, ErrUnauthenticated
 	}
+	// A session logged out stays out, copies of its cookie included,
+	// and is not refreshed.
+	revoked, err := a.sessionRevoked(r, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, ErrUnauthenticated
+	}
 	// Refresh once a quarter of the lifetime has passed, so a session in
 	// use never expires and one left alone does.
+	exp := sess.ExpiresAt
 	if w != nil && a.Sessions.now().Sub(sess.IssuedAt) > a.Sessions.TTL/4 {
-		if err := a.setSessionCookie(w, r, u, sess.ID); err != nil {
+		if exp, err = a.setSessionCookie(w, r, u, sess.ID); err != nil {
 			return nil, err
 		}
 	}
-	return &Principal{User: u, SessionID: sess.ID, Scopes: RoleScopes(u, a.opts.AdminAccess)}, nil
+	return &Principal{User: u, SessionID: sess.ID, sessionExpires: exp, Scopes: RoleScopes(u, a.opts.AdminAccess)}, nil
 }
 
 // StartSession logs the user in: a new session cookie and the XSRF
 // cookie bound to it.
 func (a *Authenticator) StartSession(w http.ResponseWriter, r *http.Request, u *User) error {
 	sid := NewSessionID()
-	if err := a.setSessionCookie(w, r, u, sid); err != nil {
+	if _, err := a.setSessionCookie(w, r, u, sid); err != nil {
 		return err
 	}
 	http.SetCookie(w, a.xsrfCookie(r, a.Sessions.XSRF(sid)))
 	return nil
 }
 
-// EndSession clears the session and XSRF cookies.
-func (a *Authenticator) EndSession(w http.ResponseWriter, r *http.Request) {
-	secure := a.opts.Proxies.IsHTTPS(r)
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+// EndSession logs the browser session p out: its id is revoked in the
+// database until every cookie that carries it has expired, so a copy of
+// the cookie is refused too, by this process at once and by every other
+// hub on the database within cacheTTL. The session and XSRF cookies are
+// cleared in w.
+func (a *Authenticator) EndSession(ctx context.Context, w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if !p.ViaCookie() || p.SessionID == "" {
+		return errors.New("end session: not a browser session")
+	}
+	// Every cookie with this id was issued by now, so it expires within
+	// a TTL, or when the one in hand does if that is later.
+	until := a.Sessions.now().Add(a.Sessions.TTL)
+	if p.sessionExpires.After(until) {
+		until = p.sessionExpires
+	}
+	if err := a.Store.RevokeSession(ctx, p.User.ID, p.SessionID, until); err != nil {
+		return err
+	}
+	a.clearSessionCookies(w, r)
+	return nil
+}
+
+// clearSessionCookies tells the browser to drop the session cookie and
+// the hub's XSRF cookie. A cookie planted beside the session cookie may
+// have any path the request's path starts with, or (over plain HTTP) a
+// domain of the hub's host: each gets its own expired Set-Cookie, as a
+// browser drops a cookie only for the path and domain it was set with.
+// A __Host- cookie has only Path=/ and no domain.
+func (a *Authenticator) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
+	name, secure := a.sessionCookie(r), a.opts.Proxies.IsHTTPS(r)
+	gone := func(path, domain string, partitioned bool) {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, Domain: domain, MaxAge: -1,
+			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode, Partitioned: partitioned})
+	}
+	if name == SecureSessionCookie {
+		gone("/", "", false)
+		gone("/", "", true)
+	} else {
+		for _, p := range cookiePaths(r.URL.EscapedPath()) {
+			gone(p, "", false)
+		}
+		for _, d := range cookieDomains(a.opts.Proxies.Host(r)) {
+			gone("/", d, false)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: XSRFCookie, Value: "", Path: "/hub/", MaxAge: -1, Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 
-func (a *Authenticator) setSessionCookie(w http.ResponseWriter, r *http.Request, u *User, sid string) error {
+// maxCookiePaths bounds the paths clearSessionCookies names.
+const maxCookiePaths = 16
+
+// cookiePaths are the paths a cookie sent with a request for path may
+// have been set with: "/", and each prefix of path that ends before a
+// '/' or at one, up to maxCookiePaths of them. Prefixes with bytes a
+// cookie's path cannot hold are left out.
+func cookiePaths(path string) []string {
+	out := []string{"/"}
+	add := func(p string) {
+		if len(out) < maxCookiePaths && p != "/" && !strings.ContainsFunc(p, func(c rune) bool { return c < 0x20 || c >= 0x7f || c == ';' }) {
+			out = append(out, p)
+		}
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '/' {
+			add(path[:i])
+			add(path[:i+1])
+		}
+	}
+	if !strings.HasSuffix(path, "/") {
+		add(path)
+	}
+	return out
+}
+
+// cookieDomains are the Domain attributes a cookie sent to host may
+// have been set with: host itself and each parent with a dot in it.
+// An IP address has none.
+func cookieDomains(host string) []string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || net.ParseIP(strings.Trim(host, "[]")) != nil || !strings.Contains(host, ".") {
+		return nil
+	}
+	var out []string
+	for d := host; strings.Contains(d, "."); d = d[strings.IndexByte(d, '.')+1:] {
+		out = append(out, d)
+	}
+	return out
+}
+
+// setSessionCookie issues a session for u with id sid and sets its
+// cookie; it returns when the cookie expires.
+func (a *Authenticator) setSessionCookie(w http.ResponseWriter, r *http.Request, u *User, sid string) (time.Time, error) {
 	tok, exp, err := a.Sessions.Issue(u, sid)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: tok, Path: "/", Expires: exp,
+		Name: a.sessionCookie(r), Value: tok, Path: "/", Expires: exp,
 		HttpOnly: true, Secure: a.opts.Proxies.IsHTTPS(r), SameSite: http.SameSiteLaxMode,
 	})
-	return nil
+	return exp, nil
 }
 
 func (a *Authenticator) xsrfCookie(r *http.Request, v string) *http.Cookie {
@@ -340,6 +488,23 @@ func (a *Authenticator) lookupToken(r *http.Request, secret string) (*Token, *Us
 	}
 	a.cache.putToken(hash, t, u, seen)
 	return t, u, nil
+}
+
+// sessionRevoked is Store.SessionRevoked through the cache: a session
+// in use costs one query per cacheTTL. A session this process logs out
+// is refused at once (the Store's change empties the cache); one logged
+// out by another hub on the same database, within cacheTTL.
+func (a *Authenticator) sessionRevoked(r *http.Request, sid string) (bool, error) {
+	if revoked, ok := a.cache.session(sid); ok {
+		return revoked, nil
+	}
+	seen := a.Store.epoch.n.Load()
+	revoked, err := a.Store.SessionRevoked(r.Context(), sid)
+	if err != nil {
+		return false, err
+	}
+	a.cache.putSession(sid, revoked, seen)
+	return revoked, nil
 }
 
 // userByID is Store.UserByID through the cache.

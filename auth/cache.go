@@ -9,11 +9,12 @@ import (
 // cacheTTL is how long a looked-up token or user is trusted without
 // asking the database again. Every change made through this process's
 // Store empties the cache at once, told by the Store itself: changing,
-// disabling or deleting a user, a new password, revoked sessions, a
-// deleted token (expired ones purged included), and anything done in
-// Store.Transaction, once it ends. Creating a user or a token needs no
-// telling (the cache holds only what was found), nor do activity times.
-// Changes made by another process (the CLI) are seen within cacheTTL.
+// disabling or deleting a user, a new password, revoked sessions (all
+// of a user's, or one logged out), a deleted token (expired ones purged
+// included), and anything done in Store.Transaction, once it ends.
+// Creating a user or a token needs no telling (the cache holds only what
+// was found), nor do activity times. Changes made by another process
+// (another hub sharing the database, the CLI) are seen within cacheTTL.
 const cacheTTL = 5 * time.Second
 
 // cacheMax bounds the cache; past it, it starts empty again.
@@ -24,15 +25,17 @@ const cacheMax = 20000
 // the epoch is the one read before the entry was looked up.
 type epoch struct{ n atomic.Uint64 }
 
-// lookupCache remembers tokens (by hash) with their owners, and users by
-// id, each with the epoch it was read in.
+// lookupCache remembers tokens (by hash) with their owners, users by
+// id, and whether session ids were logged out, each with the epoch it
+// was read in.
 type lookupCache struct {
 	epoch *epoch
 	now   func() time.Time
 
-	mu     sync.Mutex
-	tokens map[string]tokenEntry
-	users  map[int64]userEntry
+	mu       sync.Mutex
+	tokens   map[string]tokenEntry
+	users    map[int64]userEntry
+	sessions map[string]sessionEntry
 }
 
 type tokenEntry struct {
@@ -48,8 +51,14 @@ type userEntry struct {
 	until time.Time
 }
 
+type sessionEntry struct {
+	revoked bool
+	epoch   uint64
+	until   time.Time
+}
+
 func newLookupCache(e *epoch) *lookupCache {
-	return &lookupCache{epoch: e, now: time.Now, tokens: map[string]tokenEntry{}, users: map[int64]userEntry{}}
+	return &lookupCache{epoch: e, now: time.Now, tokens: map[string]tokenEntry{}, users: map[int64]userEntry{}, sessions: map[string]sessionEntry{}}
 }
 
 func (c *lookupCache) token(hash string) (*Token, *User, bool) {
@@ -88,4 +97,23 @@ func (c *lookupCache) putUser(u *User, seen uint64) {
 		c.users = map[int64]userEntry{}
 	}
 	c.users[u.ID] = userEntry{user: u, epoch: seen, until: c.now().Add(cacheTTL)}
+}
+
+func (c *lookupCache) session(sid string) (revoked, ok bool) {
+	c.mu.Lock()
+	e, ok := c.sessions[sid]
+	c.mu.Unlock()
+	if !ok || e.epoch != c.epoch.n.Load() || c.now().After(e.until) {
+		return false, false
+	}
+	return e.revoked, true
+}
+
+func (c *lookupCache) putSession(sid string, revoked bool, seen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.sessions) >= cacheMax {
+		c.sessions = map[string]sessionEntry{}
+	}
+	c.sessions[sid] = sessionEntry{revoked: revoked, epoch: seen, until: c.now().Add(cacheTTL)}
 }

@@ -93,7 +93,19 @@ func TestStoreChangesAreSeenAtOnce(t *testing.T) {
 			return st.DeleteUser(ctx, fx.user.Name)
 		}, []string{KindAPIToken, KindServer, "cookie"}, nil},
 		{"new password", func(ctx context.Context, st *Store, fx *cacheFixture) error {
-			return st.SetPasswordHash(ctx, fx.user.Name, "new-hash")
+			_, err := st.SetPasswordHash(ctx, fx.user.Name, "new-hash", false)
+			return err
+		}, []string{"cookie"}, nil},
+		{"new password, tokens revoked", func(ctx context.Context, st *Store, fx *cacheFixture) error {
+			_, err := st.SetPasswordHash(ctx, fx.user.Name, "new-hash", true)
+			return err
+		}, []string{KindAPIToken, "cookie"}, nil},
+		{"session logged out", func(ctx context.Context, st *Store, fx *cacheFixture) error {
+			p, err := fx.who("cookie")
+			if err != nil {
+				return err
+			}
+			return fx.a.EndSession(ctx, httptest.NewRecorder(), httptest.NewRequest("POST", "/hub/logout", nil), p)
 		}, []string{"cookie"}, nil},
 		{"sessions revoked", func(ctx context.Context, st *Store, fx *cacheFixture) error {
 			return st.RevokeSessions(ctx, fx.user.Name)

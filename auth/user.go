@@ -327,20 +327,34 @@ func (s *Store) UpdateUser(ctx context.Context, name string, c UserChange) (*Use
 }
 
 // SetPasswordHash stores a new password hash and logs the user out
-// everywhere.
-func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
+// everywhere. With revokeTokens their API tokens are deleted too, in the
+// same transaction, so a token made by whoever knew the old password
+// stops working with it; it returns how many were. The token of the
+// user's running server (KindServer, their contents only) stays: the
+// server's next start replaces it.
+func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, revokeTokens bool) (int64, error) {
 	defer s.changed()
-	res := s.db.WithContext(ctx).Model(&User{}).Where("name = ?", name).Updates(map[string]any{
-		"password_hash":      hash,
-		"session_generation": gorm.Expr("session_generation + 1"),
+	var revoked int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.Select("id").Where("name = ?", name).Take(&u).Error; err != nil {
+			return err
+		}
+		err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"password_hash":      hash,
+			"session_generation": gorm.Expr("session_generation + 1"),
+		}).Error
+		if err != nil || !revokeTokens {
+			return err
+		}
+		res := tx.Where("user_id = ? AND kind = ?", u.ID, KindAPIToken).Delete(&Token{})
+		revoked = res.RowsAffected
+		return res.Error
 	})
-	if res.Error != nil {
-		return fmt.Errorf("set password of %s: %w", name, res.Error)
+	if err = mapErr(err); err != nil && err != ErrNotFound {
+		return 0, fmt.Errorf("set password of %s: %w", name, err)
 	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return revoked, err
 }
 
 // RevokeSessions logs the user out of every browser.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/sparkhub/sparkhub/db"
@@ -28,17 +27,27 @@ type Refusal struct {
 // scope only on other users gets a 404 that does not tell whether the
 // user exists; someone without it at all gets a 403 naming it.
 func (p *Principal) Need(scope, user string) *Refusal {
-	if p.Can(scope, user) {
-		return nil
+	return p.NeedAny(user, scope)
+}
+
+// NeedAny is Need for an action any one of scopes allows, as
+// JupyterHub's needs_scope takes several.
+func (p *Principal) NeedAny(user string, scopes ...string) *Refusal {
+	for _, sc := range scopes {
+		if p.Can(sc, user) {
+			return nil
+		}
 	}
-	if user != "" && p.Scopes.HasAny(scope) {
-		return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
+	for _, sc := range scopes {
+		if user != "" && p.Scopes.HasAny(sc) {
+			return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
+		}
 	}
 	who := "your account"
 	if !p.ViaCookie() {
 		who = "this token"
 	}
-	return &Refusal{Status: http.StatusForbidden, Message: fmt.Sprintf("This action needs the scope %s, which %s does not have.", scope, who)}
+	return &Refusal{Status: http.StatusForbidden, Message: fmt.Sprintf("This action needs the scope %s, which %s does not have.", strings.Join(scopes, " or "), who)}
 }
 
 // UserPath authorizes requests to /user/{owner}/... for one service
@@ -65,7 +74,9 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // Authorize decides a request to /user/{owner}/...: the caller and nil
 // when they may go on, or how to refuse them:
 //   - no valid login: a browser asking for a page goes to the login page
-//     with next= pointing back, anyone else gets a 401;
+//     with next= pointing back, anyone else gets a 401 (two session
+//     cookies are no valid login: both are cleared, and the login page
+//     or the 401 says why);
 //   - without the scope on owner: 404 when the caller holds it on some
 //     user, else 403 (Need);
 //   - a cookie-authenticated write without X-XSRFToken equal to one of
@@ -96,7 +107,9 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 func notAuthenticated(r *http.Request, err error) *Refusal {
 	switch {
 	case errors.Is(err, ErrUnauthenticated) && IsBrowser(r):
-		return &Refusal{Status: http.StatusFound, Location: "/hub/login?next=" + url.QueryEscape(r.URL.RequestURI())}
+		return &Refusal{Status: http.StatusFound, Location: LoginURL(r.URL.RequestURI(), err)}
+	case errors.Is(err, ErrSessionClash):
+		return &Refusal{Status: http.StatusUnauthorized, Message: httperr.SessionClash}
 	case errors.Is(err, ErrUnauthenticated):
 		return &Refusal{Status: http.StatusUnauthorized, Message: httperr.Unauthenticated}
 	case db.Unavailable(err):

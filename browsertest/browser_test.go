@@ -398,7 +398,7 @@ func TestAnalystPath(t *testing.T) {
 		t.Errorf("home says %q while running", s)
 	}
 	b.shot("home-running")
-	b.click("log out", `header a[href="/hub/logout"]`)
+	b.click("log out", `header form[action="/hub/logout"] button`)
 	if p := b.path(); p != "/hub/login" {
 		t.Errorf("after logging out, at %s", b.location())
 	}
@@ -546,7 +546,7 @@ func TestAdminPath(t *testing.T) {
 	b.open("/hub/admin")
 	b.do("open evan's actions", chromedp.Click("#user-evan details.menu summary"))
 	b.shot("phone-admin-actions")
-	b.click("log out", `header a[href="/hub/logout"]`)
+	b.click("log out", `header form[action="/hub/logout"] button`)
 	b.shot("phone-login")
 	if w := eval[string](b, `String(document.documentElement.scrollWidth > window.innerWidth)`); w != "false" {
 		t.Error("the login page scrolls sideways at phone size")
@@ -628,7 +628,7 @@ func TestSpawnFailure(t *testing.T) {
 			}
 
 			// The admin reads the server's last lines behind a disclosure.
-			b.click("log out", `header a[href="/hub/logout"]`)
+			b.click("log out", `header form[action="/hub/logout"] button`)
 			b.login("admin", adminPassword)
 			b.open("/hub/admin")
 			if vis := eval[bool](b, `document.querySelector("#log-alice pre").checkVisibility()`); vis {

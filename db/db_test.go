@@ -130,7 +130,7 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 			if int(n) != len(db.Steps()) {
 				t.Errorf("hub_schema_migrations has %d rows, want %d", n, len(db.Steps()))
 			}
-			for _, table := range []string{"hub_users", "hub_tokens", "hub_settings"} {
+			for _, table := range []string{"hub_users", "hub_tokens", "hub_settings", "hub_revoked_sessions"} {
 				if !gdb.Migrator().HasTable(table) {
 					t.Errorf("table %s missing", table)
 				}

@@ -13,6 +13,7 @@ import (
 func Steps() []Step {
 	steps := []Step{
 		{Version: 1, Name: "hub settings, users and tokens", Up: hubCore},
+		{Version: 2, Name: "revoked sessions", Up: hubRevokedSessions},
 	}
 	steps = append(steps, contentsSteps()...)
 	return append(steps, spawnerSteps()...)
@@ -62,6 +63,24 @@ func hubCore(tx *gorm.DB, d Dialect) error {
 		return err
 	}
 	return CreateIndex(tx, "hub_tokens", "hub_tokens_user_idx", "user_id")
+}
+
+// hubRevokedSessions creates hub_revoked_sessions: the id of each
+// session that was logged out, refused from then on. A row is kept
+// until expires_at, when every cookie that carries its id has expired,
+// and swept after; it goes with its user.
+func hubRevokedSessions(tx *gorm.DB, d Dialect) error {
+	if err := execAll(tx,
+		`CREATE TABLE IF NOT EXISTS hub_revoked_sessions (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			user_id BIGINT NOT NULL,
+			expires_at `+d.Time()+` NOT NULL,
+			CONSTRAINT hub_revoked_sessions_user_fkey FOREIGN KEY (user_id) REFERENCES hub_users (id) ON DELETE CASCADE
+		)`+d.TableOptions(),
+	); err != nil {
+		return err
+	}
+	return CreateIndex(tx, "hub_revoked_sessions", "hub_revoked_sessions_expires_idx", "expires_at")
 }
 
 // CreateIndex creates a plain index unless one of that name exists

@@ -277,20 +277,40 @@ func TestJupyterEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), `href="/hub/home"`) {
 		t.Errorf("Jupyter's tree page = %d, link to /hub/home: %v", resp.StatusCode, strings.Contains(string(page), `href="/hub/home"`))
 	}
+	// Jupyter's Logout leads to the hub's Log out page (a GET there
+	// changes nothing, so another site cannot log alice out through
+	// it), whose button posts the form.
 	var hops []string
+	var logoutPage []byte
 	for next := "/user/alice/logout"; next != "" && len(hops) < 5; {
 		resp, err := alice.http.Get(hub1.URL + next)
 		if err != nil {
 			t.Fatal(err)
 		}
+		logoutPage, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		next = resp.Header.Get("Location")
 		if next != "" {
 			hops = append(hops, next)
 		}
 	}
-	if want := []string{"/hub/logout", "/hub/login"}; strings.Join(hops, " ") != strings.Join(want, " ") {
+	if want := []string{"/hub/logout"}; strings.Join(hops, " ") != strings.Join(want, " ") {
 		t.Errorf("Jupyter's logout went to %q, want %q", hops, want)
+	}
+	if code := alice.api("GET", "/hub/api/user", "cookie", nil, nil); code != http.StatusOK {
+		t.Errorf("the hub after Jupyter's logout link, before the button = %d, want 200", code)
+	}
+	m := xsrfField.FindSubmatch(logoutPage)
+	if m == nil {
+		t.Fatalf("the hub's Log out page has no form:\n%s", logoutPage)
+	}
+	resp, err = alice.http.PostForm(hub1.URL+"/hub/logout", url.Values{"_xsrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/hub/login" {
+		t.Errorf("the Log out button = %d to %q, want 303 to /hub/login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if code := alice.api("GET", "/hub/api/user", "cookie", nil, nil); code != http.StatusUnauthorized {
 		t.Errorf("the hub after Jupyter's logout = %d, want 401", code)

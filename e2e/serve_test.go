@@ -99,12 +99,15 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("boss creating eve with the cookie = %d", code)
 			}
 
-			// A password change from the CLI logs alice out.
-			// (A running hub sees another process's changes within a few
-			// seconds: it caches lookups briefly.)
+			// A password change from the CLI logs alice out and revokes
+			// her API tokens. (A running hub sees another process's
+			// changes within a few seconds: it caches lookups briefly.)
 			mustRun(t, "a brand new password\n", append([]string{"user", "passwd", "alice", "--password-stdin"}, common...)...)
 			hubtest.WaitFor(t, "alice's session to end after passwd", 15*time.Second, func() bool {
 				return c.api("GET", "/hub/api/user", "cookie", nil, nil) == 401
+			})
+			hubtest.WaitFor(t, "alice's token to be revoked after passwd", 15*time.Second, func() bool {
+				return c.api("GET", "/hub/api/users/alice", tok.Token, nil, nil) == 401
 			})
 			mustRun(t, "", append([]string{"user", "del", "eve"}, common...)...)
 			if code := bc.api("GET", "/hub/api/users/eve", "cookie", nil, nil); code != 404 {

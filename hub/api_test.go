@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"syscall"
@@ -380,8 +381,11 @@ func TestLoginFlow(t *testing.T) {
 		t.Fatalf("API with cookie = %d", r.status)
 	}
 	// Logout ends it.
-	resp, _ = b.client.Get(th.srv.URL + "/hub/logout")
+	resp, _ = b.client.PostForm(th.srv.URL+"/hub/logout", url.Values{"_xsrf": {b.xsrf()}})
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/hub/login" {
+		t.Fatalf("logout = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusUnauthorized {
 		t.Fatalf("API after logout = %d", r.status)
 	}

@@ -208,7 +208,7 @@ func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 }
 
 // patchUser is PATCH /hub/api/users/{name}: rename, admin, and
-// sparkhub's disabled and password.
+// sparkhub's disabled, password and, with it, revoke_tokens.
 func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	name := r.PathValue("name")
 	if err := mayManageUsers(p, name); err != nil {
@@ -219,13 +219,15 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		Admin    *bool   `json:"admin"`
 		Disabled *bool   `json:"disabled"`
 		Password *string `json:"password"`
+		// With password: revoke the user's API tokens too.
+		RevokeTokens bool `json:"revoke_tokens"`
 		// Sent by JupyterHub's clients; sparkhub keeps no auth state.
 		AuthState map[string]any `json:"auth_state"`
 	}
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	u, err := h.changeUser(r.Context(), p, name, userChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled, Password: body.Password})
+	u, err := h.changeUser(r.Context(), p, name, userChange{Name: body.Name, Admin: body.Admin, Disabled: body.Disabled, Password: body.Password, RevokeTokens: body.RevokeTokens})
 	if err != nil {
 		return err
 	}

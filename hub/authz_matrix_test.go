@@ -252,6 +252,7 @@ type matrixRoute struct {
 	body         string     // a JSON body
 	kind         int
 	scope        string // the scope needed ("" any logged-in caller)
+	or           string // another scope that does as well
 	on           string // whose resources ("" the hub's)
 	ok           int    // the status of a caller who may
 	anon         int    // the status of an anonymous caller (0: from kind)
@@ -274,9 +275,13 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"GET /hub/{$}":    {{method: "GET", path: "/hub/", kind: kPublic, ok: 302}},
 		"GET /hub/login":  {{method: "GET", path: "/hub/login", kind: kPublic, ok: 200, except: loggedIn(fx, 302)}},
 		"POST /hub/login": {{method: "POST", path: "/hub/login", form: url.Values{"username": {"alice"}, "password": {"wrong"}}, kind: kPublic, ok: 401}},
-		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPublic, ok: 302}},
-		"GET /hub/home":   {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
-		"POST /hub/stop":  {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
+		// GET shows the Log out button and changes nothing.
+		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPage, ok: 200}},
+		// Only a browser session logs out: a token has none. Someone not
+		// logged in has nothing to end and goes to the login page.
+		"POST /hub/logout": {{method: "POST", path: "/hub/logout", form: url.Values{}, kind: kForm, ok: 303, anon: 303, except: tokenCallers(fx, 400)}},
+		"GET /hub/home":    {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
+		"POST /hub/stop":   {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
 		// alice's server runs: her spawn page sends her on to it.
 		"GET /hub/spawn":                {{method: "GET", path: "/hub/spawn", kind: kPage, ok: 200, except: map[string]int{"user": 302}}},
 		"GET /hub/spawn/{name}":         {{method: "GET", path: "/hub/spawn/alice", kind: kPage, scope: auth.ScopeServers, on: "alice", ok: 302}},
@@ -306,10 +311,10 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}":            {{method: "POST", path: "/hub/api/users/carol", body: `{}`, kind: kAPI, scope: auth.ScopeAdminUsers, ok: 201}},
 		"PATCH /hub/api/users/{name}":           {{method: "PATCH", path: "/hub/api/users/alice", body: `{"admin": false}`, kind: kAPI, scope: auth.ScopeAdminUsers, on: "alice", ok: 200}},
 		"DELETE /hub/api/users/{name}":          {{method: "DELETE", path: "/hub/api/users/alice", kind: kAPI, scope: auth.ScopeDeleteUsers, on: "alice", ok: 204}},
-		"DELETE /hub/api/users/{name}/sessions": {{method: "DELETE", path: "/hub/api/users/alice/sessions", kind: kAPI, scope: auth.ScopeAdminUsers, on: "alice", ok: 204,
-			// Anyone may log themselves out everywhere.
-			except: map[string]int{"user": 204}}},
-		"GET /hub/api/users/{name}/tokens": {{method: "GET", path: "/hub/api/users/alice/tokens", kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
+		// users (in admin:users) or tokens: a user ends their own
+		// sessions, a token for contents or servers alone may not.
+		"DELETE /hub/api/users/{name}/sessions": {{method: "DELETE", path: "/hub/api/users/alice/sessions", kind: kAPI, scope: auth.ScopeUsers, or: auth.ScopeTokens, on: "alice", ok: 204}},
+		"GET /hub/api/users/{name}/tokens":      {{method: "GET", path: "/hub/api/users/alice/tokens", kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
 		// A token holding only "tokens" may not mint one with more.
 		"POST /hub/api/users/{name}/tokens":        {{method: "POST", path: "/hub/api/users/alice/tokens", body: `{"note": "n", "scopes": ["read:users!user=alice"]}`, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 201, except: map[string]int{"token tokens": 403}}},
 		"GET /hub/api/users/{name}/tokens/{id}":    {{method: "GET", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
@@ -348,6 +353,17 @@ func loggedIn(fx *matrixFixture, code int) map[string]int {
 	out := map[string]int{}
 	for _, c := range fx.callers() {
 		if c.user != "" {
+			out[c.name] = code
+		}
+	}
+	return out
+}
+
+// tokenCallers is code for every caller with a token.
+func tokenCallers(fx *matrixFixture, code int) map[string]int {
+	out := map[string]int{}
+	for _, c := range fx.callers() {
+		if c.scopes != nil {
 			out[c.name] = code
 		}
 	}
@@ -403,9 +419,9 @@ func (rt matrixRoute) want(c caller) int {
 			return rt.ok
 		}
 		return http.StatusForbidden
-	case held.Has(rt.scope, rt.on):
+	case held.Has(rt.scope, rt.on), rt.or != "" && held.Has(rt.or, rt.on):
 		return rt.ok
-	case rt.on != "" && held.HasAny(rt.scope):
+	case rt.on != "" && (held.HasAny(rt.scope) || rt.or != "" && held.HasAny(rt.or)):
 		return http.StatusNotFound
 	}
 	return http.StatusForbidden
@@ -548,7 +564,8 @@ func TestAuthzMatrix(t *testing.T) {
 	for _, p := range patterns {
 		for _, rt := range rows[p] {
 			for _, c := range fx.callers() {
-				safe := rt.method == "GET" && !strings.HasSuffix(rt.path, "/hub/logout")
+				// GET /hub/logout is one of these: it must change nothing.
+				safe := rt.method == "GET"
 				fh := hubFor(t, c, safe)
 				got := serve(fh, fx.request(rt, c))
 				want := rt.want(c)

@@ -49,6 +49,8 @@ func status(err error) (int, string) {
 		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts, try again in %d s.", te.Seconds())
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mb.Limit)
+	case errors.Is(err, auth.ErrSessionClash):
+		return http.StatusUnauthorized, httperr.SessionClash
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, httperr.Unauthenticated
 	case errors.Is(err, auth.ErrXSRF):

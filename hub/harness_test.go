@@ -234,7 +234,8 @@ func (th *testHub) do(b *browser, rq req) result {
 	return result{status: resp.StatusCode, header: resp.Header, body: out}
 }
 
-// snapshot is the users table as text, to show nothing changed.
+// snapshot is the users, tokens and logged-out sessions as text, to
+// show nothing changed.
 func (th *testHub) snapshot() string {
 	th.t.Helper()
 	var rows []auth.User
@@ -255,6 +256,11 @@ func (th *testHub) snapshot() string {
 	}
 	for _, t := range toks {
 		b.WriteString(t.Hash + " " + t.Note + "\n")
+	}
+	var revoked []string
+	th.db.Table("hub_revoked_sessions").Order("id").Pluck("id", &revoked)
+	for _, sid := range revoked {
+		b.WriteString("logged out " + sid + "\n")
 	}
 	return b.String()
 }

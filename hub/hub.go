@@ -134,7 +134,8 @@ func (h *Hub) routes() {
 	m.HandleFunc("GET /hub/{$}", h.redirect("/hub/home"))
 	m.HandleFunc("GET /hub/login", h.loginPage)
 	m.HandleFunc("POST /hub/login", h.loginSubmit)
-	m.HandleFunc("GET /hub/logout", h.logout)
+	m.HandleFunc("GET /hub/logout", h.logoutPage)
+	m.HandleFunc("POST /hub/logout", h.logoutSubmit)
 	m.HandleFunc("GET /hub/home", h.page(h.homePage))
 	m.HandleFunc("POST /hub/stop", h.form(h.stopOwn))
 	m.HandleFunc("GET /hub/spawn", h.page(h.spawnPage))
@@ -219,7 +220,12 @@ func (h *Hub) api(fn apiFunc) http.HandlerFunc {
 // need checks that p holds scope on user's resources ("" for the
 // hub's); the rule (404 or 403) is auth's, the same under /user/.
 func need(p *auth.Principal, scope, user string) error {
-	if ref := p.Need(scope, user); ref != nil {
+	return needAny(p, user, scope)
+}
+
+// needAny is need for an action any one of scopes allows.
+func needAny(p *auth.Principal, user string, scopes ...string) error {
+	if ref := p.NeedAny(user, scopes...); ref != nil {
 		return errorf(ref.Status, "%s", ref.Message)
 	}
 	return nil

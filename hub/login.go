@@ -31,11 +31,18 @@ func safeNext(next string) string {
 func (h *Hub) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	// Someone already logged in goes straight on.
-	if _, err := h.auth.Authenticate(w, r); err == nil {
+	_, err := h.auth.Authenticate(w, r)
+	if err == nil {
 		http.Redirect(w, r, orHome(next), http.StatusFound)
 		return
 	}
-	h.renderLogin(w, r, http.StatusOK, "", "", next)
+	msg := ""
+	// Two session cookies came here, or to the page that sent the
+	// browser here: Authenticate cleared them.
+	if errors.Is(err, auth.ErrSessionClash) || r.URL.Query().Get("why") == "cookies" {
+		msg = httperr.SessionClash
+	}
+	h.renderLogin(w, r, http.StatusOK, "", msg, next)
 }
 
 func orHome(next string) string {
@@ -113,7 +120,51 @@ func (h *Hub) logName(r *http.Request, name string) string {
 	return name
 }
 
-func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
-	h.auth.EndSession(w, r)
-	http.Redirect(w, r, "/hub/login", http.StatusFound)
+// logoutPage is GET /hub/logout, where Jupyter's Logout leads too: a
+// page with a Log out button, which posts the form. A GET changes
+// nothing, so a link on another site cannot log anyone out.
+func (h *Hub) logoutPage(w http.ResponseWriter, r *http.Request) {
+	p, err := h.auth.Authenticate(w, r)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		http.Redirect(w, r, auth.LoginURL("", err), http.StatusFound)
+		return
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "logout.html", h.pageData(w, r, p, "Log out"))
+}
+
+// logoutSubmit is POST /hub/logout: the browser's own session, with its
+// XSRF token, is revoked (a copy of its cookie stops working too) and
+// its cookies cleared. Anyone logged in may end their own session; a
+// post without the token, or from another site (which SameSite keeps
+// the cookie from), changes nothing.
+func (h *Hub) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	// No refresh: the session is ending.
+	p, err := h.auth.Authenticate(nil, r)
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		// Nothing to end. The cookies stay: a post from another site
+		// carries none, and must not clear them.
+		http.Redirect(w, r, auth.LoginURL("", err), http.StatusSeeOther)
+		return
+	case err == nil && !p.ViaCookie():
+		err = errorf(http.StatusBadRequest, "Log out ends a browser's login; to stop a token working, revoke it on the Tokens page.")
+	case err == nil:
+		if err = r.ParseForm(); err == nil {
+			err = h.auth.CheckHubXSRF(r, p)
+		}
+	}
+	if err == nil {
+		err = h.auth.EndSession(r.Context(), w, r, p)
+	}
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "logout", "user", p.User.Name)
+	http.Redirect(w, r, "/hub/login", http.StatusSeeOther)
 }

@@ -143,6 +143,7 @@ func (h *Hub) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if done == "password" && auth.ValidateName(who) == nil {
 		if pw, ok := h.once.take(p.User.ID, r.URL.Query().Get("shown")); ok {
 			extra["NewPassword"], extra["NewPasswordFor"] = pw, who
+			extra["TokensRevoked"] = r.URL.Query().Get("tokens") == "revoked"
 		} else {
 			extra["Notice"] = "The new password of " + who + " was shown once and is not shown again; reset it again if it was lost."
 		}
@@ -367,11 +368,15 @@ func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		done = "deleted"
 	case "password":
 		pw := auth.RandomPassword()
-		_, err = h.changeUser(r.Context(), p, name, userChange{Password: &pw})
+		revoke := r.PostForm.Get("revoke_tokens") != ""
+		_, err = h.changeUser(r.Context(), p, name, userChange{Password: &pw, RevokeTokens: revoke})
 		if err == nil {
 			// Shown once, on the page this redirects to; the password
 			// itself stays out of the URL.
 			q := av.Query("password", name) + "&shown=" + h.once.put(p.User.ID, pw)
+			if revoke {
+				q += "&tokens=revoked"
+			}
 			http.Redirect(w, r, "/hub/admin"+q, http.StatusSeeOther)
 			return
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 )
 
 // pageNames are the templates that are whole pages.
-var pageNames = []string{"login.html", "home.html", "spawn.html", "spawn_pending.html", "token.html", "admin.html", "error.html"}
+var pageNames = []string{"login.html", "logout.html", "home.html", "spawn.html", "spawn_pending.html", "token.html", "admin.html", "error.html"}
 
 func parsePages(static *staticFiles) (*template.Template, error) {
 	t := template.New("").Funcs(template.FuncMap{
@@ -143,7 +142,7 @@ func (h *Hub) page(fn func(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.auth.Authenticate(w, r)
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			http.Redirect(w, r, "/hub/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			http.Redirect(w, r, auth.LoginURL(r.URL.RequestURI(), err), http.StatusFound)
 			return
 		}
 		if err != nil {
@@ -162,7 +161,7 @@ func (h *Hub) form(fn func(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		p, err := h.auth.Authenticate(w, r)
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			http.Redirect(w, r, "/hub/login", http.StatusFound)
+			http.Redirect(w, r, auth.LoginURL("", err), http.StatusFound)
 			return
 		}
 		if err == nil {

@@ -72,6 +72,7 @@ func (pg *Pages) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg
 	if p, err := pg.auth.Authenticate(nil, r); err == nil && p.ViaCookie() {
 		data["User"] = p.User
 		data["CanAdmin"] = p.Can(auth.ScopeAdminUsers, "")
+		data["XSRF"] = pg.auth.XSRFToken(w, r, p) // the top bar's Log out
 	}
 	pg.render(w, r, code, "error.html", data)
 }

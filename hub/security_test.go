@@ -92,8 +92,10 @@ func TestFilesFromTheHubOriginCannotRunScript(t *testing.T) {
 
 // TestCookieFlags: the session cookie is HttpOnly, SameSite=Lax, for the
 // whole site, Secure over TLS or behind a trusted proxy that says
-// https, and never Secure-less when the client used https; the hub's
-// _xsrf cookie is confined to /hub/; logout clears both.
+// https, and never Secure-less when the client used https; then it is
+// named __Host-sparkhub-session and has no Domain, so no other path or
+// host can set one beside it. The hub's _xsrf cookie is confined to
+// /hub/; logout clears both.
 func TestCookieFlags(t *testing.T) {
 	fx := newMatrixFixture(t)
 	tests := []struct {
@@ -102,11 +104,12 @@ func TestCookieFlags(t *testing.T) {
 		tls        bool
 		forwarded  string
 		wantSecure bool
+		wantName   string
 	}{
-		{"plain http", "192.0.2.1:1234", false, "", false},
-		{"tls", "192.0.2.1:1234", true, "", true},
-		{"trusted proxy says https", "10.0.0.1:1234", false, "https", true},
-		{"untrusted peer says https", "192.0.2.1:1234", false, "https", false},
+		{"plain http", "192.0.2.1:1234", false, "", false, auth.SessionCookie},
+		{"tls", "192.0.2.1:1234", true, "", true, auth.SecureSessionCookie},
+		{"trusted proxy says https", "10.0.0.1:1234", false, "https", true, auth.SecureSessionCookie},
+		{"untrusted peer says https", "192.0.2.1:1234", false, "https", false, auth.SessionCookie},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,9 +141,12 @@ func TestCookieFlags(t *testing.T) {
 				t.Fatalf("login: %d\n%s", w.Code, w.Body)
 			}
 			cookies := w.Result().Cookies()
-			sess, xsrf := cookieNamed(cookies, auth.SessionCookie), cookieNamed(cookies, auth.XSRFCookie)
+			sess, xsrf := cookieNamed(cookies, tt.wantName), cookieNamed(cookies, auth.XSRFCookie)
 			if sess == nil || xsrf == nil {
-				t.Fatalf("login set %v, want the session and _xsrf cookies", cookies)
+				t.Fatalf("login set %v, want the session cookie %s and _xsrf", cookies, tt.wantName)
+			}
+			if len(w.Result().Header.Values("Set-Cookie")) != 2 {
+				t.Errorf("login set %q, want the session and _xsrf cookies only", w.Result().Header.Values("Set-Cookie"))
 			}
 			for _, c := range []*http.Cookie{pre, sess, xsrf} {
 				if c.Secure != tt.wantSecure {
@@ -150,17 +156,22 @@ func TestCookieFlags(t *testing.T) {
 					t.Errorf("%s cookie: SameSite = %v, want Lax or Strict", c.Name, c.SameSite)
 				}
 			}
-			if !sess.HttpOnly || sess.Path != "/" || sess.Expires.IsZero() {
-				t.Errorf("session cookie %+v: want HttpOnly, Path=/ and an expiry", sess)
+			if !sess.HttpOnly || sess.Path != "/" || sess.Domain != "" || sess.Expires.IsZero() {
+				t.Errorf("session cookie %+v: want HttpOnly, Path=/, no Domain and an expiry", sess)
 			}
 			if xsrf.Path != "/hub/" || pre.Path != "/hub/" {
 				t.Errorf("_xsrf cookie paths %q, %q, want /hub/", pre.Path, xsrf.Path)
 			}
-			r = login(httptest.NewRequest("GET", "http://hub.test/hub/logout", nil))
+			form = url.Values{"_xsrf": {xsrf.Value}}
+			r = login(httptest.NewRequest("POST", "http://hub.test/hub/logout", strings.NewReader(form.Encode())))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			r.AddCookie(sess)
 			w = httptest.NewRecorder()
 			fh.handler.ServeHTTP(w, r)
-			for _, name := range []string{auth.SessionCookie, auth.XSRFCookie} {
+			if w.Code != http.StatusSeeOther {
+				t.Fatalf("logout: %d\n%s", w.Code, w.Body)
+			}
+			for _, name := range []string{tt.wantName, auth.XSRFCookie} {
 				if c := cookieNamed(w.Result().Cookies(), name); c == nil || c.MaxAge >= 0 || c.Value != "" {
 					t.Errorf("logout: %s cookie %+v, want it cleared", name, c)
 				}
@@ -184,7 +195,7 @@ func setPassword(t *testing.T, fh *fullHub, name, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.auth.Store.SetPasswordHash(context.Background(), name, hash); err != nil {
+	if _, err := fh.auth.Store.SetPasswordHash(context.Background(), name, hash, false); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -90,16 +90,28 @@ type userChange struct {
 	Admin    *bool
 	Disabled *bool
 	Password *string
+	// RevokeTokens, with a new Password, deletes the user's API tokens
+	// too; it needs tokens on them.
+	RevokeTokens bool
 }
 
 // changeUser renames, grants or takes admin, disables or enables, or
 // sets the password of the named user, all in one transaction, and
 // returns the user as they now are. The last enabled admin stays one; a
 // user is renamed only while their server is stopped, and their
-// notebooks move with the name.
+// notebooks move with the name. A new password logs the user out
+// everywhere and, with RevokeTokens, revokes their API tokens.
 func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c userChange) (*auth.User, error) {
 	if err := mayManageUsers(p, name); err != nil {
 		return nil, err
+	}
+	if c.RevokeTokens {
+		if c.Password == nil {
+			return nil, errorf(http.StatusBadRequest, "revoke_tokens goes with a new password; to revoke one token, delete it under /hub/api/users/%s/tokens.", truncate(name, 40))
+		}
+		if err := need(p, auth.ScopeTokens, name); err != nil {
+			return nil, err
+		}
 	}
 	var hash string
 	if c.Password != nil {
@@ -113,6 +125,7 @@ func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c 
 		c.Name = &n
 	}
 	var out *auth.User
+	var revoked int64
 	err := h.users.Transaction(ctx, func(st *auth.Store) error {
 		before, err := st.UserByName(ctx, name)
 		if err != nil {
@@ -137,7 +150,7 @@ func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c 
 			return err
 		}
 		if hash != "" {
-			if err := st.SetPasswordHash(ctx, u.Name, hash); err != nil {
+			if revoked, err = st.SetPasswordHash(ctx, u.Name, hash, c.RevokeTokens); err != nil {
 				return err
 			}
 		}
@@ -158,7 +171,7 @@ func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c 
 	if err != nil {
 		return nil, err
 	}
-	h.log.InfoContext(ctx, "user changed", logAttrsUser(p), "name", name, "new_name", out.Name, "admin", out.Admin, "disabled", out.Disabled, "password_changed", hash != "")
+	h.log.InfoContext(ctx, "user changed", logAttrsUser(p), "name", name, "new_name", out.Name, "admin", out.Admin, "disabled", out.Disabled, "password_changed", hash != "", "tokens_revoked", revoked)
 	return out, nil
 }
 
@@ -198,13 +211,14 @@ func (h *Hub) removeUser(ctx context.Context, p *auth.Principal, name string) er
 	return nil
 }
 
-// endSessions logs the named user out of every browser. Anyone may do
-// it to themselves.
+// endSessions logs the named user out of every browser. It needs users
+// on them (admins hold it through admin:users) or tokens: a browser's
+// session is a credential as a token is (JupyterHub's browser sessions
+// are tokens), so a user may end their own sessions, but not with a
+// token that may only reach notebooks or servers.
 func (h *Hub) endSessions(ctx context.Context, p *auth.Principal, name string) error {
-	if p.User.Name != name {
-		if err := mayManageUsers(p, name); err != nil {
-			return err
-		}
+	if err := needAny(p, name, auth.ScopeUsers, auth.ScopeTokens); err != nil {
+		return err
 	}
 	if err := h.users.RevokeSessions(ctx, name); err != nil {
 		if errors.Is(err, auth.ErrNotFound) {

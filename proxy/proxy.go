@@ -262,7 +262,7 @@ func stripCredentials(h http.Header) {
 		for _, part := range strings.Split(line, ";") {
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
-			if part == "" || name == auth.SessionCookie {
+			if part == "" || auth.IsSessionCookie(name) {
 				continue
 			}
 			kept = append(kept, part)
@@ -275,15 +275,15 @@ func stripCredentials(h http.Header) {
 }
 
 // dropHubCookies keeps a user's server from setting the hub's session
-// cookie: it shares the hub's origin, and a sparkhub-session it planted
-// with a narrower path would be sent before the real one, logging out
-// (or in as someone else) whoever opens the server: the owner, or an
-// admin with --admin-access.
+// cookie, under either of its names: it shares the hub's origin, and a
+// sparkhub-session it planted with a narrower path would be sent beside
+// the real one, logging out (or in as someone else) whoever opens the
+// server: the owner, or an admin with --admin-access.
 func dropHubCookies(resp *http.Response) error {
 	lines := resp.Header.Values("Set-Cookie")
 	kept := lines[:0:0]
 	for _, line := range lines {
-		if name, _, _ := strings.Cut(line, "="); strings.TrimSpace(name) != auth.SessionCookie {
+		if name, _, _ := strings.Cut(line, "="); !auth.IsSessionCookie(strings.TrimSpace(name)) {
 			kept = append(kept, line)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 const (
 	Unauthenticated = "You are not logged in, or your login or token is no longer valid."
 	Hidden          = "No access to resources or resources not found."
+	SessionClash    = "Your browser sent two sparkhub logins at once, which can mean a page tried to log you in as someone else; the hub trusted neither and cleared both. Please log in again."
 	XSRF            = "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
 	Unavailable     = "The hub's database does not answer right now; try again in a moment."
 	Internal        = "Something went wrong on the hub; the error was logged."
