@@ -81,6 +81,10 @@ func TestAnalystsCannotReachEachOther(t *testing.T) {
 		if ev := c.c.progress(c.name); ev[len(ev)-1]["ready"] != true {
 			t.Fatalf("%s's server: %v", c.name, ev)
 		}
+		// The _xsrf cookie that the kernel's start needs.
+		if code := c.c.api("GET", "/user/"+c.name+"/api/contents", "cookie", nil, nil); code != http.StatusOK {
+			t.Fatalf("%s's contents = %d", c.name, code)
+		}
 	}
 	onePlusOne(t, alice, "alice") // alice's server has written its runtime files
 
