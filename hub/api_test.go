@@ -261,6 +261,9 @@ func TestAdminTokensWithoutAdminAccess(t *testing.T) {
 			t.Errorf("admin's read:servers token for alice = %d %s", r.status, r.body)
 		}
 
+		if !strings.Contains(th.logs.String(), `msg="token created for another user" user=root owner=alice`) {
+			t.Errorf("the admin's token for alice is not logged as minted for another user:\n%s", th.logs)
+		}
 		open := newTestHubAuth(t, gdb, nil, auth.Options{AdminAccess: true})
 		if r := open.do(nil, req{method: "POST", path: "/hub/api/users/alice/tokens", auth: root, body: map[string]any{}}); r.status != http.StatusCreated {
 			t.Errorf("with --admin-access, admin minting alice's token = %d %s", r.status, r.body)

@@ -68,7 +68,12 @@ func (h *Hub) issueToken(ctx context.Context, p *auth.Principal, owner *auth.Use
 	if err != nil {
 		return nil, "", err
 	}
-	h.log.InfoContext(ctx, "token created", logAttrsUser(p), "owner", owner.Name, "token_id", t.PublicID(), "scopes", strings.Join(scopes, " "))
+	msg := "token created"
+	if p == nil || p.User.ID != owner.ID {
+		// An admin acting as someone else: said so, for the audit.
+		msg = "token created for another user"
+	}
+	h.log.InfoContext(ctx, msg, logAttrsUser(p), "owner", owner.Name, "token_id", t.PublicID(), "scopes", strings.Join(scopes, " "))
 	return t, secret, nil
 }
 
