@@ -88,10 +88,10 @@ type Hub struct {
 }
 
 // openDataDir lets accounts other than the test's pass through to the
-// data folder among args (--data-dir) or env (SPARKHUB_DATA_DIR) and the
-// test's folder above it (t.TempDir makes
-// both 0700): run as root, as CI runs, the hub starts each user's
-// server as an account of its own, whose home is in the data folder.
+// data folder named in args (--data-dir) or env (SPARKHUB_DATA_DIR) and
+// to the test's folder above it (t.TempDir makes both 0700): run as
+// root, as CI runs, the hub starts each user's server as an account of
+// its own, whose home is in the data folder.
 func openDataDir(env, args []string) {
 	var dirs []string
 	for i, a := range args {
