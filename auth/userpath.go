@@ -65,7 +65,9 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // Authorize decides a request to /user/{owner}/...: the caller and nil
 // when they may go on, or how to refuse them:
 //   - no valid login: a browser asking for a page goes to the login page
-//     with next= pointing back, anyone else gets a 401;
+//     with next= pointing back, anyone else gets a 401 (under
+//     --user-subdomains the login depends on where the request arrived:
+//     authenticateOrigin);
 //   - without the scope on owner: 404 when the caller holds it on some
 //     user, else 403 (Need);
 //   - a cookie-authenticated write without X-XSRFToken equal to one of
@@ -76,9 +78,9 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // An admin reaching another user's resource (with --admin-access) is
 // logged.
 func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
-	p, err := u.auth.Authenticate(w, r)
-	if err != nil {
-		return nil, notAuthenticated(r, err)
+	p, ref := u.authenticate(w, r, owner)
+	if ref != nil {
+		return nil, ref
 	}
 	if ref := p.Need(u.scope, owner); ref != nil {
 		return nil, ref
@@ -86,10 +88,26 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 	if err := u.checkXSRF(r, p); err != nil {
 		return nil, &Refusal{Status: http.StatusForbidden, Message: httperr.XSRF}
 	}
+	u.logAccess(r, p, owner)
+	return p, nil
+}
+
+func (u *UserPath) authenticate(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
+	if u.auth.opts.Subdomains.On() {
+		return u.auth.authenticateOrigin(w, r, owner)
+	}
+	p, err := u.auth.Authenticate(w, r)
+	if err != nil {
+		return nil, notAuthenticated(r, err)
+	}
+	return p, nil
+}
+
+// logAccess records an admin reaching another user's resource.
+func (u *UserPath) logAccess(r *http.Request, p *Principal, owner string) {
 	if p.User.Name != owner {
 		u.log.InfoContext(r.Context(), "admin access to a user's "+u.resource, "admin", p.User.Name, "user", owner, "method", r.Method, "path", r.URL.Path)
 	}
-	return p, nil
 }
 
 // notAuthenticated is the refusal of a request Authenticate turned down.
