@@ -158,6 +158,7 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"log level env", map[string]string{"SPARKHUB_LOG_LEVEL": "loud"}, []string{"db", "migrate"}, `sparkhub: --log-level must be debug, info, warn or error, not "loud"`},
 		{"log format", nil, []string{"serve", "--log-format", "yaml"}, `sparkhub: --log-format must be text or json, not "yaml"`},
 		{"duration env", map[string]string{"SPARKHUB_SESSION_TTL": "soon"}, []string{"serve"}, `sparkhub: environment variable SPARKHUB_SESSION_TTL wants a duration like 90s, 15m or 2h, not "soon"`},
+		{"user subdomains", nil, []string{"serve", "--user-subdomains", "https://hub.example.com"}, `sparkhub: --user-subdomains wants a host name such as hub.example.com, with :port when browsers use one that is not the scheme's default, not "https://hub.example.com"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SPARKHUB_DATA_DIR": filepath.Join(dir, "data")}

@@ -49,6 +49,9 @@ type Config struct {
 	SessionTTL     time.Duration
 	AdminAccess    bool
 	TrustedProxies []string
+	// UserSubdomains serves each user's server from {name}.HOST
+	// (auth.Subdomains); "" keeps them under /user/{name}/ on the hub.
+	UserSubdomains string
 
 	AuthenticatePrometheus bool
 
@@ -149,6 +152,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login lasts without use; refreshed while in use")
 	fs.BoolVar(&c.AdminAccess, "admin-access", c.AdminAccess, "let admins reach other users' servers and notebooks (logged)")
 	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
+	fs.StringVar(&c.UserSubdomains, "user-subdomains", c.UserSubdomains, "serve each user's server from an origin of its own, NAME.HOST (HOST[:PORT], e.g. hub.example.com); needs wildcard DNS and, with TLS, a wildcard certificate")
 	fs.IntVar(&c.APIPageDefaultLimit, "api-page-default-limit", c.APIPageDefaultLimit, "users per page of a paginated GET /hub/api/users without limit")
 	fs.IntVar(&c.APIPageMaxLimit, "api-page-max-limit", c.APIPageMaxLimit, "most users one GET /hub/api/users returns")
 	fs.StringVar(&c.Spawner, "spawner", c.Spawner, "where users' servers run: local or mesos")
@@ -509,6 +513,9 @@ func (c *Config) Finish() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if _, err := auth.ParseSubdomains(c.UserSubdomains); err != nil {
+		return err
 	}
 	if c.SessionTTL < time.Minute {
 		return errors.New("--session-ttl must be at least 1m")

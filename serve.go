@@ -73,10 +73,18 @@ func (c *cli) serve(args []string) error {
 	} else if created {
 		log.Info("created the user admin with the password from SPARKHUB_ADMIN_PASSWORD")
 	}
+	subdomains, err := auth.ParseSubdomains(cfg.UserSubdomains)
+	if err != nil {
+		return err
+	}
 	authn := auth.NewAuthenticator(store, pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{
 		AdminAccess: cfg.AdminAccess,
 		Proxies:     proxies,
+		Subdomains:  subdomains,
 	})
+	if err := warnUnreachable(ctx, store, subdomains, log); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -216,4 +224,27 @@ func defaultCatalog(cfg Config) *images.Catalog {
 	p := &c.Profiles[0]
 	p.Image, p.CPUs, p.Mem, p.GPUs, p.Disk = cfg.Mesos.Image, cfg.Mesos.CPUs, cfg.Mesos.Mem, cfg.Mesos.GPUs, cfg.Mesos.Disk
 	return c
+}
+
+// warnUnreachable logs the users whose names cannot be the label of an
+// origin under --user-subdomains: they cannot reach a server until an
+// admin renames them (new such names are refused).
+func warnUnreachable(ctx context.Context, store *auth.Store, sd auth.Subdomains, log *slog.Logger) error {
+	if !sd.On() {
+		return nil
+	}
+	names, err := store.AllNames(ctx)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, n := range names {
+		if _, err := auth.Label(n); err != nil {
+			bad = append(bad, n)
+		}
+	}
+	if len(bad) > 0 {
+		log.Warn("these users cannot reach a server under --user-subdomains until an admin renames them: a username with '.', '_' or '--', or ending with '-', cannot be a host name", "users", strings.Join(bad, ","))
+	}
+	return nil
 }

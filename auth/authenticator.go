@@ -74,6 +74,9 @@ type Options struct {
 	Proxies Proxies
 	// Throttles for login failures per username and per client address.
 	UserThrottle, AddrThrottle *Throttle
+	// Subdomains serves each user's server from an origin of its own
+	// (--user-subdomains); the zero value keeps them on the hub's.
+	Subdomains Subdomains
 }
 
 // Authenticator tells who a request comes from.
@@ -83,6 +86,7 @@ type Authenticator struct {
 	Sessions  *Sessions
 	opts      Options
 	cache     *lookupCache
+	handoff   *handoff
 }
 
 // NewAuthenticator wires the pieces; nil throttles get the defaults: 5
@@ -95,7 +99,7 @@ func NewAuthenticator(store *Store, pw *Passwords, sessions *Sessions, opts Opti
 	if opts.AddrThrottle == nil {
 		opts.AddrThrottle = NewThrottle(20, 15*time.Minute, 30*time.Second, 15*time.Minute)
 	}
-	return &Authenticator{Store: store, Passwords: pw, Sessions: sessions, opts: opts, cache: newLookupCache(store.epoch)}
+	return &Authenticator{Store: store, Passwords: pw, Sessions: sessions, opts: opts, cache: newLookupCache(store.epoch), handoff: newHandoff(sessions.key)}
 }
 
 // Proxies returns the trusted proxies.
@@ -197,24 +201,9 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 	if err != nil {
 		return nil, err
 	}
-	u, err := a.userByID(r, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrUnauthenticated
-	}
+	u, err := a.loginUser(r, sess.UserID, sess.Generation, sess.ID)
 	if err != nil {
 		return nil, err
-	}
-	if u.Disabled || u.SessionGeneration != sess.Generation {
-		return nil, ErrUnauthenticated
-	}
-	// A session logged out stays out, copies of its cookie included,
-	// and is not refreshed.
-	revoked, err := a.sessionRevoked(r, sess.ID)
-	if err != nil {
-		return nil, err
-	}
-	if revoked {
-		return nil, ErrUnauthenticated
 	}
 	// Refresh once a quarter of the lifetime has passed, so a session in
 	// use never expires and one left alone does.
@@ -518,5 +507,32 @@ func (a *Authenticator) userByID(r *http.Request, id int64) (*User, error) {
 		return nil, err
 	}
 	a.cache.putUser(u, seen)
+	return u, nil
+}
+
+// loginUser is the user a login (a session, a server cookie, a code)
+// was issued to, while it still holds: ErrUnauthenticated when the user
+// is gone or disabled, logged out everywhere since (another session
+// generation), or the session sid was logged out.
+func (a *Authenticator) loginUser(r *http.Request, id, generation int64, sid string) (*User, error) {
+	u, err := a.userByID(r, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled || u.SessionGeneration != generation {
+		return nil, ErrUnauthenticated
+	}
+	// A session logged out stays out, copies of its cookie and the
+	// server cookies it gave included, and is not refreshed.
+	revoked, err := a.sessionRevoked(r, sid)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, ErrUnauthenticated
+	}
 	return u, nil
 }

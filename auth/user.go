@@ -136,6 +136,15 @@ func (s *Store) Names(ctx context.Context, ids []int64) (map[int64]string, error
 	return out, nil
 }
 
+// AllNames returns every username, sorted.
+func (s *Store) AllNames(ctx context.Context) ([]string, error) {
+	var names []string
+	if err := s.db.WithContext(ctx).Model(&User{}).Order("name").Pluck("name", &names).Error; err != nil {
+		return nil, fmt.Errorf("list usernames: %w", err)
+	}
+	return names, nil
+}
+
 // UserQuery selects a page of users.
 type UserQuery struct {
 	Offset, Limit int

@@ -76,7 +76,8 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 //   - no valid login: a browser asking for a page goes to the login page
 //     with next= pointing back, anyone else gets a 401 (two session
 //     cookies are no valid login: both are cleared, and the login page
-//     or the 401 says why);
+//     or the 401 says why; under --user-subdomains the login depends on
+//     where the request arrived: authenticateOrigin);
 //   - without the scope on owner: 404 when the caller holds it on some
 //     user, else 403 (Need);
 //   - a cookie-authenticated write without X-XSRFToken equal to one of
@@ -87,9 +88,9 @@ func NewUserPath(a *Authenticator, scope, resource string, log *slog.Logger) *Us
 // An admin reaching another user's resource (with --admin-access) is
 // logged.
 func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
-	p, err := u.auth.Authenticate(w, r)
-	if err != nil {
-		return nil, notAuthenticated(r, err)
+	p, ref := u.authenticate(w, r, owner)
+	if ref != nil {
+		return nil, ref
 	}
 	if ref := p.Need(u.scope, owner); ref != nil {
 		return nil, ref
@@ -97,10 +98,26 @@ func (u *UserPath) Authorize(w http.ResponseWriter, r *http.Request, owner strin
 	if err := u.checkXSRF(r, p); err != nil {
 		return nil, &Refusal{Status: http.StatusForbidden, Message: httperr.XSRF}
 	}
+	u.logAccess(r, p, owner)
+	return p, nil
+}
+
+func (u *UserPath) authenticate(w http.ResponseWriter, r *http.Request, owner string) (*Principal, *Refusal) {
+	if u.auth.opts.Subdomains.On() {
+		return u.auth.authenticateOrigin(w, r, owner)
+	}
+	p, err := u.auth.Authenticate(w, r)
+	if err != nil {
+		return nil, notAuthenticated(r, err)
+	}
+	return p, nil
+}
+
+// logAccess records an admin reaching another user's resource.
+func (u *UserPath) logAccess(r *http.Request, p *Principal, owner string) {
 	if p.User.Name != owner {
 		u.log.InfoContext(r.Context(), "admin access to a user's "+u.resource, "admin", p.User.Name, "user", owner, "method", r.Method, "path", r.URL.Path)
 	}
-	return p, nil
 }
 
 // notAuthenticated is the refusal of a request Authenticate turned down.

@@ -41,6 +41,12 @@ type hub struct {
 
 func startHub(t *testing.T, localCmd ...string) *hub {
 	t.Helper()
+	return startHubWith(t, nil, localCmd...)
+}
+
+// startHubWith is startHub with more arguments for serve.
+func startHubWith(t *testing.T, serveArgs []string, localCmd ...string) *hub {
+	t.Helper()
 	dataDir := t.TempDir()
 	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
 	for _, u := range [][]string{{"admin", adminPassword, "--admin"}, {"alice", "alice's password"}} {
@@ -60,7 +66,7 @@ func startHub(t *testing.T, localCmd ...string) *hub {
 		}
 		localCmd = []string{slow}
 	}
-	p := hubtest.Start(t, binary, nil, "--data-dir", dataDir, "--idle-timeout", "0", "--local-cmd", strings.Join(localCmd, " "))
+	p := hubtest.Start(t, binary, nil, append([]string{"--data-dir", dataDir, "--idle-timeout", "0", "--local-cmd", strings.Join(localCmd, " ")}, serveArgs...)...)
 	h := &hub{base: p.URL, dataDir: dataDir, logs: p.Logs}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -248,6 +254,25 @@ func (b *browser) outside() []string {
 	return out
 }
 
+// createNotebook saves a notebook of one code cell in alice's server as
+// the page of her server does it (the contents API, with Jupyter's
+// _xsrf cookie).
+func (b *browser) createNotebook(path, source string) {
+	b.t.Helper()
+	status := eval[int](b, `(async () => {
+		const m = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
+		const r = await fetch("/user/alice/api/contents/`+path+`", {method: "PUT",
+			headers: {"Content-Type": "application/json", "X-XSRFToken": m ? m[1] : ""},
+			body: JSON.stringify({type: "notebook", format: "json", content: {nbformat: 4, nbformat_minor: 5,
+				metadata: {kernelspec: {name: "python3", display_name: "Python 3", language: "python"}},
+				cells: [{cell_type: "code", source: `+strconv.Quote(source)+`, metadata: {}, outputs: [], execution_count: null}]}})});
+		return r.status;
+	})()`, chromedp.EvalAwaitPromise)
+	if status != 201 && status != 200 {
+		b.t.Fatalf("creating the notebook %s at %s = %d", path, b.location(), status)
+	}
+}
+
 func (b *browser) login(name, password string) {
 	b.t.Helper()
 	b.do("fill the login form",
@@ -358,18 +383,7 @@ func TestAnalystPath(t *testing.T) {
 
 	// A notebook with one empty cell, made the way Jupyter's own page
 	// does (the contents API with Jupyter's _xsrf cookie).
-	status := eval[int](b, `(async () => {
-		const m = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
-		const r = await fetch("/user/alice/api/contents/analysis.ipynb", {method: "PUT",
-			headers: {"Content-Type": "application/json", "X-XSRFToken": m ? m[1] : ""},
-			body: JSON.stringify({type: "notebook", format: "json", content: {nbformat: 4, nbformat_minor: 5,
-				metadata: {kernelspec: {name: "python3", display_name: "Python 3", language: "python"}},
-				cells: [{cell_type: "code", source: "", metadata: {}, outputs: [], execution_count: null}]}})});
-		return r.status;
-	})()`, chromedp.EvalAwaitPromise)
-	if status != 201 && status != 200 {
-		t.Fatalf("creating the notebook = %d", status)
-	}
+	b.createNotebook("analysis.ipynb", "")
 	b.open("/user/alice/notebooks/analysis.ipynb")
 	kernelReady := `window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.get_cells().length > 0`
 	b.waitJS("the kernel", kernelReady, 60*time.Second)

@@ -60,6 +60,7 @@ type fullHubOptions struct {
 	encryptionKeys []string
 	logs           *hubtest.Buffer
 	proxies        []string // --trusted-proxies
+	subdomains     string   // --user-subdomains
 	mod            func(*Options)
 }
 
@@ -83,7 +84,11 @@ func newFullHub(t *testing.T, dbURL string, o fullHubOptions) *fullHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, auth.DefaultSessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies})
+	sd, err := auth.ParseSubdomains(o.subdomains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(o.sessionKey, auth.DefaultSessionTTL), auth.Options{AdminAccess: o.adminAccess, Proxies: proxies, Subdomains: sd})
 	logs := o.logs
 	if logs == nil {
 		logs = &hubtest.Buffer{}
@@ -343,8 +348,14 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 			{method: "GET", path: "/user/alice/api", kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 200},
 			{method: "POST", path: "/user/alice/api/kernels", body: `{}`, kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 200},
 		},
-		"/hub/api/": {{method: "GET", path: "/hub/api/nothing", kind: kPublic, ok: 404}},
-		"/":         {{method: "GET", path: "/nothing", kind: kPublic, ok: 404}, {method: "POST", path: "/nothing", kind: kPublic, ok: 404}},
+		// The hand-off of --user-subdomains, which this hub runs
+		// without: the authorize endpoint is not there, and the callback
+		// path is the server's like any other. TestHandoffAttacks asks
+		// both with per-user origins on.
+		"GET /hub/api/oauth2/authorize":   {{method: "GET", path: "/hub/api/oauth2/authorize?client_id=jupyterhub-user-alice", kind: kPublic, ok: 404}},
+		"GET /user/{name}/oauth_callback": {{method: "GET", path: "/user/alice/oauth_callback", kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 404}},
+		"/hub/api/":                       {{method: "GET", path: "/hub/api/nothing", kind: kPublic, ok: 404}},
+		"/":                               {{method: "GET", path: "/nothing", kind: kPublic, ok: 404}, {method: "POST", path: "/nothing", kind: kPublic, ok: 404}},
 	}
 }
 

@@ -91,6 +91,10 @@ type Hub struct {
 	mux       *http.ServeMux
 	startedAt time.Time
 	once      onceValues
+
+	// serverAuthz is the proxy's authorizer, which the hand-off of
+	// --user-subdomains asks too.
+	serverAuthz *auth.UserPath
 }
 
 // New builds the hub; every page template is parsed here, so a broken
@@ -110,6 +114,8 @@ func New(opts Options, d Deps) (*Hub, error) {
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
+
+		serverAuthz: auth.NewUserPath(d.Auth, auth.ScopeAccessServers, "server", d.Logger),
 	}
 	if h.profiles == nil {
 		h.profiles = images.DefaultCatalog()
@@ -186,13 +192,17 @@ func (h *Hub) routes() {
 		m.Handle("/user/{name}", h.deps.Proxy)
 		m.Handle("/user/{name}/", h.deps.Proxy)
 	}
+	if h.auth.Subdomains().On() {
+		m.HandleFunc("GET /hub/api/oauth2/authorize", h.oauthAuthorize)
+		m.HandleFunc("GET /user/{name}/oauth_callback", h.oauthCallback)
+	}
 	m.HandleFunc("/hub/api/", h.apiNotFound)
 	m.HandleFunc("/", h.notFound)
 }
 
 // Handler is the whole hub with its middleware.
 func (h *Hub) Handler() http.Handler {
-	return h.recoverPanics(h.metrics.instrument(h.headers(h.mux)))
+	return h.recoverPanics(h.metrics.instrument(h.headers(h.userOrigins(h.mux))))
 }
 
 // apiFunc is an API handler: it gets the authenticated principal and
@@ -255,7 +265,7 @@ func (h *Hub) headers(next http.Handler) http.Handler {
 		if !strings.HasPrefix(r.URL.Path, "/user/") {
 			hd.Set("X-Content-Type-Options", "nosniff")
 			hd.Set("Referrer-Policy", "same-origin")
-			hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'self'")
+			hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action "+h.formAction(r)+"; base-uri 'self'; object-src 'none'; frame-ancestors 'self'")
 			hd.Set("X-Frame-Options", "SAMEORIGIN")
 		}
 		if strings.HasPrefix(r.URL.Path, "/hub/api") {

@@ -199,7 +199,7 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	for i, u := range users {
 		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name, Log: logs[u.Name]}
 		if m, ok := servers[u.Name]; ok {
-			v := viewOf(m)
+			v := h.viewOf(r, m)
 			rows[i].Server = &v
 		}
 	}

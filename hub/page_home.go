@@ -23,8 +23,11 @@ type serverView struct {
 	Label string
 }
 
-func viewOf(m spawner.Model) serverView {
+// viewOf is the server as r's page shows it; its URL is on the
+// server's own origin under --user-subdomains.
+func (h *Hub) viewOf(r *http.Request, m spawner.Model) serverView {
 	v := serverView{Model: m}
+	v.URL = h.auth.ServerURL(r, m.URL)
 	switch m.State {
 	case spawner.Spawning:
 		v.Label = "Starting"
@@ -42,20 +45,20 @@ func viewOf(m spawner.Model) serverView {
 
 // serverOf is the user's server without its log lines (the home page
 // shows no logs), or nil when the hub runs no servers.
-func (h *Hub) serverOf(ctx context.Context, u spawner.User) (*serverView, error) {
+func (h *Hub) serverOf(r *http.Request, u spawner.User) (*serverView, error) {
 	if h.servers == nil {
 		return nil, nil
 	}
-	ms, err := h.servers.Servers(ctx, []spawner.User{u})
+	ms, err := h.servers.Servers(r.Context(), []spawner.User{u})
 	if err != nil {
 		return nil, err
 	}
-	v := viewOf(ms[u.Name])
+	v := h.viewOf(r, ms[u.Name])
 	return &v, nil
 }
 
 func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	srv, err := h.serverOf(r.Context(), serverUser(p.User))
+	srv, err := h.serverOf(r, serverUser(p.User))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return

@@ -72,14 +72,14 @@ func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		h.errorPage(w, r, err)
 		return
 	}
-	srv, err := h.serverOf(r.Context(), u)
+	srv, err := h.serverOf(r, u)
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
 	switch srv.State {
 	case spawner.Running:
-		http.Redirect(w, r, orURL(next, srv.URL), http.StatusFound)
+		http.Redirect(w, r, h.intoServer(r, next, name), http.StatusFound)
 		return
 	case spawner.Spawning:
 		http.Redirect(w, r, pendingURL(name, next), http.StatusFound)
@@ -109,13 +109,6 @@ func spawnPath(name string, p *auth.Principal) string {
 		return "/hub/spawn"
 	}
 	return "/hub/spawn/" + url.PathEscape(name)
-}
-
-func orURL(next, serverURL string) string {
-	if next != "" {
-		return next
-	}
-	return serverURL
 }
 
 // spawnSubmit is POST /hub/spawn[/{name}]: start, then watch it on the
@@ -155,10 +148,10 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	case err == nil, errors.Is(err, spawner.ErrPending), errors.Is(err, spawner.ErrSpawnFailed):
 		// The progress page shows how it goes, or how it failed.
 	case errors.Is(err, spawner.ErrAlreadyRunning):
-		http.Redirect(w, r, orURL(next, spawner.UserURL(name)), http.StatusSeeOther)
+		http.Redirect(w, r, h.intoServer(r, next, name), http.StatusSeeOther)
 		return
 	case errors.As(err, &le):
-		srv, _ := h.serverOf(r.Context(), u)
+		srv, _ := h.serverOf(r, u)
 		httperr.SetRetryAfter(w.Header(), le.RetryAfter)
 		h.renderSpawn(w, r, p, http.StatusTooManyRequests, name, next, srv, upperFirst(le.Error())+".")
 		return
@@ -193,14 +186,14 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	next := safeNext(r.URL.Query().Get("next"))
-	srv, err := h.serverOf(r.Context(), serverUser(u))
+	srv, err := h.serverOf(r, serverUser(u))
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
 	switch srv.State {
 	case spawner.Running:
-		http.Redirect(w, r, orURL(next, srv.URL), http.StatusFound)
+		http.Redirect(w, r, h.intoServer(r, next, name), http.StatusFound)
 		return
 	case spawner.Stopped, spawner.Stopping:
 		if name == p.User.Name {
@@ -217,7 +210,7 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 	data["Name"] = name
 	data["Server"] = srv
 	data["ProgressURL"] = "/hub/api/users/" + url.PathEscape(name) + "/server/progress"
-	data["Next"] = orURL(next, srv.URL)
+	data["Next"] = h.intoServer(r, next, name)
 	data["Retry"] = withNext(spawnPath(name, p), next)
 	data["Failed"] = srv.State == spawner.Failed
 	if srv.State == spawner.Failed {

@@ -54,7 +54,7 @@ func (h *Hub) addUsers(ctx context.Context, p *auth.Principal, names []string, a
 	clean := make([]string, len(names))
 	for i, n := range names {
 		clean[i] = strings.TrimSpace(n)
-		if err := auth.ValidateName(clean[i]); err != nil {
+		if err := h.checkName(clean[i]); err != nil {
 			return nil, &badNameError{name: clean[i], err: err}
 		}
 	}
@@ -71,6 +71,9 @@ func (h *Hub) addUsers(ctx context.Context, p *auth.Principal, names []string, a
 // addUser creates one user, with no password until one is set.
 func (h *Hub) addUser(ctx context.Context, p *auth.Principal, name string, admin bool) (*auth.User, error) {
 	if err := mayManageUsers(p, ""); err != nil {
+		return nil, err
+	}
+	if err := h.checkName(name); err != nil {
 		return nil, err
 	}
 	u, err := h.users.CreateUser(ctx, name, admin, "")
@@ -138,6 +141,9 @@ func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c 
 		}
 		renaming := c.Name != nil && *c.Name != name
 		if renaming {
+			if err := h.checkName(*c.Name); err != nil {
+				return err
+			}
 			if _, err := st.UserByName(ctx, *c.Name); err == nil {
 				return errorf(http.StatusConflict, "User %s already exists.", *c.Name)
 			}

@@ -24,11 +24,7 @@ func TestServerCannotSetTheHubsSessionCookie(t *testing.T) {
 		w.Header().Add("Set-Cookie", "username-x=1; Path=/user/alice/")
 		io.WriteString(w, "ok")
 	}))
-	t.Cleanup(planted.Close)
-	u, _ := url.Parse(planted.URL)
-	e.routes.mu.Lock()
-	e.routes.routes["alice"] = u
-	e.routes.mu.Unlock()
+	e.routeAlice(planted)
 
 	resp := e.get("GET", "/user/alice/tree", nil, e.session("alice"))
 	if resp.StatusCode != http.StatusOK {
@@ -46,4 +42,48 @@ func TestServerCannotSetTheHubsSessionCookie(t *testing.T) {
 			t.Errorf("the server's own cookie %s was dropped: %q", want, resp.Header.Values("Set-Cookie"))
 		}
 	}
+}
+
+// Under --user-subdomains the hub keeps cookies of its own on a user's
+// origin: the server cookie the hand-off gave the browser, and the
+// hand-off's state. User code runs on the server, so it never sees them
+// (a server cookie of an admin's would open the server as the admin),
+// and cannot set them for its visitors.
+func TestServerNeverSeesNorSetsTheHandoffCookies(t *testing.T) {
+	e := newEnv(t, false)
+	var seen string
+	planted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Get("Cookie")
+		for _, name := range []string{auth.ServerCookie, "__Host-" + auth.ServerCookie, auth.StateCookie, "__Host-" + auth.StateCookie} {
+			w.Header().Add("Set-Cookie", name+"=planted; Path=/")
+		}
+		w.Header().Add("Set-Cookie", "_xsrf=fromjupyter; Path=/")
+		io.WriteString(w, "ok")
+	}))
+	e.routeAlice(planted)
+
+	cookie := auth.ServerCookie + "=a; __Host-" + auth.ServerCookie + "=b; " + auth.StateCookie + "=c; __Host-" + auth.StateCookie + "=d; _xsrf=j"
+	resp := e.get("GET", "/user/alice/tree", map[string]string{"Cookie": cookie}, e.session("alice"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET = %d", resp.StatusCode)
+	}
+	if seen != "_xsrf=j" {
+		t.Errorf("the server was sent the cookies %q, want only its own _xsrf", seen)
+	}
+	var names []string
+	for _, c := range resp.Cookies() {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"_xsrf"}) {
+		t.Errorf("the server set %q through the proxy, want only its own _xsrf", names)
+	}
+}
+
+// routeAlice sends alice's server's requests to srv from now on.
+func (e *env) routeAlice(srv *httptest.Server) {
+	e.t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	e.routes.mu.Lock()
+	e.routes.routes["alice"] = u
+	e.routes.mu.Unlock()
 }

@@ -249,8 +249,9 @@ func setForwarded(h http.Header, in *http.Request, proxies auth.Proxies) {
 	h.Del("X-Real-Ip")
 }
 
-// stripCredentials removes the hub's session cookie and any
-// Authorization: user code runs on the server and must never see them.
+// stripCredentials removes the hub's session cookie, its cookies of a
+// user's origin (auth.HandoffCookie) and any Authorization: user code
+// runs on the server and must never see them.
 func stripCredentials(h http.Header) {
 	h.Del("Authorization")
 	cookies := h.Values("Cookie")
@@ -262,7 +263,7 @@ func stripCredentials(h http.Header) {
 		for _, part := range strings.Split(line, ";") {
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
-			if part == "" || auth.IsSessionCookie(name) {
+			if part == "" || auth.IsSessionCookie(name) || auth.HandoffCookie(name) {
 				continue
 			}
 			kept = append(kept, part)
@@ -278,12 +279,14 @@ func stripCredentials(h http.Header) {
 // cookie, under either of its names: it shares the hub's origin, and a
 // sparkhub-session it planted with a narrower path would be sent beside
 // the real one, logging out (or in as someone else) whoever opens the
-// server: the owner, or an admin with --admin-access.
+// server: the owner, or an admin with --admin-access. Under
+// --user-subdomains the same goes for the cookies the hub keeps on the
+// server's own origin.
 func dropHubCookies(resp *http.Response) error {
 	lines := resp.Header.Values("Set-Cookie")
 	kept := lines[:0:0]
 	for _, line := range lines {
-		if name, _, _ := strings.Cut(line, "="); !auth.IsSessionCookie(strings.TrimSpace(name)) {
+		if name, _, _ := strings.Cut(line, "="); !auth.IsSessionCookie(strings.TrimSpace(name)) && !auth.HandoffCookie(strings.TrimSpace(name)) {
 			kept = append(kept, line)
 		}
 	}

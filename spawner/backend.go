@@ -159,13 +159,19 @@ type Jupyter struct {
 // one's). The logout handler also goes to IdentityProvider, where
 // jupyter_server 2 reads it (its ServerApp option only counts with a
 // custom login handler).
+//
+// Remote access is allowed: the hub's proxy passes on the Host the
+// browser asked for (the hub's public name, or the user's own origin
+// under --user-subdomains), which a Jupyter listening on a loopback
+// address would otherwise refuse as not local. What that check guards
+// against, a web page reaching a loopback server through a name it
+// controls, gains nothing here: the server answers only with its token,
+// which only the hub's proxy holds.
 func (j Jupyter) Args(baseURL string) []string {
-	// The hub answers for who may reach the server, which listens only
-	// where the hub reaches it: Jupyter's own check that the Host is a
-	// local name (against DNS rebinding on a laptop) would refuse every
-	// request for the hub's real name.
-	args := []string{"--NotebookApp.base_url=" + baseURL, "--ServerApp.base_url=" + baseURL,
-		"--NotebookApp.allow_remote_access=True", "--ServerApp.allow_remote_access=True"}
+	args := []string{
+		"--NotebookApp.base_url=" + baseURL, "--ServerApp.base_url=" + baseURL,
+		"--NotebookApp.allow_remote_access=True", "--ServerApp.allow_remote_access=True",
+	}
 	if c := j.ContentsManagerClass; c != "" {
 		args = append(args, "--NotebookApp.contents_manager_class="+c, "--ServerApp.contents_manager_class="+c)
 	}
