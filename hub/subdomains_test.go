@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 )
@@ -475,6 +476,31 @@ func TestServerCookieEndsWithLogOutEverywhere(t *testing.T) {
 	}
 	if a := alice.do("GET", oh.url("alice.hub.test", "/user/alice/api"), "", map[string]string{"Accept": "application/json"}); a.status != http.StatusUnauthorized {
 		t.Errorf("after logging out everywhere: %d, want 401", a.status)
+	}
+}
+
+// TestServerCookieEndsWithLogout: logging one browser out of the hub
+// ends the server cookies its session gave on users' origins.
+func TestServerCookieEndsWithLogout(t *testing.T) {
+	oh := newOriginsHub(t, false)
+	alice := oh.browser(t, "alice")
+	if a, _ := alice.open(oh.url("alice.hub.test", "/user/alice/api")); a.status != http.StatusOK {
+		t.Fatalf("alice's server: %d", a.status)
+	}
+	c := alice.cookie("hub.test", auth.SessionCookie)
+	if c == nil {
+		t.Fatal("alice has no session cookie")
+	}
+	sess, err := oh.auth.Sessions.Parse(c.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What POST /hub/logout does.
+	if err := oh.auth.Store.RevokeSession(context.Background(), sess.UserID, sess.ID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if a := alice.do("GET", oh.url("alice.hub.test", "/user/alice/api"), "", map[string]string{"Accept": "application/json"}); a.status != http.StatusUnauthorized {
+		t.Errorf("after logging out: %d, want 401", a.status)
 	}
 }
 
