@@ -62,14 +62,17 @@ var errorTitles = map[int]string{
 
 // ErrorPage renders an error page in the hub's style, for the hub's
 // pages and the proxy alike. The top bar shows who is logged in, when
-// anyone is.
+// anyone is, on the hub's own host: on a user's origin
+// (--user-subdomains) the page holds nothing of the hub's, no XSRF
+// token for script there to read.
 func (pg *Pages) ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	title, ok := errorTitles[code]
 	if !ok {
 		title = http.StatusText(code)
 	}
 	data := map[string]any{"Title": title, "Message": msg, "Code": code}
-	if p, err := pg.auth.Authenticate(nil, r); err == nil && p.ViaCookie() {
+	_, onUserOrigin := pg.auth.Subdomains().OwnerOf(pg.auth.Proxies().Host(r))
+	if p, err := pg.auth.Authenticate(nil, r); err == nil && p.ViaCookie() && !onUserOrigin {
 		data["User"] = p.User
 		data["CanAdmin"] = p.Can(auth.ScopeAdminUsers, "")
 		data["XSRF"] = pg.auth.XSRFToken(w, r, p) // the top bar's Log out
