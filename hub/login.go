@@ -71,8 +71,9 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, name, "This form expired or came from another site. Please log in again.", next)
 		return
 	}
-	addr := h.auth.Proxies().ClientAddr(r).String()
-	u, err := h.auth.Login(r.Context(), strings.ToLower(name), r.PostForm.Get("password"), addr)
+	from := h.auth.Proxies().ClientAddr(r)
+	addr := from.String()
+	u, err := h.auth.Login(r.Context(), strings.ToLower(name), r.PostForm.Get("password"), from)
 	var te *auth.ThrottledError
 	switch {
 	case errors.As(err, &te):
