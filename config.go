@@ -41,6 +41,15 @@ type Config struct {
 	TLSCert string
 	TLSKey  string
 
+	// HeaderTimeout is how long a client has to send a request's
+	// headers; KeepAliveTimeout how long an idle connection waits for
+	// its next request. ClientTimeout and ClientMinRate bound bodies and
+	// answers (hub.Options).
+	HeaderTimeout    time.Duration
+	KeepAliveTimeout time.Duration
+	ClientTimeout    time.Duration
+	ClientMinRate    int64
+
 	LogLevel  string
 	LogFormat string
 
@@ -92,6 +101,10 @@ func defaults() Config {
 		Listen:                 ":8000",
 		DataDir:                "./data",
 		Migrate:                true,
+		HeaderTimeout:          defaultHeaderTimeout,
+		KeepAliveTimeout:       defaultKeepAliveTimeout,
+		ClientTimeout:          h.ClientTimeout,
+		ClientMinRate:          h.ClientMinRate,
 		LogLevel:               "info",
 		LogFormat:              "text",
 		BcryptCost:             auth.DefaultBcryptCost,
@@ -117,6 +130,8 @@ func (c *Config) hubOptions() hub.Options {
 		APIPageDefaultLimit:    c.APIPageDefaultLimit,
 		APIPageMaxLimit:        c.APIPageMaxLimit,
 		AuthenticatePrometheus: c.AuthenticatePrometheus,
+		ClientTimeout:          c.ClientTimeout,
+		ClientMinRate:          c.ClientMinRate,
 	}
 }
 
@@ -142,6 +157,10 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations on start")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's private key (PEM)")
+	fs.DurationVar(&c.HeaderTimeout, "header-timeout", c.HeaderTimeout, "how long a client has to send a request's headers")
+	fs.DurationVar(&c.KeepAliveTimeout, "keep-alive-timeout", c.KeepAliveTimeout, "how long an idle connection is kept open for the client's next request")
+	fs.DurationVar(&c.ClientTimeout, "client-timeout", c.ClientTimeout, "how long a client has to send a request's body, or to take each part of an answer, plus a second for every --client-min-rate bytes; a body slower than that is cut with 408")
+	fs.Var((*byteSize)(&c.ClientMinRate), "client-min-rate", "the slowest rate, in bytes a second, at which a client may send a body or take an answer past --client-timeout (16KiB)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login lasts without use; refreshed while in use")
 	fs.BoolVar(&c.AdminAccess, "admin-access", c.AdminAccess, "let admins reach other users' servers and notebooks (logged)")
 	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
@@ -509,6 +528,17 @@ func (c *Config) Finish() error {
 	}
 	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
 		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--header-timeout", c.HeaderTimeout}, {"--keep-alive-timeout", c.KeepAliveTimeout}, {"--client-timeout", c.ClientTimeout}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive", d.flag)
+		}
+	}
+	if c.ClientMinRate <= 0 {
+		return errors.New("--client-min-rate must be positive")
 	}
 	if c.WebsocketMaxMessage <= 0 {
 		return errors.New("--websocket-max-message must be positive")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sparkhub/sparkhub/hub"
 )
 
 func loadServe(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -205,6 +207,32 @@ func TestWebsocketMaxMessage(t *testing.T) {
 	}
 	if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), "--websocket-max-message must be positive") {
 		t.Errorf("0: Finish = %v", err)
+	}
+}
+
+// TestClientDeadlineFlags: the connection bounds default to the hub's
+// and serve's own, read sizes like --memory-limit, and must be positive.
+func TestClientDeadlineFlags(t *testing.T) {
+	cfg, err := loadServe(t, nil, nil)
+	if err != nil || cfg.ClientTimeout != hub.DefaultClientTimeout || cfg.ClientMinRate != hub.DefaultClientMinRate ||
+		cfg.HeaderTimeout != defaultHeaderTimeout || cfg.KeepAliveTimeout != defaultKeepAliveTimeout {
+		t.Errorf("defaults = %+v, %v", cfg, err)
+	}
+	cfg, err = loadServe(t, []string{"--client-min-rate", "64KiB", "--client-timeout", "1m"}, map[string]string{"SPARKHUB_HEADER_TIMEOUT": "5s"})
+	if err != nil || cfg.ClientMinRate != 64<<10 || cfg.ClientTimeout != time.Minute || cfg.HeaderTimeout != 5*time.Second {
+		t.Errorf("given = %d %v %v, %v", cfg.ClientMinRate, cfg.ClientTimeout, cfg.HeaderTimeout, err)
+	}
+	if o := cfg.hubOptions(); o.ClientMinRate != 64<<10 || o.ClientTimeout != time.Minute {
+		t.Errorf("the hub is handed %+v", o)
+	}
+	for _, flag := range []string{"--client-min-rate", "--client-timeout", "--header-timeout", "--keep-alive-timeout"} {
+		cfg, err := loadServe(t, []string{flag, "0"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), flag+" must be positive") {
+			t.Errorf("%s 0: Finish = %v", flag, err)
+		}
 	}
 }
 

@@ -20,8 +20,18 @@ import (
 // newContentsHub is a hub serving the real contents service.
 func newContentsHub(t *testing.T, adminAccess bool) *testHub {
 	t.Helper()
+	return newContentsHubWith(t, adminAccess, nil)
+}
+
+// newContentsHubWith is newContentsHub with the hub's options changed
+// by mod.
+func newContentsHubWith(t *testing.T, adminAccess bool, mod func(*Options)) *testHub {
+	t.Helper()
 	gdb := dbtest.Open(t, db.SQLite)
 	opts := DefaultOptions()
+	if mod != nil {
+		mod(&opts)
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	pw, _ := auth.NewPasswords(bcrypt.MinCost)

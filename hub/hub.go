@@ -66,11 +66,20 @@ type Options struct {
 	// AuthenticatePrometheus requires a token with read:metrics for
 	// /hub/metrics.
 	AuthenticatePrometheus bool
+	// ClientTimeout and ClientMinRate bound how long a client may take to
+	// send a request's body, or to take each part of an answer: the
+	// timeout, and a second for every ClientMinRate bytes
+	// (clientDeadlines). 0 is the default.
+	ClientTimeout time.Duration
+	ClientMinRate int64
 }
 
 // DefaultOptions are the hub's settings before the command line.
 func DefaultOptions() Options {
-	return Options{APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true}
+	return Options{
+		APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true,
+		ClientTimeout: DefaultClientTimeout, ClientMinRate: DefaultClientMinRate,
+	}
 }
 
 // Hub serves every /hub/ route.
@@ -96,6 +105,12 @@ type Hub struct {
 // New builds the hub; every page template is parsed here, so a broken
 // one stops the start.
 func New(opts Options, d Deps) (*Hub, error) {
+	if opts.ClientTimeout <= 0 {
+		opts.ClientTimeout = DefaultClientTimeout
+	}
+	if opts.ClientMinRate <= 0 {
+		opts.ClientMinRate = DefaultClientMinRate
+	}
 	h := &Hub{
 		opts:      opts,
 		db:        d.DB,
@@ -191,7 +206,7 @@ func (h *Hub) routes() {
 
 // Handler is the whole hub with its middleware.
 func (h *Hub) Handler() http.Handler {
-	return h.recoverPanics(h.metrics.instrument(h.headers(h.mux)))
+	return h.clientDeadlines(h.recoverPanics(h.metrics.instrument(h.headers(h.mux))))
 }
 
 // apiFunc is an API handler: it gets the authenticated principal and

@@ -58,7 +58,10 @@ func (h *Hub) renderLogin(w http.ResponseWriter, r *http.Request, code int, user
 func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	next := safeNext(r.URL.Query().Get("next"))
-	if err := r.ParseForm(); err != nil {
+	if err := r.ParseForm(); errors.Is(err, httperr.ErrSlowBody) {
+		h.renderLogin(w, r, http.StatusRequestTimeout, "", httperr.SlowBody, next)
+		return
+	} else if err != nil {
 		h.renderLogin(w, r, http.StatusBadRequest, "", "The form could not be read; please try again.", next)
 		return
 	}
