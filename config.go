@@ -79,6 +79,10 @@ type Config struct {
 	ContentsEncryptionKeys []string
 	ContentsMaxFileSize    int64
 	ContentsAllowHidden    bool
+	// ContentsUploadsPerUser large uploads (over ContentsLargeUpload
+	// bytes) one user may send at once (hub.Options).
+	ContentsUploadsPerUser int
+	ContentsLargeUpload    int64
 
 	// MemoryLimit is the soft limit on the hub's memory, in bytes, that
 	// main hands to runtime/debug.SetMemoryLimit; 0 leaves the Go
@@ -119,6 +123,8 @@ func defaults() Config {
 		IdleTimeout:            spawner.DefaultIdleTimeout,
 		CullInterval:           spawner.DefaultCullInterval,
 		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
+		ContentsUploadsPerUser: h.UploadsPerUser,
+		ContentsLargeUpload:    h.LargeUpload,
 		WebsocketMaxMessage:    proxy.DefaultMaxMessageSize,
 		Mesos:                  mesosDefaults(),
 	}
@@ -132,6 +138,8 @@ func (c *Config) hubOptions() hub.Options {
 		AuthenticatePrometheus: c.AuthenticatePrometheus,
 		ClientTimeout:          c.ClientTimeout,
 		ClientMinRate:          c.ClientMinRate,
+		UploadsPerUser:         c.ContentsUploadsPerUser,
+		LargeUpload:            c.ContentsLargeUpload,
 	}
 }
 
@@ -181,6 +189,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
 	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
 	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
+	fs.IntVar(&c.ContentsUploadsPerUser, "contents-uploads-per-user", c.ContentsUploadsPerUser, "most uploads larger than --contents-large-upload one user may send at once; the next is a 429 (0: no limit)")
+	fs.Var((*byteSize)(&c.ContentsLargeUpload), "contents-large-upload", "the size from which a contents upload counts toward --contents-uploads-per-user (1MiB); one of unknown length always counts")
 	fs.Var((*byteSize)(&c.WebsocketMaxMessage), "websocket-max-message", "largest websocket message relayed either way, as GOMEMLIMIT takes sizes (64MiB); a larger one closes the websocket with 1009")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
@@ -542,6 +552,9 @@ func (c *Config) Finish() error {
 	}
 	if c.WebsocketMaxMessage <= 0 {
 		return errors.New("--websocket-max-message must be positive")
+	}
+	if c.ContentsUploadsPerUser < 0 {
+		return errors.New("--contents-uploads-per-user must be 0 (no limit) or more")
 	}
 	if c.ContentsMaxFileSize <= 0 {
 		return errors.New("--contents-max-file-size must be positive")

@@ -236,6 +236,26 @@ func TestClientDeadlineFlags(t *testing.T) {
 	}
 }
 
+// TestContentsUploadFlags: the per-user upload limit defaults to the
+// hub's, reaches it, and may be 0 (no limit) but not negative.
+func TestContentsUploadFlags(t *testing.T) {
+	cfg, err := loadServe(t, nil, nil)
+	if err != nil || cfg.ContentsUploadsPerUser != hub.DefaultUploadsPerUser || cfg.ContentsLargeUpload != hub.DefaultLargeUpload {
+		t.Errorf("defaults = %d, %d, %v", cfg.ContentsUploadsPerUser, cfg.ContentsLargeUpload, err)
+	}
+	cfg, err = loadServe(t, []string{"--contents-uploads-per-user", "0", "--contents-large-upload", "8MiB"}, nil)
+	if err != nil || cfg.Finish() != nil {
+		t.Fatalf("0 and 8MiB: %v", err)
+	}
+	if o := cfg.hubOptions(); o.UploadsPerUser != 0 || o.LargeUpload != 8<<20 {
+		t.Errorf("the hub is handed %d, %d", o.UploadsPerUser, o.LargeUpload)
+	}
+	cfg, _ = loadServe(t, []string{"--contents-uploads-per-user", "-1"}, nil)
+	if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), "--contents-uploads-per-user") {
+		t.Errorf("-1: Finish = %v", err)
+	}
+}
+
 func TestLogLevel(t *testing.T) {
 	for _, tc := range []struct {
 		level string

@@ -72,6 +72,11 @@ type Options struct {
 	// (clientDeadlines). 0 is the default.
 	ClientTimeout time.Duration
 	ClientMinRate int64
+	// UploadsPerUser is how many contents uploads larger than
+	// LargeUpload bytes (or of unknown length) one user may send at
+	// once; the next is a 429. 0: no limit.
+	UploadsPerUser int
+	LargeUpload    int64
 }
 
 // DefaultOptions are the hub's settings before the command line.
@@ -79,6 +84,7 @@ func DefaultOptions() Options {
 	return Options{
 		APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true,
 		ClientTimeout: DefaultClientTimeout, ClientMinRate: DefaultClientMinRate,
+		UploadsPerUser: DefaultUploadsPerUser, LargeUpload: DefaultLargeUpload,
 	}
 }
 
@@ -100,6 +106,7 @@ type Hub struct {
 	mux       *http.ServeMux
 	startedAt time.Time
 	once      onceValues
+	uploads   *uploads
 }
 
 // New builds the hub; every page template is parsed here, so a broken
@@ -125,6 +132,7 @@ func New(opts Options, d Deps) (*Hub, error) {
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
+		uploads:   &uploads{max: opts.UploadsPerUser, large: opts.LargeUpload, busy: map[string]int{}},
 	}
 	if h.profiles == nil {
 		h.profiles = images.DefaultCatalog()
