@@ -91,6 +91,9 @@ type Config struct {
 	// WebsocketMaxMessage is the largest websocket message the proxy
 	// relays, in bytes.
 	WebsocketMaxMessage int64
+	// WebsocketPingInterval is how often the relay pings both ends of a
+	// websocket.
+	WebsocketPingInterval time.Duration
 
 	// Mesos holds the --mesos-* settings (config_mesos.go).
 	Mesos MesosConfig
@@ -126,6 +129,7 @@ func defaults() Config {
 		ContentsUploadsPerUser: h.UploadsPerUser,
 		ContentsLargeUpload:    h.LargeUpload,
 		WebsocketMaxMessage:    proxy.DefaultMaxMessageSize,
+		WebsocketPingInterval:  proxy.DefaultPingInterval,
 		Mesos:                  mesosDefaults(),
 	}
 }
@@ -192,6 +196,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ContentsUploadsPerUser, "contents-uploads-per-user", c.ContentsUploadsPerUser, "most uploads larger than --contents-large-upload one user may send at once; the next is a 429 (0: no limit)")
 	fs.Var((*byteSize)(&c.ContentsLargeUpload), "contents-large-upload", "the size from which a contents upload counts toward --contents-uploads-per-user (1MiB); one of unknown length always counts")
 	fs.Var((*byteSize)(&c.WebsocketMaxMessage), "websocket-max-message", "largest websocket message relayed either way, as GOMEMLIMIT takes sizes (64MiB); a larger one closes the websocket with 1009")
+	fs.DurationVar(&c.WebsocketPingInterval, "websocket-ping-interval", c.WebsocketPingInterval, "how often the websocket relay pings the browser and the server; an end not heard from for two intervals is dropped")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
@@ -542,7 +547,7 @@ func (c *Config) Finish() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--header-timeout", c.HeaderTimeout}, {"--keep-alive-timeout", c.KeepAliveTimeout}, {"--client-timeout", c.ClientTimeout}} {
+	}{{"--header-timeout", c.HeaderTimeout}, {"--keep-alive-timeout", c.KeepAliveTimeout}, {"--client-timeout", c.ClientTimeout}, {"--websocket-ping-interval", c.WebsocketPingInterval}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s must be positive", d.flag)
 		}

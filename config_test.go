@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/proxy"
 )
 
 func loadServe(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -194,8 +195,8 @@ func TestMemoryLimit(t *testing.T) {
 // proxy's, reads sizes like --memory-limit, and must be positive.
 func TestWebsocketMaxMessage(t *testing.T) {
 	cfg, err := loadServe(t, nil, nil)
-	if err != nil || cfg.WebsocketMaxMessage != 64<<20 {
-		t.Errorf("default = %d, %v; want 64 MiB", cfg.WebsocketMaxMessage, err)
+	if err != nil || cfg.WebsocketMaxMessage != 64<<20 || cfg.WebsocketPingInterval != proxy.DefaultPingInterval {
+		t.Errorf("default = %d, %v, %v; want 64 MiB and the proxy's ping interval", cfg.WebsocketMaxMessage, cfg.WebsocketPingInterval, err)
 	}
 	cfg, err = loadServe(t, []string{"--websocket-max-message", "1MiB"}, nil)
 	if err != nil || cfg.WebsocketMaxMessage != 1<<20 {
@@ -225,7 +226,7 @@ func TestClientDeadlineFlags(t *testing.T) {
 	if o := cfg.hubOptions(); o.ClientMinRate != 64<<10 || o.ClientTimeout != time.Minute {
 		t.Errorf("the hub is handed %+v", o)
 	}
-	for _, flag := range []string{"--client-min-rate", "--client-timeout", "--header-timeout", "--keep-alive-timeout"} {
+	for _, flag := range []string{"--client-min-rate", "--client-timeout", "--header-timeout", "--keep-alive-timeout", "--websocket-ping-interval"} {
 		cfg, err := loadServe(t, []string{flag, "0"}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -144,7 +144,7 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage, MaxMessageSize: cfg.WebsocketMaxMessage})
+	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage, MaxMessageSize: cfg.WebsocketMaxMessage, PingInterval: cfg.WebsocketPingInterval})
 	h, err := hub.New(cfg.hubOptions(), hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Pages: pages, Proxy: px, Profiles: catalog,
@@ -157,7 +157,7 @@ func (c *cli) serve(args []string) error {
 	// cut a large upload on a slow line and every long stream. The hub
 	// sets each body's and each answer's deadline from its size
 	// (--client-timeout, --client-min-rate); a websocket, once
-	// hijacked, has the relay's pings.
+	// hijacked, has the relay's pings (--websocket-ping-interval).
 	srv := &http.Server{
 		Handler:           h.Handler(),
 		ReadHeaderTimeout: cfg.HeaderTimeout,
