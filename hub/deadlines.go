@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
@@ -53,7 +54,16 @@ func (h *Hub) clientDeadlines(next http.Handler) http.Handler {
 			r.Body, dw.body = body, body
 		}
 		defer func() {
-			if body != nil && body.slow.Load() {
+			if body != nil && body.cut(r) {
+				// The proxy's transport sees the request's context end
+				// with the connection's read, and leaves the answer.
+				if !dw.answered && !dw.hijacked {
+					if auth.IsBrowser(r) {
+						h.ErrorPage(dw, r, http.StatusRequestTimeout, httperr.SlowBody)
+					} else {
+						h.writeError(dw, r, httperr.ErrSlowBody)
+					}
+				}
 				h.log.InfoContext(r.Context(), "request body arrived too slowly; connection closed",
 					"method", r.Method, "path", r.URL.Path, "client", h.auth.Proxies().ClientAddr(r).String(), "bytes", body.n.Load())
 			}
@@ -87,6 +97,14 @@ type deadlineBody struct {
 
 func (b *deadlineBody) deadline() time.Time {
 	return b.start.Add(allowance(b.n.Load(), b.rate, b.timeout))
+}
+
+// cut reports whether the body was cut for arriving too slowly: its
+// read ran out of time, or the connection's did (which ends the
+// request's context) past the body's deadline, when the reader, in
+// another goroutine, may not have returned yet.
+func (b *deadlineBody) cut(r *http.Request) bool {
+	return b.slow.Load() || !b.done.Load() && r.Context().Err() != nil && !time.Now().Before(b.deadline())
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {

@@ -314,10 +314,6 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 		return
 	}
-	if errors.Is(err, httperr.ErrSlowBody) {
-		p.fail(w, r, http.StatusRequestTimeout, httperr.SlowBody)
-		return
-	}
 	name := r.PathValue("name")
 	p.log.WarnContext(r.Context(), "user server did not answer", "user", name, "path", r.URL.Path, "err", err)
 	p.fail(w, r, http.StatusBadGateway, fmt.Sprintf("The server of %s did not answer; if this goes on, stop it and start it again from the home page.", name))
