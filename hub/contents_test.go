@@ -200,8 +200,8 @@ func TestUploadsPerUser(t *testing.T) {
 	}
 	hubtest.WaitFor(t, "alice's two uploads to arrive", giveUp, func() bool { return th.busyUploads("alice") == 2 })
 
-	resp, body, _ := trickle(t, th.srv.URL, rawRequest{"PUT", "/user/alice/api/contents/third.txt",
-		map[string]string{"Authorization": "token " + alice, "Content-Type": "application/json"}, len(large)})
+	resp, body, _ := hubtest.Trickle(t, th.srv.URL, hubtest.Request{Method: "PUT", Path: "/user/alice/api/contents/third.txt",
+		Header: map[string]string{"Authorization": "token " + alice, "Content-Type": "application/json"}, Declared: int64(len(large))})
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "already sending 2 large files at once") {
 		t.Fatalf("alice's third large upload = %d, Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,64 +21,6 @@ import (
 // speed the hub must reach.
 const giveUp = 30 * time.Second
 
-// rawRequest is an HTTP/1.1 request written on a connection of its own.
-type rawRequest struct {
-	method, path string
-	header       map[string]string
-	declared     int // Content-Length
-}
-
-// trickle sends rq's headers, then its body a space (JSON's and a
-// form's filler) every 50 ms, as a
-// client holding the connection would, until the hub answers. It returns
-// the answer, its body, and whether the hub then closed the connection.
-func trickle(t *testing.T, base string, rq rawRequest) (*http.Response, string, bool) {
-	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var head strings.Builder
-	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", rq.method, rq.path, u.Host, rq.declared)
-	for k, v := range rq.header {
-		fmt.Fprintf(&head, "%s: %s\r\n", k, v)
-	}
-	head.WriteString("\r\n")
-	if _, err := io.WriteString(conn, head.String()); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := conn.Write([]byte(" ")); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	conn.SetReadDeadline(time.Now().Add(giveUp))
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("%s %s: no answer: %v", rq.method, rq.path, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	_, err = br.ReadByte()
-	var ne net.Error
-	closed := err != nil && !(errors.As(err, &ne) && ne.Timeout())
-	return resp, string(body), closed
-}
-
 // TestTricklingBodyIsCut runs the slow-body attack on each kind of
 // endpoint that reads a body: headers declaring a large body, then a
 // byte every 50 ms. Each is answered 408 with a sentence once the
@@ -93,16 +34,16 @@ func TestTricklingBodyIsCut(t *testing.T) {
 	before := th.snapshot()
 	for _, tc := range []struct {
 		name string
-		rq   rawRequest
+		rq   hubtest.Request
 		want int
 	}{
-		{"API", rawRequest{"POST", "/hub/api/users/alice/tokens", map[string]string{"Authorization": "token " + tok, "Content-Type": "application/json"}, 1 << 20}, http.StatusRequestTimeout},
-		{"login form", rawRequest{"POST", "/hub/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 60 << 10}, http.StatusRequestTimeout},
-		{"contents", rawRequest{"PUT", "/user/alice/api/contents/big.txt", map[string]string{"Authorization": "token " + tok, "Content-Type": "application/json"}, 200 << 20}, http.StatusRequestTimeout},
-		{"anonymous contents", rawRequest{"PUT", "/user/alice/api/contents/big.txt", map[string]string{"Content-Type": "application/json"}, 200 << 20}, http.StatusUnauthorized},
+		{"API", hubtest.Request{Method: "POST", Path: "/hub/api/users/alice/tokens", Header: map[string]string{"Authorization": "token " + tok, "Content-Type": "application/json"}, Declared: 1 << 20}, http.StatusRequestTimeout},
+		{"login form", hubtest.Request{Method: "POST", Path: "/hub/login", Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Declared: 60 << 10}, http.StatusRequestTimeout},
+		{"contents", hubtest.Request{Method: "PUT", Path: "/user/alice/api/contents/big.txt", Header: map[string]string{"Authorization": "token " + tok, "Content-Type": "application/json"}, Declared: 200 << 20}, http.StatusRequestTimeout},
+		{"anonymous contents", hubtest.Request{Method: "PUT", Path: "/user/alice/api/contents/big.txt", Header: map[string]string{"Content-Type": "application/json"}, Declared: 200 << 20}, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body, closed := trickle(t, th.srv.URL, tc.rq)
+			resp, body, closed := hubtest.Trickle(t, th.srv.URL, tc.rq)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status = %d, want %d\n%s", resp.StatusCode, tc.want, body)
 			}
