@@ -42,6 +42,15 @@ type Config struct {
 	TLSCert string
 	TLSKey  string
 
+	// HeaderTimeout is how long a client has to send a request's
+	// headers; KeepAliveTimeout how long an idle connection waits for
+	// its next request. ClientTimeout and ClientMinRate bound bodies and
+	// answers (hub.Options).
+	HeaderTimeout    time.Duration
+	KeepAliveTimeout time.Duration
+	ClientTimeout    time.Duration
+	ClientMinRate    int64
+
 	LogLevel  string
 	LogFormat string
 
@@ -76,6 +85,10 @@ type Config struct {
 	ContentsEncryptionKeys []string
 	ContentsMaxFileSize    int64
 	ContentsAllowHidden    bool
+	// ContentsUploadsPerUser large uploads (over ContentsLargeUpload
+	// bytes) one user may send at once (hub.Options).
+	ContentsUploadsPerUser int
+	ContentsLargeUpload    int64
 
 	// MemoryLimit is the soft limit on the hub's memory, in bytes, that
 	// main hands to runtime/debug.SetMemoryLimit; 0 leaves the Go
@@ -84,6 +97,9 @@ type Config struct {
 	// WebsocketMaxMessage is the largest websocket message the proxy
 	// relays, in bytes.
 	WebsocketMaxMessage int64
+	// WebsocketPingInterval is how often the relay pings both ends of a
+	// websocket.
+	WebsocketPingInterval time.Duration
 
 	// Mesos holds the --mesos-* settings (config_mesos.go).
 	Mesos MesosConfig
@@ -99,6 +115,10 @@ func defaults() Config {
 		DataDir:                "./data",
 		LocalAccountPrefix:     local.DefaultAccountPrefix,
 		Migrate:                true,
+		HeaderTimeout:          defaultHeaderTimeout,
+		KeepAliveTimeout:       defaultKeepAliveTimeout,
+		ClientTimeout:          h.ClientTimeout,
+		ClientMinRate:          h.ClientMinRate,
 		LogLevel:               "info",
 		LogFormat:              "text",
 		BcryptCost:             auth.DefaultBcryptCost,
@@ -113,7 +133,10 @@ func defaults() Config {
 		IdleTimeout:            spawner.DefaultIdleTimeout,
 		CullInterval:           spawner.DefaultCullInterval,
 		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
+		ContentsUploadsPerUser: h.UploadsPerUser,
+		ContentsLargeUpload:    h.LargeUpload,
 		WebsocketMaxMessage:    proxy.DefaultMaxMessageSize,
+		WebsocketPingInterval:  proxy.DefaultPingInterval,
 		Mesos:                  mesosDefaults(),
 	}
 }
@@ -124,6 +147,10 @@ func (c *Config) hubOptions() hub.Options {
 		APIPageDefaultLimit:    c.APIPageDefaultLimit,
 		APIPageMaxLimit:        c.APIPageMaxLimit,
 		AuthenticatePrometheus: c.AuthenticatePrometheus,
+		ClientTimeout:          c.ClientTimeout,
+		ClientMinRate:          c.ClientMinRate,
+		UploadsPerUser:         c.ContentsUploadsPerUser,
+		LargeUpload:            c.ContentsLargeUpload,
 	}
 }
 
@@ -149,6 +176,10 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply database migrations on start")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the certificate's private key (PEM)")
+	fs.DurationVar(&c.HeaderTimeout, "header-timeout", c.HeaderTimeout, "how long a client has to send a request's headers")
+	fs.DurationVar(&c.KeepAliveTimeout, "keep-alive-timeout", c.KeepAliveTimeout, "how long an idle connection is kept open for the client's next request")
+	fs.DurationVar(&c.ClientTimeout, "client-timeout", c.ClientTimeout, "how long a client has to send a request's body, or to take each part of an answer, plus a second for every --client-min-rate bytes; a body slower than that is cut with 408")
+	fs.Var((*byteSize)(&c.ClientMinRate), "client-min-rate", "the slowest rate, in bytes a second, at which a client may send a body or take an answer past --client-timeout (16KiB)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login lasts without use; refreshed while in use")
 	fs.BoolVar(&c.AdminAccess, "admin-access", c.AdminAccess, "let admins reach other users' servers and notebooks (logged)")
 	fs.Var((*listFlag)(&c.TrustedProxies), "trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are believed")
@@ -172,7 +203,10 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")
 	fs.Int64Var(&c.ContentsMaxFileSize, "contents-max-file-size", c.ContentsMaxFileSize, "largest file or notebook stored, in bytes as stored")
 	fs.BoolVar(&c.ContentsAllowHidden, "contents-allow-hidden", c.ContentsAllowHidden, "show and allow files whose names start with '.'")
+	fs.IntVar(&c.ContentsUploadsPerUser, "contents-uploads-per-user", c.ContentsUploadsPerUser, "most uploads larger than --contents-large-upload one user may send at once; the next is a 429 (0: no limit)")
+	fs.Var((*byteSize)(&c.ContentsLargeUpload), "contents-large-upload", "the size from which a contents upload counts toward --contents-uploads-per-user (1MiB); one of unknown length always counts")
 	fs.Var((*byteSize)(&c.WebsocketMaxMessage), "websocket-max-message", "largest websocket message relayed either way, as GOMEMLIMIT takes sizes (64MiB); a larger one closes the websocket with 1009")
+	fs.DurationVar(&c.WebsocketPingInterval, "websocket-ping-interval", c.WebsocketPingInterval, "how often the websocket relay pings the browser and the server; an end not heard from for two intervals is dropped")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
@@ -523,8 +557,22 @@ func (c *Config) Finish() error {
 	if c.APIPageDefaultLimit < 1 || c.APIPageMaxLimit < c.APIPageDefaultLimit {
 		return errors.New("--api-page-default-limit must be at least 1 and at most --api-page-max-limit")
 	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--header-timeout", c.HeaderTimeout}, {"--keep-alive-timeout", c.KeepAliveTimeout}, {"--client-timeout", c.ClientTimeout}, {"--websocket-ping-interval", c.WebsocketPingInterval}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive", d.flag)
+		}
+	}
+	if c.ClientMinRate <= 0 {
+		return errors.New("--client-min-rate must be positive")
+	}
 	if c.WebsocketMaxMessage <= 0 {
 		return errors.New("--websocket-max-message must be positive")
+	}
+	if c.ContentsUploadsPerUser < 0 {
+		return errors.New("--contents-uploads-per-user must be 0 (no limit) or more")
 	}
 	if c.ContentsMaxFileSize <= 0 {
 		return errors.New("--contents-max-file-size must be positive")

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sparkhub/sparkhub/hub"
+	"github.com/sparkhub/sparkhub/proxy"
 )
 
 func loadServe(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -192,8 +195,8 @@ func TestMemoryLimit(t *testing.T) {
 // proxy's, reads sizes like --memory-limit, and must be positive.
 func TestWebsocketMaxMessage(t *testing.T) {
 	cfg, err := loadServe(t, nil, nil)
-	if err != nil || cfg.WebsocketMaxMessage != 64<<20 {
-		t.Errorf("default = %d, %v; want 64 MiB", cfg.WebsocketMaxMessage, err)
+	if err != nil || cfg.WebsocketMaxMessage != 64<<20 || cfg.WebsocketPingInterval != proxy.DefaultPingInterval {
+		t.Errorf("default = %d, %v, %v; want 64 MiB and the proxy's ping interval", cfg.WebsocketMaxMessage, cfg.WebsocketPingInterval, err)
 	}
 	cfg, err = loadServe(t, []string{"--websocket-max-message", "1MiB"}, nil)
 	if err != nil || cfg.WebsocketMaxMessage != 1<<20 {
@@ -205,6 +208,52 @@ func TestWebsocketMaxMessage(t *testing.T) {
 	}
 	if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), "--websocket-max-message must be positive") {
 		t.Errorf("0: Finish = %v", err)
+	}
+}
+
+// TestClientDeadlineFlags: the connection bounds default to the hub's
+// and serve's own, read sizes like --memory-limit, and must be positive.
+func TestClientDeadlineFlags(t *testing.T) {
+	cfg, err := loadServe(t, nil, nil)
+	if err != nil || cfg.ClientTimeout != hub.DefaultClientTimeout || cfg.ClientMinRate != hub.DefaultClientMinRate ||
+		cfg.HeaderTimeout != defaultHeaderTimeout || cfg.KeepAliveTimeout != defaultKeepAliveTimeout {
+		t.Errorf("defaults = %+v, %v", cfg, err)
+	}
+	cfg, err = loadServe(t, []string{"--client-min-rate", "64KiB", "--client-timeout", "1m"}, map[string]string{"SPARKHUB_HEADER_TIMEOUT": "5s"})
+	if err != nil || cfg.ClientMinRate != 64<<10 || cfg.ClientTimeout != time.Minute || cfg.HeaderTimeout != 5*time.Second {
+		t.Errorf("given = %d %v %v, %v", cfg.ClientMinRate, cfg.ClientTimeout, cfg.HeaderTimeout, err)
+	}
+	if o := cfg.hubOptions(); o.ClientMinRate != 64<<10 || o.ClientTimeout != time.Minute {
+		t.Errorf("the hub is handed %+v", o)
+	}
+	for _, flag := range []string{"--client-min-rate", "--client-timeout", "--header-timeout", "--keep-alive-timeout", "--websocket-ping-interval"} {
+		cfg, err := loadServe(t, []string{flag, "0"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), flag+" must be positive") {
+			t.Errorf("%s 0: Finish = %v", flag, err)
+		}
+	}
+}
+
+// TestContentsUploadFlags: the per-user upload limit defaults to the
+// hub's, reaches it, and may be 0 (no limit) but not negative.
+func TestContentsUploadFlags(t *testing.T) {
+	cfg, err := loadServe(t, nil, nil)
+	if err != nil || cfg.ContentsUploadsPerUser != hub.DefaultUploadsPerUser || cfg.ContentsLargeUpload != hub.DefaultLargeUpload {
+		t.Errorf("defaults = %d, %d, %v", cfg.ContentsUploadsPerUser, cfg.ContentsLargeUpload, err)
+	}
+	cfg, err = loadServe(t, []string{"--contents-uploads-per-user", "0", "--contents-large-upload", "8MiB"}, nil)
+	if err != nil || cfg.Finish() != nil {
+		t.Fatalf("0 and 8MiB: %v", err)
+	}
+	if o := cfg.hubOptions(); o.UploadsPerUser != 0 || o.LargeUpload != 8<<20 {
+		t.Errorf("the hub is handed %d, %d", o.UploadsPerUser, o.LargeUpload)
+	}
+	cfg, _ = loadServe(t, []string{"--contents-uploads-per-user", "-1"}, nil)
+	if err := cfg.Finish(); err == nil || !strings.Contains(err.Error(), "--contents-uploads-per-user") {
+		t.Errorf("-1: Finish = %v", err)
 	}
 }
 

@@ -152,7 +152,7 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage, MaxMessageSize: cfg.WebsocketMaxMessage})
+	px := proxy.New(authn, servers, proxy.Options{Logger: log, ErrorPage: pages.ErrorPage, MaxMessageSize: cfg.WebsocketMaxMessage, PingInterval: cfg.WebsocketPingInterval})
 	h, err := hub.New(cfg.hubOptions(), hub.Deps{
 		DB: gdb, Auth: authn, Logger: log, Version: version,
 		SpawnerName: cfg.Spawner, Spawner: servers, Pages: pages, Proxy: px, Profiles: catalog,
@@ -161,10 +161,15 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	// No ReadTimeout or WriteTimeout: one bound for every request would
+	// cut a large upload on a slow line and every long stream. The hub
+	// sets each body's and each answer's deadline from its size
+	// (--client-timeout, --client-min-rate); a websocket, once
+	// hijacked, has the relay's pings (--websocket-ping-interval).
 	srv := &http.Server{
 		Handler:           h.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		IdleTimeout:       cfg.KeepAliveTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
@@ -201,6 +206,13 @@ func (c *cli) serve(args []string) error {
 	})
 	return g.Wait()
 }
+
+// How long a client has to send a request's headers, and how long an
+// idle connection waits for its next request.
+const (
+	defaultHeaderTimeout    = 10 * time.Second
+	defaultKeepAliveTimeout = 2 * time.Minute
+)
 
 // displayAddr is where a person on this machine opens the hub: an
 // address listening on every interface is shown as localhost.

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -234,6 +236,73 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
+// TestLoginThrottleCountsPerAddress: failures count per account and
+// address, and per address; a run of them locks out that address only,
+// so the owner logs in from anywhere else, and an IPv6 client counts by
+// its /64 (it cannot take a fresh address per guess).
+func TestLoginThrottleCountsPerAddress(t *testing.T) {
+	ctx := context.Background()
+	a := newTestAuth(t, dbtest.Open(t, "sqlite"), false)
+	hash, err := a.Passwords.Hash("the right password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"admin", "bob"} {
+		if _, err := a.Store.CreateUser(ctx, name, name == "admin", hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(name, password, addr string) error {
+		_, err := a.Login(ctx, name, password, netip.MustParseAddr(addr))
+		return err
+	}
+	throttled := func(err error) bool {
+		var te *ThrottledError
+		return errors.As(err, &te)
+	}
+	attacker := "203.0.113.7"
+	for i := 0; i < 5; i++ {
+		if err := login("admin", "guess", attacker); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("guess %d = %v, want a wrong password", i+1, err)
+		}
+	}
+	if err := login("admin", "guess", attacker); !throttled(err) {
+		t.Fatalf("6th guess from one address = %v, want throttled", err)
+	}
+	if err := login("admin", "the right password", attacker); !throttled(err) {
+		t.Fatalf("the right password from the guessing address = %v, want throttled", err)
+	}
+	if err := login("admin", "the right password", "198.51.100.1"); err != nil {
+		t.Fatalf("the owner from another address = %v, want in", err)
+	}
+	if err := login("bob", "the right password", attacker); err != nil {
+		t.Fatalf("another account from that address, under the per-address limit = %v", err)
+	}
+
+	// Spraying: one wrong password at each of many accounts.
+	sprayer := "192.0.2.9"
+	for i := 0; i < 21 && !throttled(err); i++ {
+		err = login(fmt.Sprintf("user%d", i), "guess", sprayer)
+	}
+	if !throttled(err) {
+		t.Fatalf("21 accounts guessed from one address: %v, want throttled", err)
+	}
+	if err := login("bob", "the right password", sprayer); !throttled(err) {
+		t.Fatalf("right password from the spraying address = %v, want throttled", err)
+	}
+
+	// IPv6: one /64 is one client; the next /64 is another.
+	for i := 0; i < 6; i++ {
+		login("admin", "guess", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if err := login("admin", "the right password", "2001:db8:1:2:ffff::1"); !throttled(err) {
+		t.Fatalf("the same /64 = %v, want throttled", err)
+	}
+	if err := login("admin", "the right password", "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64 = %v, want in", err)
+	}
+}
+
 func newTestAuth(t *testing.T, gdb *gorm.DB, adminAccess bool) *Authenticator {
 	t.Helper()
 	pw, err := NewPasswords(bcrypt.MinCost)
@@ -280,13 +349,13 @@ func TestUsersAndTokensOnEveryDatabase(t *testing.T) {
 			t.Fatalf("name filter %% matched %d users; wildcards must be literal", total)
 		}
 
-		if u, err := a.Login(ctx, "alice", "correct horse", "1.2.3.4"); err != nil || u.ID != alice.ID {
+		if u, err := a.Login(ctx, "alice", "correct horse", netip.MustParseAddr("1.2.3.4")); err != nil || u.ID != alice.ID {
 			t.Fatalf("Login = %v, %v", u, err)
 		}
-		if _, err := a.Login(ctx, "alice", "wrong", "1.2.3.4"); !errors.Is(err, ErrBadCredentials) {
+		if _, err := a.Login(ctx, "alice", "wrong", netip.MustParseAddr("1.2.3.4")); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("wrong password: %v", err)
 		}
-		if _, err := a.Login(ctx, "nobody", "wrong", "1.2.3.4"); !errors.Is(err, ErrBadCredentials) {
+		if _, err := a.Login(ctx, "nobody", "wrong", netip.MustParseAddr("1.2.3.4")); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("unknown user: %v", err)
 		}
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -72,8 +73,11 @@ type Options struct {
 	AdminAccess bool
 	// Proxies whose X-Forwarded-* headers are believed.
 	Proxies Proxies
-	// Throttles for login failures per username and per client address.
-	UserThrottle, AddrThrottle *Throttle
+	// AccountAddrThrottle counts login failures per account and client
+	// address together, AddrThrottle per client address over every
+	// account. No throttle counts an account's failures from everywhere:
+	// anyone who knows a name could then lock its owner out.
+	AccountAddrThrottle, AddrThrottle *Throttle
 	// Subdomains serves each user's server from an origin of its own
 	// (--user-subdomains); the zero value keeps them on the hub's.
 	Subdomains Subdomains
@@ -90,11 +94,11 @@ type Authenticator struct {
 }
 
 // NewAuthenticator wires the pieces; nil throttles get the defaults: 5
-// free failures per username and 20 per address in 15 minutes, then a
-// 30 s lockout doubling up to 15 minutes.
+// free failures per account from one address and 20 per address in 15
+// minutes, then a 30 s lockout doubling up to 15 minutes.
 func NewAuthenticator(store *Store, pw *Passwords, sessions *Sessions, opts Options) *Authenticator {
-	if opts.UserThrottle == nil {
-		opts.UserThrottle = NewThrottle(5, 15*time.Minute, 30*time.Second, 15*time.Minute)
+	if opts.AccountAddrThrottle == nil {
+		opts.AccountAddrThrottle = NewThrottle(5, 15*time.Minute, 30*time.Second, 15*time.Minute)
 	}
 	if opts.AddrThrottle == nil {
 		opts.AddrThrottle = NewThrottle(20, 15*time.Minute, 30*time.Second, 15*time.Minute)
@@ -117,10 +121,13 @@ func (e *ThrottledError) Seconds() int { return httperr.Seconds(e.RetryAfter) }
 
 // Login checks a username and password from the client at addr. An
 // unknown user costs the same bcrypt time as a wrong password, and both
-// say ErrBadCredentials. Too many failures give a *ThrottledError.
-func (a *Authenticator) Login(ctx context.Context, name, password, addr string) (*User, error) {
-	ukey, akey := "user:"+strings.ToLower(name), "addr:"+addr
-	if d := max(a.opts.UserThrottle.Wait(ukey), a.opts.AddrThrottle.Wait(akey)); d > 0 {
+// say ErrBadCredentials. Too many failures from addr, at this account or
+// at any, give a *ThrottledError; failures from elsewhere never do, so
+// no one can lock an account's owner out.
+func (a *Authenticator) Login(ctx context.Context, name, password string, addr netip.Addr) (*User, error) {
+	from := throttleKey(addr)
+	pair := strings.ToLower(name) + " from " + from
+	if d := max(a.opts.AccountAddrThrottle.Wait(pair), a.opts.AddrThrottle.Wait(from)); d > 0 {
 		return nil, &ThrottledError{RetryAfter: d}
 	}
 	u, err := a.Store.UserByName(ctx, name)
@@ -130,7 +137,9 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 	case err != nil:
 		return nil, err
 	case !u.Disabled && a.Passwords.Verify(u.PasswordHash, password):
-		a.opts.UserThrottle.Reset(ukey)
+		// The address's own count stays: logging in to an account of
+		// one's own must not buy more guesses at others.
+		a.opts.AccountAddrThrottle.Reset(pair)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		if err := a.Store.TouchUsers(ctx, map[int64]time.Time{u.ID: now}); err != nil {
 			return nil, err
@@ -140,10 +149,23 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 	case u.Disabled:
 		a.Passwords.Waste(password)
 	}
-	if d := max(a.opts.UserThrottle.Fail(ukey), a.opts.AddrThrottle.Fail(akey)); d > 0 {
+	if d := max(a.opts.AccountAddrThrottle.Fail(pair), a.opts.AddrThrottle.Fail(from)); d > 0 {
 		return nil, &ThrottledError{RetryAfter: d}
 	}
 	return nil, ErrBadCredentials
+}
+
+// throttleKey is the client address as the login throttles count it: an
+// IPv4 address, or the /64 network of an IPv6 one, since one host is
+// commonly given a whole /64 and could otherwise take a fresh address
+// for every guess.
+func throttleKey(addr netip.Addr) string {
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }
 
 // AdminAccess reports whether admins may reach other users' servers and

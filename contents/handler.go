@@ -216,6 +216,9 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, inPlace bool)
 		if errors.As(err, &tooBig) {
 			return nil, nil, &clientError{kind: ErrTooLarge, msg: "The request is larger than the largest file this service stores."}
 		}
+		if errors.Is(err, httperr.ErrSlowBody) {
+			return nil, nil, &clientError{kind: httperr.ErrSlowBody, msg: httperr.SlowBody}
+		}
 		return nil, nil, badRequest("The request body could not be read.")
 	}
 	if len(bytes.TrimSpace(data)) == 0 {

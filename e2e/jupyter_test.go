@@ -61,6 +61,18 @@ func onePlusOne(t *testing.T, c *client, name string) string {
 	return kernel.ID
 }
 
+// startServer starts name's server with c's cookie and waits, through
+// its progress events, until it is ready.
+func (c *client) startServer(name string) {
+	c.t.Helper()
+	if code := c.api("POST", "/hub/api/users/"+name+"/server", "cookie", map[string]any{}, nil); code != http.StatusCreated && code != http.StatusAccepted {
+		c.t.Fatalf("start %s = %d", name, code)
+	}
+	if ev := c.progress(name); len(ev) == 0 || ev[len(ev)-1]["ready"] != true {
+		c.t.Fatalf("the server of %s did not start; progress = %v", name, ev)
+	}
+}
+
 // progress reads the SSE stream to its end and returns the events.
 func (c *client) progress(name string) []map[string]any {
 	c.t.Helper()

@@ -426,7 +426,7 @@ func TestLoginThrottle(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many attempts, try again in") {
 		t.Fatalf("6th wrong password = %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	// Even the right password waits now.
+	// Even the right password waits now, from this address.
 	if resp, _ = b.login("alice", "password-alice", ""); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password while locked = %d, want 429", resp.StatusCode)
 	}
@@ -441,6 +441,53 @@ func TestLoginThrottle(t *testing.T) {
 		t.Error("failed logins changed the users table")
 	}
 }
+
+// browserFrom is a browser whose connections come from the local
+// address ip (Linux routes all of 127.0.0.0/8 to the loopback).
+func (th *testHub) browserFrom(ip string) *browser {
+	b := th.browser()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	b.client.Transport = &http.Transport{DialContext: d.DialContext}
+	return b
+}
+
+// TestLoginThrottleIsPerAddress runs the lockout attack over the wire:
+// wrong passwords for the admin from 127.0.0.2 lock out 127.0.0.2, and
+// the admin still logs in from 127.0.0.1. The guessing address stays
+// throttled, even with the right password, and a forged
+// X-Forwarded-For (no --trusted-proxies) does not give it a fresh
+// address.
+func TestLoginThrottleIsPerAddress(t *testing.T) {
+	th := newTestHub(t, dbtest.Open(t, db.SQLite), nil)
+	th.addUser("admin", true)
+	attacker := th.browserFrom("127.0.0.2")
+	var resp *http.Response
+	for i := 0; i < 6; i++ {
+		resp, _ = attacker.login("admin", fmt.Sprintf("guess-%d", i), "")
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("6th wrong password from 127.0.0.2 = %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := attacker.login("admin", "password-admin", ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the right password from 127.0.0.2 = %d, want 429", resp.StatusCode)
+	}
+	forged := attacker.client.Transport
+	attacker.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r.Header.Set("X-Forwarded-For", "192.0.2.44")
+		return forged.RoundTrip(r)
+	})
+	if resp, _ := attacker.login("admin", "password-admin", ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("from 127.0.0.2 with a forged X-Forwarded-For = %d, want 429", resp.StatusCode)
+	}
+	owner := th.browserFrom("127.0.0.1")
+	if resp, body := owner.login("admin", "password-admin", ""); resp.StatusCode != http.StatusFound {
+		t.Fatalf("the admin from 127.0.0.1 = %d, want 302: locked out by someone else\n%s", resp.StatusCode, body)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestLoginFormNeedsXSRF(t *testing.T) {
 	gdb := dbtest.Open(t, db.SQLite)

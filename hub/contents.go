@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/spawner"
@@ -26,6 +29,13 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 			h.refuse(w, r, ref)
 			return
 		}
+		done, ok := h.uploads.start(p.User.Name, r)
+		if !ok {
+			h.writeError(w, r, &retryError{httpError: httpError{status: http.StatusTooManyRequests,
+				msg: fmt.Sprintf("You are already sending %d large files at once; wait for one to finish, then try again.", h.uploads.max)}, after: uploadRetry})
+			return
+		}
+		defer done()
 		if p.ViaCookie() && !hasCookie(r, auth.XSRFCookie) {
 			b := make([]byte, 24)
 			rand.Read(b)
@@ -36,6 +46,53 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Defaults of how many large contents uploads one user may send at once
+// (Options.UploadsPerUser), and from what size an upload counts
+// (Options.LargeUpload): two at once leave room for a save and an
+// upload, and a notebook under 1 MiB is never held up.
+const (
+	DefaultUploadsPerUser = 2
+	DefaultLargeUpload    = 1 << 20
+)
+
+// uploadRetry is when a client turned away for sending too many large
+// files at once should try again.
+const uploadRetry = 5 * time.Second
+
+// uploads counts the large contents uploads each user is sending. The
+// contents service holds a body in memory while it arrives (up to twice
+// --contents-max-file-size), so each user may have only a few of them
+// at once: one user's many uploads cannot exhaust the hub's memory,
+// and do not stand in another's way. Uploads are counted for who sends
+// them, an admin's with --admin-access for the admin.
+type uploads struct {
+	max   int   // 0: no limit
+	large int64 // bodies larger than this count, and those of unknown length
+	mu    sync.Mutex
+	busy  map[string]int
+}
+
+// start takes one of user's places for r when it sends a large body;
+// done gives it back. ok is false when user has none left.
+func (u *uploads) start(user string, r *http.Request) (done func(), ok bool) {
+	if u.max <= 0 || auth.Safe(r.Method) || r.ContentLength >= 0 && r.ContentLength <= u.large {
+		return func() {}, true
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.busy[user] >= u.max {
+		return nil, false
+	}
+	u.busy[user]++
+	return func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if u.busy[user]--; u.busy[user] == 0 {
+			delete(u.busy, user)
+		}
+	}, true
 }
 
 // refuse answers a request the authorizer turned down, in JSON; a

@@ -3,6 +3,8 @@ package hub
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,13 +17,24 @@ import (
 	"github.com/sparkhub/sparkhub/contents"
 	"github.com/sparkhub/sparkhub/db"
 	"github.com/sparkhub/sparkhub/db/dbtest"
+	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
 // newContentsHub is a hub serving the real contents service.
 func newContentsHub(t *testing.T, adminAccess bool) *testHub {
 	t.Helper()
+	return newContentsHubWith(t, adminAccess, nil)
+}
+
+// newContentsHubWith is newContentsHub with the hub's options changed
+// by mod.
+func newContentsHubWith(t *testing.T, adminAccess bool, mod func(*Options)) *testHub {
+	t.Helper()
 	gdb := dbtest.Open(t, db.SQLite)
 	opts := DefaultOptions()
+	if mod != nil {
+		mod(&opts)
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	pw, _ := auth.NewPasswords(bcrypt.MinCost)
@@ -136,5 +149,83 @@ func TestContentsAdminAccess(t *testing.T) {
 	}
 	if r := th.do(nil, req{method: "GET", path: "/user/alice/api/contents/a.txt", auth: "token " + th.token("bob")}); r.status != 404 {
 		t.Errorf("bob = %d, want 404 even with --admin-access", r.status)
+	}
+}
+
+// busyUploads is how many large uploads the hub counts for user.
+func (th *testHub) busyUploads(user string) int {
+	th.hub.uploads.mu.Lock()
+	defer th.hub.uploads.mu.Unlock()
+	return th.hub.uploads.busy[user]
+}
+
+// TestUploadsPerUser runs one user's flood of large uploads: with two
+// of alice's large uploads arriving, her third is a 429 with
+// Retry-After and a sentence, before its body is read, while bob's
+// large upload and alice's small one go through; once hers end she
+// may upload again.
+func TestUploadsPerUser(t *testing.T) {
+	th := newContentsHub(t, false)
+	alice, bob := th.token("alice"), th.token("bob")
+	model := func(n int) []byte {
+		return fmt.Appendf(nil, `{"type": "file", "format": "text", "content": %q}`, strings.Repeat("a", n))
+	}
+	put := func(tok, path string, body io.Reader, size int) (int, string) {
+		hr, _ := http.NewRequest("PUT", th.srv.URL+"/user/"+path, body)
+		hr.ContentLength = int64(size)
+		hr.Header.Set("Authorization", "token "+tok)
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	large := model(5 << 20)
+	type answer struct {
+		code int
+		body string
+	}
+	var writers []*io.PipeWriter
+	answers := make(chan answer, 2)
+	for i := range 2 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			code, body := put(alice, fmt.Sprintf("alice/api/contents/held%d.txt", i), pr, len(large))
+			answers <- answer{code, body}
+		}()
+		go pw.Write(large[:1<<20])
+	}
+	hubtest.WaitFor(t, "alice's two uploads to arrive", giveUp, func() bool { return th.busyUploads("alice") == 2 })
+
+	resp, body, _ := hubtest.Trickle(t, th.srv.URL, hubtest.Request{Method: "PUT", Path: "/user/alice/api/contents/third.txt",
+		Header: map[string]string{"Authorization": "token " + alice, "Content-Type": "application/json"}, Declared: int64(len(large))})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "already sending 2 large files at once") {
+		t.Fatalf("alice's third large upload = %d, Retry-After %q\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if code, body := put(bob, "bob/api/contents/big.txt", bytes.NewReader(large), len(large)); code != http.StatusCreated {
+		t.Fatalf("bob's large upload while alice's are held = %d %s", code, body)
+	}
+	small := model(10 << 10)
+	if code, body := put(alice, "alice/api/contents/small.txt", bytes.NewReader(small), len(small)); code != http.StatusCreated {
+		t.Fatalf("alice's small upload = %d %s", code, body)
+	}
+
+	for _, pw := range writers {
+		go func() {
+			pw.Write(large[1<<20:])
+			pw.Close()
+		}()
+	}
+	for range 2 {
+		if a := <-answers; a.code != http.StatusCreated {
+			t.Fatalf("a held upload, once sent = %d %s", a.code, a.body)
+		}
+	}
+	hubtest.WaitFor(t, "alice's uploads to be let go", giveUp, func() bool { return th.busyUploads("alice") == 0 })
+	if code, body := put(alice, "alice/api/contents/third.txt", bytes.NewReader(large), len(large)); code != http.StatusCreated {
+		t.Fatalf("alice's next large upload = %d %s", code, body)
 	}
 }

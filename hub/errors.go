@@ -51,6 +51,8 @@ func status(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mb.Limit)
 	case errors.Is(err, auth.ErrSessionClash):
 		return http.StatusUnauthorized, httperr.SessionClash
+	case errors.Is(err, httperr.ErrSlowBody):
+		return http.StatusRequestTimeout, httperr.SlowBody
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, httperr.Unauthenticated
 	case errors.Is(err, auth.ErrXSRF):
@@ -113,7 +115,7 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 		return errorf(http.StatusBadRequest, "The request needs a JSON body.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errorf(http.StatusBadRequest, "The request body is not valid JSON: it ends too early.")
-	case errors.As(err, &mb):
+	case errors.As(err, &mb), errors.Is(err, httperr.ErrSlowBody):
 		return err
 	case errors.As(err, &se):
 		return errorf(http.StatusBadRequest, "The request body is not valid JSON (at byte %d).", se.Offset)

@@ -66,11 +66,26 @@ type Options struct {
 	// AuthenticatePrometheus requires a token with read:metrics for
 	// /hub/metrics.
 	AuthenticatePrometheus bool
+	// ClientTimeout and ClientMinRate bound how long a client may take to
+	// send a request's body, or to take each part of an answer: the
+	// timeout, and a second for every ClientMinRate bytes
+	// (clientDeadlines). 0 is the default.
+	ClientTimeout time.Duration
+	ClientMinRate int64
+	// UploadsPerUser is how many contents uploads larger than
+	// LargeUpload bytes (or of unknown length) one user may send at
+	// once; the next is a 429. 0: no limit.
+	UploadsPerUser int
+	LargeUpload    int64
 }
 
 // DefaultOptions are the hub's settings before the command line.
 func DefaultOptions() Options {
-	return Options{APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true}
+	return Options{
+		APIPageDefaultLimit: 50, APIPageMaxLimit: 200, AuthenticatePrometheus: true,
+		ClientTimeout: DefaultClientTimeout, ClientMinRate: DefaultClientMinRate,
+		UploadsPerUser: DefaultUploadsPerUser, LargeUpload: DefaultLargeUpload,
+	}
 }
 
 // Hub serves every /hub/ route.
@@ -91,6 +106,7 @@ type Hub struct {
 	mux       *http.ServeMux
 	startedAt time.Time
 	once      onceValues
+	uploads   *uploads
 
 	// serverAuthz is the proxy's authorizer, which the hand-off of
 	// --user-subdomains asks too.
@@ -100,6 +116,12 @@ type Hub struct {
 // New builds the hub; every page template is parsed here, so a broken
 // one stops the start.
 func New(opts Options, d Deps) (*Hub, error) {
+	if opts.ClientTimeout <= 0 {
+		opts.ClientTimeout = DefaultClientTimeout
+	}
+	if opts.ClientMinRate <= 0 {
+		opts.ClientMinRate = DefaultClientMinRate
+	}
 	h := &Hub{
 		opts:      opts,
 		db:        d.DB,
@@ -114,6 +136,7 @@ func New(opts Options, d Deps) (*Hub, error) {
 		deps:      d,
 		mux:       http.NewServeMux(),
 		startedAt: time.Now(),
+		uploads:   &uploads{max: opts.UploadsPerUser, large: opts.LargeUpload, busy: map[string]int{}},
 
 		serverAuthz: auth.NewUserPath(d.Auth, auth.ScopeAccessServers, "server", d.Logger),
 	}
@@ -202,7 +225,7 @@ func (h *Hub) routes() {
 
 // Handler is the whole hub with its middleware.
 func (h *Hub) Handler() http.Handler {
-	return h.recoverPanics(h.metrics.instrument(h.headers(h.userOrigins(h.mux))))
+	return h.clientDeadlines(h.recoverPanics(h.metrics.instrument(h.headers(h.userOrigins(h.mux)))))
 }
 
 // apiFunc is an API handler: it gets the authenticated principal and

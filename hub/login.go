@@ -65,7 +65,10 @@ func (h *Hub) renderLogin(w http.ResponseWriter, r *http.Request, code int, user
 func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	next := safeNext(r.URL.Query().Get("next"))
-	if err := r.ParseForm(); err != nil {
+	if err := r.ParseForm(); errors.Is(err, httperr.ErrSlowBody) {
+		h.renderLogin(w, r, http.StatusRequestTimeout, "", httperr.SlowBody, next)
+		return
+	} else if err != nil {
 		h.renderLogin(w, r, http.StatusBadRequest, "", "The form could not be read; please try again.", next)
 		return
 	}
@@ -78,8 +81,9 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, name, "This form expired or came from another site. Please log in again.", next)
 		return
 	}
-	addr := h.auth.Proxies().ClientAddr(r).String()
-	u, err := h.auth.Login(r.Context(), strings.ToLower(name), r.PostForm.Get("password"), addr)
+	from := h.auth.Proxies().ClientAddr(r)
+	addr := from.String()
+	u, err := h.auth.Login(r.Context(), strings.ToLower(name), r.PostForm.Get("password"), from)
 	var te *auth.ThrottledError
 	switch {
 	case errors.As(err, &te):

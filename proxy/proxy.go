@@ -43,7 +43,16 @@ type Options struct {
 	// way (0: DefaultMaxMessageSize). A larger one closes the websocket
 	// with 1009 (message too big) before it is held in memory.
 	MaxMessageSize int64
+	// PingInterval is how often the websocket relay pings both ends (0:
+	// DefaultPingInterval). An end not heard from, pong or message,
+	// for two intervals is dropped, and the websocket with it.
+	PingInterval time.Duration
 }
+
+// DefaultPingInterval is how often relayed websockets are pinged: often
+// enough to find a vanished browser or server within a minute, and to
+// keep idle connections open through proxies that close them after 60 s.
+const DefaultPingInterval = 30 * time.Second
 
 // DefaultMaxMessageSize bounds a relayed websocket message: above any
 // kernel message a notebook sends or shows in practice (Jupyter's own
@@ -72,6 +81,9 @@ func New(a *auth.Authenticator, routes Routes, opts Options) *Proxy {
 	}
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
 	}
 	p := &Proxy{
 		auth:   a,

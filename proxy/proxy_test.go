@@ -126,7 +126,7 @@ var wsUpgrader = websocket.Upgrader{Subprotocols: []string{"v1.kernel.websocket.
 // jupyter stands in for a Jupyter server: it records requests, echoes
 // websocket messages, and on "status busy"/"status idle" sends an iopub
 // status message in the connection's encoding; "close" closes with 4001;
-// "big N" answers with N bytes.
+// "big N" answers with N bytes. With ?silent it answers no pings.
 func (e *env) jupyter(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "token server-token-alice" {
 		http.Error(w, "forbidden", http.StatusForbidden)
@@ -138,6 +138,9 @@ func (e *env) jupyter(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer c.Close()
+		if r.URL.Query().Has("silent") {
+			c.SetPingHandler(func(string) error { return nil })
+		}
 		for {
 			typ, data, err := c.ReadMessage()
 			if err != nil {
@@ -545,5 +548,90 @@ func TestWebsocketMessageTooBig(t *testing.T) {
 	})
 	if New(nil, nil, Options{}).opts.MaxMessageSize != DefaultMaxMessageSize {
 		t.Error("no limit given: the default must apply")
+	}
+}
+
+// TestWebsocketPeerThatStopsAnsweringIsDropped: the relay pings both
+// ends; one that stops answering, the browser or the server, is dropped
+// with 1001 and the websocket ends at both ends, while one that answers
+// stays connected however long it is idle.
+func TestWebsocketPeerThatStopsAnsweringIsDropped(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	dial := func(t *testing.T, e *env, query string) *websocket.Conn {
+		t.Helper()
+		hdr := http.Header{"Authorization": {"token " + e.token("alice")}}
+		c, _, err := websocket.DefaultDialer.Dial(wsURL(e.hub.URL, "/user/alice/api/kernels/k1/channels"+query), hdr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// dropped reads until the relay ends the websocket, and wants 1001.
+	dropped := func(t *testing.T, e *env, c *websocket.Conn) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			_, _, err := c.ReadMessage()
+			if err == nil {
+				continue
+			}
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text != stoppedAnswering {
+				t.Fatalf("read = %v, want a close with 1001 saying why", err)
+			}
+			break
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for e.proxy.Connections() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the relay still holds the websocket")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t.Run("browser", func(t *testing.T) {
+		e := newEnvWith(t, false, Options{PingInterval: interval})
+		c := dial(t, e, "")
+		var pings atomic.Int32
+		c.SetPingHandler(func(string) error { pings.Add(1); return nil })
+		dropped(t, e, c)
+		if pings.Load() == 0 {
+			t.Error("the browser was dropped without being pinged")
+		}
+	})
+	t.Run("server", func(t *testing.T) {
+		e := newEnvWith(t, false, Options{PingInterval: interval})
+		dropped(t, e, dial(t, e, "?silent"))
+	})
+	t.Run("both answer", func(t *testing.T) {
+		e := newEnvWith(t, false, Options{PingInterval: interval})
+		c := dial(t, e, "")
+		pings := make(chan struct{}, 100)
+		c.SetPingHandler(func(data string) error {
+			pings <- struct{}{}
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		go func() {
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+		// Eight pings: four times as long as an end may stay silent.
+		for range 8 {
+			select {
+			case <-pings:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no ping from the relay")
+			}
+		}
+		if n := e.proxy.Connections(); n != 1 {
+			t.Fatalf("Connections = %d after eight pings answered, want 1", n)
+		}
+	})
+	if New(nil, nil, Options{}).opts.PingInterval != DefaultPingInterval {
+		t.Error("no interval given: the default must apply")
 	}
 }

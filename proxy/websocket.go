@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,11 +51,13 @@ var dialer = websocket.Dialer{
 type relay struct {
 	client, upstream *websocket.Conn
 	once             sync.Once
+	done             chan struct{} // closed when both ends are
 }
 
 // closeBoth sends each end a close frame, then closes both connections.
 func (r *relay) closeBoth(toClient, toUpstream []byte) {
 	r.once.Do(func() {
+		close(r.done)
 		deadline := time.Now().Add(closeWait)
 		r.client.WriteControl(websocket.CloseMessage, toClient, deadline)
 		r.upstream.WriteControl(websocket.CloseMessage, toUpstream, deadline)
@@ -128,9 +131,12 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 		upConn.Close()
 		return
 	}
-	clientConn.SetReadLimit(p.opts.MaxMessageSize)
-	upConn.SetReadLimit(p.opts.MaxMessageSize)
-	rl := &relay{client: clientConn, upstream: upConn}
+	rl := &relay{client: clientConn, upstream: upConn, done: make(chan struct{})}
+	for _, c := range []*websocket.Conn{clientConn, upConn} {
+		c.SetReadLimit(p.opts.MaxMessageSize)
+		p.heard(c)
+		c.SetPongHandler(func(string) error { p.heard(c); return nil })
+	}
 	if !p.track(rl) {
 		rl.closeBoth(websocket.FormatCloseMessage(websocket.CloseGoingAway, "the hub is shutting down"), websocket.FormatCloseMessage(websocket.CloseGoingAway, ""))
 		return
@@ -152,7 +158,42 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 		<-done
 		p.untrack(rl)
 	}()
+	go p.ping(rl)
 }
+
+// heard gives an end that just answered (a pong or a message) two ping
+// intervals until it must be heard from again.
+func (p *Proxy) heard(c *websocket.Conn) {
+	c.SetReadDeadline(time.Now().Add(2 * p.opts.PingInterval))
+}
+
+// ping pings both ends of a relay every interval until it ends. An end
+// that does not answer runs out of read deadline, which ends the relay
+// (pump); one that does not take the ping within an interval, because
+// it reads nothing or too slowly, ends it here.
+func (p *Proxy) ping(rl *relay) {
+	t := time.NewTicker(p.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-rl.done:
+			return
+		case <-t.C:
+		}
+		deadline := time.Now().Add(p.opts.PingInterval)
+		for _, c := range []*websocket.Conn{rl.client, rl.upstream} {
+			if err := c.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
+				msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, stoppedAnswering)
+				rl.closeBoth(msg, msg)
+				return
+			}
+		}
+	}
+}
+
+// stoppedAnswering is the close reason when an end was dropped for not
+// answering pings or not taking what it was sent.
+const stoppedAnswering = "one end of the websocket stopped answering"
 
 // pump copies messages from src to dst until either end fails or closes;
 // then it closes both, passing the close code on. Messages from a kernel
@@ -175,6 +216,12 @@ func (p *Proxy) pump(rl *relay, user, kernel string, src, dst *websocket.Conn) {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				code, text = websocket.CloseMessageTooBig, "a message was larger than the hub relays"
 			}
+			// Out of read deadline (gorilla/websocket hides the cause
+			// behind its own net.Error).
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				code, text = websocket.CloseGoingAway, stoppedAnswering
+			}
 			// 1005 and 1006 may not be sent in a frame.
 			if code == websocket.CloseNoStatusReceived {
 				code = websocket.CloseNormalClosure
@@ -186,6 +233,7 @@ func (p *Proxy) pump(rl *relay, user, kernel string, src, dst *websocket.Conn) {
 			rl.closeBoth(msg, msg)
 			return
 		}
+		p.heard(src)
 		now := time.Now()
 		p.routes.MarkActive(user, now)
 		if kernel != "" {

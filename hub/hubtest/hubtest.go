@@ -157,6 +157,33 @@ func Start(t testing.TB, binary string, env []string, args ...string) *Hub {
 	return h
 }
 
+// Memory is the hub process's resident memory now and at its peak so
+// far, in bytes: VmRSS and VmHWM of /proc/PID/status (Linux).
+func (h *Hub) Memory() (rss, peak int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		name, value, _ := strings.Cut(line, ":")
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		switch {
+		case name != "VmRSS" && name != "VmHWM":
+			continue
+		case err != nil:
+			return 0, 0, fmt.Errorf("/proc/%d/status: %s: %w", h.cmd.Process.Pid, name, err)
+		case name == "VmRSS":
+			rss = kb << 10
+		default:
+			peak = kb << 10
+		}
+	}
+	if rss == 0 || peak == 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", h.cmd.Process.Pid)
+	}
+	return rss, peak, nil
+}
+
 // Stop sends SIGTERM and waits for a clean exit.
 func (h *Hub) Stop() {
 	h.once.Do(func() {

@@ -7,6 +7,7 @@ package httperr
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +22,13 @@ const (
 	XSRF            = "This request did not come from a sparkhub page (the XSRF check failed); reload the page and try again."
 	Unavailable     = "The hub's database does not answer right now; try again in a moment."
 	Internal        = "Something went wrong on the hub; the error was logged."
+	SlowBody        = "The request's body arrived too slowly, so the hub stopped waiting for it; try again on a faster connection."
 )
+
+// ErrSlowBody is a request body that stopped arriving in the time the
+// hub gives a client. Wherever it is read, it is answered with 408
+// Request Timeout and SlowBody, and the connection is closed.
+var ErrSlowBody = errors.New("the request body arrived too slowly")
 
 // Format is how a family of endpoints writes JSON.
 type Format int
