@@ -122,7 +122,8 @@ func TestEntrypointHubOptions(t *testing.T) {
 		plain[a] = true
 	}
 	var hub []string
-	for _, a := range args(local.Options{Jupyter: spawner.Jupyter{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}}}) {
+	hubJupyter := spawner.Jupyter{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}, ServerExtensions: []string{ServerExtension}}
+	for _, a := range args(local.Options{Jupyter: hubJupyter}) {
 		if !plain[a] {
 			hub = append(hub, a)
 		}

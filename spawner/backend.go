@@ -146,8 +146,13 @@ type Jupyter struct {
 	LogoutHandlerClass string
 	// NotebookExtensions are notebook 6 server extensions the server
 	// loads ("sparkhub_contents.notebook6_hub" links every page to the
-	// hub's home); jupyter_server does not read them.
+	// hub's home and answers the hub's proof); jupyter_server does not
+	// read them.
 	NotebookExtensions []string
+	// ServerExtensions are jupyter_server extensions the server loads
+	// ("sparkhub_contents.server_hub" answers the hub's proof under
+	// JupyterLab and Notebook 7); notebook 6 does not read them.
+	ServerExtensions []string
 }
 
 // Args are Jupyter's options for the server's base URL and these
@@ -169,6 +174,9 @@ func (j Jupyter) Args(baseURL string) []string {
 	}
 	for _, e := range j.NotebookExtensions {
 		args = append(args, "--NotebookApp.nbserver_extensions="+e+"=True")
+	}
+	for _, e := range j.ServerExtensions {
+		args = append(args, "--ServerApp.jpserver_extensions="+e+"=True")
 	}
 	return args
 }
