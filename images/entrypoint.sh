@@ -45,6 +45,19 @@ is_count() {
 nl='
 '
 
+# given OPTION ARG...: whether an ARG sets OPTION (--Class.name, or
+# --Class.name=key for one key of a mapping).
+given() {
+	want=$1
+	shift
+	for arg in "$@"; do
+		case $arg in
+		"$want="*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # conf KEY VALUE: one line of spark-defaults.conf; nothing when VALUE is
 # empty.
 conf() {
@@ -180,14 +193,18 @@ else
 			# A server of the hub's: Jupyter's Logout logs out of the hub
 			# too, notebook 6's pages link to the hub's home, and the
 			# server answers the hub's proof. Each Jupyter reads the
-			# spellings it knows; the arguments given come after, so
-			# they win.
+			# spellings it knows. An option the arguments set already
+			# (the hub's spawner gives them too) is left to them:
+			# Jupyter refuses a one-valued option given twice. Added
+			# last first, so they keep this order.
 			logout=sparkhub_contents.HubLogoutHandler
-			set -- "--NotebookApp.logout_handler_class=$logout" \
-				"--ServerApp.logout_handler_class=$logout" \
-				"--IdentityProvider.logout_handler_class=$logout" \
+			for opt in --ServerApp.jpserver_extensions=sparkhub_contents.server_hub=True \
 				--NotebookApp.nbserver_extensions=sparkhub_contents.notebook6_hub=True \
-				--ServerApp.jpserver_extensions=sparkhub_contents.server_hub=True "$@"
+				"--IdentityProvider.logout_handler_class=$logout" \
+				"--ServerApp.logout_handler_class=$logout" \
+				"--NotebookApp.logout_handler_class=$logout"; do
+				given "${opt%=*}" "$@" || set -- "$opt" "$@"
+			done
 		fi
 		set -- "$jupyter" "$@"
 		;;
