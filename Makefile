@@ -68,8 +68,9 @@ demo-mesos: build
 	@echo "sparkhub: open $(LOGIN_URL); servers run on the emulated Mesos cluster"
 	bin/mesos-emulator --listen 127.0.0.1:5050 --agents 3 \
 	  --agent-resources 'cpus:4;mem:8192;disk:20000;ports:[31000-31999]' \
-	  --image 'sparkhub/pyspark-notebook:3.5=jupyter-notebook' \
-	  --env PYTHONPATH=$(abspath $(DATA_DIR))/python & emu=$$!; \
+	  --image 'sparkhub/pyspark-notebook:3.5=sh $(abspath images/entrypoint.sh)' \
+	  --env PYTHONPATH=$(abspath $(DATA_DIR))/python \
+	  --env SPARKHUB_JUPYTER_COMMAND=jupyter-notebook --env SPARK_CONF_DIR=spark-conf & emu=$$!; \
 	trap 'kill $$emu' EXIT INT TERM; \
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR) --spawner mesos \
 	  --mesos-master http://127.0.0.1:5050 --mesos-image sparkhub/pyspark-notebook:3.5
