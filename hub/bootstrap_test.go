@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,8 +15,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/contents"
@@ -57,13 +54,7 @@ type mesosHub struct {
 func newMesosHub(t *testing.T, agentPorts, image string) *mesosHub {
 	t.Helper()
 	gdb := dbtest.Open(t, db.SQLite)
-	key := make([]byte, 32)
-	rand.Read(key)
-	pw, err := auth.NewPasswords(bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{})
+	a := newTestAuth(t, gdb, auth.Options{})
 	logs := &hubtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
