@@ -60,8 +60,8 @@ clean:
 	rm -rf bin
 
 # The Mesos path on one machine: an emulated cluster (3 agents; the
-# server image runs Debian's jupyter-notebook) and the hub on :8000
-# spawning on it. Ctrl-C stops both; the emulator kills its tasks.
+# server image runs its entrypoint with Debian's jupyter-notebook) and
+# the hub on :8000 spawning on it. Ctrl-C stops both; the emulator kills its tasks.
 .PHONY: demo-mesos
 demo-mesos: build
 	$(GO) build -o bin/mesos-emulator ./spawner/mesos/mesostest/mesos-emulator
