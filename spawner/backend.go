@@ -37,10 +37,12 @@ type StartRequest struct {
 	Spec    Spec
 	BaseURL string // "/user/{name}/": the server serves everything under it
 	// Token is the server's own token, given to it as JUPYTER_TOKEN and
-	// never on a command line or in a log.
+	// never on a command line or in a log. A Bootstrapper gets none:
+	// its server fetches it (see Bootstrapper).
 	Token string
 	// Env is extra environment for the server (SPARKHUB_CONTENTS_URL,
-	// SPARKHUB_CONTENTS_TOKEN, ...).
+	// SPARKHUB_CONTENTS_TOKEN, ...; for a Bootstrapper, only
+	// BootstrapURLEnv and BootstrapCredentialEnv).
 	Env map[string]string
 	// Progress, when not nil, receives short sentences for the user while
 	// the backend works ("Waiting for a machine with 8 GiB free").
