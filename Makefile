@@ -60,16 +60,17 @@ clean:
 	rm -rf bin
 
 # The Mesos path on one machine: an emulated cluster (3 agents; the
-# server image runs Debian's jupyter-notebook) and the hub on :8000
-# spawning on it. Ctrl-C stops both; the emulator kills its tasks.
+# server image runs its entrypoint with Debian's jupyter-notebook) and
+# the hub on :8000 spawning on it. Ctrl-C stops both; the emulator kills its tasks.
 .PHONY: demo-mesos
 demo-mesos: build
 	$(GO) build -o bin/mesos-emulator ./spawner/mesos/mesostest/mesos-emulator
 	@echo "sparkhub: open $(LOGIN_URL); servers run on the emulated Mesos cluster"
 	bin/mesos-emulator --listen 127.0.0.1:5050 --agents 3 \
 	  --agent-resources 'cpus:4;mem:8192;disk:20000;ports:[31000-31999]' \
-	  --image 'sparkhub/pyspark-notebook:3.5=jupyter-notebook' \
-	  --env PYTHONPATH=$(abspath $(DATA_DIR))/python & emu=$$!; \
+	  --image 'sparkhub/pyspark-notebook:3.5=sh $(abspath images/entrypoint.sh)' \
+	  --env PYTHONPATH=$(abspath $(DATA_DIR))/python \
+	  --env SPARKHUB_JUPYTER_COMMAND=jupyter-notebook --env SPARK_CONF_DIR=spark-conf & emu=$$!; \
 	trap 'kill $$emu' EXIT INT TERM; \
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR) --spawner mesos \
 	  --mesos-master http://127.0.0.1:5050 --mesos-image sparkhub/pyspark-notebook:3.5

@@ -12,12 +12,14 @@ import (
 )
 
 // hubJupyter is what every server starts with, on any backend, to be
-// part of the hub: its files in the hub, its logout the hub's, and (on
-// notebook 6) a link to the hub's home.
+// part of the hub: its files in the hub, its logout the hub's, (on
+// notebook 6) a link to the hub's home, and the proof the hub asks a
+// server started with a bootstrap credential for.
 var hubJupyter = spawner.Jupyter{
 	ContentsManagerClass: images.ContentsManagerClass,
 	LogoutHandlerClass:   images.LogoutHandlerClass,
 	NotebookExtensions:   []string{images.NotebookExtension},
+	ServerExtensions:     []string{images.ServerExtension},
 }
 
 // newBackend builds the spawner backend --spawner names.

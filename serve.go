@@ -138,6 +138,8 @@ func (c *cli) serve(args []string) error {
 		CullBusy:             cfg.CullBusy,
 		MaxAge:               cfg.MaxAge,
 		Env:                  hub.ContentsEnv(store, cfg.HubURL),
+		RevokeEnv:            hub.RevokeContentsEnv(store),
+		BootstrapURL:         hub.BootstrapURL(cfg.HubURL),
 		Profiles:             profileSpecs(cfg, catalog),
 		Users:                store,
 		Logger:               log,

@@ -6,6 +6,7 @@ import "gorm.io/gorm"
 func spawnerSteps() []Step {
 	return []Step{
 		{Version: 200, Name: "spawner servers", Up: spawnerServers},
+		{Version: 201, Name: "spawner bootstrap credentials", Up: spawnerBootstrap},
 	}
 }
 
@@ -49,4 +50,31 @@ func spawnerServers(tx *gorm.DB, d Dialect) error {
 		return err
 	}
 	return CreateIndex(tx, "hub_servers", "hub_servers_state_idx", "state")
+}
+
+// spawnerBootstrap adds what a start on a backend whose tasks others can
+// read (Mesos) keeps of the single-use credential its server trades for
+// its tokens: bootstrap_hash is the credential's SHA-256 in hex ("" when
+// the start had none), bootstrap_expires when it stops being accepted
+// (the start's deadline), bootstrapped when it was traded (NULL until
+// then, and a second trade is refused). In the database, not in memory,
+// so a hub restarted while a server starts still takes its credential,
+// and still refuses it twice.
+//
+// Each column is added only when missing: MySQL commits DDL at once, so
+// a step it ran half-way must run again whole.
+func spawnerBootstrap(tx *gorm.DB, d Dialect) error {
+	for _, c := range []struct{ name, def string }{
+		{"bootstrap_hash", "VARCHAR(64) NOT NULL DEFAULT ''"},
+		{"bootstrap_expires", d.Time() + " NULL"},
+		{"bootstrapped", d.Time() + " NULL"},
+	} {
+		if tx.Migrator().HasColumn("hub_servers", c.name) {
+			continue
+		}
+		if err := tx.Exec("ALTER TABLE hub_servers ADD COLUMN " + c.name + " " + c.def).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

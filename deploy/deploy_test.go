@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -51,6 +52,10 @@ func TestMarathonApps(t *testing.T) {
 			if !reflect.DeepEqual(app.Constraints, [][]string{{"hostname", "UNIQUE"}}) {
 				t.Errorf("constraints = %q, want hostname UNIQUE", app.Constraints)
 			}
+			// The README: a cluster users share runs servers on BRIDGE.
+			if tc.file == "sparkhub.json" && !slices.Equal(flagValue(app.Args, "--mesos-network"), []string{"BRIDGE"}) {
+				t.Errorf("the hub's args %q do not run servers with --mesos-network BRIDGE", app.Args)
+			}
 		})
 	}
 }
@@ -78,6 +83,17 @@ func TestDockerCompose(t *testing.T) {
 			t.Errorf("%s: image %q is not pinned to an exact tag", s, svc.Image)
 		}
 	}
+}
+
+// flagValue is every value args give flag ("--flag", "value").
+func flagValue(args []string, flag string) []string {
+	var out []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			out = append(out, args[i+1])
+		}
+	}
+	return out
 }
 
 func hasExactTag(image string) bool {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,23 +11,38 @@ import (
 	"time"
 
 	"github.com/sparkhub/sparkhub/hub/hubtest"
+	"github.com/sparkhub/sparkhub/images/pythontest"
 	"github.com/sparkhub/sparkhub/spawner/mesos/mesostest"
 )
 
 // TestJupyterEndToEndOnMesos is the analyst's path of TestJupyterEndToEnd
-// with the server on the emulated Mesos cluster: the image runs Debian's
-// jupyter-notebook as a task, the hub reaches it at the agent's address,
-// a kernel runs 1+1 over the relayed websocket, a hub restart keeps the
-// task (framework failover) and the stop kills it.
+// with the server on the emulated Mesos cluster: the image's entrypoint
+// runs as a task, fetches the server's tokens from the hub with the
+// credential the task carries (none of its tokens is in the master's
+// state) and starts Debian's jupyter-notebook, which proves it holds its
+// token; the hub reaches it at the agent's address, a kernel runs 1+1
+// over the relayed websocket, a hub restart keeps the task (framework
+// failover) and the stop kills it.
 func TestJupyterEndToEndOnMesos(t *testing.T) {
 	needJupyter(t)
 	dataDir := t.TempDir()
+	entrypoint, err := filepath.Abs(filepath.Join("..", "images", "entrypoint.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, _ := mesostest.ParseResources("cpus:4;mem:8192;disk:20000;ports:[31000-31999]")
 	c, err := mesostest.New(mesostest.Options{
 		Agents: []mesostest.AgentConfig{{Resources: res}, {Resources: res}},
-		Images: map[string][]string{"sparkhub/pyspark-notebook:3.5": {"jupyter-notebook"}},
-		// What the image has built in: the hub's contents manager.
-		Env:     map[string]string{"PYTHONPATH": filepath.Join(dataDir, "python")},
+		Images: map[string][]string{"sparkhub/pyspark-notebook:3.5": {"sh", entrypoint}},
+		// What the image has built in: the hub's Python package, the
+		// Jupyter the entrypoint runs, and a folder for Spark's
+		// configuration.
+		Env: map[string]string{
+			"PYTHONPATH":               filepath.Join(dataDir, "python"),
+			"SPARKHUB_PYTHON":          pythontest.Python,
+			"SPARKHUB_JUPYTER_COMMAND": "jupyter-notebook",
+			"SPARK_CONF_DIR":           t.TempDir(),
+		},
 		WorkDir: t.TempDir(),
 	})
 	if err != nil {
@@ -55,6 +71,15 @@ func TestJupyterEndToEndOnMesos(t *testing.T) {
 	tasks := c.Tasks()
 	if len(tasks) != 1 || tasks[0].State != "TASK_RUNNING" || tasks[0].Labels["sparkhub.user"] != "alice" {
 		t.Fatalf("cluster tasks = %+v, want alice's, running", tasks)
+	}
+	resp, err := http.Get(c.URL(0) + "/master/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(state), "SPARKHUB_BOOTSTRAP_CREDENTIAL") || strings.Contains(string(state), "JUPYTER_TOKEN") || strings.Contains(string(state), "SPARKHUB_CONTENTS_TOKEN") {
+		t.Errorf("the master's state of alice's task holds a token, or no credential:\n%s", state)
 	}
 	var model struct {
 		Servers map[string]struct {

@@ -328,6 +328,9 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}/server":         {{method: "POST", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeServers, on: "alice", ok: 400}},
 		"DELETE /hub/api/users/{name}/server":       {{method: "DELETE", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeDeleteServers, on: "alice", ok: 204}},
 		"GET /hub/api/users/{name}/server/progress": {{method: "GET", path: "/hub/api/users/alice/server/progress", kind: kAPI, scope: auth.ScopeReadServers, on: "alice", ok: 200}},
+		// Only the credential a server was started with counts: no
+		// session or token of anyone's fetches a server's tokens.
+		"POST /hub/api/users/{name}/server/bootstrap": {{method: "POST", path: "/hub/api/users/alice/server/bootstrap", body: `{"credential": "not-alices"}`, kind: kPublic, ok: 403}},
 		"/user/{name}/api/contents": {
 			{method: "GET", path: "/user/alice/api/contents", kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 200},
 			{method: "POST", path: "/user/alice/api/contents", body: `{"type": "notebook"}`, kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 201},

@@ -137,3 +137,12 @@ func ContentsEnv(store *auth.Store, hubURL string) func(ctx context.Context, u s
 		}, nil
 	}
 }
+
+// RevokeContentsEnv is ContentsEnv's other half, the spawner's RevokeEnv:
+// once a user's server has ended, the contents token it was handed is
+// revoked, so it works no longer than the server.
+func RevokeContentsEnv(store *auth.Store) func(ctx context.Context, u spawner.User) error {
+	return func(ctx context.Context, u spawner.User) error {
+		return store.DeleteTokens(ctx, u.ID, auth.KindServer)
+	}
+}

@@ -45,13 +45,7 @@ func newTestHubAuth(t testing.TB, gdb *gorm.DB, mod func(*Options), authOpts aut
 	if mod != nil {
 		mod(&opts)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	pw, err := auth.NewPasswords(bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), authOpts)
+	a := newTestAuth(t, gdb, authOpts)
 	logs := &bytes.Buffer{}
 	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", SpawnerName: "local"})
 	if err != nil {
@@ -60,6 +54,19 @@ func newTestHubAuth(t testing.TB, gdb *gorm.DB, mod func(*Options), authOpts aut
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, srv: srv, hub: h, auth: a, db: gdb, logs: logs}
+}
+
+// newTestAuth is an authenticator over gdb with a session key of its
+// own and the cheapest bcrypt cost.
+func newTestAuth(t testing.TB, gdb *gorm.DB, opts auth.Options) *auth.Authenticator {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	pw, err := auth.NewPasswords(bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), opts)
 }
 
 // addUser creates a user with the password "password-<name>".

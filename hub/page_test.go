@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/auth"
@@ -31,13 +29,7 @@ import (
 func newPageHub(t *testing.T, gdb *gorm.DB) (*testHub, *spawnertest.Fake) {
 	t.Helper()
 	opts := DefaultOptions()
-	key := make([]byte, 32)
-	rand.Read(key)
-	pw, err := auth.NewPasswords(bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.NewAuthenticator(auth.NewStore(gdb), pw, auth.NewSessions(key, auth.DefaultSessionTTL), auth.Options{})
+	a := newTestAuth(t, gdb, auth.Options{})
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	fake := spawnertest.NewFake()

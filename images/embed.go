@@ -23,8 +23,12 @@ const (
 	// on to the hub's logout.
 	LogoutHandlerClass = "sparkhub_contents.HubLogoutHandler"
 	// NotebookExtension, a notebook 6 server extension, links every page
-	// of notebook 6 to the hub's home.
+	// of notebook 6 to the hub's home and answers the hub's proof
+	// (spawner.ProofPath).
 	NotebookExtension = "sparkhub_contents.notebook6_hub"
+	// ServerExtension, a jupyter_server extension, answers the hub's
+	// proof under JupyterLab and Notebook 7.
+	ServerExtension = "sparkhub_contents.server_hub"
 )
 
 // WritePythonPackage writes the sparkhub_contents package into dir (as

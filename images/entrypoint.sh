@@ -9,9 +9,15 @@
 # execs its arguments. Arguments that start with '-' are Jupyter's: they
 # go to $SPARKHUB_JUPYTER_COMMAND (default jupyter-notebook), after the
 # options that lead back to the hub (sparkhub_contents' logout handler
-# and notebook 6 extension) when the hub started the server
+# and server extensions) when the hub started the server
 # (SPARKHUB_BASE_URL is set). With no arguments it runs that command
 # alone.
+#
+# A server the hub started on Mesos has no token in its task, only a
+# single-use credential (SPARKHUB_BOOTSTRAP_CREDENTIAL): then the command
+# runs through sparkhub_contents.bootstrap ($SPARKHUB_PYTHON, default
+# python3), which first fetches the server's tokens from the hub
+# (SPARKHUB_BOOTSTRAP_URL), and runs nothing when the hub refuses.
 #
 # The variable names are defined, and rendered from a profile, in
 # images/sparkenv.go; that file says what each one means.
@@ -38,6 +44,19 @@ is_count() {
 
 nl='
 '
+
+# given OPTION ARG...: whether an ARG sets OPTION (--Class.name, or
+# --Class.name=key for one key of a mapping).
+given() {
+	want=$1
+	shift
+	for arg in "$@"; do
+		case $arg in
+		"$want="*) return 0 ;;
+		esac
+	done
+	return 1
+}
 
 # conf KEY VALUE: one line of spark-defaults.conf; nothing when VALUE is
 # empty.
@@ -172,17 +191,26 @@ else
 	-*)
 		if [ -n "${SPARKHUB_BASE_URL:-}" ]; then
 			# A server of the hub's: Jupyter's Logout logs out of the hub
-			# too, and notebook 6's pages link to the hub's home. Each
-			# Jupyter reads the spellings it knows; the arguments given
-			# come after, so they win.
+			# too, notebook 6's pages link to the hub's home, and the
+			# server answers the hub's proof. Each Jupyter reads the
+			# spellings it knows. An option the arguments set already
+			# (the hub's spawner gives them too) is left to them:
+			# Jupyter refuses a one-valued option given twice. Added
+			# last first, so they keep this order.
 			logout=sparkhub_contents.HubLogoutHandler
-			set -- "--NotebookApp.logout_handler_class=$logout" \
-				"--ServerApp.logout_handler_class=$logout" \
+			for opt in --ServerApp.jpserver_extensions=sparkhub_contents.server_hub=True \
+				--NotebookApp.nbserver_extensions=sparkhub_contents.notebook6_hub=True \
 				"--IdentityProvider.logout_handler_class=$logout" \
-				--NotebookApp.nbserver_extensions=sparkhub_contents.notebook6_hub=True "$@"
+				"--ServerApp.logout_handler_class=$logout" \
+				"--NotebookApp.logout_handler_class=$logout"; do
+				given "${opt%=*}" "$@" || set -- "$opt" "$@"
+			done
 		fi
 		set -- "$jupyter" "$@"
 		;;
 	esac
+fi
+if [ -n "${SPARKHUB_BOOTSTRAP_CREDENTIAL:-}" ]; then
+	exec "${SPARKHUB_PYTHON:-python3}" -m sparkhub_contents.bootstrap "$@"
 fi
 exec "$@"

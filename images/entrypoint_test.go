@@ -122,7 +122,8 @@ func TestEntrypointHubOptions(t *testing.T) {
 		plain[a] = true
 	}
 	var hub []string
-	for _, a := range args(local.Options{Jupyter: spawner.Jupyter{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}}}) {
+	hubJupyter := spawner.Jupyter{LogoutHandlerClass: LogoutHandlerClass, NotebookExtensions: []string{NotebookExtension}, ServerExtensions: []string{ServerExtension}}
+	for _, a := range args(local.Options{Jupyter: hubJupyter}) {
 		if !plain[a] {
 			hub = append(hub, a)
 		}
@@ -131,20 +132,25 @@ func TestEntrypointHubOptions(t *testing.T) {
 		t.Fatal("local.Backend.Args gives no options of sparkhub_contents")
 	}
 	given := []string{"--ip=0.0.0.0", "--port=31000"}
+	mesos := append(append([]string{}, given...), hub...)
 	for _, tc := range []struct {
 		name    string
 		baseURL string
+		args    []string
 		want    []string
 	}{
-		{"started by the hub", "/user/alice/", append(append([]string{}, hub...), given...)},
-		{"run by hand", "", given},
+		{"started by the hub", "/user/alice/", given, append(append([]string{}, hub...), given...)},
+		{"run by hand", "", given, given},
+		// The Mesos spawner gives them too: Jupyter refuses a
+		// one-valued option twice, so none is added again.
+		{"given them already", "/user/alice/", mesos, mesos},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SPARKHUB_JUPYTER_COMMAND": "echo"}
 			if tc.baseURL != "" {
 				env["SPARKHUB_BASE_URL"] = tc.baseURL
 			}
-			_, out, errOut, err := runEntrypoint(t, env, given...)
+			_, out, errOut, err := runEntrypoint(t, env, tc.args...)
 			if err != nil {
 				t.Fatalf("entrypoint: %v\n%s", err, errOut)
 			}

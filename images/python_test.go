@@ -62,6 +62,7 @@ func TestHubLinks(t *testing.T) {
 			ContentsManagerClass: ContentsManagerClass,
 			LogoutHandlerClass:   LogoutHandlerClass,
 			NotebookExtensions:   []string{NotebookExtension},
+			ServerExtensions:     []string{ServerExtension},
 		},
 	})
 	if err != nil {

@@ -37,10 +37,12 @@ type StartRequest struct {
 	Spec    Spec
 	BaseURL string // "/user/{name}/": the server serves everything under it
 	// Token is the server's own token, given to it as JUPYTER_TOKEN and
-	// never on a command line or in a log.
+	// never on a command line or in a log. A Bootstrapper gets none:
+	// its server fetches it (see Bootstrapper).
 	Token string
 	// Env is extra environment for the server (SPARKHUB_CONTENTS_URL,
-	// SPARKHUB_CONTENTS_TOKEN, ...).
+	// SPARKHUB_CONTENTS_TOKEN, ...; for a Bootstrapper, only
+	// BootstrapURLEnv and BootstrapCredentialEnv).
 	Env map[string]string
 	// Progress, when not nil, receives short sentences for the user while
 	// the backend works ("Waiting for a machine with 8 GiB free").
@@ -146,8 +148,13 @@ type Jupyter struct {
 	LogoutHandlerClass string
 	// NotebookExtensions are notebook 6 server extensions the server
 	// loads ("sparkhub_contents.notebook6_hub" links every page to the
-	// hub's home); jupyter_server does not read them.
+	// hub's home and answers the hub's proof); jupyter_server does not
+	// read them.
 	NotebookExtensions []string
+	// ServerExtensions are jupyter_server extensions the server loads
+	// ("sparkhub_contents.server_hub" answers the hub's proof under
+	// JupyterLab and Notebook 7); notebook 6 does not read them.
+	ServerExtensions []string
 }
 
 // Args are Jupyter's options for the server's base URL and these
@@ -180,6 +187,9 @@ func (j Jupyter) Args(baseURL string) []string {
 	}
 	for _, e := range j.NotebookExtensions {
 		args = append(args, "--NotebookApp.nbserver_extensions="+e+"=True")
+	}
+	for _, e := range j.ServerExtensions {
+		args = append(args, "--ServerApp.jpserver_extensions="+e+"=True")
 	}
 	return args
 }

@@ -69,8 +69,18 @@ type Options struct {
 	LogLines int
 	// Env, when set, returns extra environment for a user's server (the
 	// hub gives SPARKHUB_CONTENTS_URL and SPARKHUB_CONTENTS_TOKEN). An
-	// error fails the start.
+	// error fails the start. A Bootstrapper's server gets it when it
+	// trades its credential (Bootstrap), not in its start.
 	Env func(ctx context.Context, u User) (map[string]string, error)
+	// RevokeEnv, when set, takes back what Env handed a server once the
+	// server has ended (stopped, failed, or found gone), so nothing it
+	// held outlives it: the hub revokes its contents token. Errors are
+	// logged.
+	RevokeEnv func(ctx context.Context, u User) error
+	// BootstrapURL is where a Bootstrapper's server trades its
+	// credential: the user's bootstrap endpoint on the hub. Required
+	// when the backend new servers start on is a Bootstrapper.
+	BootstrapURL func(user string) string
 	// Profiles resolves the profile of each start into the server's
 	// spec, which the backend gets; nil gives every profile an empty
 	// spec (the backend's defaults).
@@ -164,6 +174,9 @@ func New(ctx context.Context, gdb *gorm.DB, opts Options, backends ...Backend) (
 	if opts.Users == nil {
 		return nil, errors.New("spawner: no Users to name the servers it recovers")
 	}
+	if _, ok := backends[0].(Bootstrapper); ok && opts.BootstrapURL == nil {
+		return nil, errors.New("spawner: the backend's servers fetch their secrets from the hub, but no BootstrapURL says where")
+	}
 	opts.defaults()
 	st, err := newStore(ctx, gdb)
 	if err != nil {
@@ -216,6 +229,12 @@ type server struct {
 	stopCh        chan struct{} // closed to ask the runner to stop
 	cancelSpawn   context.CancelFunc
 	failReason    string // why the spawn failed, for Start's caller
+	// bootstrap: the server fetches its secrets with a credential (its
+	// backend is a Bootstrapper) and proves it holds its token before
+	// the hub sends it; credential is that credential, until the
+	// backend has it.
+	bootstrap  bool
+	credential string
 }
 
 type route struct {
@@ -306,6 +325,7 @@ func (m *Manager) Start(ctx context.Context, u User, profile string) (ready bool
 	s.spec = spec
 	s.token = newToken()
 	s.started = now()
+	_, s.bootstrap = m.backend.(Bootstrapper)
 	spawnCtx, cancel := context.WithTimeout(m.ctx, m.opts.StartTimeout)
 	s.cancelSpawn = cancel
 	if err := m.admit(s, true); err != nil {
@@ -319,6 +339,12 @@ func (m *Manager) Start(ctx context.Context, u User, profile string) (ready bool
 		HandleBackend: m.backend.Name(),
 		Token:         m.store.seal(userID, s.token),
 		Started:       &s.started,
+	}
+	if s.bootstrap {
+		// Good once, until the start's deadline; only its hash is kept.
+		s.credential = newToken()
+		expires := s.started.Add(m.opts.StartTimeout)
+		r.BootstrapHash, r.BootstrapExpires = bootstrapHash(s.credential), &expires
 	}
 	if err := m.store.begin(ctx, r); err != nil {
 		cancel()
@@ -770,7 +796,7 @@ func (m *Manager) recoverOne(ctx context.Context, r row, user string) {
 				log.Warn("end a server left by an interrupted start", "err", err)
 			}
 		}
-		m.markGone(ctx, r.UserID, state, reason, nil)
+		m.markGone(ctx, User{ID: r.UserID, Name: user}, state, reason, nil)
 		return
 	}
 	h := Handle{Backend: r.HandleBackend, ID: r.HandleID, State: r.HandleState}
@@ -790,7 +816,7 @@ func (m *Manager) recoverOne(ctx context.Context, r row, user string) {
 		} else {
 			log.Info("server gone while the hub was away")
 		}
-		m.markGone(ctx, r.UserID, Stopped, "Your server stopped while the hub was away.", tail())
+		m.markGone(ctx, User{ID: r.UserID, Name: user}, Stopped, "Your server stopped while the hub was away.", tail())
 		return
 	}
 	target, perr := url.Parse(r.Target)
@@ -801,11 +827,14 @@ func (m *Manager) recoverOne(ctx context.Context, r row, user string) {
 		if err := b.Stop(ctx, h, m.opts.StopGrace); err != nil {
 			log.Error("stop server", "err", err)
 		}
-		m.markGone(ctx, r.UserID, Stopped, "Your server was stopped when the hub restarted.", tail())
+		m.markGone(ctx, User{ID: r.UserID, Name: user}, Stopped, "Your server was stopped when the hub restarted.", tail())
 		return
 	}
 	s := newServer(user, r.UserID, r.Profile, b, r.State)
 	s.handle, s.target, s.token = &h, target, token
+	// Started with a credential: it proves itself again before it is
+	// routed again.
+	s.bootstrap = r.BootstrapHash != ""
 	if r.Started != nil {
 		s.started = *r.Started
 	}
@@ -842,12 +871,21 @@ func (m *Manager) recoverOne(ctx context.Context, r row, user string) {
 }
 
 // markGone records a server this hub does not hold as ended.
-func (m *Manager) markGone(ctx context.Context, userID int64, st State, reason string, tail []string) {
-	err := m.store.update(ctx, userID, map[string]any{
-		"state": st, "stopped": now(), "stop_reason": reason, "log_tail": joinLines(tail),
-		"token": nil, "handle_id": "", "handle_state": nil, "target": "",
-	})
-	if err != nil {
-		m.log.Error("record server stop", "err", err)
+func (m *Manager) markGone(ctx context.Context, u User, st State, reason string, tail []string) {
+	log := m.log.With("user", u.Name)
+	if err := m.store.update(ctx, u.ID, endedColumns(st, reason, tail)); err != nil {
+		log.Error("record server stop", "err", err)
+	}
+	m.revokeEnv(ctx, u, log)
+}
+
+// revokeEnv takes back what Options.Env handed the user's server, which
+// has ended.
+func (m *Manager) revokeEnv(ctx context.Context, u User, log *slog.Logger) {
+	if m.opts.RevokeEnv == nil {
+		return
+	}
+	if err := m.opts.RevokeEnv(ctx, u); err != nil {
+		log.Error("revoke what the server was handed", "err", err)
 	}
 }

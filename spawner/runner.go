@@ -73,8 +73,17 @@ func (m *Manager) spawn(ctx context.Context, s *server, log *slog.Logger) bool {
 	s.mu.Unlock()
 	if fresh {
 		p.add(Event{Progress: 0, Message: "Server requested"})
+		s.mu.Lock()
+		token, credential := s.token, s.credential
+		s.credential = ""
+		s.mu.Unlock()
 		var env map[string]string
-		if m.opts.Env != nil {
+		if s.bootstrap {
+			// No secret in what the backend launches: the server
+			// fetches them with the credential (Bootstrap).
+			token = ""
+			env = map[string]string{BootstrapURLEnv: m.opts.BootstrapURL(s.user), BootstrapCredentialEnv: credential}
+		} else if m.opts.Env != nil {
 			var err error
 			if env, err = m.opts.Env(ctx, User{ID: s.userID, Name: s.user}); err != nil {
 				return m.spawnEnded(ctx, s, log, &Failure{
@@ -89,7 +98,7 @@ func (m *Manager) spawn(ctx context.Context, s *server, log *slog.Logger) bool {
 			Profile: s.profile,
 			Spec:    s.spec,
 			BaseURL: s.url,
-			Token:   s.token,
+			Token:   token,
 			Env:     env,
 			Progress: func(msg string) {
 				p.add(Event{Progress: min(p.percent()+5, 45), Message: msg})
@@ -327,16 +336,14 @@ func (m *Manager) end(s *server, log *slog.Logger, st State, reason string, tail
 			log.Error("stop server", "err", err)
 		}
 	}
-	cols := map[string]any{
-		"state": st, "stopped": now(), "stop_reason": reason, "log_tail": joinLines(tail),
-		"token": nil, "handle_id": "", "handle_state": nil, "target": "",
-	}
+	cols := endedColumns(st, reason, tail)
 	if n := s.lastActivity.Load(); n > s.flushed.Load() {
 		cols["last_activity"] = time.Unix(0, n).UTC().Truncate(time.Microsecond)
 	}
 	if err := m.store.update(ctx, s.userID, cols); err != nil {
 		log.Error("record server stop", "err", err)
 	}
+	m.revokeEnv(ctx, User{ID: s.userID, Name: s.user}, log)
 	// Only now, so whoever sees the new state also reads its reason.
 	m.setState(s, st)
 }
@@ -348,17 +355,37 @@ func (m *Manager) cleanupContext() (context.Context, context.CancelFunc) {
 }
 
 // waitReady polls the server's /user/{name}/api with its token until it
-// answers 200, the server exits, or ctx ends.
+// answers 200, the server exits, or ctx ends. A server that fetched its
+// secrets with a credential is asked instead to prove it holds its token
+// ({base}sparkhub/proof), and is sent nothing secret: whatever listens at
+// its address may not be it.
 func (m *Manager) waitReady(ctx context.Context, s *server) error {
 	s.mu.Lock()
-	b, h, target, token := s.backend, *s.handle, s.target, s.token
+	b, h, target, token, bootstrap := s.backend, *s.handle, s.target, s.token, s.bootstrap
 	s.mu.Unlock()
 	if target == nil {
 		return errors.New("server has no address")
 	}
-	probe, err := url.Parse(target.String() + s.url + "api")
+	path := "api"
+	if bootstrap {
+		path = ProofPath
+	}
+	probe, err := url.Parse(target.String() + s.url + path)
 	if err != nil {
 		return fmt.Errorf("server address: %w", err)
+	}
+	answers := func() bool { return m.answers(ctx, probe, token) }
+	if bootstrap {
+		warned := false
+		answers = func() bool {
+			ok, answered := m.proves(ctx, probe, s.url, token)
+			if answered && !ok && !warned {
+				warned = true
+				m.log.Warn("the listener at the server's address does not prove it holds the server's token; it is sent nothing and not routed",
+					"user", s.user, "target", target.String())
+			}
+			return ok
+		}
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -370,7 +397,7 @@ func (m *Manager) waitReady(ctx context.Context, s *server) error {
 	delay := 50 * time.Millisecond
 	lastStatus := time.Now()
 	for {
-		if m.answers(ctx, probe, token) {
+		if answers() {
 			return nil
 		}
 		if !waits && time.Since(lastStatus) > 2*time.Second {

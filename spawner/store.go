@@ -40,6 +40,11 @@ type row struct {
 	StopReason    string
 	LogTail       *string
 	UpdatedAt     time.Time
+	// The start's bootstrap credential (see Bootstrapper): its hash,
+	// when it expires, and when it was traded.
+	BootstrapHash    string
+	BootstrapExpires *time.Time
+	Bootstrapped     *time.Time
 }
 
 func (row) TableName() string { return "hub_servers" }
@@ -100,6 +105,7 @@ func (s *store) begin(ctx context.Context, r *row) error {
 		DoUpdates: clause.AssignmentColumns([]string{
 			"state", "profile", "handle_backend", "handle_id", "handle_state", "target", "token",
 			"started", "ready_at", "stopped", "stop_reason", "log_tail", "updated_at",
+			"bootstrap_hash", "bootstrap_expires", "bootstrapped",
 		}),
 	}).Create(r).Error
 	if errors.Is(err, gorm.ErrForeignKeyViolated) {
@@ -111,6 +117,17 @@ func (s *store) begin(ctx context.Context, r *row) error {
 	return nil
 }
 
+// endedColumns are what a row keeps of a server that ended: the state
+// and why, its last log lines; nothing of its token, handle, address or
+// bootstrap credential.
+func endedColumns(st State, reason string, tail []string) map[string]any {
+	return map[string]any{
+		"state": st, "stopped": now(), "stop_reason": reason, "log_tail": joinLines(tail),
+		"token": nil, "handle_id": "", "handle_state": nil, "target": "",
+		"bootstrap_hash": "", "bootstrap_expires": nil, "bootstrapped": nil,
+	}
+}
+
 // update writes the given columns of the user's default server.
 func (s *store) update(ctx context.Context, userID int64, cols map[string]any) error {
 	cols["updated_at"] = now()
@@ -119,6 +136,18 @@ func (s *store) update(ctx context.Context, userID int64, cols map[string]any) e
 		return fmt.Errorf("record server state: %w", err)
 	}
 	return nil
+}
+
+// claimBootstrap records the start's credential, known by its hash, as
+// traded at t. It reports false when it was traded already or is no
+// longer the start's: of two at once, one wins.
+func (s *store) claimBootstrap(ctx context.Context, userID int64, hash string, t time.Time) (bool, error) {
+	res := s.defaults(ctx).Where("user_id = ? AND bootstrap_hash = ? AND bootstrapped IS NULL", userID, hash).
+		Updates(map[string]any{"bootstrapped": t, "updated_at": now()})
+	if res.Error != nil {
+		return false, fmt.Errorf("record the server's bootstrap: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // live returns every row in a live state, for recovery.

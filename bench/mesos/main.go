@@ -103,7 +103,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 			go func() {
 				defer wg.Done()
 				u := fmt.Sprintf("user%04d", i)
-				_, err := b.Start(ctx, spawner.StartRequest{User: u, BaseURL: spawner.UserURL(u), Token: "t"})
+				_, err := b.Start(ctx, spawner.StartRequest{User: u, BaseURL: spawner.UserURL(u)})
 				if err != nil {
 					mu.Lock()
 					failed = err
@@ -139,7 +139,7 @@ func run(agents, servers, runs int, offersFor time.Duration) error {
 	defer running(b)()
 	ctx, cancel := context.WithTimeout(context.Background(), offersFor+time.Second)
 	defer cancel()
-	go b.Start(ctx, spawner.StartRequest{User: "huge", BaseURL: spawner.UserURL("huge"), Token: "t"})
+	go b.Start(ctx, spawner.StartRequest{User: "huge", BaseURL: spawner.UserURL("huge")})
 	time.Sleep(time.Second) // subscribed and offered
 	n0 := b.OffersHandled()
 	time.Sleep(offersFor)

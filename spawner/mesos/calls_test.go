@@ -97,7 +97,9 @@ func TestCallsOnTheWire(t *testing.T) {
 
 	b.queue = append(b.queue, &launch{
 		id: "sparkhub-alice-0a0b0c", user: "alice", profile: "small",
-		req:  spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Token: "tok", Env: map[string]string{"SPARKHUB_CONTENTS_URL": "http://hub.example/hub/api/contents"}},
+		req: spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Env: map[string]string{
+			spawner.BootstrapURLEnv: "http://hub.example/hub/api/users/alice/server/bootstrap", spawner.BootstrapCredentialEnv: "once",
+		}},
 		spec: spawner.Spec{Image: "sparkhub/notebook:1", CPUs: 1, Mem: 1024, Role: "*", Env: map[string]string{"PROFILE": "small"}},
 		need: wire.Resources{CPUs: 1, Mem: 1024}, placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	})

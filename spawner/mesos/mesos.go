@@ -38,8 +38,8 @@
 // network, or BRIDGE with host port == container port) or the Mesos
 // containerizer with that image; Jupyter's arguments are the task's
 // arguments; its environment is the local backend's (SPARKHUB_USER,
-// SPARKHUB_PORT, SPARKHUB_BASE_URL, JUPYTER_TOKEN, the hub's extras) plus
-// the agent's address and the Spark ports:
+// SPARKHUB_PORT, SPARKHUB_BASE_URL, the hub's extras) plus the agent's
+// address and the Spark ports:
 //
 //	SPARKHUB_AGENT_HOST          the agent's IP (what executors and the master reach)
 //	SPARKHUB_AGENT_HOSTNAME      the agent's hostname
@@ -50,6 +50,15 @@
 //	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
 //
 // All five ports are taken from the offer, so they are the task's own.
+//
+// No secret goes into a task: its definition, environment included, is
+// the master's and the agents' to show to whoever may read their state.
+// The backend is a spawner.Bootstrapper: a start carries no token, only
+// the single-use credential (SPARKHUB_BOOTSTRAP_URL and
+// SPARKHUB_BOOTSTRAP_CREDENTIAL) with which the image's entrypoint
+// fetches the server's tokens from the hub before Jupyter starts, and the
+// hub takes the server as ready once the listener at the task's address
+// proves it holds them. Start refuses a request that carries a token.
 //
 // What a server gets (image, resources, role, constraints, environment)
 // comes resolved with each start (StartRequest.Spec); Options.Defaults,
@@ -81,10 +90,11 @@ import (
 )
 
 var (
-	_ spawner.Backend    = (*Backend)(nil)
-	_ spawner.Waiter     = (*Backend)(nil)
-	_ spawner.Runner     = (*Backend)(nil)
-	_ spawner.Reconciler = (*Backend)(nil)
+	_ spawner.Backend      = (*Backend)(nil)
+	_ spawner.Waiter       = (*Backend)(nil)
+	_ spawner.Runner       = (*Backend)(nil)
+	_ spawner.Reconciler   = (*Backend)(nil)
+	_ spawner.Bootstrapper = (*Backend)(nil)
 )
 
 // Defaults of Options and of a server's spec: what a zero field means.
@@ -416,9 +426,16 @@ func (b *Backend) spec(p spawner.Spec) spawner.Spec {
 	return s
 }
 
+// BootstrapsSecrets implements spawner.Bootstrapper.
+func (b *Backend) BootstrapsSecrets() {}
+
 // Start implements spawner.Backend: it queues the server, waits for an
 // offer that fits, launches the task and returns once it runs.
 func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.Started, error) {
+	if req.Token != "" {
+		return spawner.Started{}, &spawner.Failure{Message: "The hub could not start your server safely; tell an admin.",
+			Err: errors.New("mesos: a start carries the server's token, which its task's definition would show; give it a bootstrap credential")}
+	}
 	spec := b.spec(req.Spec)
 	rules, err := compile(spec.Constraints)
 	if err != nil {

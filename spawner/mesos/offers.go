@@ -160,7 +160,6 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 		"SPARKHUB_USER":                    req.User,
 		"SPARKHUB_PORT":                    port,
 		"SPARKHUB_BASE_URL":                req.BaseURL,
-		"JUPYTER_TOKEN":                    req.Token,
 		"SPARKHUB_AGENT_HOST":              ip,
 		"SPARKHUB_AGENT_HOSTNAME":          o.Hostname,
 		"SPARKHUB_SPARK_DRIVER_PORT":       p(1),

@@ -25,7 +25,7 @@ func withSleeper(o *mesostest.Options) {
 }
 
 func startReq(user string) spawner.StartRequest {
-	return spawner.StartRequest{User: user, BaseURL: spawner.UserURL(user), Token: "tok-" + user}
+	return spawner.StartRequest{User: user, BaseURL: spawner.UserURL(user)}
 }
 
 func startCtx(t testing.TB, h spawner.Backend, user string, d time.Duration) (spawner.Started, error) {

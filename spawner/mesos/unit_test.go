@@ -3,6 +3,7 @@ package mesos
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -360,5 +361,25 @@ func TestDeclineBeforeRevive(t *testing.T) {
 	}
 	if revivedDuringDecline {
 		t.Fatal("REVIVE sent while the earlier DECLINE was still on its way")
+	}
+}
+
+// TestStartRefusesAToken: a start carrying the server's token is refused
+// before anything is queued, since its task's definition would show it;
+// the manager gives Mesos a bootstrap credential instead.
+func TestStartRefusesAToken(t *testing.T) {
+	b, err := New(Options{Master: "http://127.0.0.1:1", Defaults: spawner.Spec{Image: "i"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Start(context.Background(), spawner.StartRequest{User: "alice", BaseURL: "/user/alice/", Token: "secret"})
+	var f *spawner.Failure
+	if !errors.As(err, &f) || strings.Contains(f.Error(), "secret") {
+		t.Fatalf("Start with a token = %v, want a Failure that does not repeat it", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) != 0 {
+		t.Errorf("%d servers queued, want none", len(b.queue))
 	}
 }

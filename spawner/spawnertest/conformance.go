@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,13 +46,28 @@ func Run(t *testing.T, h Harness) {
 func start(t *testing.T, b spawner.Backend, user string, env map[string]string) (spawner.Started, string) {
 	t.Helper()
 	token := "tok-" + user + "-0123456789abcdef"
-	st, err := b.Start(context.Background(), spawner.StartRequest{
+	req := spawner.StartRequest{
 		User:     user,
 		BaseURL:  spawner.UserURL(user),
 		Token:    token,
 		Env:      env,
 		Progress: func(string) {},
-	})
+	}
+	if _, ok := b.(spawner.Bootstrapper); ok {
+		// As the manager starts a Bootstrapper's server: no secret in
+		// the request, a credential to fetch them with instead.
+		secrets := map[string]string{"JUPYTER_TOKEN": token}
+		for k, v := range env {
+			secrets[k] = v
+		}
+		credential := "cred-" + user + "-0123456789abcdef"
+		req.Token = ""
+		req.Env = map[string]string{
+			spawner.BootstrapURLEnv:        bootstrapHub(t, credential, secrets),
+			spawner.BootstrapCredentialEnv: credential,
+		}
+	}
+	st, err := b.Start(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Start(%s): %v", user, err)
 	}
@@ -109,6 +126,32 @@ func waitGone(t *testing.T, h Harness, b spawner.Backend, hd spawner.Handle) spa
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// bootstrapHub stands for the hub's bootstrap endpoint, for a suite that
+// drives backends without a hub: it hands secrets out once, for the
+// credential, and returns its URL.
+func bootstrapHub(t *testing.T, credential string, secrets map[string]string) string {
+	t.Helper()
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Credential string `json:"credential"`
+		}
+		used := true
+		if json.NewDecoder(r.Body).Decode(&body) == nil && body.Credential == credential {
+			once.Do(func() { used = false })
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if used {
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]any{"status": http.StatusForbidden, "message": "No."})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"env": secrets})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func testStartStop(t *testing.T, h Harness) {

@@ -50,6 +50,9 @@ type Fake struct {
 	hang    map[string]bool                 // user → servers answer 503
 	exit    map[string]bool                 // user → servers exit right after start
 	kernels map[string][]Kernel             // user → what api/kernels lists
+	// exchange, for a BootstrapFake, trades a server's credential for
+	// its environment.
+	exchange func(ctx context.Context, user, credential string) (map[string]string, error)
 }
 
 type fakeServer struct {
@@ -172,10 +175,22 @@ func (f *Fake) Start(ctx context.Context, req spawner.StartRequest) (spawner.Sta
 		return spawner.Started{}, err
 	}
 	req.Report("Fake machine found")
+	// A BootstrapFake's server fetches its secrets first, as
+	// sparkhub_contents.bootstrap does; one that hangs never does.
+	asked := req
+	var fetched map[string]string
+	var fetchErr error
+	f.mu.Lock()
+	fetch := f.exchange != nil && !f.hang[req.User] && f.fail[req.User] == nil
+	f.mu.Unlock()
+	if fetch {
+		fetched, fetchErr = f.exchange(ctx, req.User, req.Env[spawner.BootstrapCredentialEnv])
+		req.Token = fetched["JUPYTER_TOKEN"]
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts[req.User]++
-	f.last[req.User] = req
+	f.last[req.User] = asked
 	if err := f.fail[req.User]; err != nil {
 		return spawner.Started{}, err
 	}
@@ -198,12 +213,18 @@ func (f *Fake) Start(ctx context.Context, req spawner.StartRequest) (spawner.Sta
 	for k, v := range req.Env {
 		env[k] = v
 	}
+	for k, v := range fetched {
+		env[k] = v
+	}
 	s.srv = httptest.NewUnstartedServer(f.handler(req.User, req.BaseURL, req.Token, env))
 	s.srv.Start()
 	target, _ := url.Parse(s.srv.URL)
 	env["SPARKHUB_PORT"] = target.Port()
 	f.servers[s.id] = s
-	if f.exit[req.User] {
+	if fetchErr != nil {
+		s.logs = append(s.logs, "sparkhub-bootstrap: "+fetchErr.Error())
+	}
+	if f.exit[req.User] || fetchErr != nil {
 		s.exitLocked(1)
 	}
 	state, _ := json.Marshal(map[string]string{"user": req.User})
@@ -212,7 +233,11 @@ func (f *Fake) Start(ctx context.Context, req spawner.StartRequest) (spawner.Sta
 
 func (f *Fake) handler(user, base, token string, env map[string]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "token "+token {
+		if r.URL.Path == base+spawner.ProofPath && token != "" {
+			serveProof(w, r, token, base)
+			return
+		}
+		if token == "" || r.Header.Get("Authorization") != "token "+token {
 			http.Error(w, `{"message": "Forbidden"}`, http.StatusForbidden)
 			return
 		}
@@ -239,6 +264,26 @@ func (f *Fake) handler(user, base, token string, env map[string]string) http.Han
 		}
 	})
 }
+
+// BootstrapFake is a Fake whose servers start as a Bootstrapper's do:
+// with no token, only a credential, which each trades through the
+// exchange function it was made with (the manager's Bootstrap, as the
+// hub's endpoint calls it) for its token and environment, before it
+// answers anything. It answers the proof at spawner.ProofPath. Its
+// servers that Hang never trade theirs.
+type BootstrapFake struct{ *Fake }
+
+var _ spawner.Bootstrapper = BootstrapFake{}
+
+// NewBootstrapFake returns a BootstrapFake called "fake".
+func NewBootstrapFake(exchange func(ctx context.Context, user, credential string) (map[string]string, error)) BootstrapFake {
+	f := NewFake()
+	f.exchange = exchange
+	return BootstrapFake{f}
+}
+
+// BootstrapsSecrets implements spawner.Bootstrapper.
+func (BootstrapFake) BootstrapsSecrets() {}
 
 // Recover implements spawner.Backend.
 func (f *Fake) Recover(_ context.Context, h spawner.Handle) error {

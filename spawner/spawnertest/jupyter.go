@@ -1,8 +1,11 @@
 package spawnertest
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // FakeJupyterEnv is set in a test binary's environment to make its
@@ -30,10 +36,25 @@ func FakeJupyterMain(run func() int) {
 
 // FakeJupyter serves what the conformance suite asks of a server, from
 // the environment a backend gives it (SPARKHUB_SOCKET or SPARKHUB_PORT,
-// SPARKHUB_BASE_URL, JUPYTER_TOKEN): {base}api, and {base}env with its environment, its
-// arguments (ARGS) and working directory (CWD). It exits on SIGTERM,
-// unless FAKE_IGNORE_TERM=1 (to test a kill after the grace period).
+// SPARKHUB_BASE_URL, JUPYTER_TOKEN): {base}api, and {base}env with its
+// environment, its arguments (ARGS) and working directory (CWD). Started
+// with a bootstrap credential (a Bootstrapper's server), it first trades
+// it for its environment, as sparkhub_contents.bootstrap does in the
+// image, exiting with status 1 when refused, and answers the proof at
+// {base}sparkhub/proof. It exits on SIGTERM, unless FAKE_IGNORE_TERM=1
+// (to test a kill after the grace period).
 func FakeJupyter() {
+	if credential := os.Getenv(spawner.BootstrapCredentialEnv); credential != "" {
+		env, err := FetchSecrets(os.Getenv(spawner.BootstrapURLEnv), credential)
+		if err != nil {
+			fmt.Println("sparkhub-bootstrap:", err)
+			os.Exit(1)
+		}
+		os.Unsetenv(spawner.BootstrapCredentialEnv)
+		for k, v := range env {
+			os.Setenv(k, v)
+		}
+	}
 	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
 	sigs := make(chan os.Signal, 1)
 	if os.Getenv("FAKE_IGNORE_TERM") == "1" {
@@ -48,7 +69,11 @@ func FakeJupyter() {
 	}()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "token "+token {
+		if r.URL.Path == base+spawner.ProofPath && token != "" {
+			serveProof(w, r, token, base)
+			return
+		}
+		if token == "" || r.Header.Get("Authorization") != "token "+token {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
@@ -89,4 +114,42 @@ func FakeJupyter() {
 		fmt.Println("fake jupyter:", err)
 		os.Exit(1)
 	}
+}
+
+// FetchSecrets is a server's side of the bootstrap: it POSTs the
+// credential to the hub's URL and returns the environment the hub
+// answers with, or the hub's sentence when it refuses.
+func FetchSecrets(url, credential string) (map[string]string, error) {
+	body, _ := json.Marshal(map[string]string{"credential": credential})
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Env     map[string]string `json:"env"`
+		Message string            `json:"message"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer); err != nil {
+		return nil, fmt.Errorf("the hub answered %d, not JSON: %w", resp.StatusCode, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the hub refused (%d): %s", resp.StatusCode, answer.Message)
+	}
+	if answer.Env["JUPYTER_TOKEN"] == "" {
+		return nil, errors.New("the hub sent no JUPYTER_TOKEN")
+	}
+	return answer.Env, nil
+}
+
+// serveProof answers the hub's challenge as sparkhub_contents does.
+func serveProof(w http.ResponseWriter, r *http.Request, token, base string) {
+	challenge := r.URL.Query().Get("challenge")
+	if challenge == "" {
+		http.Error(w, `{"message": "no challenge"}`, http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{"proof": spawner.Proof(token, base, challenge)})
 }

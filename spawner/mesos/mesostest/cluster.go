@@ -36,6 +36,10 @@
 // Docker image, run the local command Options.Images maps the image to,
 // with the task's arguments appended as the image's CMD would be.
 //
+// GET /master/state and /master/tasks (and /state, /tasks) show every
+// task with its definition whole, environment included: the most any
+// reader of a real cluster's state might see.
+//
 // Not emulated: the protobuf encoding (415-free but answered 400),
 // health checks, custom executors (so no FAILURE events for tasks,
 // which Mesos does not send for command tasks either), operations

@@ -103,6 +103,10 @@ func (c *Cluster) handler(self int) http.Handler {
 	}
 	mux.HandleFunc("/redirect", redirect)
 	mux.HandleFunc("/master/redirect", redirect)
+	for _, p := range []string{"/state", "/master/state", "/tasks", "/master/tasks"} {
+		tasksOnly := p == "/tasks" || p == "/master/tasks"
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { c.serveState(w, r, tasksOnly) })
+	}
 	return mux
 }
 

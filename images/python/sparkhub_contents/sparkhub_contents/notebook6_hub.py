@@ -4,7 +4,8 @@
 own login cookie and sends the browser to the hub's logout, so Jupyter's
 Logout button logs out of the hub. Loaded as a server extension, this
 module puts a "Control Panel" link to the hub's home in every page's
-header, beside Logout::
+header, beside Logout, and answers the hub's challenge at
+``{base_url}sparkhub/proof`` (see ``_proof``)::
 
     c.NotebookApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"
     c.NotebookApp.nbserver_extensions = {"sparkhub_contents.notebook6_hub": True}
@@ -14,6 +15,7 @@ from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
 from notebook.auth.logout import LogoutHandler
 
 from ._hub import HUB_HOME, HUB_LOGOUT
+from ._proof import add_proof_handler
 
 # The templates the server had stay reachable under this prefix, so the
 # page below can extend the page.html it replaces.
@@ -40,7 +42,9 @@ class HubLogoutHandler(LogoutHandler):
 
 
 def load_jupyter_server_extension(nbapp):
-    """Serve PAGE as page.html, which every page of notebook 6 extends."""
+    """Serve PAGE as page.html, which every page of notebook 6 extends,
+    and the proof the hub asks for."""
+    add_proof_handler(nbapp, nbapp.web_app)
     env = nbapp.web_app.settings["jinja2_env"]
     jupyter = env.loader
     env.loader = ChoiceLoader([

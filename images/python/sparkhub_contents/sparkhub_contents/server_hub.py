@@ -1,15 +1,19 @@
 """The way back to the hub from jupyter_server (JupyterLab, Notebook 7).
 
 ``HubLogoutHandler`` answers ``{base_url}logout``: it forgets the server's
-own login cookie and sends the browser to the hub's logout::
+own login cookie and sends the browser to the hub's logout. Loaded as a
+server extension, this module answers the hub's challenge at
+``{base_url}sparkhub/proof`` (see ``_proof``)::
 
     c.ServerApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"         # jupyter_server 1
     c.IdentityProvider.logout_handler_class = "sparkhub_contents.HubLogoutHandler"  # jupyter_server 2
+    c.ServerApp.jpserver_extensions = {"sparkhub_contents.server_hub": True}
 """
 
 from jupyter_server.auth.logout import LogoutHandler
 
 from ._hub import HUB_LOGOUT
+from ._proof import add_proof_handler
 
 try:
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -30,3 +34,12 @@ class HubLogoutHandler(LogoutHandler):
         else:
             self.clear_login_cookie()
         self.redirect(HUB_LOGOUT)
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "sparkhub_contents.server_hub"}]
+
+
+def _load_jupyter_server_extension(serverapp):
+    """Answer the hub's challenge at {base_url}sparkhub/proof."""
+    add_proof_handler(serverapp, serverapp.web_app)

@@ -11,7 +11,8 @@ Each server runs as its own process with those arguments: notebook 6, and
 jupyter_server when it is installed. Its {base_url}logout must send the
 browser to the hub's logout and forget the server's login cookie, and
 every notebook 6 page must link to the hub's home beside Jupyter's own
-logo and Logout button.
+logo and Logout button, and every server must answer the hub's challenge
+with the proof that it holds its token, asking no token for it.
 """
 
 import importlib.util
@@ -27,6 +28,8 @@ from html.parser import HTMLParser
 
 import pytest
 import requests
+
+from sparkhub_contents._proof import proof
 
 ARGS = os.environ.get("SPARKHUB_JUPYTER_ARGS", "")
 if not ARGS:
@@ -185,3 +188,22 @@ def test_pages_link_to_the_hub(notebook6, page):
     assert html.links.get("/hub/home") == "Control Panel", f"no Control Panel link to /hub/home in {page}: {html.links}"
     # Jupyter's own header is still there: the logo and Logout.
     assert {"ipython_notebook", "logout"} <= html.ids, f"{page} lost Jupyter's header: {sorted(html.ids)}"
+
+
+def test_proof_vector():
+    # spawner.TestProofVector pins the same bytes on the hub's side.
+    got = proof("tok-alice", "/user/alice/", "00112233445566778899aabbccddeeff")
+    assert got == "5fd8fb12aa99b7ccc62a77483dd6d30ae5264367032c4388806ffcc8783c574b"
+
+
+def test_proof_answers_the_hubs_challenge(server):
+    base_url = option(json.loads(ARGS), "ServerApp.base_url")
+    challenge = secrets.token_hex(32)
+    # As the hub asks: no token, no cookie.
+    resp = requests.get(server.base + "sparkhub/proof", params={"challenge": challenge}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"proof": proof(server.token, base_url, challenge)}
+    assert resp.json()["proof"] != proof("another token", base_url, challenge)
+    for bad in ("", "xyz", "AB" * 16):
+        resp = requests.get(server.base + "sparkhub/proof", params={"challenge": bad}, timeout=30)
+        assert resp.status_code == 400, f"challenge {bad!r}: {resp.status_code} {resp.text}"

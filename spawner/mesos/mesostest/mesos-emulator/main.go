@@ -4,7 +4,11 @@
 //
 //	go run ./spawner/mesos/mesostest/mesos-emulator --listen 127.0.0.1:5050 --agents 3 \
 //	    --agent-resources 'cpus:4;mem:8192;disk:20000;ports:[31000-31999]' \
-//	    --image 'sparkhub/pyspark-notebook:3.5=jupyter-notebook'
+//	    --image "sparkhub/pyspark-notebook:3.5=sh $PWD/images/entrypoint.sh" \
+//	    --env SPARKHUB_JUPYTER_COMMAND=jupyter-notebook --env SPARK_CONF_DIR=spark-conf
+//
+// The image's entrypoint fetches each server's tokens from the hub, as in
+// the real image (a task carries none), then runs Jupyter.
 //
 // --agent-resources and --agent-attributes may be repeated: the i-th
 // applies to the i-th agent, the last to the rest. Agents given the same
