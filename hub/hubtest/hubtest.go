@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,12 +111,30 @@ func openDataDir(env, args []string) {
 	}
 }
 
+// accountPrefix begins the OS accounts of the servers this test
+// package's hubs start as root: the package's own, since the packages'
+// tests run at once and a hub ends every process of a user's account
+// when that user's server stops (make run's sh- is left to TestMakeRun).
+func accountPrefix() string {
+	name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
+	var b strings.Builder
+	for _, c := range name {
+		if b.Len() < 5 && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	return "t" + b.String() + "-"
+}
+
 // Start runs `sparkhub serve --listen 127.0.0.1:0 --bcrypt-cost 4` with
 // args, waits until it says where it serves, and stops it (SIGTERM) when
 // the test ends; a test that failed then prints what the hub logged.
 func Start(t testing.TB, binary string, env []string, args ...string) *Hub {
 	t.Helper()
 	openDataDir(env, args)
+	if !slices.Contains(args, "--local-account-prefix") {
+		args = append(args, "--local-account-prefix", accountPrefix())
+	}
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	h := &Hub{t: t, cmd: cmd, Stdout: &Buffer{}, Logs: &Buffer{}, exited: make(chan error, 1)}

@@ -21,6 +21,11 @@ import (
 	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
+// testAccountPrefix begins the accounts of this package's servers: the
+// tests of other packages run at the same time, with users of the same
+// names, and stopping a server ends every process of its account.
+const testAccountPrefix = "tlocal-"
+
 // attackEnv makes the test binary run attackMain: what code in bob's
 // server would try against alice's, as bob's account.
 const attackEnv = "SPARKHUB_TEST_ATTACK"
@@ -102,15 +107,16 @@ func accountsOptions(t *testing.T) Options {
 		t.Fatal(err)
 	}
 	return Options{
-		DataDir: spawnertest.TempDirForAccounts(t),
-		Cmd:     []string{bin},
-		Env:     map[string]string{spawnertest.FakeJupyterEnv: "1"},
+		DataDir:       spawnertest.TempDirForAccounts(t),
+		Cmd:           []string{bin},
+		Env:           map[string]string{spawnertest.FakeJupyterEnv: "1"},
+		AccountPrefix: testAccountPrefix,
 	}
 }
 
 func lookupAccount(t *testing.T, name string) account {
 	t.Helper()
-	u, err := user.Lookup(AccountName(DefaultAccountPrefix, name))
+	u, err := user.Lookup(AccountName(testAccountPrefix, name))
 	if err != nil {
 		t.Fatal(err)
 	}

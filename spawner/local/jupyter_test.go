@@ -45,7 +45,7 @@ func requireJupyter(t *testing.T) {
 // as accounts of their own; otherwise as the hub's account, declared
 // shared (the suite starts servers for several users).
 func jupyterOptions(t *testing.T) Options {
-	return Options{DataDir: spawnertest.TempDirForAccounts(t), Cmd: []string{jupyterNotebook}, SharedAccount: os.Geteuid() != 0}
+	return Options{DataDir: spawnertest.TempDirForAccounts(t), Cmd: []string{jupyterNotebook}, SharedAccount: os.Geteuid() != 0, AccountPrefix: testAccountPrefix}
 }
 
 func TestJupyterConforms(t *testing.T) {
