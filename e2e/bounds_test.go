@@ -106,7 +106,9 @@ func TestRelayAttacksHoldLittleMemory(t *testing.T) {
 		head = append(head, 0, 0, 0, 0)
 		raw := conn.UnderlyingConn()
 		raw.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		if _, err := raw.Write(append(head, make([]byte, 1<<20)...)); err != nil {
+		// The header alone: the hub answers it at once, closing, and a
+		// larger first write could meet the closed connection (a reset).
+		if _, err := raw.Write(head); err != nil {
 			t.Fatal(err)
 		}
 		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -118,7 +120,7 @@ func TestRelayAttacksHoldLittleMemory(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
 			t.Fatalf("after the frame's header: %v, want a close with 1009", err)
 		}
-		sent := 1 << 20
+		sent := 0
 		chunk := make([]byte, 1<<20)
 		for sent < declared {
 			n, err := raw.Write(chunk)
