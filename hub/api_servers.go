@@ -23,6 +23,8 @@ func serverError(name string, err error) error {
 	switch {
 	case errors.As(err, &le):
 		return &retryError{httpError: httpError{status: http.StatusTooManyRequests, msg: upperFirst(le.Error()) + "."}, after: le.RetryAfter}
+	case errors.As(err, &se) && se.Refused:
+		return errorf(http.StatusForbidden, "%s", se.Reason)
 	case errors.As(err, &se):
 		return errorf(http.StatusInternalServerError, "%s", se.Reason)
 	case errors.Is(err, spawner.ErrNoUser):

@@ -82,4 +82,18 @@ func TestServerAPIStatuses(t *testing.T) {
 	if _, _, st, _ := m.Route("bob"); st.Live() {
 		t.Error("a refused start left bob's server live")
 	}
+	// A start the backend refuses as the hub is set up (one user only
+	// on a hub that is not root) is a 403 with its sentence; one that
+	// went wrong stays a 500.
+	fake.Hang("alice", false)
+	m.Stop(context.Background(), "alice")
+	waitUntil(t, "bob's turn", func() bool { _, _, st, _ := m.Route("alice"); return !st.Live() })
+	fake.FailStart("bob", &spawner.Failure{Message: "Only one person can have a server here.", Refused: true})
+	if r := th.do(nil, req{method: "POST", path: "/hub/api/users/bob/server", auth: bob}); r.status != http.StatusForbidden || r.message(t) != "Only one person can have a server here." {
+		t.Errorf("refused start = %d %s", r.status, r.body)
+	}
+	fake.FailStart("bob", &spawner.Failure{Message: "No machine has 64 GiB free."})
+	if r := th.do(nil, req{method: "POST", path: "/hub/api/users/bob/server", auth: bob}); r.status != http.StatusInternalServerError {
+		t.Errorf("failed start = %d %s", r.status, r.body)
+	}
 }

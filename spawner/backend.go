@@ -202,6 +202,9 @@ func (j Jupyter) Args(baseURL string) []string {
 type Failure struct {
 	Message string
 	Err     error // the detail, for logs; may be nil
+	// Refused says the hub will not run this server at all, as set up
+	// (not something that went wrong): the caller gets a 403.
+	Refused bool
 }
 
 func (f *Failure) Error() string {

@@ -229,6 +229,7 @@ type server struct {
 	stopCh        chan struct{} // closed to ask the runner to stop
 	cancelSpawn   context.CancelFunc
 	failReason    string // why the spawn failed, for Start's caller
+	refused       bool   // the backend refused it (Failure.Refused)
 	// bootstrap: the server fetches its secrets with a credential (its
 	// backend is a Bootstrapper) and proves it holds its token before
 	// the hub sends it; credential is that credential, until the
@@ -366,9 +367,9 @@ func (m *Manager) Start(ctx context.Context, u User, profile string) (ready bool
 			return false, ErrClosed
 		}
 		s.mu.Lock()
-		reason := s.failReason
+		reason, refused := s.failReason, s.refused
 		s.mu.Unlock()
-		return false, &SpawnError{Reason: reason}
+		return false, &SpawnError{Reason: reason, Refused: refused}
 	case <-ctx.Done():
 		return false, nil
 	}

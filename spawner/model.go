@@ -110,8 +110,12 @@ func (e *LimitError) Error() string { return e.Err.Error() }
 func (e *LimitError) Unwrap() error { return e.Err }
 
 // SpawnError is returned by Start when the spawn failed while the caller
-// waited. Reason is a plain sentence for the user.
-type SpawnError struct{ Reason string }
+// waited. Reason is a plain sentence for the user; Refused, that the
+// backend will not run the server as the hub is set up (Failure.Refused).
+type SpawnError struct {
+	Reason  string
+	Refused bool
+}
 
 func (e *SpawnError) Error() string        { return fmt.Sprintf("%v: %s", ErrSpawnFailed, e.Reason) }
 func (e *SpawnError) Is(target error) bool { return target == ErrSpawnFailed }

@@ -164,8 +164,9 @@ func (m *Manager) spawnEnded(ctx context.Context, s *server, log *slog.Logger, e
 		}
 		return "Your server could not be started. Try again; if it keeps happening, tell an admin."
 	}, "start failed: "+err.Error(), "server start failed", "err", err)
+	var f *Failure
 	s.mu.Lock()
-	s.failReason = msg
+	s.failReason, s.refused = msg, errors.As(err, &f) && f.Refused
 	s.mu.Unlock()
 	s.progress.add(failedEvent(msg))
 	return false

@@ -263,6 +263,7 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 			return spawner.Started{}, &spawner.Failure{
 				Message: "This hub runs servers under its own OS account, so only one person can have a server here, and someone else has; an admin can run the hub as root to give everyone an account of their own.",
 				Err:     fmt.Errorf("%s already ran a server here (not root, no --local-shared-account)", other),
+				Refused: true,
 			}
 		}
 	}
