@@ -7,6 +7,7 @@ package needtest
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -42,4 +43,21 @@ func Root(t testing.TB, what string) {
 	if os.Geteuid() != 0 {
 		Missing(t, what+" needs root")
 	}
+}
+
+// VenvTool returns the path of a Python tool of .ci/requirements.txt in
+// the virtualenv SPARKHUB_TEST_VENV names (.ci/run makes it with
+// scripts/test-venv); without it, Missing.
+func VenvTool(t testing.TB, name string) string {
+	t.Helper()
+	venv := os.Getenv("SPARKHUB_TEST_VENV")
+	if venv == "" {
+		Missing(t, name+" needs the test virtualenv: SPARKHUB_TEST_VENV=$(scripts/test-venv) make test")
+		return ""
+	}
+	p := filepath.Join(venv, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, name+" is not in "+venv+" (scripts/test-venv installs .ci/requirements.txt)")
+	}
+	return p
 }
