@@ -420,3 +420,86 @@ func TestCullIdleSpareBusy(t *testing.T) {
 		t.Errorf("stop bob = %d", code)
 	}
 }
+
+// TestCullSeesRealActivity: with the real Jupyter, a server whose only
+// traffic is contents saves through the hub is not culled, while one
+// whose kernel was busy when its websocket went away is, once the
+// server says the kernel is idle; the other user's refused saves to it
+// do not keep it alive.
+func TestCullSeesRealActivity(t *testing.T) {
+	dataDir, common := jupyterUsers(t)
+	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "4s", "--cull-interval", "1s")
+	tokens := map[string]string{}
+	for _, name := range []string{"alice", "bob"} {
+		tokens[name] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", name}, common...)...))
+	}
+	alice := newClient(t, h.URL)
+	alice.login("alice", "alice's password")
+	bob := newClient(t, h.URL)
+	for _, name := range []string{"alice", "bob"} {
+		if code := bob.api("POST", "/hub/api/users/"+name+"/server", tokens[name], map[string]any{}, nil); code != 201 && code != 202 {
+			t.Fatalf("start %s = %d", name, code)
+		}
+	}
+	hubtest.WaitFor(t, "both servers ready", 60*time.Second, func() bool {
+		return bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
+			bob.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200
+	})
+
+	// Alice's kernel goes busy, and her client goes away before it is
+	// idle again: the relay never sees the idle status.
+	var kernel struct{ ID string }
+	if code := alice.api("POST", "/user/alice/api/kernels", tokens["alice"], map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+		t.Fatalf("start kernel = %d", code)
+	}
+	conn := dialKernel(t, alice, "alice", kernel.ID)
+	msgID := sendExecute(t, conn, "import time; time.sleep(5)")
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		var m struct {
+			Header struct {
+				MsgType string `json:"msg_type"`
+			}
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+			Content struct {
+				ExecutionState string `json:"execution_state"`
+			} `json:"content"`
+		}
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("reading the kernel's status: %v", err)
+		}
+		if m.ParentHeader.MsgID == msgID && m.Header.MsgType == "status" && m.Content.ExecutionState == "busy" {
+			break
+		}
+	}
+	conn.Close()
+
+	// Meanwhile bob only saves a notebook through the hub's contents
+	// service, and tries to save into alice's, refused.
+	nb := map[string]any{"type": "file", "format": "text", "content": "autosave"}
+	polls := 0
+	var model struct {
+		Servers map[string]any `json:"servers"`
+	}
+	hubtest.WaitFor(t, "alice's server to be culled", 90*time.Second, func() bool {
+		if polls++; polls%10 == 1 {
+			if code := bob.api("PUT", "/user/bob/api/contents/notes.txt", tokens["bob"], nb, nil); code != 200 && code != 201 {
+				t.Fatalf("bob's save = %d", code)
+			}
+			if code := bob.api("PUT", "/user/alice/api/contents/notes.txt", tokens["bob"], nb, nil); code != 404 {
+				t.Fatalf("bob's save into alice's contents = %d, want 404", code)
+			}
+		}
+		model.Servers = nil
+		bob.api("GET", "/hub/api/users/alice", tokens["alice"], nil, &model)
+		return len(model.Servers) == 0
+	})
+	if code := bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil); code != 200 {
+		t.Errorf("bob's server = %d after alice's was culled; his saves must keep it running", code)
+	}
+	if code := bob.api("DELETE", "/hub/api/users/bob/server", tokens["bob"], nil, nil); code != 204 && code != 202 {
+		t.Errorf("stop bob = %d", code)
+	}
+}
