@@ -125,6 +125,23 @@ func sendExecute(t *testing.T, conn *websocket.Conn, code string) string {
 	return msgID
 }
 
+// kernelMessage is what the tests read of a kernel's message.
+type kernelMessage struct {
+	Channel string `json:"channel"`
+	Header  struct {
+		MsgType string `json:"msg_type"`
+	}
+	ParentHeader struct {
+		MsgID string `json:"msg_id"`
+	} `json:"parent_header"`
+	Content struct {
+		Data           map[string]any `json:"data"`
+		Text           string         `json:"text"`
+		ExecutionState string         `json:"execution_state"`
+		Ename          string         `json:"ename"`
+	} `json:"content"`
+}
+
 // execute runs code on a kernel over the relayed websocket and returns
 // the text/plain of its execute_result (or stream output).
 func execute(t *testing.T, conn *websocket.Conn, code string) string {
@@ -134,21 +151,7 @@ func execute(t *testing.T, conn *websocket.Conn, code string) string {
 	defer conn.SetReadDeadline(time.Time{})
 	out := ""
 	for {
-		var reply struct {
-			Channel string `json:"channel"`
-			Header  struct {
-				MsgType string `json:"msg_type"`
-			}
-			ParentHeader struct {
-				MsgID string `json:"msg_id"`
-			} `json:"parent_header"`
-			Content struct {
-				Data           map[string]any `json:"data"`
-				Text           string         `json:"text"`
-				ExecutionState string         `json:"execution_state"`
-				Ename          string         `json:"ename"`
-			} `json:"content"`
-		}
+		var reply kernelMessage
 		if err := conn.ReadJSON(&reply); err != nil {
 			t.Fatalf("reading the kernel's reply: %v", err)
 		}
@@ -370,27 +373,35 @@ func TestJupyterEndToEnd(t *testing.T) {
 	}
 }
 
-// TestCullIdleSpareBusy: an idle server is culled, one with a busy kernel
-// is spared.
-func TestCullIdleSpareBusy(t *testing.T) {
+// cullingHub starts a hub that culls servers idle for 4 s, with alice's
+// and bob's servers running; tokens are theirs.
+func cullingHub(t *testing.T) (*hubtest.Hub, map[string]string) {
+	t.Helper()
 	dataDir, common := jupyterUsers(t)
 	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "4s", "--cull-interval", "1s")
 	tokens := map[string]string{}
 	for _, name := range []string{"alice", "bob"} {
 		tokens[name] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", name}, common...)...))
 	}
-	bob := newClient(t, h.URL)
-	bob.login("bob", "bob's password!")
+	c := newClient(t, h.URL)
 	for _, name := range []string{"alice", "bob"} {
-		c := newClient(t, h.URL)
 		if code := c.api("POST", "/hub/api/users/"+name+"/server", tokens[name], map[string]any{}, nil); code != 201 && code != 202 {
 			t.Fatalf("start %s = %d", name, code)
 		}
 	}
 	hubtest.WaitFor(t, "both servers ready", 60*time.Second, func() bool {
-		return bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
-			bob.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200
+		return c.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
+			c.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200
 	})
+	return h, tokens
+}
+
+// TestCullIdleSpareBusy: an idle server is culled, one with a busy kernel
+// is spared.
+func TestCullIdleSpareBusy(t *testing.T) {
+	h, tokens := cullingHub(t)
+	bob := newClient(t, h.URL)
+	bob.login("bob", "bob's password!")
 	var kernel struct{ ID string }
 	bob.api("POST", "/user/bob/api/kernels", tokens["bob"], map[string]any{"name": "python3"}, &kernel)
 	conn := dialKernel(t, bob, "bob", kernel.ID)
@@ -405,18 +416,77 @@ func TestCullIdleSpareBusy(t *testing.T) {
 			}
 		}
 	}()
+	aliceCulledBobSpared(t, bob, tokens, "his busy kernel", nil)
+}
+
+// aliceCulledBobSpared waits for the hub to cull alice's server, calling
+// meanwhile (if not nil) on every look, then checks that bob's, kept
+// by why, still runs, and stops it.
+func aliceCulledBobSpared(t *testing.T, c *client, tokens map[string]string, why string, meanwhile func()) {
+	t.Helper()
 	var model struct {
 		Servers map[string]any `json:"servers"`
 	}
-	hubtest.WaitFor(t, "alice's idle server to be culled", 60*time.Second, func() bool {
+	hubtest.WaitFor(t, "alice's idle server to be culled", 90*time.Second, func() bool {
+		if meanwhile != nil {
+			meanwhile()
+		}
 		model.Servers = nil
-		bob.api("GET", "/hub/api/users/alice", tokens["alice"], nil, &model)
+		c.api("GET", "/hub/api/users/alice", tokens["alice"], nil, &model)
 		return len(model.Servers) == 0
 	})
-	if code := bob.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil); code != 200 {
-		t.Errorf("bob's busy server = %d after alice's was culled; it must be spared", code)
+	if code := c.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil); code != 200 {
+		t.Errorf("bob's server = %d after alice's was culled; %s must keep it running", code, why)
 	}
-	if code := bob.api("DELETE", "/hub/api/users/bob/server", tokens["bob"], nil, nil); code != 204 && code != 202 {
+	if code := c.api("DELETE", "/hub/api/users/bob/server", tokens["bob"], nil, nil); code != 204 && code != 202 {
 		t.Errorf("stop bob = %d", code)
 	}
+}
+
+// TestCullSeesRealActivity: with the real Jupyter, a server whose only
+// traffic is contents saves through the hub is not culled, while one
+// whose kernel was busy when its websocket went away is, once the
+// server says the kernel is idle; the other user's refused saves to it
+// do not keep it alive.
+func TestCullSeesRealActivity(t *testing.T) {
+	h, tokens := cullingHub(t)
+	alice := newClient(t, h.URL)
+	alice.login("alice", "alice's password")
+	bob := newClient(t, h.URL)
+
+	// Alice's kernel goes busy, and her client goes away before it is
+	// idle again: the relay never sees the idle status.
+	var kernel struct{ ID string }
+	if code := alice.api("POST", "/user/alice/api/kernels", tokens["alice"], map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+		t.Fatalf("start kernel = %d", code)
+	}
+	conn := dialKernel(t, alice, "alice", kernel.ID)
+	msgID := sendExecute(t, conn, "import time; time.sleep(5)")
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		var m kernelMessage
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("reading the kernel's status: %v", err)
+		}
+		if m.ParentHeader.MsgID == msgID && m.Header.MsgType == "status" && m.Content.ExecutionState == "busy" {
+			break
+		}
+	}
+	conn.Close()
+
+	// Meanwhile bob only saves a notebook through the hub's contents
+	// service, and tries to save into alice's, refused.
+	nb := map[string]any{"type": "file", "format": "text", "content": "autosave"}
+	polls := 0
+	aliceCulledBobSpared(t, bob, tokens, "his saves", func() {
+		if polls++; polls%10 != 1 {
+			return
+		}
+		if code := bob.api("PUT", "/user/bob/api/contents/notes.txt", tokens["bob"], nb, nil); code != 200 && code != 201 {
+			t.Fatalf("bob's save = %d", code)
+		}
+		if code := bob.api("PUT", "/user/alice/api/contents/notes.txt", tokens["bob"], nb, nil); code != 404 {
+			t.Fatalf("bob's save into alice's contents = %d, want 404", code)
+		}
+	})
 }

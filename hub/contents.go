@@ -36,6 +36,7 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 			return
 		}
 		defer done()
+		h.contentsActivity(p, name)
 		if p.ViaCookie() && !hasCookie(r, auth.XSRFCookie) {
 			b := make([]byte, 24)
 			rand.Read(b)
@@ -46,6 +47,20 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// contentsActivity counts a contents request let through as activity
+// on the owner's server while it runs (batched with proxied traffic, and
+// so the owner's last_activity too): a user who only edits and saves
+// notebooks is using the server, and the culler must not stop it. The
+// request is the owner's or an admin's with --admin-access; refused ones
+// never get here. The server's own token does not count: user code runs
+// there, and could otherwise keep its server alive forever.
+func (h *Hub) contentsActivity(p *auth.Principal, owner string) {
+	if h.servers == nil || p.Token != nil && p.Token.Kind == auth.KindServer {
+		return
+	}
+	h.servers.MarkActive(owner, time.Now())
 }
 
 // Defaults of how many large contents uploads one user may send at once

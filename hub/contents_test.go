@@ -30,6 +30,13 @@ func newContentsHub(t *testing.T, adminAccess bool) *testHub {
 // by mod.
 func newContentsHubWith(t *testing.T, adminAccess bool, mod func(*Options)) *testHub {
 	t.Helper()
+	return newContentsHubDeps(t, adminAccess, mod, nil)
+}
+
+// newContentsHubDeps is newContentsHubWith with the hub's dependencies
+// changed by deps, once the authenticator and logger are made.
+func newContentsHubDeps(t *testing.T, adminAccess bool, mod func(*Options), deps func(*Deps)) *testHub {
+	t.Helper()
 	gdb := dbtest.Open(t, db.SQLite)
 	opts := DefaultOptions()
 	if mod != nil {
@@ -44,7 +51,11 @@ func newContentsHubWith(t *testing.T, adminAccess bool, mod func(*Options)) *tes
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	h, err := New(opts, Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Contents: docs.Handler()})
+	d := Deps{DB: gdb, Auth: a, Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "test", Contents: docs.Handler()}
+	if deps != nil {
+		deps(&d)
+	}
+	h, err := New(opts, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,9 @@ type Routes interface {
 	Route(user string) (target *url.URL, token string, state spawner.State, ok bool)
 	MarkActive(user string, t time.Time)
 	KernelBusy(user, kernelID string, busy bool)
+	// KernelClosed says a kernel's websocket ended: the relay no longer
+	// sees its status, so a busy mark it left must not count.
+	KernelClosed(user, kernelID string)
 }
 
 // Options configure a Proxy.

@@ -34,10 +34,11 @@ type fakeRoutes struct {
 	states map[string]spawner.State
 	active map[string]int
 	busy   map[string]bool
+	closed chan string // user/kernel of each kernel websocket that ended
 }
 
 func newFakeRoutes() *fakeRoutes {
-	return &fakeRoutes{routes: map[string]*url.URL{}, states: map[string]spawner.State{}, active: map[string]int{}, busy: map[string]bool{}}
+	return &fakeRoutes{routes: map[string]*url.URL{}, states: map[string]spawner.State{}, active: map[string]int{}, busy: map[string]bool{}, closed: make(chan string, 64)}
 }
 
 func (f *fakeRoutes) Route(user string) (*url.URL, string, spawner.State, bool) {
@@ -62,6 +63,13 @@ func (f *fakeRoutes) KernelBusy(user, kernel string, busy bool) {
 	f.mu.Lock()
 	f.busy[user+"/"+kernel] = busy
 	f.mu.Unlock()
+}
+
+func (f *fakeRoutes) KernelClosed(user, kernel string) {
+	select {
+	case f.closed <- user + "/" + kernel:
+	default:
+	}
 }
 
 func (f *fakeRoutes) isBusy(key string) (bool, bool) {
@@ -431,6 +439,16 @@ func TestWebsocketRelay(t *testing.T) {
 			var ce *websocket.CloseError
 			if !errors.As(err, &ce) || ce.Code != 4001 || ce.Text != "bye" {
 				t.Errorf("close = %v, want 4001 bye", err)
+			}
+			// The manager hears the kernel's websocket ended, so a busy
+			// mark it left no longer counts.
+			select {
+			case got := <-e.routes.closed:
+				if got != "alice/k1" {
+					t.Errorf("closed %q, want alice/k1", got)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("the manager never heard alice/k1's websocket close")
 			}
 		})
 	}

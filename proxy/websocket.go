@@ -152,7 +152,13 @@ func (p *Proxy) relayWebsocket(w http.ResponseWriter, r *http.Request, name stri
 	// stack and the request it holds do not stay for the websocket's
 	// whole life.
 	done := make(chan struct{})
-	go func() { p.pump(rl, name, kernel, rl.upstream, rl.client); close(done) }()
+	go func() {
+		p.pump(rl, name, kernel, rl.upstream, rl.client)
+		if kernel != "" {
+			p.routes.KernelClosed(name, kernel)
+		}
+		close(done)
+	}()
 	go func() {
 		p.pump(rl, name, "", rl.client, rl.upstream)
 		<-done

@@ -11,11 +11,13 @@ import (
 )
 
 // Cull asks, as of now, every running server idle longer than IdleTimeout
-// (nothing proxied and no busy kernel, or busy ones too with CullBusy)
-// or running longer than MaxAge to stop, and returns their users. Before
-// culling an idle server it reads the server's /api/kernels, in case a
-// kernel is busy or was active unseen by the proxy (after a hub restart
-// the relay knows nothing yet). The stops go on in the background. Run
+// (nothing proxied, no contents traffic from its owner and no busy
+// kernel, or busy ones too with CullBusy) or running longer than MaxAge
+// to stop, and returns their users. Before culling an idle server it
+// reads the server's /api/kernels, in case a kernel is busy or was
+// active unseen by the proxy (after a hub restart the relay knows nothing
+// yet; a kernel whose websocket closed, or that sent no busy status for
+// KernelBusyTrust, is busy only if the server says so). The stops go on in the background. Run
 // calls it every CullInterval.
 func (m *Manager) Cull(ctx context.Context, now time.Time) []string {
 	var running []*server
@@ -54,6 +56,9 @@ func (m *Manager) cullReason(ctx context.Context, s *server, now time.Time) stri
 	if err != nil {
 		m.log.Debug("read server's kernels", "user", s.user, "err", err)
 	}
+	// Busy marks the relay can no longer vouch for give way to what the
+	// server says: a kernel it lists idle, or no longer lists, is not busy.
+	s.forgetStaleBusy(now)
 	for _, k := range kernels {
 		if k.ExecutionState == "busy" && !m.opts.CullBusy {
 			return ""
@@ -78,10 +83,7 @@ func (m *Manager) idle(s *server, now time.Time) bool {
 	if now.Sub(last) <= m.opts.IdleTimeout {
 		return false
 	}
-	s.mu.Lock()
-	busy := len(s.busy) > 0
-	s.mu.Unlock()
-	return !busy || m.opts.CullBusy
+	return m.opts.CullBusy || s.busyKernels(now) == 0
 }
 
 type kernel struct {

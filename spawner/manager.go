@@ -223,7 +223,7 @@ type server struct {
 	handle        *Handle
 	target        *url.URL
 	token         string
-	busy          map[string]bool // kernel id → busy
+	busy          map[string]time.Time // kernel id → when the relay last saw it busy; zero once its websocket closed
 	stopRequested bool
 	stopReason    string
 	stopCh        chan struct{} // closed to ask the runner to stop
@@ -273,7 +273,7 @@ func newServer(user string, userID int64, profile string, b Backend, state State
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
 		stopCh:   make(chan struct{}),
-		busy:     map[string]bool{},
+		busy:     map[string]time.Time{},
 	}
 	s.state.Store(state)
 	return s
@@ -482,32 +482,83 @@ func (m *Manager) Route(user string) (target *url.URL, token string, state State
 }
 
 // MarkActive records activity on the user's server at t (a proxied
-// request or websocket message). It is kept in memory and written to the
-// database in batches by Run. Cheap enough to call on every request.
+// request or websocket message, or the owner's contents traffic through
+// the hub) while it runs; a server starting or stopping is not made
+// active. It is kept in memory and written to the database in batches by
+// Run. Cheap enough to call on every request.
 func (m *Manager) MarkActive(user string, t time.Time) {
-	if s := m.lookup(user); s != nil {
+	if s := m.lookup(user); s != nil && s.route.Load() != nil {
 		s.markActive(t)
 	}
 }
 
 // KernelBusy records a kernel's execution state as the relay sees it in
 // iopub status messages. A busy kernel keeps its server from being culled
-// (unless CullBusy); a kernel going idle counts as activity.
+// (unless CullBusy) for as long as the hub can vouch for it: while its
+// websocket is open and for KernelBusyTrust after the last busy status
+// relayed. A kernel going idle counts as activity.
 func (m *Manager) KernelBusy(user, kernelID string, busy bool) {
 	s := m.lookup(user)
 	if s == nil {
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
-	was := s.busy[kernelID]
+	_, was := s.busy[kernelID]
 	if busy {
-		s.busy[kernelID] = true
+		s.busy[kernelID] = now
 	} else {
 		delete(s.busy, kernelID)
 	}
 	s.mu.Unlock()
 	if busy || was {
-		s.markActive(time.Now())
+		s.markActive(now)
+	}
+}
+
+// KernelClosed records that a kernel's websocket closed: from then on the
+// relay would not see the kernel go idle, so a busy mark it left no
+// longer counts, and the culler asks the server's /api/kernels instead.
+func (m *Manager) KernelClosed(user, kernelID string) {
+	s := m.lookup(user)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if _, ok := s.busy[kernelID]; ok {
+		s.busy[kernelID] = time.Time{}
+	}
+	s.mu.Unlock()
+}
+
+// KernelBusyTrust is how long a busy status the relay saw counts without
+// another: a kernel busy longer than this (or whose websocket closed) is
+// busy only if the server's /api/kernels says so when the culler asks.
+const KernelBusyTrust = 5 * time.Minute
+
+// busyKernels counts the kernels the relay saw busy that still count at
+// now (see KernelBusyTrust).
+func (s *server) busyKernels(now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.busy {
+		if !t.IsZero() && now.Sub(t) <= KernelBusyTrust {
+			n++
+		}
+	}
+	return n
+}
+
+// forgetStaleBusy drops the busy marks that no longer count at now: once
+// the culler has asked the server, what it says replaces them.
+func (s *server) forgetStaleBusy(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, t := range s.busy {
+		if t.IsZero() || now.Sub(t) > KernelBusyTrust {
+			delete(s.busy, k)
+		}
 	}
 }
 
@@ -645,9 +696,7 @@ func (m *Manager) model(user string, r *row) Model {
 			md.LastActivity = &a
 		}
 		md.Stopped, md.StopReason = nil, ""
-		s.mu.Lock()
-		md.BusyKernels = len(s.busy)
-		s.mu.Unlock()
+		md.BusyKernels = s.busyKernels(time.Now())
 	}
 	md.Ready = md.State == Running
 	md.Pending = md.State.Pending()

@@ -553,9 +553,9 @@ func TestCull(t *testing.T) {
 			want     []string
 			stillRun []string
 		}{
-			{"idle only", spawner.Options{IdleTimeout: time.Hour}, []string{"idle"}, []string{"busy", "active", "busyunseen", "kernelactive"}},
-			{"busy too", spawner.Options{IdleTimeout: time.Hour, CullBusy: true}, []string{"idle", "busy", "busyunseen"}, []string{"active", "kernelactive"}},
-			{"max age", spawner.Options{MaxAge: time.Hour}, users, nil},
+			{"idle only", spawner.Options{IdleTimeout: time.Minute}, []string{"idle"}, []string{"busy", "active", "busyunseen", "kernelactive"}},
+			{"busy too", spawner.Options{IdleTimeout: time.Minute, CullBusy: true}, []string{"idle", "busy", "busyunseen"}, []string{"active", "kernelactive"}},
+			{"max age", spawner.Options{MaxAge: time.Minute}, users, nil},
 		}
 		e := newEnv(t, gdb, users...)
 		for _, tt := range tests {
@@ -566,11 +566,13 @@ func TestCull(t *testing.T) {
 					startReady(t, m, u)
 				}
 				start := time.Now()
-				later := start.Add(2 * time.Hour)
+				// Within KernelBusyTrust of the busy status, so the relay alone
+				// keeps "busy" alive.
+				later := start.Add(2 * time.Minute)
 				m.KernelBusy("busy", "k1", true)
-				m.MarkActive("active", start.Add(90*time.Minute))
+				m.MarkActive("active", start.Add(90*time.Second))
 				e.fake.SetKernels("busyunseen", []spawnertest.Kernel{{ID: "k2", ExecutionState: "busy", LastActivity: start}})
-				e.fake.SetKernels("kernelactive", []spawnertest.Kernel{{ID: "k3", ExecutionState: "idle", LastActivity: start.Add(100 * time.Minute)}})
+				e.fake.SetKernels("kernelactive", []spawnertest.Kernel{{ID: "k3", ExecutionState: "idle", LastActivity: start.Add(100 * time.Second)}})
 				got := m.Cull(context.Background(), later)
 				if strings.Join(sorted(got), ",") != strings.Join(sorted(tt.want), ",") {
 					t.Errorf("culled %v, want %v", got, tt.want)
@@ -593,6 +595,60 @@ func TestCull(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestCullStaleBusy: a busy mark the relay can no longer vouch for (its
+// websocket closed before the kernel went idle, or no status came for
+// KernelBusyTrust) does not keep a server alive: the server's
+// /api/kernels decides, and a kernel it lists idle or not at all is not
+// busy.
+func TestCullStaleBusy(t *testing.T) {
+	gdb := dbtest.Open(t, "sqlite")
+	users := []string{"closed", "gone", "quiet", "open"}
+	e := newEnv(t, gdb, users...)
+	m := e.manager(spawner.Options{IdleTimeout: time.Minute})
+	defer m.Close()
+	for _, u := range users {
+		startReady(t, m, u)
+		m.KernelBusy(u, "k1", true)
+	}
+	start := time.Now()
+	m.KernelClosed("closed", "k1")
+	m.KernelClosed("gone", "k1")
+	m.KernelClosed("nobody", "k1") // no server: ignored
+	e.fake.SetKernels("closed", []spawnertest.Kernel{{ID: "k1", ExecutionState: "busy", LastActivity: start}})
+	e.fake.SetKernels("quiet", []spawnertest.Kernel{{ID: "k1", ExecutionState: "busy", LastActivity: start}})
+	if md := model(t, m, "closed"); md.BusyKernels != 0 {
+		t.Errorf("closed: BusyKernels = %d after its websocket closed, want 0", md.BusyKernels)
+	}
+
+	// Within KernelBusyTrust: the open websocket's mark counts; the
+	// closed ones are asked about, and only the one the server still
+	// runs busy is spared.
+	got := m.Cull(context.Background(), start.Add(2*time.Minute))
+	if strings.Join(got, ",") != "gone" {
+		t.Fatalf("culled %v, want [gone]", got)
+	}
+	eventually(t, "gone stops", func() bool { return state(m, "gone") == spawner.Stopped })
+
+	// The server says the kernel went idle: culled, though the relay
+	// never saw it.
+	e.fake.SetKernels("closed", []spawnertest.Kernel{{ID: "k1", ExecutionState: "idle", LastActivity: start}})
+	got = m.Cull(context.Background(), start.Add(3*time.Minute))
+	if strings.Join(got, ",") != "closed" {
+		t.Fatalf("culled %v, want [closed]", got)
+	}
+	eventually(t, "closed stops", func() bool { return state(m, "closed") == spawner.Stopped })
+
+	// Past KernelBusyTrust without a status: the server decides for the
+	// open websocket too; "quiet" is still busy there, "open" is not.
+	got = m.Cull(context.Background(), start.Add(spawner.KernelBusyTrust+2*time.Minute))
+	if strings.Join(got, ",") != "open" {
+		t.Fatalf("culled %v, want [open]", got)
+	}
+	if st := state(m, "quiet"); st != spawner.Running {
+		t.Errorf("quiet is %s, want running: its server says its kernel is busy", st)
+	}
 }
 
 func TestActivityAndManyServers(t *testing.T) {

@@ -54,7 +54,8 @@ type Model struct {
 	Stopped    *time.Time
 	StopReason string
 	// BusyKernels is how many of the server's kernels the relay last saw
-	// busy (iopub status), from memory.
+	// busy (iopub status) and still counts (see KernelBusyTrust), from
+	// memory.
 	BusyKernels int
 	// LogTail is the server's last lines of output: for admins only. Set
 	// by Server (live for a running server, as kept for a failed or
