@@ -44,7 +44,7 @@ func TestJupyterHubIdleCuller(t *testing.T) {
 		defer close(saved)
 		for i := 0; ctx.Err() == nil; i++ {
 			nb := map[string]any{"type": "notebook", "format": "json", "content": map[string]any{
-				"cells": []any{map[string]any{"cell_type": "code", "source": fmt.Sprint(i), "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil}},
+				"cells":    []any{map[string]any{"cell_type": "code", "source": fmt.Sprint(i), "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil}},
 				"metadata": map[string]any{}, "nbformat": 4, "nbformat_minor": 5}}
 			c.api("PUT", "/user/bob/api/contents/autosaved.ipynb", tokens["bob"], nb, nil)
 			select {
