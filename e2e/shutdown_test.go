@@ -10,10 +10,11 @@ import (
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 )
 
-// TestShutDownFromJupyter: the real notebook's File > Shut Down (its
-// POST api/shutdown) ends the server, and the home page says so in
-// words the user knows, without sending them to the page they are on.
-func TestShutDownFromJupyter(t *testing.T) {
+// aliceInJupyter is a hub whose users' servers run Jupyter, and alice
+// logged in with her server running and its page opened: Jupyter's
+// page leaves the _xsrf cookie its menus send.
+func aliceInJupyter(t *testing.T) (*hubtest.Hub, *client) {
+	t.Helper()
 	needJupyter(t)
 	dataDir := t.TempDir()
 	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
@@ -24,10 +25,17 @@ func TestShutDownFromJupyter(t *testing.T) {
 		t.Fatalf("login = %d", resp.StatusCode)
 	}
 	alice.startServer("alice")
-	// Jupyter's own page sets its _xsrf cookie, which its menu sends.
 	if code := alice.api("GET", "/user/alice/tree", "cookie", nil, nil); code != http.StatusOK {
 		t.Fatalf("tree = %d", code)
 	}
+	return h, alice
+}
+
+// TestShutDownFromJupyter: the real notebook's File > Shut Down (its
+// POST api/shutdown) ends the server, and the home page says so in
+// words the user knows, without sending them to the page they are on.
+func TestShutDownFromJupyter(t *testing.T) {
+	h, alice := aliceInJupyter(t)
 	if code := alice.api("POST", "/user/alice/api/shutdown", "cookie", nil, nil); code != http.StatusOK {
 		t.Fatalf("shutdown = %d", code)
 	}
@@ -58,19 +66,7 @@ func TestShutDownFromJupyter(t *testing.T) {
 // X-XSRFToken set to the _xsrf cookie Jupyter's page left under
 // /user/{name}/. A made-up token stops nothing.
 func TestStopWithJupytersXSRF(t *testing.T) {
-	needJupyter(t)
-	dataDir := t.TempDir()
-	t.Cleanup(func() { hubtest.KillServersUnder(dataDir) })
-	mustRun(t, "alice's password\n", "user", "add", "alice", "--password-stdin", "--data-dir", dataDir, "--bcrypt-cost", "4")
-	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
-	alice := newClient(t, h.URL)
-	if resp := alice.login("alice", "alice's password"); resp.StatusCode != http.StatusFound {
-		t.Fatalf("login = %d", resp.StatusCode)
-	}
-	alice.startServer("alice")
-	if code := alice.api("GET", "/user/alice/tree", "cookie", nil, nil); code != http.StatusOK {
-		t.Fatalf("tree = %d", code)
-	}
+	h, alice := aliceInJupyter(t)
 	// Jupyter's own writes still work with the cookie it was given.
 	if code := alice.api("GET", "/user/alice/api/kernels", "cookie", nil, nil); code != http.StatusOK {
 		t.Fatalf("kernels = %d", code)
