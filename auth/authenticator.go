@@ -429,6 +429,42 @@ func (a *Authenticator) CheckHubXSRF(r *http.Request, p *Principal) error {
 	return nil
 }
 
+// CheckServerXSRF guards a cookie-authenticated write on the server of
+// user name (stopping it): CheckHubXSRF, or, for the Jupyter front ends
+// on that server's pages, X-XSRFToken equal to the session's
+// ServerXSRF for name. Both are HMACs the hub alone can make; an _xsrf
+// cookie planted under /hub/ counts for nothing.
+func (a *Authenticator) CheckServerXSRF(r *http.Request, p *Principal, name string) error {
+	if Safe(r.Method) || !p.ViaCookie() {
+		return nil
+	}
+	if err := a.CheckSameSite(r); err != nil {
+		return err
+	}
+	got := []byte(submitted(r))
+	if subtle.ConstantTimeCompare(got, []byte(a.Sessions.XSRF(p.SessionID))) == 1 ||
+		subtle.ConstantTimeCompare(got, []byte(a.Sessions.ServerXSRF(p.SessionID, name))) == 1 {
+		return nil
+	}
+	return ErrXSRF
+}
+
+// ServerXSRFCookie is the _xsrf cookie the hub keeps under /user/{name}/
+// for a browser session (ServerXSRF), or nil when p is not one or the
+// request already carries it.
+func (a *Authenticator) ServerXSRFCookie(r *http.Request, p *Principal, name string) *http.Cookie {
+	if p == nil || !p.ViaCookie() || p.SessionID == "" {
+		return nil
+	}
+	v := a.Sessions.ServerXSRF(p.SessionID, name)
+	for _, c := range r.CookiesNamed(XSRFCookie) {
+		if c.Value == v {
+			return nil
+		}
+	}
+	return &http.Cookie{Name: XSRFCookie, Value: v, Path: "/user/" + name + "/", SameSite: http.SameSiteLaxMode, Secure: a.opts.Proxies.IsHTTPS(r)}
+}
+
 // CheckLoginXSRF guards the login form: double submit, the form's _xsrf
 // equal to an _xsrf cookie, and a same-site Origin or Referer.
 func (a *Authenticator) CheckLoginXSRF(r *http.Request) error {

@@ -120,3 +120,15 @@ func (s *Sessions) XSRF(sid string) string {
 	mac.Write([]byte(sid))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
+
+// ServerXSRF is a session's XSRF token for the server of user name: the
+// _xsrf cookie the hub keeps under /user/{name}/, which Jupyter's front
+// ends send back as X-XSRFToken. An HMAC of the name and the session id
+// (a session id holds no NUL), so it differs from XSRF(sid) and from
+// every other server's: script on that server's pages can read it, and
+// it stops no server but that one.
+func (s *Sessions) ServerXSRF(sid, name string) string {
+	mac := hmac.New(sha256.New, s.xsrfKey)
+	mac.Write([]byte("server\x00" + name + "\x00" + sid))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}

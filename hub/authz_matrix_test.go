@@ -261,6 +261,8 @@ type matrixRoute struct {
 	on           string // whose resources ("" the hub's)
 	ok           int    // the status of a caller who may
 	anon         int    // the status of an anonymous caller (0: from kind)
+	lacking      int    // on "self": the status of a caller without scope (0: 403)
+	starts       bool   // a GET that may start a server: each caller gets a hub of its own
 	// except are statuses that differ from the rule, by caller name,
 	// each with a reason in a comment where it is listed.
 	except map[string]int
@@ -288,7 +290,10 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"GET /hub/home":    {{method: "GET", path: "/hub/home", kind: kPage, ok: 200}},
 		"POST /hub/stop":   {{method: "POST", path: "/hub/stop", form: url.Values{}, kind: kForm, scope: auth.ScopeDeleteServers, on: "self", ok: 303}},
 		// alice's server runs: her spawn page sends her on to it.
-		"GET /hub/spawn":                {{method: "GET", path: "/hub/spawn", kind: kPage, ok: 200, except: map[string]int{"user": 302}}},
+		// One profile: the caller's own stopped server starts (303 to its
+		// progress page) when they may start it, else the page; alice's
+		// is running already.
+		"GET /hub/spawn":                {{method: "GET", path: "/hub/spawn", kind: kPage, scope: auth.ScopeServers, on: "self", ok: 303, lacking: 200, starts: true, except: map[string]int{"user": 302}}},
 		"GET /hub/spawn/{name}":         {{method: "GET", path: "/hub/spawn/alice", kind: kPage, scope: auth.ScopeServers, on: "alice", ok: 302}},
 		"POST /hub/spawn":               {{method: "POST", path: "/hub/spawn", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "self", ok: 303}},
 		"POST /hub/spawn/{name}":        {{method: "POST", path: "/hub/spawn/alice", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "alice", ok: 303}},
@@ -431,6 +436,9 @@ func (rt matrixRoute) want(c caller) int {
 	case rt.on == "self":
 		if held.Has(rt.scope, c.user) {
 			return rt.ok
+		}
+		if rt.lacking != 0 {
+			return rt.lacking
 		}
 		return http.StatusForbidden
 	case held.Has(rt.scope, rt.on), rt.or != "" && held.Has(rt.or, rt.on):
@@ -579,7 +587,7 @@ func TestAuthzMatrix(t *testing.T) {
 		for _, rt := range rows[p] {
 			for _, c := range fx.callers() {
 				// GET /hub/logout is one of these: it must change nothing.
-				safe := rt.method == "GET"
+				safe := rt.method == "GET" && !rt.starts
 				fh := hubFor(t, c, safe)
 				got := serve(fh, fx.request(rt, c))
 				want := rt.want(c)

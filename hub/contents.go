@@ -2,8 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sync"
@@ -18,8 +16,8 @@ import (
 // the owner, admins only with --admin-access and logged, the login page
 // for browsers, Jupyter's XSRF rule). What is the contents service's
 // own: refusals are always JSON, and a cookie-authenticated browser
-// without an _xsrf cookie gets one, so Jupyter's front end can write
-// while the server is stopped.
+// without an _xsrf cookie gets the hub's (auth.ServerXSRF), so Jupyter's
+// front end can write while the server is stopped.
 func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 	authz := auth.NewUserPath(h.auth, auth.ScopeContents, "contents", h.log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,13 +35,8 @@ func (h *Hub) contentsAuth(next http.Handler) http.Handler {
 		}
 		defer done()
 		h.contentsActivity(p, name)
-		if p.ViaCookie() && !hasCookie(r, auth.XSRFCookie) {
-			b := make([]byte, 24)
-			rand.Read(b)
-			http.SetCookie(w, &http.Cookie{
-				Name: auth.XSRFCookie, Value: base64.RawURLEncoding.EncodeToString(b),
-				Path: "/user/" + name + "/", SameSite: http.SameSiteLaxMode, Secure: h.auth.Proxies().IsHTTPS(r),
-			})
+		if c := h.auth.ServerXSRFCookie(r, p, name); c != nil && !hasCookie(r, auth.XSRFCookie) {
+			http.SetCookie(w, c)
 		}
 		next.ServeHTTP(w, r)
 	})

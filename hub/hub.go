@@ -202,7 +202,7 @@ func (h *Hub) routes() {
 	m.HandleFunc("DELETE /hub/api/users/{name}/tokens/{id}", h.api(h.deleteToken))
 	if h.servers != nil {
 		m.HandleFunc("POST /hub/api/users/{name}/server", h.api(h.startServer))
-		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.api(h.stopServer))
+		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.serverAPI(h.stopServer))
 		m.HandleFunc("GET /hub/api/users/{name}/server/progress", h.api(h.serverProgress))
 		m.HandleFunc("POST /hub/api/users/{name}/server/bootstrap", h.bootstrapServer)
 	}
@@ -236,11 +236,24 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) err
 // api authenticates (token or cookie), applies the XSRF check to
 // cookie-authenticated writes, caps the body, and runs fn.
 func (h *Hub) api(fn apiFunc) http.HandlerFunc {
+	return h.apiChecked(h.auth.CheckHubXSRF, fn)
+}
+
+// serverAPI is api for stopping the server of {name}: the Jupyter front
+// ends on that server's pages may also send the _xsrf the hub keeps
+// there (auth.CheckServerXSRF).
+func (h *Hub) serverAPI(fn apiFunc) http.HandlerFunc {
+	return h.apiChecked(func(r *http.Request, p *auth.Principal) error {
+		return h.auth.CheckServerXSRF(r, p, r.PathValue("name"))
+	}, fn)
+}
+
+func (h *Hub) apiChecked(xsrf func(*http.Request, *auth.Principal) error, fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		p, err := h.auth.Authenticate(w, r)
 		if err == nil {
-			err = h.auth.CheckHubXSRF(r, p)
+			err = xsrf(r, p)
 		}
 		if err == nil {
 			err = fn(w, r, p)

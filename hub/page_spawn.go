@@ -55,7 +55,8 @@ func pendingURL(name, next string) string {
 
 // spawnPage is GET /hub/spawn[/{name}]: where the proxy sends a browser
 // whose server is not running. A running server goes straight on, a
-// starting one to its progress page; otherwise a Start button.
+// starting one to its progress page; one's own stopped server starts at
+// once when the catalog has a single profile; otherwise a Start button.
 func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if h.servers == nil {
 		h.ErrorPage(w, r, http.StatusServiceUnavailable, "This hub runs no servers.")
@@ -84,6 +85,17 @@ func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	case spawner.Spawning:
 		http.Redirect(w, r, pendingURL(name, next), http.StatusFound)
 		return
+	case spawner.Stopped:
+		// As JupyterHub: nothing to choose, so start at once. Only one's
+		// own server: a link from another site may lead here, and
+		// starting the visitor's own server is what they came for; an
+		// admin's GET for someone else shows the Start button. A failed
+		// server shows the page too, so a start that keeps failing is
+		// not retried by reloading.
+		if name == p.User.Name && len(h.profiles.Profiles) <= 1 && p.Can(auth.ScopeServers, name) {
+			h.startFromPage(w, r, p, u, name, "", next)
+			return
+		}
 	}
 	h.renderSpawn(w, r, p, http.StatusOK, name, next, srv, "")
 }
@@ -140,9 +152,16 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		h.errorPage(w, r, err)
 		return
 	}
+	h.startFromPage(w, r, p, u, name, profile, next)
+}
+
+// startFromPage starts u's server from a page (the Start button, or a
+// GET of the spawn page with nothing to choose), then sends the browser
+// to the progress page, or into a server already running.
+func (h *Hub) startFromPage(w http.ResponseWriter, r *http.Request, p *auth.Principal, u spawner.User, name, profile, next string) {
 	ctx, cancel := context.WithTimeout(r.Context(), formWait)
 	defer cancel()
-	_, err = h.servers.Start(ctx, u, profile)
+	_, err := h.servers.Start(ctx, u, profile)
 	var le *spawner.LimitError
 	switch {
 	case err == nil, errors.Is(err, spawner.ErrPending), errors.Is(err, spawner.ErrSpawnFailed):

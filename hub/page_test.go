@@ -170,10 +170,6 @@ func TestStartAndStopWithoutJavaScript(t *testing.T) {
 	if strings.Contains(body, `href="/hub/admin"`) {
 		t.Error("a user who is not an admin sees the admin link")
 	}
-	// Where the proxy sends a stopped server's browser.
-	code, _, body = b.page("/hub/spawn?next=" + url.QueryEscape("/user/alice/tree"))
-	wantPage(t, "spawn page", code, body, http.StatusOK, `action="/hub/spawn?next=%2Fuser%2Falice%2Ftree"`)
-
 	// No _xsrf, a wrong one, or another site's Origin: refused, nothing starts.
 	for _, x := range []string{"-", "forged-token-forged-token-forged-token"} {
 		code, _, body = b.post("/hub/spawn", nil, x)
@@ -237,6 +233,73 @@ func TestStartAndStopWithoutJavaScript(t *testing.T) {
 	code, _, _ = b.page("/hub/spawn-pending/bob")
 	if code != http.StatusForbidden && code != http.StatusNotFound {
 		t.Errorf("another user's progress page = %d", code)
+	}
+}
+
+// GET /hub/spawn is where the proxy sends a stopped server's browser.
+// With one profile there is nothing to choose: one's own server starts
+// at once and the browser goes to the progress page, keeping next, as
+// JupyterHub does. With several it shows the choice. Someone else's
+// server never starts from a GET: a link from another site to an
+// admin's /hub/spawn/{name} shows the Start button and starts nothing,
+// and a user's GET of another's is refused.
+func TestSpawnPageStartsWhenNothingToChoose(t *testing.T) {
+	th, fake := newPageHub(t, dbtest.Open(t, db.SQLite))
+	th.addUser("alice", false)
+	th.addUser("bob", false)
+	th.addUser("root", true)
+	admin := th.browser()
+	admin.mustLogin("root")
+	b := th.browser()
+	b.mustLogin("alice")
+
+	// The admin, led here from another site: a page with a button.
+	rq, _ := http.NewRequest("GET", th.srv.URL+"/hub/spawn/alice", nil)
+	rq.Header.Set("Referer", "https://evil.example/")
+	resp, err := admin.client.Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	wantPage(t, "admin's spawn page for alice", resp.StatusCode, string(body), http.StatusOK, `action="/hub/spawn/alice"`)
+	// A user asking for another's: refused.
+	if code, _, _ := b.page("/hub/spawn/bob"); code != http.StatusForbidden && code != http.StatusNotFound {
+		t.Errorf("alice's GET of bob's spawn page = %d", code)
+	}
+	if n, m := fake.Starts("alice"), fake.Starts("bob"); n+m != 0 {
+		t.Fatalf("GETs of someone else's spawn page started %d and %d servers", n, m)
+	}
+
+	// Several profiles: the choice, nothing started.
+	cat, problems := images.ParseCatalog("profiles.yaml", []byte(twoProfiles))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	one := th.hub.profiles.Profiles
+	th.hub.profiles.Profiles = cat.Profiles
+	code, _, body2 := b.page("/hub/spawn?next=" + url.QueryEscape("/user/alice/tree"))
+	wantPage(t, "spawn page with two profiles", code, body2, http.StatusOK,
+		`action="/hub/spawn?next=%2Fuser%2Falice%2Ftree"`, `value="small"`, `value="gpu"`)
+	if n := fake.Starts("alice"); n != 0 {
+		t.Fatalf("the spawn page with a choice started %d servers", n)
+	}
+
+	// One profile: started, on to the progress page with next.
+	th.hub.profiles.Profiles = one
+	code, loc, _ := b.page("/hub/spawn?next=" + url.QueryEscape("/user/alice/tree"))
+	wantRedirect(t, "spawn page with one profile", code, loc, http.StatusSeeOther, "/hub/spawn-pending/alice?next=%2Fuser%2Falice%2Ftree")
+	waitUntil(t, "alice's server to be ready", func() bool {
+		_, _, st, ok := th.hub.servers.Route("alice")
+		return ok && st == spawner.Running
+	})
+	if n := fake.Starts("alice"); n != 1 {
+		t.Errorf("alice's server started %d times, want 1", n)
+	}
+	code, loc, _ = b.page("/hub/spawn/alice")
+	wantRedirect(t, "spawn page while running", code, loc, http.StatusFound, "/user/alice/")
+	if n := fake.Starts("alice"); n != 1 {
+		t.Errorf("alice's server started %d times, want 1", n)
 	}
 }
 

@@ -350,3 +350,96 @@ func TestNoSecretInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestStopFromJupyterWithItsXSRF: Jupyter's front ends (JupyterLab's
+// Shut Down, hubtraf) stop a server with DELETE
+// /hub/api/users/{name}/server, the session cookie, and X-XSRFToken set
+// to the _xsrf cookie they find under /user/{name}/. The hub keeps that
+// cookie, bound to the session and the server, so such a stop works;
+// no header, a made-up one, one planted as an _xsrf cookie under /hub/,
+// another server's, or another site's Origin stop nothing.
+func TestStopFromJupyterWithItsXSRF(t *testing.T) {
+	fx := newMatrixFixture(t)
+	fh := newFullHub(t, fx.copyDB(t), fullHubOptions{sessionKey: fx.key})
+	ctx := context.Background()
+	for _, n := range []string{"alice", "bob", "root"} {
+		u, err := fh.auth.Store.UserByName(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fh.servers.Start(ctx, serverUser(u), ""); err != nil {
+			t.Fatalf("starting %s's server: %v", n, err)
+		}
+		waitUntil(t, n+"'s server to run", func() bool { _, _, _, ok := fh.servers.Route(n); return ok })
+	}
+	as := func(user string, r *http.Request, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		r.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: fx.sessions[user]})
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		fh.handler.ServeHTTP(w, r)
+		return w
+	}
+	serverXSRF := func(user string, cookies ...*http.Cookie) string {
+		t.Helper()
+		w := as(user, httptest.NewRequest("GET", "http://hub.test/user/"+user+"/api", nil), cookies...)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s opening their server = %d", user, w.Code)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == auth.XSRFCookie && c.Path == "/user/"+user+"/" {
+				return c.Value
+			}
+		}
+		return ""
+	}
+	v := serverXSRF("alice")
+	if v == "" {
+		t.Fatal("opening alice's server set no _xsrf cookie under /user/alice/")
+	}
+	if again := serverXSRF("alice", &http.Cookie{Name: auth.XSRFCookie, Value: v}); again != "" {
+		t.Errorf("the _xsrf cookie is set again when the browser has it: %q", again)
+	}
+	if other := serverXSRF("alice", &http.Cookie{Name: auth.XSRFCookie, Value: "2|aa|bb|1700000000"}); other != v {
+		t.Errorf("a server's own _xsrf cookie is replaced by %q, want %q", other, v)
+	}
+	rootV := serverXSRF("root")
+
+	hubXSRF := &http.Cookie{Name: auth.XSRFCookie, Value: fh.auth.Sessions.XSRF(fx.sids["alice"])}
+	stop := func(user, name, header, origin string, cookies ...*http.Cookie) int {
+		r := httptest.NewRequest("DELETE", "http://hub.test/hub/api/users/"+name+"/server", nil)
+		if header != "" {
+			r.Header.Set(auth.XSRFHeader, header)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		return as(user, r, cookies...).Code
+	}
+	tossed := &http.Cookie{Name: auth.XSRFCookie, Value: "tossed-by-a-server-page-0123456789abcdef"}
+	for _, tc := range []struct {
+		what, user, name, header, origin string
+		cookies                          []*http.Cookie
+	}{
+		{"no header", "alice", "alice", "", "", []*http.Cookie{hubXSRF}},
+		{"a made-up header", "alice", "alice", "forged-forged-forged-forged-forged", "", []*http.Cookie{hubXSRF}},
+		{"a cookie planted under /hub/ and sent back", "alice", "alice", tossed.Value, "", []*http.Cookie{tossed}},
+		{"another site's Origin", "alice", "alice", v, "https://evil.example", nil},
+		{"another session's token", "bob", "bob", v, "", nil},
+		{"an admin's token of their own server, on another's", "root", "bob", rootV, "", nil},
+	} {
+		if code := stop(tc.user, tc.name, tc.header, tc.origin, tc.cookies...); code != http.StatusForbidden {
+			t.Errorf("%s: stop = %d, want 403", tc.what, code)
+		}
+	}
+	for _, n := range []string{"alice", "bob", "root"} {
+		if fh.fake.Running(n) != 1 {
+			t.Fatalf("a refused stop stopped %s's server", n)
+		}
+	}
+	if code := stop("alice", "alice", v, "http://hub.test", hubXSRF); code != http.StatusNoContent && code != http.StatusAccepted {
+		t.Fatalf("stop with the server's _xsrf = %d, want 204 or 202", code)
+	}
+	waitUntil(t, "alice's server to stop", func() bool { return fh.fake.Running("alice") == 0 })
+}

@@ -142,6 +142,7 @@ type ctxKey int
 const (
 	keyTarget ctxKey = iota
 	keyToken
+	keyXSRF
 )
 
 // ServeHTTP is mounted at /user/{name}/ (and /user/{name}).
@@ -156,7 +157,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, prefix+"/"+queryOf(r), http.StatusFound)
 		return
 	}
-	if _, ref := p.authz.Authorize(w, r, name); ref != nil {
+	pr, ref := p.authz.Authorize(w, r, name)
+	if ref != nil {
 		p.refuse(w, r, ref)
 		return
 	}
@@ -173,6 +175,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), keyTarget, target)
 	ctx = context.WithValue(ctx, keyToken, token)
+	// The hub keeps the _xsrf cookie under /user/{name}/ (see
+	// auth.ServerXSRF): a browser session without it gets it on a page
+	// load, and the server sees that value, so the Jupyter front end
+	// sends one the hub can check when it stops the server.
+	if c := p.auth.ServerXSRFCookie(r, pr, name); c != nil && auth.Safe(r.Method) {
+		http.SetCookie(w, c)
+		ctx = context.WithValue(ctx, keyXSRF, c.Value)
+	}
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -238,6 +248,23 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	setForwarded(pr.Out.Header, pr.In, p.auth.Proxies())
 	stripCredentials(pr.Out.Header)
 	pr.Out.Header.Set("Authorization", "token "+token)
+	if v, ok := pr.In.Context().Value(keyXSRF).(string); ok {
+		setXSRFCookie(pr.Out.Header, v)
+	}
+}
+
+// setXSRFCookie makes v the only _xsrf cookie of an outgoing request.
+func setXSRFCookie(h http.Header, v string) {
+	kept := []string{auth.XSRFCookie + "=" + v}
+	for _, line := range h.Values("Cookie") {
+		for _, part := range strings.Split(line, ";") {
+			part = strings.TrimSpace(part)
+			if name, _, _ := strings.Cut(part, "="); part != "" && name != auth.XSRFCookie {
+				kept = append(kept, part)
+			}
+		}
+	}
+	h.Set("Cookie", strings.Join(kept, "; "))
 }
 
 // setForwarded writes X-Forwarded-For, -Host and -Proto. Headers from the
@@ -296,12 +323,13 @@ func stripCredentials(h http.Header) {
 // the real one, logging out (or in as someone else) whoever opens the
 // server: the owner, or an admin with --admin-access. Under
 // --user-subdomains the same goes for the cookies the hub keeps on the
-// server's own origin.
+// server's own origin. So does _xsrf, which the hub keeps under
+// /user/{name}/ itself.
 func dropHubCookies(resp *http.Response) error {
 	lines := resp.Header.Values("Set-Cookie")
 	kept := lines[:0:0]
 	for _, line := range lines {
-		if name, _, _ := strings.Cut(line, "="); !auth.IsSessionCookie(strings.TrimSpace(name)) && !auth.HandoffCookie(strings.TrimSpace(name)) {
+		if name, _, _ := strings.Cut(line, "="); !auth.IsSessionCookie(strings.TrimSpace(name)) && !auth.HandoffCookie(strings.TrimSpace(name)) && strings.TrimSpace(name) != auth.XSRFCookie {
 			kept = append(kept, line)
 		}
 	}

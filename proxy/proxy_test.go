@@ -261,8 +261,8 @@ func TestProxyForwardsToTheOwnersServer(t *testing.T) {
 	if got := up.Header.Get("Authorization"); got != "token server-token-alice" {
 		t.Errorf("upstream Authorization = %q", got)
 	}
-	if c := up.Header.Get("Cookie"); strings.Contains(c, auth.SessionCookie) || !strings.Contains(c, "other=1") || !strings.Contains(c, "_xsrf=abc") {
-		t.Errorf("upstream Cookie = %q: the hub's cookies (both names) must go, the others stay", c)
+	if c := up.Header.Get("Cookie"); strings.Contains(c, auth.SessionCookie) || !strings.Contains(c, "other=1") || !strings.Contains(c, "_xsrf="+hubXSRF(resp)) || strings.Contains(c, "_xsrf=abc") {
+		t.Errorf("upstream Cookie = %q: the hub's cookies (both names) must go, the others stay, _xsrf the hub's", c)
 	}
 	if up.Host != strings.TrimPrefix(e.hub.URL, "http://") {
 		t.Errorf("upstream Host = %q, want the hub's %q", up.Host, e.hub.URL)
