@@ -324,6 +324,8 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}/tokens":        {{method: "POST", path: "/hub/api/users/alice/tokens", body: `{"note": "n", "scopes": ["read:users!user=alice"]}`, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 201, except: map[string]int{"token tokens": 403}}},
 		"GET /hub/api/users/{name}/tokens/{id}":    {{method: "GET", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
 		"DELETE /hub/api/users/{name}/tokens/{id}": {{method: "DELETE", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 204}},
+		// A server's report of activity: users:activity on alice.
+		"POST /hub/api/users/{name}/activity": {{method: "POST", path: "/hub/api/users/alice/activity", body: `{"last_activity": "2026-01-01T00:00:00Z", "servers": {"": {"last_activity": "2026-01-01T00:00:00Z"}}}`, kind: kAPI, scope: auth.ScopeUsersActivity, on: "alice", ok: 200}},
 		// alice's server runs: allowed callers hear it is already running.
 		"POST /hub/api/users/{name}/server":         {{method: "POST", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeServers, on: "alice", ok: 400}},
 		"DELETE /hub/api/users/{name}/server":       {{method: "DELETE", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeDeleteServers, on: "alice", ok: 204}},

@@ -200,6 +200,7 @@ func (h *Hub) routes() {
 	m.HandleFunc("POST /hub/api/users/{name}/tokens", h.api(h.createToken))
 	m.HandleFunc("GET /hub/api/users/{name}/tokens/{id}", h.api(h.getToken))
 	m.HandleFunc("DELETE /hub/api/users/{name}/tokens/{id}", h.api(h.deleteToken))
+	m.HandleFunc("POST /hub/api/users/{name}/activity", h.api(h.postActivity))
 	if h.servers != nil {
 		m.HandleFunc("POST /hub/api/users/{name}/server", h.api(h.startServer))
 		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.api(h.stopServer))
