@@ -294,7 +294,7 @@ func (h *Hub) headers(next http.Handler) http.Handler {
 			hd.Set("X-Frame-Options", "SAMEORIGIN")
 		}
 		if strings.HasPrefix(r.URL.Path, "/hub/api") {
-			hd.Set("X-JupyterHub-Version", h.version)
+			hd.Set("X-JupyterHub-Version", jupyterHubVersion)
 		}
 		next.ServeHTTP(w, r)
 	})
