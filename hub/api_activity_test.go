@@ -120,3 +120,59 @@ func (th *testHub) user(name string) *auth.User {
 	}
 	return u
 }
+
+// TestIncludeStoppedServers: ?include_stopped_servers shows a stopped
+// default server as JupyterHub does, only to those who may read
+// servers; without it (or =false) servers lists only live ones.
+func TestIncludeStoppedServers(t *testing.T) {
+	th, _ := newPageHub(t, dbtest.Open(t, db.SQLite))
+	th.addUser("alice", false)
+	th.addUser("bob", false)
+	alice, bob := "token "+th.token("alice"), "token "+th.token("bob")
+	narrow := "token " + th.token("alice", "read:users!user=alice")
+	if r := th.do(nil, req{method: "POST", path: "/hub/api/users/alice/server", auth: alice}); r.status != http.StatusCreated {
+		t.Fatalf("start = %d %s", r.status, r.body)
+	}
+	if r := th.do(nil, req{method: "DELETE", path: "/hub/api/users/alice/server", auth: alice}); r.status != http.StatusNoContent {
+		t.Fatalf("stop = %d %s", r.status, r.body)
+	}
+	get := func(path, tok string) (int, map[string]any) {
+		t.Helper()
+		r := th.do(nil, req{method: "GET", path: path, auth: tok})
+		var m map[string]any
+		if r.status == http.StatusOK {
+			r.json(t, &m)
+		}
+		return r.status, m
+	}
+	for _, q := range []string{"", "?include_stopped_servers=false", "?include_stopped_servers=0"} {
+		if _, m := get("/hub/api/users/alice"+q, alice); len(m["servers"].(map[string]any)) != 0 {
+			t.Errorf("%q: servers = %v, want {}", q, m["servers"])
+		}
+	}
+	for _, path := range []string{"/hub/api/users/alice?include_stopped_servers", "/hub/api/users/alice?include_stopped_servers=1", "/hub/api/user?include_stopped_servers"} {
+		_, m := get(path, alice)
+		s, ok := m["servers"].(map[string]any)[""].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no stopped server in %v", path, m)
+		}
+		if s["stopped"] != true || s["ready"] != false || s["pending"] != nil || s["started"] == nil || s["url"] != "/user/alice/" {
+			t.Errorf("%s: stopped server = %v, want stopped, not ready, pending null, started kept", path, s)
+		}
+		if m["server"] != nil {
+			t.Errorf("%s: server = %v, want null for a stopped server", path, m["server"])
+		}
+	}
+	// bob learns nothing of alice's stopped server; a token without
+	// read:servers sees no servers at all.
+	if st, _ := get("/hub/api/users/alice?include_stopped_servers", bob); st != http.StatusNotFound {
+		t.Errorf("bob reading alice with include_stopped_servers = %d, want 404", st)
+	}
+	if _, m := get("/hub/api/users/alice?include_stopped_servers", narrow); m == nil || m["servers"] != nil {
+		t.Errorf("a read:users token sees servers: %v", m)
+	}
+	// bob never started one: nothing to show, even when asked.
+	if _, m := get("/hub/api/users/bob?include_stopped_servers", bob); len(m["servers"].(map[string]any)) != 0 {
+		t.Errorf("bob's servers = %v, want {}", m["servers"])
+	}
+}

@@ -39,7 +39,7 @@ func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 
 // apiWhoAmI is GET /hub/api/user: the caller with its scopes.
 func (h *Hub) apiWhoAmI(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	m, err := h.userModel1(r.Context(), p.User, p)
+	m, err := h.userModel1(r.Context(), p.User, p, includeStopped(r))
 	if err != nil {
 		return err
 	}
