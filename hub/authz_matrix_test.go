@@ -330,6 +330,8 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}/server":         {{method: "POST", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeServers, on: "alice", ok: 400}},
 		"DELETE /hub/api/users/{name}/server":       {{method: "DELETE", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeDeleteServers, on: "alice", ok: 204}},
 		"GET /hub/api/users/{name}/server/progress": {{method: "GET", path: "/hub/api/users/alice/server/progress", kind: kAPI, scope: auth.ScopeReadServers, on: "alice", ok: 200}},
+		// The routing table (everyone's server addresses): admins only.
+		"GET /hub/api/proxy": {{method: "GET", path: "/hub/api/proxy", kind: kAPI, scope: auth.ScopeProxy, ok: 200}},
 		// Only the credential a server was started with counts: no
 		// session or token of anyone's fetches a server's tokens.
 		"POST /hub/api/users/{name}/server/bootstrap": {{method: "POST", path: "/hub/api/users/alice/server/bootstrap", body: `{"credential": "not-alices"}`, kind: kPublic, ok: 403}},

@@ -206,6 +206,7 @@ func (h *Hub) routes() {
 		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.api(h.stopServer))
 		m.HandleFunc("GET /hub/api/users/{name}/server/progress", h.api(h.serverProgress))
 		m.HandleFunc("POST /hub/api/users/{name}/server/bootstrap", h.bootstrapServer)
+		m.HandleFunc("GET /hub/api/proxy", h.api(h.getProxy))
 	}
 	if h.deps.Contents != nil {
 		c := h.contentsAuth(h.deps.Contents)
