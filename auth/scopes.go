@@ -30,6 +30,7 @@ const (
 	ScopeReadHub          = "read:hub"
 	ScopeReadMetrics      = "read:metrics"
 	ScopeShutdown         = "shutdown"
+	ScopeProxy            = "proxy"
 	ScopeContents         = "contents"
 )
 
@@ -47,7 +48,7 @@ var subscopes = map[string][]string{
 	ScopeUsersActivity: nil, ScopeDeleteUsers: nil, ScopeAdminServerState: nil,
 	ScopeReadServers: nil, ScopeDeleteServers: nil, ScopeAccessServers: nil,
 	ScopeReadTokens: nil, ScopeReadHub: nil, ScopeReadMetrics: nil,
-	ScopeShutdown: nil, ScopeContents: nil,
+	ScopeShutdown: nil, ScopeContents: nil, ScopeProxy: nil,
 }
 
 // KnownScopes lists every scope name a token may be given.
@@ -113,7 +114,7 @@ func RoleScopes(u *User, adminAccess bool) Scopes {
 		s.addTree(sc, self)
 	}
 	if u.Admin {
-		for _, sc := range []string{ScopeAdminUsers, ScopeAdminServers, ScopeServers, ScopeTokens, ScopeReadHub, ScopeReadMetrics, ScopeShutdown} {
+		for _, sc := range []string{ScopeAdminUsers, ScopeAdminServers, ScopeServers, ScopeTokens, ScopeReadHub, ScopeReadMetrics, ScopeShutdown, ScopeProxy} {
 			s.addTree(sc, "")
 		}
 		if adminAccess {

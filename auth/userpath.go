@@ -149,9 +149,15 @@ func (u *UserPath) checkXSRF(r *http.Request, p *Principal) error {
 }
 
 // IsBrowser guesses whether a person's browser asked for a page, not a
-// script for data: a GET that accepts HTML and carries no Authorization.
+// script for data, by JupyterHub's rule: a GET or HEAD with no
+// Authorization that is neither a websocket handshake nor accepts JSON
+// (Accept: application/json). Such a request without a login goes to
+// the login page; any other gets a 401.
 func IsBrowser(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") && r.Header.Get("Authorization") == ""
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.Header.Get("Authorization") == "" && !IsWebsocket(r) && !strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
 // IsWebsocket reports whether r is a websocket handshake.

@@ -98,7 +98,14 @@ func userPathAuthorize(t *testing.T, adminAccess bool) {
 		location string
 	}{
 		{"anonymous browser", "GET", "", "", map[string]string{"Accept": "text/html"}, http.StatusFound, "/hub/login?next=%2Fuser%2Falice%2Fapi%2Fcontents%3Fx%3D1"},
-		{"anonymous API", "GET", "", "", nil, http.StatusUnauthorized, ""},
+		// JupyterHub's rule: any anonymous GET goes to the login page
+		// (curl's Accept: */* too) unless it asks for JSON, carries a
+		// token, or is a websocket handshake.
+		{"anonymous, any Accept", "GET", "", "", map[string]string{"Accept": "*/*"}, http.StatusFound, "/hub/login?next=%2Fuser%2Falice%2Fapi%2Fcontents%3Fx%3D1"},
+		{"anonymous API", "GET", "", "", map[string]string{"Accept": "application/json"}, http.StatusUnauthorized, ""},
+		{"anonymous websocket", "GET", "", "", map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Accept": "text/html"}, http.StatusUnauthorized, ""},
+		{"anonymous write", "POST", "", "", map[string]string{"Accept": "text/html"}, http.StatusUnauthorized, ""},
+		{"bad token", "GET", "", "nobody", map[string]string{"Accept": "text/html"}, http.StatusUnauthorized, ""},
 		{"owner", "GET", "alice", "", nil, 0, ""},
 		{"owner token", "PUT", "", "alice", map[string]string{"Origin": "https://evil.example"}, 0, ""},
 		{"owner write without XSRF", "PUT", "alice", "", nil, http.StatusForbidden, ""},
@@ -165,6 +172,21 @@ func TestIsBrowserAndIsWebsocket(t *testing.T) {
 	r.Header.Set("Accept", "text/html")
 	if IsBrowser(r) {
 		t.Error("a POST is not asking for a page")
+	}
+	r = httptest.NewRequest("GET", "/user/alice/tree", nil)
+	if !IsBrowser(r) {
+		t.Error("a GET with no Accept goes to the login page, as JupyterHub's")
+	}
+	r.Header.Set("Accept", "application/json, text/plain, */*")
+	if IsBrowser(r) {
+		t.Error("a GET asking for JSON is a script")
+	}
+	r = httptest.NewRequest("GET", "/user/alice/api/kernels/k/channels", nil)
+	r.Header.Set("Accept", "text/html")
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Upgrade", "websocket")
+	if IsBrowser(r) {
+		t.Error("a websocket handshake is not asking for a page")
 	}
 	r = httptest.NewRequest("GET", "/user/alice/api/kernels/k/channels", nil)
 	r.Header.Set("Connection", "keep-alive, Upgrade")

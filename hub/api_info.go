@@ -7,9 +7,16 @@ import (
 	"github.com/sparkhub/sparkhub/auth"
 )
 
+// jupyterHubVersion is the JupyterHub release whose REST API sparkhub
+// speaks. It is what JupyterHub's clients read as the hub's version (in
+// X-JupyterHub-Version and GET /hub/api): single-user servers compare it
+// with their own and refuse a value that is not PEP 440, and clients
+// choose features by it. sparkhub's own version is beside it.
+const jupyterHubVersion = "3.0.0"
+
 // apiRoot is GET /hub/api: the version, no login needed.
 func (h *Hub) apiRoot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"version": h.version})
+	writeJSON(w, http.StatusOK, map[string]string{"version": jupyterHubVersion, "sparkhub_version": h.version})
 }
 
 // apiInfo is GET /hub/api/info, for admins (read:hub).
@@ -32,7 +39,7 @@ func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 
 // apiWhoAmI is GET /hub/api/user: the caller with its scopes.
 func (h *Hub) apiWhoAmI(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	m, err := h.userModel1(r.Context(), p.User, p)
+	m, err := h.userModel1(r.Context(), p.User, p, includeStopped(r))
 	if err != nil {
 		return err
 	}

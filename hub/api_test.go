@@ -126,10 +126,10 @@ func TestUserAPI(t *testing.T) {
 		if r := th.do(nil, req{method: "GET", path: "/hub/api/users/bob", auth: alice}); r.status != http.StatusNotFound {
 			t.Errorf("alice reading bob: %d, want 404 as JupyterHub", r.status)
 		}
-		if r := th.do(nil, req{method: "GET", path: "/hub/api/info", auth: admin}); r.status != http.StatusOK || r.header.Get("X-JupyterHub-Version") != "test" {
+		if r := th.do(nil, req{method: "GET", path: "/hub/api/info", auth: admin}); r.status != http.StatusOK || r.header.Get("X-JupyterHub-Version") != "3.0.0" {
 			t.Errorf("info: %d %v", r.status, r.header)
 		}
-		if r := th.do(nil, req{method: "GET", path: "/hub/api"}); r.status != http.StatusOK || string(r.body) != "{\"version\":\"test\"}\n" {
+		if r := th.do(nil, req{method: "GET", path: "/hub/api"}); r.status != http.StatusOK || string(r.body) != "{\"sparkhub_version\":\"test\",\"version\":\"3.0.0\"}\n" {
 			t.Errorf("GET /hub/api = %d %s", r.status, r.body)
 		}
 	})

@@ -55,7 +55,7 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err != nil {
 		return err
 	}
-	items, err := h.userModels(r.Context(), users, p)
+	items, err := h.userModels(r.Context(), users, p, includeStopped(r))
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (h *Hub) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	if err != nil {
 		return err
 	}
-	m, err := h.userModel1(r.Context(), u, p)
+	m, err := h.userModel1(r.Context(), u, p, includeStopped(r))
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (h *Hub) createUsers(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	out := make([]userModel, len(created))
 	for i, u := range created {
-		out[i] = userModelFor(u, p, nil)
+		out[i] = userModelFor(u, p, nil, false)
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
@@ -203,7 +203,7 @@ func (h *Hub) createUser(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, userModelFor(u, p, nil))
+	writeJSON(w, http.StatusCreated, userModelFor(u, p, nil, false))
 	return nil
 }
 
@@ -231,7 +231,7 @@ func (h *Hub) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err != nil {
 		return err
 	}
-	m, err := h.userModel1(r.Context(), u, p)
+	m, err := h.userModel1(r.Context(), u, p, includeStopped(r))
 	if err != nil {
 		return err
 	}

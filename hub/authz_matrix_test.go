@@ -329,31 +329,37 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}/tokens":        {{method: "POST", path: "/hub/api/users/alice/tokens", body: `{"note": "n", "scopes": ["read:users!user=alice"]}`, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 201, except: map[string]int{"token tokens": 403}}},
 		"GET /hub/api/users/{name}/tokens/{id}":    {{method: "GET", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeReadTokens, on: "alice", ok: 200}},
 		"DELETE /hub/api/users/{name}/tokens/{id}": {{method: "DELETE", path: "/hub/api/users/alice/tokens/" + tok, kind: kAPI, scope: auth.ScopeTokens, on: "alice", ok: 204}},
+		// A server's report of activity: users:activity on alice.
+		"POST /hub/api/users/{name}/activity": {{method: "POST", path: "/hub/api/users/alice/activity", body: `{"last_activity": "2026-01-01T00:00:00Z", "servers": {"": {"last_activity": "2026-01-01T00:00:00Z"}}}`, kind: kAPI, scope: auth.ScopeUsersActivity, on: "alice", ok: 200}},
 		// alice's server runs: allowed callers hear it is already running.
 		"POST /hub/api/users/{name}/server":         {{method: "POST", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeServers, on: "alice", ok: 400}},
 		"DELETE /hub/api/users/{name}/server":       {{method: "DELETE", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeDeleteServers, on: "alice", ok: 204}},
 		"GET /hub/api/users/{name}/server/progress": {{method: "GET", path: "/hub/api/users/alice/server/progress", kind: kAPI, scope: auth.ScopeReadServers, on: "alice", ok: 200}},
+		// The routing table (everyone's server addresses): admins only.
+		"GET /hub/api/proxy": {{method: "GET", path: "/hub/api/proxy", kind: kAPI, scope: auth.ScopeProxy, ok: 200}},
 		// Only the credential a server was started with counts: no
 		// session or token of anyone's fetches a server's tokens.
 		"POST /hub/api/users/{name}/server/bootstrap": {{method: "POST", path: "/hub/api/users/alice/server/bootstrap", body: `{"credential": "not-alices"}`, kind: kPublic, ok: 403}},
 		"/user/{name}/api/contents": {
-			{method: "GET", path: "/user/alice/api/contents", kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 200},
+			{method: "GET", path: "/user/alice/api/contents", kind: kUser, anon: 302, scope: auth.ScopeContents, on: "alice", ok: 200},
 			{method: "POST", path: "/user/alice/api/contents", body: `{"type": "notebook"}`, kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 201},
 		},
 		"/user/{name}/api/contents/": {
-			{method: "GET", path: "/user/alice/api/contents/hello.txt", kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 200},
+			{method: "GET", path: "/user/alice/api/contents/hello.txt", kind: kUser, anon: 302, scope: auth.ScopeContents, on: "alice", ok: 200},
 			{method: "PUT", path: "/user/alice/api/contents/new.txt", body: `{"type": "file", "format": "text", "content": "x"}`, kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 201},
 			{method: "DELETE", path: "/user/alice/api/contents/hello.txt", kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 204},
 		},
 		"/user/{name}/files/": {
-			{method: "GET", path: "/user/alice/files/hello.txt", kind: kUser, scope: auth.ScopeContents, on: "alice", ok: 200},
+			{method: "GET", path: "/user/alice/files/hello.txt", kind: kUser, anon: 302, scope: auth.ScopeContents, on: "alice", ok: 200},
 		},
 		"/user/{name}": {
 			// The bare prefix only redirects to the slash, before any check.
 			{method: "GET", path: "/user/alice", kind: kPublic, ok: 302},
 		},
+		// An anonymous GET (no Accept, no token, no websocket) is sent to
+		// the login page, as JupyterHub sends it.
 		"/user/{name}/": {
-			{method: "GET", path: "/user/alice/api", kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 200},
+			{method: "GET", path: "/user/alice/api", kind: kUser, anon: 302, scope: auth.ScopeAccessServers, on: "alice", ok: 200},
 			{method: "POST", path: "/user/alice/api/kernels", body: `{}`, kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 200},
 		},
 		// The hand-off of --user-subdomains, which this hub runs
@@ -361,7 +367,7 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		// path is the server's like any other. TestHandoffAttacks asks
 		// both with per-user origins on.
 		"GET /hub/api/oauth2/authorize":   {{method: "GET", path: "/hub/api/oauth2/authorize?client_id=jupyterhub-user-alice", kind: kPublic, ok: 404}},
-		"GET /user/{name}/oauth_callback": {{method: "GET", path: "/user/alice/oauth_callback", kind: kUser, scope: auth.ScopeAccessServers, on: "alice", ok: 404}},
+		"GET /user/{name}/oauth_callback": {{method: "GET", path: "/user/alice/oauth_callback", kind: kUser, anon: 302, scope: auth.ScopeAccessServers, on: "alice", ok: 404}},
 		"/hub/api/":                       {{method: "GET", path: "/hub/api/nothing", kind: kPublic, ok: 404}},
 		"/":                               {{method: "GET", path: "/nothing", kind: kPublic, ok: 404}, {method: "POST", path: "/nothing", kind: kPublic, ok: 404}},
 	}

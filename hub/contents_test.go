@@ -93,7 +93,7 @@ func TestContentsWhoMay(t *testing.T) {
 		{"other user", "GET", "/user/alice/api/contents/a.txt", "token " + th.token("bob"), nil, 404},
 		{"other user writes", "PUT", "/user/alice/api/contents/b.txt", "token " + th.token("bob"), nil, 404},
 		{"admin without --admin-access", "GET", "/user/alice/api/contents/a.txt", "token " + th.token("root"), nil, 404},
-		{"anonymous API", "GET", "/user/alice/api/contents", "", nil, 401},
+		{"anonymous API", "GET", "/user/alice/api/contents", "", map[string]string{"Accept": "application/json"}, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -200,11 +200,13 @@ func (h *Hub) routes() {
 	m.HandleFunc("POST /hub/api/users/{name}/tokens", h.api(h.createToken))
 	m.HandleFunc("GET /hub/api/users/{name}/tokens/{id}", h.api(h.getToken))
 	m.HandleFunc("DELETE /hub/api/users/{name}/tokens/{id}", h.api(h.deleteToken))
+	m.HandleFunc("POST /hub/api/users/{name}/activity", h.api(h.postActivity))
 	if h.servers != nil {
 		m.HandleFunc("POST /hub/api/users/{name}/server", h.api(h.startServer))
 		m.HandleFunc("DELETE /hub/api/users/{name}/server", h.serverAPI(h.stopServer))
 		m.HandleFunc("GET /hub/api/users/{name}/server/progress", h.api(h.serverProgress))
 		m.HandleFunc("POST /hub/api/users/{name}/server/bootstrap", h.bootstrapServer)
+		m.HandleFunc("GET /hub/api/proxy", h.api(h.getProxy))
 	}
 	if h.deps.Contents != nil {
 		c := h.contentsAuth(h.deps.Contents)
@@ -306,7 +308,7 @@ func (h *Hub) headers(next http.Handler) http.Handler {
 			hd.Set("X-Frame-Options", "SAMEORIGIN")
 		}
 		if strings.HasPrefix(r.URL.Path, "/hub/api") {
-			hd.Set("X-JupyterHub-Version", h.version)
+			hd.Set("X-JupyterHub-Version", jupyterHubVersion)
 		}
 		next.ServeHTTP(w, r)
 	})

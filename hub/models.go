@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
@@ -72,8 +74,11 @@ var (
 // userModelFor builds the model of u as p may see it, with its default
 // server (nil when no spawner runs): the servers only with read:servers
 // on that user, and only a server that is starting, running or stopping,
-// as JupyterHub lists them.
-func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel {
+// as JupyterHub lists them, unless stopped (?include_stopped_servers)
+// asks for a stopped one too: one that was ever started, shown as
+// JupyterHub shows it (stopped, not ready, pending null, keeping its
+// started, last_activity and user_options).
+func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model, stopped bool) userModel {
 	roles := userRoles
 	if u.Admin {
 		roles = adminRoles
@@ -101,7 +106,7 @@ func userModelFor(u *auth.User, p *auth.Principal, srv *spawner.Model) userModel
 		if srv.LastActivity != nil && (u.LastActivity == nil || srv.LastActivity.After(*u.LastActivity)) {
 			m.LastActivity = isoPtr(srv.LastActivity)
 		}
-		if srv.State.Live() {
+		if srv.State.Live() || (stopped && srv.Started != nil) {
 			servers = map[string]serverModel{"": serverModelFor(*srv, p.Can(auth.ScopeAdminServerState, u.Name))}
 		}
 	}
@@ -152,7 +157,7 @@ func tokenModelFor(t *auth.Token, owner string) tokenModel {
 
 // userModels builds the models of many users with one query for their
 // servers.
-func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Principal) ([]userModel, error) {
+func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Principal, stopped bool) ([]userModel, error) {
 	var servers map[string]spawner.Model
 	if h.servers != nil && len(users) > 0 {
 		var err error
@@ -166,18 +171,29 @@ func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Princi
 		if m, ok := servers[u.Name]; ok {
 			srv = &m
 		}
-		out[i] = userModelFor(u, p, srv)
+		out[i] = userModelFor(u, p, srv, stopped)
 	}
 	return out, nil
 }
 
 // userModel1 is userModels for one user.
-func (h *Hub) userModel1(ctx context.Context, u *auth.User, p *auth.Principal) (userModel, error) {
-	ms, err := h.userModels(ctx, []*auth.User{u}, p)
+func (h *Hub) userModel1(ctx context.Context, u *auth.User, p *auth.Principal, stopped bool) (userModel, error) {
+	ms, err := h.userModels(ctx, []*auth.User{u}, p, stopped)
 	if err != nil {
 		return userModel{}, err
 	}
 	return ms[0], nil
+}
+
+// includeStopped is JupyterHub's ?include_stopped_servers: true unless
+// absent, "0" or "false", so a bare ?include_stopped_servers is true.
+func includeStopped(r *http.Request) bool {
+	qs := r.URL.Query()
+	if !qs.Has("include_stopped_servers") {
+		return false
+	}
+	v := strings.ToLower(qs.Get("include_stopped_servers"))
+	return v != "0" && v != "false"
 }
 
 // appendUserModels writes items as encoding/json would (HTML escaped, as

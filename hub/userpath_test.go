@@ -63,7 +63,9 @@ func TestUserPathsDecideAlike(t *testing.T) {
 	rows := []pathCaller{
 		{name: "anonymous browser", header: browser, want: http.StatusFound},
 		{name: "anonymous browser POST", header: browser, post: true, want: http.StatusUnauthorized},
-		{name: "anonymous API", want: http.StatusUnauthorized},
+		{name: "anonymous, no Accept", want: http.StatusFound},
+		{name: "anonymous API", header: map[string]string{"Accept": "application/json"}, want: http.StatusUnauthorized},
+		{name: "anonymous websocket", header: map[string]string{"Accept": "text/html", "Connection": "Upgrade", "Upgrade": "websocket"}, want: http.StatusUnauthorized},
 		{name: "unknown token", rawAuth: "token " + strings.Repeat("0", 64), want: http.StatusUnauthorized},
 		{name: "unknown token from a browser", rawAuth: "token " + strings.Repeat("0", 64), header: browser, want: http.StatusUnauthorized},
 		{name: "another scheme", rawAuth: "Basic YWxpY2U6eA==", want: http.StatusUnauthorized},

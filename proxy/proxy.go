@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -225,9 +226,9 @@ func (p *Proxy) notRunning(w http.ResponseWriter, r *http.Request, name string, 
 	switch {
 	case upgrade:
 		closeWithReason(w, r, msg)
-	case auth.IsBrowser(r) && state == spawner.Spawning:
+	case wantsPage(r) && state == spawner.Spawning:
 		http.Redirect(w, r, "/hub/spawn-pending/"+url.PathEscape(name)+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	case auth.IsBrowser(r) && state != spawner.Stopping:
+	case wantsPage(r) && state != spawner.Stopping:
 		http.Redirect(w, r, "/hub/spawn?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	default:
 		httperr.SetRetryAfter(w.Header(), notRunningRetry)
@@ -355,9 +356,17 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 // fail answers with an error page for browsers, JSON for the rest.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	if p.opts.ErrorPage != nil && auth.IsBrowser(r) {
+	if p.opts.ErrorPage != nil && wantsPage(r) {
 		p.opts.ErrorPage(w, r, code, msg)
 		return
 	}
 	httperr.Write(w, code, msg)
+}
+
+// wantsPage is JupyterHub's rule for a server that cannot answer: a
+// browser's request (auth.IsBrowser) gets a page or is sent to start
+// the server, unless its path has an "api" segment (Jupyter's REST API,
+// /user/alice/api/kernels), which gets JSON.
+func wantsPage(r *http.Request) bool {
+	return auth.IsBrowser(r) && !slices.Contains(strings.Split(r.URL.Path, "/"), "api")
 }

@@ -306,7 +306,9 @@ func TestProxyRefusesOthers(t *testing.T) {
 		location string
 	}{
 		{"anonymous browser", html, "", "GET", http.StatusFound, "/hub/login?next=%2Fuser%2Falice%2Ftree"},
-		{"anonymous API", nil, "", "GET", http.StatusUnauthorized, ""},
+		{"anonymous, no Accept", nil, "", "GET", http.StatusFound, "/hub/login?next=%2Fuser%2Falice%2Ftree"},
+		{"anonymous API", map[string]string{"Accept": "application/json"}, "", "GET", http.StatusUnauthorized, ""},
+		{"anonymous websocket", map[string]string{"Accept": "text/html", "Connection": "Upgrade", "Upgrade": "websocket"}, "", "GET", http.StatusUnauthorized, ""},
 		{"bad token", map[string]string{"Authorization": "token " + strings.Repeat("0", 64)}, "", "GET", http.StatusUnauthorized, ""},
 		{"other user", nil, "bob", "GET", http.StatusNotFound, ""},
 		{"other user's browser", html, "bob", "GET", http.StatusNotFound, ""},

@@ -492,6 +492,24 @@ func (m *Manager) MarkActive(user string, t time.Time) {
 	}
 }
 
+// RecordActivity records activity the user's server reported at t
+// (JupyterHub's POST /hub/api/users/{name}/activity): in memory if it
+// runs, and in the database at once, never moving last_activity
+// backwards. ErrNoServer if the user never had a server.
+func (m *Manager) RecordActivity(ctx context.Context, u User, t time.Time) error {
+	rows, err := m.store.byUsers(ctx, []int64{u.ID})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return ErrNoServer
+	}
+	if s := m.lookup(u.Name); s != nil {
+		s.markActive(t)
+	}
+	return m.store.flushActivity(ctx, map[int64]time.Time{u.ID: t.UTC()})
+}
+
 // KernelBusy records a kernel's execution state as the relay sees it in
 // iopub status messages. A busy kernel keeps its server from being culled
 // (unless CullBusy) for as long as the hub can vouch for it: while its

@@ -86,6 +86,8 @@ var (
 	// ErrNotRunning: stop asked while nothing runs (400); also Progress
 	// for a server that is neither starting, ready nor just failed.
 	ErrNotRunning = errors.New("server is not running")
+	// ErrNoServer is activity reported for a server the user never had.
+	ErrNoServer = errors.New("no such server")
 	// ErrTooManySpawns: ConcurrentSpawnLimit servers are starting (429
 	// with Retry-After; see LimitError).
 	ErrTooManySpawns = errors.New("too many servers are starting; try again in a minute")
