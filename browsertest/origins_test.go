@@ -42,8 +42,7 @@ func TestPerUserOrigins(t *testing.T) {
 
 	b.open("/hub/login")
 	b.login("alice", "alice's password")
-	b.open("/hub/spawn")
-	b.do("press Start", chromedp.Click(chromedp.ID("start")))
+	b.open("/hub/spawn") // one profile: it starts at once
 	b.waitAcross("Jupyter on alice's origin", `location.origin === "`+aliceOrigin+`" && document.querySelector("#notebook_list") !== null`, 120*time.Second)
 	if p := b.path(); p != "/user/alice/" && p != "/user/alice/tree" {
 		t.Errorf("landed at %s", b.location())
