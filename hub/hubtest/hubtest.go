@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sparkhub/sparkhub/spawner/spawnertest"
 )
 
 // Build compiles sparkhub into dir and returns the binary's path.
@@ -106,8 +108,7 @@ func openDataDir(env, args []string) {
 		}
 	}
 	for _, dir := range dirs {
-		os.Chmod(filepath.Dir(dir), 0o711)
-		os.Chmod(dir, 0o711)
+		spawnertest.OpenForAccounts(dir) // a data folder yet to be made is the hub's to make
 	}
 }
 

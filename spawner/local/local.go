@@ -107,6 +107,9 @@ type Backend struct {
 	opts Options
 	log  *slog.Logger
 	iso  isolation
+	// hubAccount is the hub's own account name: USER of a server that
+	// runs as it.
+	hubAccount string
 
 	accountsMu sync.Mutex // one useradd at a time
 
@@ -169,6 +172,9 @@ func New(opts Options) (*Backend, error) {
 		opts.AccountPrefix = DefaultAccountPrefix
 	}
 	b := &Backend{opts: opts, log: opts.Logger, iso: isolationFor(os.Geteuid(), opts.SharedAccount), children: map[string]*child{}}
+	if u, err := user.Current(); err == nil {
+		b.hubAccount = u.Username
+	}
 	if b.iso == ownAccounts {
 		if err := b.prepareAccounts(); err != nil {
 			return nil, fmt.Errorf("local spawner: %w", err)
@@ -455,14 +461,12 @@ func (b *Backend) environ(req spawner.StartRequest, home, sock string, acct *acc
 	env["JUPYTER_DATA_DIR"] = filepath.Join(home, ".local", "share", "jupyter")
 	env["JUPYTER_RUNTIME_DIR"] = filepath.Join(home, ".local", "share", "jupyter", "runtime")
 	env["IPYTHONDIR"] = filepath.Join(home, ".ipython")
+	name := b.hubAccount
 	if acct != nil {
-		env["USER"], env["LOGNAME"] = acct.Name, acct.Name
-	} else {
-		delete(env, "USER")
-		delete(env, "LOGNAME")
-		if u, err := user.Current(); err == nil {
-			env["USER"], env["LOGNAME"] = u.Username, u.Username
-		}
+		name = acct.Name
+	}
+	if name != "" {
+		env["USER"], env["LOGNAME"] = name, name
 	}
 	env["SPARKHUB_USER"] = req.User
 	env["SPARKHUB_SOCKET"] = sock

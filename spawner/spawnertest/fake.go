@@ -369,10 +369,19 @@ func (f *Fake) Close() {
 func TempDirForAccounts(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
+	if err := OpenForAccounts(dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
+}
+
+// OpenForAccounts lets other accounts pass through a test's temporary
+// folder dir and the test's folder above it (t.TempDir makes both 0700).
+func OpenForAccounts(dir string) error {
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return err
+		}
+	}
+	return nil
 }
