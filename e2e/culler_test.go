@@ -16,17 +16,20 @@ import (
 // TestJupyterHubIdleCuller runs JupyterHub's own idle culler (pinned in
 // .ci/requirements.txt), unchanged, against the built hub with its own
 // culling off: alice's idle server is culled; bob's, whose only traffic
-// is saving a notebook through the hub's contents service, is kept.
+// is saving a notebook through the hub's contents service, is kept;
+// carol's, whose kernel was busy when her browser went away, is culled
+// once the kernel is idle.
 func TestJupyterHubIdleCuller(t *testing.T) {
 	python := needtest.VenvTool(t, "python")
 	dataDir, common := jupyterUsers(t)
 	mustRun(t, "the culler's password\n", append([]string{"user", "add", "culler", "--admin", "--password-stdin"}, common...)...)
+	mustRun(t, "carol's password\n", append([]string{"user", "add", "carol", "--password-stdin"}, common...)...)
 	cullerToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "culler",
 		"--scopes", "list:users,read:users:activity,read:servers,delete:servers", "--note", "idle culler"}, common...)...))
 	h := startHub(t, nil, "--data-dir", dataDir, "--idle-timeout", "0")
 	tokens := map[string]string{}
 	c := newClient(t, h.URL)
-	for _, name := range []string{"alice", "bob"} {
+	for _, name := range []string{"alice", "bob", "carol"} {
 		tokens[name] = strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", name}, common...)...))
 		if code := c.api("POST", "/hub/api/users/"+name+"/server", tokens[name], map[string]any{}, nil); code != 201 && code != 202 {
 			t.Fatalf("start %s = %d", name, code)
@@ -34,8 +37,10 @@ func TestJupyterHubIdleCuller(t *testing.T) {
 	}
 	hubtest.WaitFor(t, "both servers ready", 60*time.Second, func() bool {
 		return c.api("GET", "/user/alice/api/status", tokens["alice"], nil, nil) == 200 &&
-			c.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200
+			c.api("GET", "/user/bob/api/status", tokens["bob"], nil, nil) == 200 &&
+			c.api("GET", "/user/carol/api/status", tokens["carol"], nil, nil) == 200
 	})
+	busyThenGone(t, newClient(t, h.URL), "carol", tokens["carol"], 4)
 
 	// bob saves a notebook every half second, as autosave does.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -74,6 +79,7 @@ func TestJupyterHubIdleCuller(t *testing.T) {
 		return len(model.Servers) > 0
 	}
 	hubtest.WaitFor(t, "the culler to stop alice's idle server", 90*time.Second, func() bool { return !running("alice") })
+	hubtest.WaitFor(t, "the culler to stop carol's server once her kernel is idle", 90*time.Second, func() bool { return !running("carol") })
 	// Two more rounds of the culler, bob's server as long idle by
 	// proxied traffic as alice's was.
 	time.Sleep((2*every + 1) * time.Second)

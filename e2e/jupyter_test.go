@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -175,8 +176,14 @@ func execute(t *testing.T, conn *websocket.Conn, code string) string {
 
 func dialKernel(t *testing.T, c *client, name, kernelID string) *websocket.Conn {
 	t.Helper()
+	return dialKernelWith(t, c, name, kernelID, http.Header{})
+}
+
+// dialKernelWith opens a kernel's websocket with c's cookies and hdr.
+func dialKernelWith(t *testing.T, c *client, name, kernelID string, hdr http.Header) *websocket.Conn {
+	t.Helper()
 	u, _ := url.Parse(c.base)
-	hdr := http.Header{"Origin": {c.base}}
+	hdr.Set("Origin", c.base)
 	for _, ck := range c.http.Jar.Cookies(u) {
 		hdr.Add("Cookie", ck.Name+"="+ck.Value)
 	}
@@ -443,6 +450,30 @@ func aliceCulledBobSpared(t *testing.T, c *client, tokens map[string]string, why
 	}
 }
 
+// busyThenGone starts a kernel on name's server, has it sleep for
+// seconds, and closes the websocket once the kernel says it is busy,
+// before it is idle again: the relay never sees the idle status.
+func busyThenGone(t *testing.T, c *client, name, token string, seconds int) {
+	t.Helper()
+	var kernel struct{ ID string }
+	if code := c.api("POST", "/user/"+name+"/api/kernels", token, map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
+		t.Fatalf("start kernel = %d", code)
+	}
+	conn := dialKernelWith(t, c, name, kernel.ID, http.Header{"Authorization": {"token " + token}})
+	defer conn.Close()
+	msgID := sendExecute(t, conn, fmt.Sprintf("import time; time.sleep(%d)", seconds))
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		var m kernelMessage
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("reading the kernel's status: %v", err)
+		}
+		if m.ParentHeader.MsgID == msgID && m.Header.MsgType == "status" && m.Content.ExecutionState == "busy" {
+			return
+		}
+	}
+}
+
 // TestCullSeesRealActivity: with the real Jupyter, a server whose only
 // traffic is contents saves through the hub is not culled, while one
 // whose kernel was busy when its websocket went away is, once the
@@ -456,23 +487,7 @@ func TestCullSeesRealActivity(t *testing.T) {
 
 	// Alice's kernel goes busy, and her client goes away before it is
 	// idle again: the relay never sees the idle status.
-	var kernel struct{ ID string }
-	if code := alice.api("POST", "/user/alice/api/kernels", tokens["alice"], map[string]any{"name": "python3"}, &kernel); code != http.StatusCreated {
-		t.Fatalf("start kernel = %d", code)
-	}
-	conn := dialKernel(t, alice, "alice", kernel.ID)
-	msgID := sendExecute(t, conn, "import time; time.sleep(5)")
-	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for {
-		var m kernelMessage
-		if err := conn.ReadJSON(&m); err != nil {
-			t.Fatalf("reading the kernel's status: %v", err)
-		}
-		if m.ParentHeader.MsgID == msgID && m.Header.MsgType == "status" && m.Content.ExecutionState == "busy" {
-			break
-		}
-	}
-	conn.Close()
+	busyThenGone(t, alice, "alice", tokens["alice"], 5)
 
 	// Meanwhile bob only saves a notebook through the hub's contents
 	// service, and tries to save into alice's, refused.
