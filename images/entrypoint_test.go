@@ -23,7 +23,8 @@ func runEntrypoint(t *testing.T, env map[string]string, args ...string) (conf, s
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command("sh", append([]string{"entrypoint.sh"}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SPARK_HOME=/opt/spark", "SPARK_CONF_DIR=" + dir}
+	pkg, _ := filepath.Abs(filepath.Join("python", "sparkhub_contents"))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SPARK_HOME=/opt/spark", "SPARK_CONF_DIR=" + dir, "PYTHONPATH=" + pkg}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -175,7 +176,9 @@ func TestEntrypointRefuses(t *testing.T) {
 		{"not a port", map[string]string{EnvSparkDriverPort: "80x"}, "SPARKHUB_SPARK_DRIVER_PORT=80x"},
 		{"port out of range", map[string]string{EnvSparkBlockManagerPort: "70000"}, "SPARKHUB_SPARK_BLOCKMANAGER_PORT=70000"},
 		{"libprocess port", map[string]string{EnvLibprocessPort: "x"}, "LIBPROCESS_PORT=x"},
-		{"master", map[string]string{EnvSparkMaster: "spark://m:7077"}, "want mesos://"},
+		{"master", map[string]string{EnvSparkMaster: "yarn"}, "want mesos://"},
+		{"standalone master", map[string]string{EnvSparkMaster: "spark://m:7077/x"}, "want spark://host:port"},
+		{"memory", map[string]string{EnvSparkDriverMemory: "lots"}, "SPARKHUB_SPARK_DRIVER_MEMORY=lots"},
 		{"count", map[string]string{EnvSparkCoresMax: "lots"}, "SPARKHUB_SPARK_CORES_MAX=lots"},
 		{"conf key", map[string]string{EnvSparkConf: "spark.a 1\nhadoop.b 2"}, `"hadoop.b" is not a Spark setting`},
 		{"conf without value", map[string]string{EnvSparkConf: "spark.a"}, "spark.a has no value"},

@@ -101,9 +101,10 @@ func (c *Catalog) Names() []string {
 type Specs struct {
 	Catalog *Catalog
 	// Cluster, when set, is where the servers' Spark runs (the Mesos
-	// cluster): a spec's environment then also carries the Spark
-	// settings the image's entrypoint renders (ProfileEnv). Without it
-	// the environment is the profile's env alone.
+	// cluster). A spec's environment carries the profile's env and the
+	// Spark settings sparkhub_contents.sparkconf renders (ProfileEnv);
+	// without a cluster, Spark runs inside the server (local[N]) unless
+	// the profile names a standalone master.
 	Cluster *Cluster
 }
 
@@ -118,10 +119,13 @@ func (s Specs) Resolve(name string) (spawner.Spec, error) {
 	if !ok {
 		return spawner.Spec{}, fmt.Errorf("profile %q: %w", name, spawner.ErrNoProfile)
 	}
-	env := p.Env
+	// Without a cluster (local servers) Spark runs inside the server, or
+	// on the standalone cluster the profile names.
+	c := Cluster{}
 	if s.Cluster != nil {
-		env = ProfileEnv(p, *s.Cluster)
+		c = *s.Cluster
 	}
+	env := ProfileEnv(p, c)
 	return spawner.Spec{
 		Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs, Role: p.Role,
 		Constraints: p.Constraints, Env: env, Spark: p.Spark,

@@ -153,6 +153,9 @@ func TestCheck(t *testing.T) {
 			[]string{"7 env.1X: not a variable name", "8 env.JUPYTER_TOKEN: set by the hub", "9 env.SPARKHUB_USER: set by the hub", "10 env.LIST: must be a single value"}},
 		{"spark", ok + "    spark:\n      spark.sql.shuffle.partitions: 64\n      executor.memory: 4g\n      spark.driver.port: 4000\n      spark.executor.memory: lots\n      spark.cores.max: 0\n      spark.dynamicAllocation.enabled: maybe\n      spark.executor.cores: \"\"\n",
 			[]string{"7 executor.memory: not a Spark setting", "8 spark.driver.port: set by the hub", "9 spark.executor.memory: \"lots\" must be a size", "10 spark.cores.max: \"0\" must be a whole number", "11 spark.dynamicAllocation.enabled: \"maybe\" must be true or false", "12 spark.executor.cores: \"\" must be a whole number"}},
+		{"masters", ok + "    spark:\n      spark.master: mesos://m:5050\n  - name: two\n    cpus: 1\n    mem: 1\n    spark:\n      spark.master: yarn\n",
+			[]string{"6 spark.master: \"mesos://m:5050\": a profile names local[N]", "11 spark.master: \"yarn\": a profile names"}},
+		{"local and standalone masters", ok + "    spark:\n      spark.master: local[3]\n  - name: two\n    cpus: 1\n    mem: 1\n    spark:\n      spark.master: spark://m1:7077,m2:7077\n", nil},
 		{"two documents", ok + "---\nprofiles: []\n", []string{"5 : more than one YAML document"}},
 	}
 	for _, tc := range tests {
@@ -192,8 +195,8 @@ func TestCheckNamesTheProfile(t *testing.T) {
 }
 
 // TestSpecs: a profile resolves into the spec the backends get: what it
-// says, with the Spark settings the entrypoint renders when Spark runs
-// on a cluster; an unknown name is ErrNoProfile.
+// says, with the Spark settings sparkconf renders, on a cluster or not;
+// an unknown name is ErrNoProfile.
 func TestSpecs(t *testing.T) {
 	c, err := LoadCatalog(filepath.Join("testdata", "catalog.yaml"))
 	if err != nil {
@@ -214,10 +217,13 @@ func TestSpecs(t *testing.T) {
 	if got.Env["TZ"] != "UTC" || got.Env[EnvSparkMaster] != "mesos://m1:5050" || got.Env[EnvSparkRole] != "notebooks" {
 		t.Errorf("env on a cluster = %v", got.Env)
 	}
-	// Without a cluster the environment is the profile's own.
-	want.Env = map[string]string{"TZ": "UTC"}
+	// Without a cluster Spark runs in the server: no master, so
+	// sparkconf renders local[N] on the profile's cores.
+	want.Env = ProfileEnv(small, Cluster{})
 	if got, err := (Specs{Catalog: c}).Resolve("spark-small"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("without a cluster: %+v, %v\nwant %+v", got, err, want)
+	} else if got.Env["TZ"] != "UTC" || got.Env[EnvSparkMaster] != "" || got.Env[EnvProfileCPUs] != "2" {
+		t.Errorf("env without a cluster = %v", got.Env)
 	}
 	if got, err := (Specs{Catalog: c}).Resolve(""); err != nil || got.CPUs != 2 || got.Mem != 8192 {
 		t.Errorf(`Resolve("") = %+v, %v; want the first profile's`, got, err)

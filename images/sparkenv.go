@@ -11,7 +11,9 @@ import (
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
-// The environment the image's entrypoint (images/entrypoint.sh) reads.
+// The environment sparkhub_contents.sparkconf renders into Spark's
+// configuration (run by the image's entrypoint and by the server
+// extension).
 // ProfileEnv renders the first group from a profile, before the server
 // has a machine; the Mesos backend sets the second group from the offer
 // it accepted (the tests' AgentEnv renders the same from an Agent).
@@ -93,7 +95,7 @@ func SparkMaster(mesosMaster string) string {
 
 // ProfileEnv is the profile's part of a server's environment: its env,
 // and its Spark sizes, role, constraints and settings for the
-// entrypoint to render. Settings the profile leaves out get defaults:
+// sparkconf to render. Settings the profile leaves out get defaults:
 // executors the size of the notebook (cores rounded down, at least 1),
 // dynamic allocation with the external shuffle service from 0 to
 // DefaultMaxExecutors executors, spark.cores.max = max executors ×
@@ -118,6 +120,11 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	env[EnvProfileCPUs] = num(p.CPUs)
 	env[EnvProfileMem] = num(math.Floor(p.Mem))
 	env[EnvSparkMaster] = SparkMaster(c.Master)
+	if v, ok := take("spark.master"); ok {
+		// Spark in the server, or a standalone cluster the profile
+		// names, wherever the server itself runs.
+		env[EnvSparkMaster] = v
+	}
 
 	image := p.Image
 	if v, ok := take("spark.mesos.executor.docker.image"); ok {
@@ -230,10 +237,9 @@ func SparkConstraints(cs []spawner.Constraint) string {
 	return strings.Join(out, ";")
 }
 
-// hubSparkKeys are set by the entrypoint from the server's task; a
+// hubSparkKeys are rendered by sparkconf from the server's task; a
 // profile cannot change them.
 var hubSparkKeys = map[string]bool{
-	"spark.master":                   true,
 	"spark.submit.deployMode":        true,
 	"spark.driver.host":              true,
 	"spark.driver.bindAddress":       true,
@@ -244,6 +250,11 @@ var hubSparkKeys = map[string]bool{
 	"spark.port.maxRetries":          true,
 	"spark.mesos.executor.home":      true,
 }
+
+// profileMasterRE is a master a profile may name: Spark inside the
+// server, or a standalone cluster (the same rule as
+// sparkhub_contents.sparkconf).
+var profileMasterRE = regexp.MustCompile(`^(local\[([1-9][0-9]*|\*)\]|spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*)$`)
 
 var sizeRE = regexp.MustCompile(`^[0-9]+[kmgtpKMGTP]?[bB]?$`)
 
@@ -267,6 +278,10 @@ func checkSparkValue(key, value string) string {
 		if v := strings.ToLower(value); v != "true" && v != "false" {
 			return fmt.Sprintf("%q must be true or false", value)
 		}
+	case "spark.master":
+		if !profileMasterRE.MatchString(value) {
+			return fmt.Sprintf("%q: a profile names local[N], local[*] or a standalone cluster's spark://host:port[,host:port]; the Mesos master is the hub's --mesos-master", value)
+		}
 	case "spark.mesos.constraints":
 		if strings.ContainsAny(value, " \t") {
 			return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2 without spaces", value)
@@ -275,7 +290,7 @@ func checkSparkValue(key, value string) string {
 	return ""
 }
 
-// RenderedSparkKeys are the keys the entrypoint writes itself (the
+// RenderedSparkKeys are the keys sparkconf writes itself (the
 // profile's other settings are passed through as given). Each is a
 // Spark 3.5 setting; the source is the Spark 3.5 documentation
 // (docs/configuration.md, docs/running-on-mesos.md on branch-3.5),

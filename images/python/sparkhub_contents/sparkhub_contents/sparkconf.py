@@ -1,0 +1,224 @@
+"""Spark's configuration for a server of the hub, from its environment.
+
+The hub gives every server the ``SPARKHUB_*`` variables of its profile
+(``images/sparkenv.go`` renders them and says what each one means) and,
+on Mesos, of the agent and ports its task holds. This module turns them
+into ``spark-defaults.conf`` and the variables libmesos reads, so that
+``SparkSession.builder.getOrCreate()`` in a kernel gets the profile's
+settings with nothing typed by the analyst. It is the one place that
+does so: the image's entrypoint runs it (``python3 -m
+sparkhub_contents.sparkconf``) before Jupyter, and the server extension
+runs it at load for servers started without the entrypoint (local
+servers, Mesos' own containerizer).
+
+The file goes to ``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf`` when
+``SPARK_HOME`` is set, else ``~/.sparkhub/spark``; ``apply`` sets
+``SPARK_CONF_DIR`` in the server's environment, which its kernels inherit.
+"""
+
+import os
+import re
+import sys
+
+# A master a profile may name for Spark outside Mesos: local[N], local[*]
+# or a standalone cluster's spark://host:port[,host:port...].
+_LOCAL_RE = re.compile(r"^local\[([1-9][0-9]*|\*)\]$")
+_STANDALONE_RE = re.compile(r"^spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*$")
+_SIZE_RE = re.compile(r"^[0-9]+[kmgtpKMGTP]?[bB]?$")
+
+DEFAULT_SHUFFLE_DIR = "/var/lib/sparkhub/shuffle"
+
+
+class ConfError(ValueError):
+    """A variable the hub gave holds what Spark cannot take."""
+
+
+def _count(env, name, default):
+    value = env.get(name, "") or default
+    if not value.isdigit():
+        raise ConfError(f"{name}={value}: want a whole number")
+    return value
+
+
+def _port(env, name):
+    value = env.get(name, "")
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfError(f"{name}={value}: the task's port is missing or not a port")
+    return value
+
+
+def _bool(env, name, default):
+    value = (env.get(name, "") or default).lower()
+    if value not in ("true", "false"):
+        raise ConfError(f"{name}={value}: want true or false")
+    return value
+
+
+def render(env):
+    """Return (lines of spark-defaults.conf, variables for libmesos) for env.
+
+    Raises ConfError, naming the variable, for a value Spark would refuse.
+    """
+    out = []
+
+    def conf(key, value):
+        if not value:
+            return
+        if "\n" in value or "\r" in value:
+            raise ConfError(f"{key}: the value has a line break")
+        out.append(f"{key} {value}")
+
+    spark_home = env.get("SPARK_HOME", "") or "/opt/spark"
+    master = env.get("SPARKHUB_SPARK_MASTER", "")
+    profile = env.get("SPARKHUB_PROFILE", "") or "default"
+    out.append(f"# Written by sparkhub for profile {profile}; rewritten at every start.")
+
+    cluster = master.startswith("mesos://") or master.startswith("spark://")
+    if master and not cluster and not _LOCAL_RE.match(master):
+        raise ConfError(
+            f"SPARKHUB_SPARK_MASTER={master}: want mesos://host:port, mesos://zk://..., "
+            "spark://host:port or local[N]"
+        )
+    if master.startswith("spark://") and not _STANDALONE_RE.match(master):
+        raise ConfError(f"SPARKHUB_SPARK_MASTER={master}: want spark://host:port[,host:port...]")
+
+    if cluster:
+        conf("spark.master", master)
+        conf("spark.submit.deployMode", "client")
+        if master.startswith("mesos://"):
+            conf("spark.mesos.coarse", "true")
+            conf("spark.mesos.executor.docker.image",
+                 env.get("SPARKHUB_SPARK_EXECUTOR_IMAGE", "") or env.get("SPARKHUB_IMAGE", ""))
+            conf("spark.mesos.executor.home", spark_home)
+            conf("spark.mesos.role", env.get("SPARKHUB_SPARK_ROLE", ""))
+            conf("spark.mesos.constraints", env.get("SPARKHUB_SPARK_CONSTRAINTS", ""))
+            labels = []
+            if env.get("SPARKHUB_USER"):
+                labels.append("sparkhub.user:" + env["SPARKHUB_USER"])
+            if env.get("SPARKHUB_PROFILE"):
+                labels.append("sparkhub.profile:" + env["SPARKHUB_PROFILE"])
+            conf("spark.mesos.task.labels", ",".join(labels))
+        # Without spark.cores.max an application takes every core offered.
+        conf("spark.cores.max", _count(env, "SPARKHUB_SPARK_CORES_MAX", "10"))
+        conf("spark.executor.cores", _count(env, "SPARKHUB_SPARK_EXECUTOR_CORES", "1"))
+        memory = env.get("SPARKHUB_SPARK_EXECUTOR_MEMORY", "")
+        if memory and not _SIZE_RE.match(memory):
+            raise ConfError(f"SPARKHUB_SPARK_EXECUTOR_MEMORY={memory}: want a size such as 4g")
+        conf("spark.executor.memory", memory)
+        dynamic = _bool(env, "SPARKHUB_SPARK_DYNAMIC_ALLOCATION", "true")
+        conf("spark.dynamicAllocation.enabled", dynamic)
+        if dynamic == "true":
+            conf("spark.dynamicAllocation.minExecutors", _count(env, "SPARKHUB_SPARK_MIN_EXECUTORS", "0"))
+            conf("spark.dynamicAllocation.maxExecutors", _count(env, "SPARKHUB_SPARK_MAX_EXECUTORS", "10"))
+        shuffle = _bool(env, "SPARKHUB_SPARK_SHUFFLE_SERVICE", dynamic)
+        conf("spark.shuffle.service.enabled", shuffle)
+        if shuffle == "true" and master.startswith("mesos://"):
+            # The agent's shuffle service reads the executors' files, so
+            # they go to a folder of the agent's, at the same path on
+            # both sides.
+            shuffle_dir = env.get("SPARKHUB_SPARK_SHUFFLE_DIR", "") or DEFAULT_SHUFFLE_DIR
+            conf("spark.local.dir", shuffle_dir)
+            conf("spark.mesos.executor.docker.volumes", f"{shuffle_dir}:{shuffle_dir}:rw")
+    elif master:
+        conf("spark.master", master)
+    else:
+        # No cluster: Spark runs inside the server on the profile's cores.
+        cores = env.get("SPARKHUB_PROFILE_CPUS", "").split(".")[0]
+        conf("spark.master", f"local[{cores}]" if cores.isdigit() and int(cores) >= 1 else "local[*]")
+    driver_memory = env.get("SPARKHUB_SPARK_DRIVER_MEMORY", "")
+    if driver_memory and not _SIZE_RE.match(driver_memory):
+        raise ConfError(f"SPARKHUB_SPARK_DRIVER_MEMORY={driver_memory}: want a size such as 2g")
+    conf("spark.driver.memory", driver_memory)
+
+    exports = {}
+    agent = env.get("SPARKHUB_AGENT_HOST", "")
+    if agent:
+        ports = [_port(env, name) for name in (
+            "SPARKHUB_SPARK_DRIVER_PORT", "SPARKHUB_SPARK_BLOCKMANAGER_PORT", "SPARKHUB_SPARK_UI_PORT")]
+        bind = env.get("SPARKHUB_SPARK_BIND_ADDRESS", "") or agent
+        # The driver advertises the agent's address and binds the task's
+        # own ports; a retry would move to a port that is not the task's,
+        # so there is none.
+        conf("spark.driver.host", agent)
+        conf("spark.driver.bindAddress", bind)
+        conf("spark.driver.port", ports[0])
+        conf("spark.driver.blockManager.port", ports[1])
+        conf("spark.ui.port", ports[2])
+        conf("spark.port.maxRetries", "0")
+
+        # libmesos in the driver: the master connects back to it.
+        exports["LIBPROCESS_IP"] = env.get("LIBPROCESS_IP", "") or bind
+        if env.get("LIBPROCESS_PORT"):
+            exports["LIBPROCESS_PORT"] = _port(env, "LIBPROCESS_PORT")
+        if exports["LIBPROCESS_IP"] == "0.0.0.0":
+            exports["LIBPROCESS_ADVERTISE_IP"] = env.get("LIBPROCESS_ADVERTISE_IP", "") or agent
+            if env.get("LIBPROCESS_PORT"):
+                exports["LIBPROCESS_ADVERTISE_PORT"] = (
+                    env.get("LIBPROCESS_ADVERTISE_PORT", "") or exports["LIBPROCESS_PORT"])
+
+    # The profile's own settings, "key value" a line.
+    for line in env.get("SPARKHUB_SPARK_CONF", "").split("\n"):
+        if not line:
+            continue
+        key, _, value = line.partition(" ")
+        if not key.startswith("spark.") or key == "spark.":
+            raise ConfError(f'SPARKHUB_SPARK_CONF: "{key}" is not a Spark setting')
+        if not value:
+            raise ConfError(f"SPARKHUB_SPARK_CONF: {key} has no value")
+        out.append(line)
+    return out, exports
+
+
+def conf_dir(env):
+    """Where spark-defaults.conf goes for env (see the module's text)."""
+    if env.get("SPARK_CONF_DIR"):
+        return env["SPARK_CONF_DIR"]
+    if env.get("SPARK_HOME"):
+        return os.path.join(env["SPARK_HOME"], "conf")
+    return os.path.join(os.path.expanduser("~"), ".sparkhub", "spark")
+
+
+def write(env):
+    """Render env's configuration into conf_dir(env) (replacing the file
+    whole, so a reader never sees half of it) and return (folder, exports).
+    """
+    lines, exports = render(env)
+    folder = conf_dir(env)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "spark-defaults.conf")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return folder, exports
+
+
+def apply(environ=None):
+    """Write the configuration of a server of the hub's and put
+    SPARK_CONF_DIR and the libmesos variables into environ (os.environ by
+    default), for the kernels the server starts. Does nothing outside a
+    server the hub started (no SPARKHUB_PROFILE)."""
+    environ = os.environ if environ is None else environ
+    if "SPARKHUB_PROFILE" not in environ:
+        return None
+    folder, exports = write(environ)
+    environ["SPARK_CONF_DIR"] = folder
+    environ.update(exports)
+    return folder
+
+
+def main(argv):
+    """python -m sparkhub_contents.sparkconf: write the configuration for
+    this environment; print the libmesos variables as NAME=VALUE lines."""
+    try:
+        _, exports = write(os.environ)
+    except (ConfError, OSError) as e:
+        print(f"sparkhub: {e}", file=sys.stderr)
+        return 64
+    for name in sorted(exports):
+        print(f"{name}={exports[name]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

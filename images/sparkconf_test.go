@@ -1,0 +1,140 @@
+package images
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sparkhub/sparkhub/internal/needtest"
+)
+
+// sparkAccepts is run by the venv's Python with PySpark 3.5: for each
+// spark-defaults.conf named on the command line it reads the file with
+// Spark's own parser (Utils.getPropertiesFromFile, what spark-submit
+// uses), splits spark.mesos.constraints with the Guava splitter Spark's
+// Mesos backend uses (MesosSchedulerUtils.parseConstraintString), and
+// starts a driver with every setting, the master overridden to local[1],
+// running one small job (once for files that differ only in those
+// overridden settings). It prints a JSON object: file -> the settings
+// as the driver holds them, or the error.
+const sparkAccepts = `
+import json, sys
+from pyspark import SparkConf, SparkContext
+SparkContext._ensure_initialized()
+jvm = SparkContext._jvm
+out = {}
+started = {}
+for path in sys.argv[1:]:
+    try:
+        props = jvm.org.apache.spark.util.Utils.getPropertiesFromFile(path)
+        it = props.iterator()
+        settings = {}
+        while it.hasNext():
+            kv = it.next()
+            settings[kv._1()] = kv._2()
+        c = settings.get("spark.mesos.constraints")
+        if c:
+            jvm.com.google.common.base.Splitter.on(";").trimResults().withKeyValueSeparator(":").split(c)
+        # Files that differ only in what is overridden here share a driver.
+        key = json.dumps(sorted((k, v) for k, v in settings.items() if k != "spark.master" and not k.startswith("spark.driver.")))
+        if key in started:
+            out[path] = {"settings": settings, "held": started[key]}
+            continue
+        conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
+        conf.setAppName("sparkhub-check").set("spark.master", "local[1]").set("spark.ui.enabled", "false")
+        conf.set("spark.driver.port", "0").set("spark.driver.blockManager.port", "0").set("spark.driver.bindAddress", "127.0.0.1").set("spark.driver.host", "127.0.0.1")
+        sc = SparkContext(conf=conf)
+        try:
+            assert sc.parallelize(range(10), 2).sum() == 45
+            held = dict(sc.getConf().getAll())
+        finally:
+            sc.stop()
+        started[key] = held
+        out[path] = {"settings": settings, "held": held}
+    except Exception as e:
+        out[path] = {"error": str(e)[:2000]}
+print("RESULT " + json.dumps(out))
+`
+
+// TestSparkAcceptsRenderedSettings renders the sample catalog's profiles
+// as sparkhub_contents.sparkconf does (on Mesos, HOST and BRIDGE; in a
+// local server; on a standalone cluster) and has Spark 3.5 itself read
+// each file, parse its constraints and start a driver with it.
+func TestSparkAcceptsRenderedSettings(t *testing.T) {
+	python := needtest.VenvTool(t, "python")
+	cat, err := LoadCatalog(filepath.Join("testdata", "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := Cluster{Master: "zk://zk1:2181,zk2:2181/mesos", Image: DefaultImage}
+	agent := Agent{Host: "10.1.2.3", Hostname: "agent-3", DriverPort: 31101, BlockManagerPort: 31102, UIPort: 31103, LibprocessPort: 31104}
+	cases := map[string]map[string]string{}
+	for _, p := range cat.Profiles {
+		cases[p.Name+"-host"] = SparkEnv(p, cluster, agent)
+		bridge := agent
+		bridge.Bridge = true
+		cases[p.Name+"-bridge"] = SparkEnv(p, cluster, bridge)
+		cases[p.Name+"-local"] = ProfileEnv(p, Cluster{})
+		standalone := p
+		standalone.Spark = map[string]string{"spark.master": "spark://127.0.0.1:7077"}
+		for k, v := range p.Spark {
+			standalone.Spark[k] = v
+		}
+		cases[p.Name+"-standalone"] = ProfileEnv(standalone, Cluster{})
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, env := range cases {
+		env["SPARKHUB_USER"] = "alice"
+		conf, _, errOut, err := runEntrypoint(t, env, "true")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, errOut)
+		}
+		f := filepath.Join(dir, name+".conf")
+		if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	cmd := exec.Command(python, append([]string{"-c", sparkAccepts}, files...)...)
+	cmd.Env = append(os.Environ(), "SPARK_CONF_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	_, result, ok := strings.Cut(string(out), "RESULT ")
+	if err != nil || !ok {
+		t.Fatalf("pyspark: %v\n%s", err, out)
+	}
+	var got map[string]struct {
+		Settings map[string]string
+		Held     map[string]string
+		Error    string
+	}
+	if err := json.Unmarshal([]byte(result), &got); err != nil {
+		t.Fatalf("%v: %s", err, result)
+	}
+	for _, f := range files {
+		r := got[f]
+		name := strings.TrimSuffix(filepath.Base(f), ".conf")
+		if r.Error != "" {
+			t.Errorf("%s: Spark refused the settings: %s", name, r.Error)
+			continue
+		}
+		for k, v := range r.Settings {
+			if k == "spark.master" || strings.HasPrefix(k, "spark.driver.") || k == "spark.ui.enabled" {
+				continue // overridden to run here
+			}
+			if r.Held[k] != v {
+				t.Errorf("%s: the driver holds %s = %q, want %q", name, k, r.Held[k], v)
+			}
+		}
+	}
+	if s := got[filepath.Join(dir, "spark-small-local.conf")].Settings; s["spark.master"] != "local[2]" {
+		t.Errorf("spark-small in a local server: master %q, want local[2]", s["spark.master"])
+	}
+	if s := got[filepath.Join(dir, "spark-small-standalone.conf")].Settings; s["spark.master"] != "spark://127.0.0.1:7077" ||
+		s["spark.dynamicAllocation.enabled"] != "true" || s["spark.shuffle.service.enabled"] != "true" || s["spark.executor.memory"] != "4g" {
+		t.Errorf("spark-small on a standalone cluster: %v", s)
+	}
+}
