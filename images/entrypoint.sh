@@ -42,14 +42,14 @@ given() {
 }
 
 # Spark's configuration: sparkhub_contents.sparkconf writes
-# spark-defaults.conf from the variables and prints the libmesos ones to
-# export (NAME=VALUE lines). The server extension runs the same code for
+# spark-defaults.conf from the variables and prints the ones to export
+# (libmesos', SPARK_LOCAL_IP; NAME=VALUE lines). The server extension runs the same code for
 # servers started without this script.
 python=${SPARKHUB_PYTHON:-python3}
 exports=$("$python" -m sparkhub_contents.sparkconf) || die "no Spark configuration written"
 while IFS= read -r line; do
 	case $line in
-	LIBPROCESS_*=*) export "${line?}" ;;
+	LIBPROCESS_*=* | SPARK_LOCAL_IP=*) export "${line?}" ;;
 	esac
 done <<EOF
 $exports

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/local"
 )
+
+var secretRE = regexp.MustCompile(`spark\.authenticate\.secret [0-9a-f]{64}`)
 
 var update = flag.Bool("update", false, "rewrite the entrypoint's golden files")
 
@@ -80,6 +83,8 @@ func TestEntrypointGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("entrypoint: %v\n%s", err, errOut)
 			}
+			// The RPC secret of Spark inside a server is new at every start.
+			conf = secretRE.ReplaceAllString(conf, "spark.authenticate.secret (random)")
 			got := "## spark-defaults.conf\n" + conf + "## exec\n" + out
 			path := filepath.Join("testdata", "entrypoint", c.golden+".golden")
 			if *update {

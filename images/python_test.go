@@ -78,3 +78,11 @@ func TestHubLinks(t *testing.T) {
 		"SPARKHUB_CONTENTS_TOKEN=unused",
 	}, filepath.Join("tests", "test_hub_links.py"))
 }
+
+// TestSparkSide runs tests/test_spark_side.py: what the Spark UI relay
+// trusts (only its own account's listening sockets, redirects kept under
+// it) and where sparkconf writes a server's configuration.
+func TestSparkSide(t *testing.T) {
+	pythontest.Need(t, "python3-notebook python3-pytest", "tornado", "pytest")
+	pythontest.Pytest(t, 2*time.Minute, nil, filepath.Join("tests", "test_spark_side.py"))
+}

@@ -321,4 +321,7 @@ var RenderedSparkKeys = []string{
 	"spark.mesos.role",                     // running-on-mesos.md
 	"spark.mesos.constraints",              // running-on-mesos.md
 	"spark.mesos.task.labels",              // running-on-mesos.md
+	"spark.ui.killEnabled",                 // configuration.md, Spark UI
+	"spark.authenticate",                   // security.md, Spark RPC
+	"spark.authenticate.secret",            // security.md, Spark RPC
 }

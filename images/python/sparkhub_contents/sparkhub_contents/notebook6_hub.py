@@ -15,7 +15,9 @@ from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
 from notebook.auth.logout import LogoutHandler
 
 from ._hub import HUB_HOME, HUB_LOGOUT
+from . import sparkconf
 from ._proof import add_proof_handler
+from .sparkui import add_spark_ui_handlers
 
 # The templates the server had stay reachable under this prefix, so the
 # page below can extend the page.html it replaces.
@@ -43,8 +45,13 @@ class HubLogoutHandler(LogoutHandler):
 
 def load_jupyter_server_extension(nbapp):
     """Serve PAGE as page.html, which every page of notebook 6 extends,
-    and the proof the hub asks for."""
+    the proof the hub asks for, Spark's configuration for the kernels
+    and the server's own Spark UI (as server_hub does)."""
+    from notebook.base.handlers import IPythonHandler
+
     add_proof_handler(nbapp, nbapp.web_app)
+    sparkconf.apply()
+    add_spark_ui_handlers(nbapp.web_app, IPythonHandler)
     env = nbapp.web_app.settings["jinja2_env"]
     jupyter = env.loader
     env.loader = ChoiceLoader([

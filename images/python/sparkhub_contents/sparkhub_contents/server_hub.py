@@ -13,7 +13,9 @@ server extension, this module answers the hub's challenge at
 from jupyter_server.auth.logout import LogoutHandler
 
 from ._hub import HUB_LOGOUT
+from . import sparkconf
 from ._proof import add_proof_handler
+from .sparkui import add_spark_ui_handlers
 
 try:
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -41,5 +43,11 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp):
-    """Answer the hub's challenge at {base_url}sparkhub/proof."""
+    """Answer the hub's challenge at {base_url}sparkhub/proof, write
+    Spark's configuration for the kernels (see ``sparkconf``) and relay
+    the server's own Spark UI at {base_url}spark/ (see ``sparkui``)."""
+    from jupyter_server.base.handlers import JupyterHandler
+
     add_proof_handler(serverapp, serverapp.web_app)
+    sparkconf.apply()
+    add_spark_ui_handlers(serverapp.web_app, JupyterHandler)

@@ -18,6 +18,7 @@ The file goes to ``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf`` when
 
 import os
 import re
+import secrets
 import sys
 
 # A master a profile may name for Spark outside Mesos: local[N], local[*]
@@ -119,12 +120,14 @@ def render(env):
             shuffle_dir = env.get("SPARKHUB_SPARK_SHUFFLE_DIR", "") or DEFAULT_SHUFFLE_DIR
             conf("spark.local.dir", shuffle_dir)
             conf("spark.mesos.executor.docker.volumes", f"{shuffle_dir}:{shuffle_dir}:rw")
-    elif master:
-        conf("spark.master", master)
     else:
-        # No cluster: Spark runs inside the server on the profile's cores.
+        # No cluster: Spark runs inside the server, on the profile's
+        # cores unless the profile says local[N].
         cores = env.get("SPARKHUB_PROFILE_CPUS", "").split(".")[0]
-        conf("spark.master", f"local[{cores}]" if cores.isdigit() and int(cores) >= 1 else "local[*]")
+        conf("spark.master", master or (f"local[{cores}]" if cores.isdigit() and int(cores) >= 1 else "local[*]"))
+    # The UI's kill links change the application on a GET; the relay
+    # refuses them, and so does Spark.
+    conf("spark.ui.killEnabled", "false")
     driver_memory = env.get("SPARKHUB_SPARK_DRIVER_MEMORY", "")
     if driver_memory and not _SIZE_RE.match(driver_memory):
         raise ConfError(f"SPARKHUB_SPARK_DRIVER_MEMORY={driver_memory}: want a size such as 2g")
@@ -132,6 +135,16 @@ def render(env):
 
     exports = {}
     agent = env.get("SPARKHUB_AGENT_HOST", "")
+    if not cluster and not agent:
+        # Spark inside a server that may share its machine with other
+        # users' servers: the driver and its UI listen on loopback only,
+        # and its RPC asks for a secret only this server's account can
+        # read (the file is its own, mode 0600).
+        conf("spark.driver.host", "127.0.0.1")
+        conf("spark.driver.bindAddress", "127.0.0.1")
+        conf("spark.authenticate", "true")
+        conf("spark.authenticate.secret", env.get("SPARKHUB_SPARK_SECRET", "") or secrets.token_hex(32))
+        exports["SPARK_LOCAL_IP"] = "127.0.0.1"
     if agent:
         ports = [_port(env, name) for name in (
             "SPARKHUB_SPARK_DRIVER_PORT", "SPARKHUB_SPARK_BLOCKMANAGER_PORT", "SPARKHUB_SPARK_UI_PORT")]
@@ -187,7 +200,12 @@ def write(env):
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "spark-defaults.conf")
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    # Only the server's account reads it: it may hold a secret.
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     os.replace(tmp, path)
     return folder, exports
@@ -209,7 +227,8 @@ def apply(environ=None):
 
 def main(argv):
     """python -m sparkhub_contents.sparkconf: write the configuration for
-    this environment; print the libmesos variables as NAME=VALUE lines."""
+    this environment; print the variables to export (libmesos', Spark's
+    SPARK_LOCAL_IP) as NAME=VALUE lines."""
     try:
         _, exports = write(os.environ)
     except (ConfError, OSError) as e:
