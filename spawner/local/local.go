@@ -176,6 +176,10 @@ func New(opts Options) (*Backend, error) {
 	if u, err := user.Current(); err == nil {
 		b.hubAccount = u.Username
 	}
+	if cmd, err := b.Command(); err == nil {
+		// Ask jupyter-notebook its version now, not at the first start.
+		b.appOf(cmd)
+	}
 	if b.iso == ownAccounts {
 		if err := b.prepareAccounts(); err != nil {
 			return nil, fmt.Errorf("local spawner: %w", err)
@@ -253,7 +257,8 @@ const (
 // appOf says which options cmd understands: jupyter-lab and
 // jupyter-server are jupyter_server's; jupyter-notebook is notebook 6
 // or Notebook 7, told apart by its --version (asked once per
-// executable, as the hub's account); anything else gets both.
+// executable, as the hub's account, when the backend is made and again
+// when the file changes); anything else gets both.
 func (b *Backend) appOf(cmd []string) app {
 	if len(cmd) != 1 {
 		return bothApps
