@@ -30,6 +30,7 @@ func TestLoadCatalogSample(t *testing.T) {
 		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
 		Env:         map[string]string{"TZ": "UTC"},
 		Spark:       map[string]string{"spark.executor.memory": "4g", "spark.dynamicAllocation.maxExecutors": "20"},
+		DefaultURL:  "/lab",
 	}
 	if !reflect.DeepEqual(small, want) {
 		t.Errorf("spark-small =\n%+v\nwant\n%+v", small, want)
@@ -157,6 +158,15 @@ func TestCheck(t *testing.T) {
 			[]string{"6 spark.master: \"mesos://m:5050\": a profile names local[N]", "11 spark.master: \"yarn\": a profile names"}},
 		{"local and standalone masters", ok + "    spark:\n      spark.master: local[3]\n  - name: two\n    cpus: 1\n    mem: 1\n    spark:\n      spark.master: spark://m1:7077,m2:7077\n", nil},
 		{"two documents", ok + "---\nprofiles: []\n", []string{"5 : more than one YAML document"}},
+		{"default_url lab", ok + "    default_url: /lab\n", nil},
+		{"default_url tree", ok + "    default_url: /tree/\n", nil},
+		{"default_url a notebook", ok + "    default_url: /lab/tree/Welcome.ipynb\n", nil},
+		{"default_url elsewhere", ok + "    default_url: https://evil.example/\n", []string{"5 default_url: \"https://evil.example/\": use /lab"}},
+		{"default_url another host", ok + "    default_url: //evil.example/lab\n", []string{"5 default_url: "}},
+		{"default_url climbs", ok + "    default_url: /lab/../../hub/admin\n", []string{"5 default_url: "}},
+		{"default_url hub", ok + "    default_url: /hub/home\n", []string{"5 default_url: "}},
+		{"default_url query", ok + "    default_url: /lab?reset\n", []string{"5 default_url: "}},
+		{"env jupyterhub", ok + "    env:\n      JUPYTERHUB_USER: bob\n", []string{"6 env.JUPYTERHUB_USER: set by the hub"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +219,7 @@ func TestSpecs(t *testing.T) {
 		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
 		Env:         ProfileEnv(small, cluster),
 		Spark:       small.Spark,
+		DefaultURL:  "/lab",
 	}
 	got, err := Specs{Catalog: c, Cluster: &cluster}.Resolve("spark-small")
 	if err != nil || !reflect.DeepEqual(got, want) {

@@ -2,8 +2,11 @@
 
 ``HubLogoutHandler`` answers ``{base_url}logout``: it forgets the server's
 own login cookie and sends the browser to the hub's logout. Loaded as a
-server extension, this module answers the hub's challenge at
-``{base_url}sparkhub/proof`` (see ``_proof``)::
+server extension, this module puts the hub's keys in JupyterLab's and
+Notebook 7's page config, so their File menu has Hub Control Panel and
+Log Out (see ``_hub.page_config``), with no token of the server's in it,
+and answers the hub's challenge at ``{base_url}sparkhub/proof`` (see
+``_proof``)::
 
     c.ServerApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"         # jupyter_server 1
     c.IdentityProvider.logout_handler_class = "sparkhub_contents.HubLogoutHandler"  # jupyter_server 2
@@ -12,8 +15,8 @@ server extension, this module answers the hub's challenge at
 
 from jupyter_server.auth.logout import LogoutHandler
 
-from ._hub import HUB_LOGOUT
 from . import sparkconf
+from ._hub import logout_url, page_config
 from ._proof import add_proof_handler
 from .sparkui import add_spark_ui_handlers
 
@@ -35,7 +38,7 @@ class HubLogoutHandler(LogoutHandler):
             identity.clear_login_cookie(self)
         else:
             self.clear_login_cookie()
-        self.redirect(HUB_LOGOUT)
+        self.redirect(logout_url())
 
 
 def _jupyter_server_extension_points():
@@ -43,11 +46,13 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp):
-    """Answer the hub's challenge at {base_url}sparkhub/proof, write
-    Spark's configuration for the kernels (see ``sparkconf``) and relay
-    the server's own Spark UI at {base_url}spark/ (see ``sparkui``)."""
+    """Fill in the hub's page config keys, answer the hub's challenge at
+    {base_url}sparkhub/proof, write Spark's configuration for the kernels
+    (see ``sparkconf``) and relay the server's own Spark UI at
+    {base_url}spark/ (see ``sparkui``)."""
     from jupyter_server.base.handlers import JupyterHandler
 
+    serverapp.web_app.settings["page_config_hook"] = page_config
     add_proof_handler(serverapp, serverapp.web_app)
     sparkconf.apply()
     add_spark_ui_handlers(serverapp.web_app, JupyterHandler)
