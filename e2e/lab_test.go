@@ -29,6 +29,9 @@ func frontEndHub(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, ali
 		// The virtualenv's interpreter lives where the servers' own
 		// accounts cannot reach (a pyenv under /root): the servers run
 		// as the hub's account instead.
+		if needtest.Required() {
+			t.Fatalf("%s cannot be run by other accounts (scripts/test-venv builds on /usr/bin/python3 for them)", bin)
+		}
 		t.Logf("%s cannot be run by other accounts; servers run as the hub's", bin)
 		args = append(args, "--local-shared-account")
 	} else if len(common) > 4 {
