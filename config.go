@@ -79,6 +79,7 @@ type Config struct {
 	ActiveServerLimit    int
 	IdleTimeout          time.Duration
 	CullInterval         time.Duration
+	SparkInterval        time.Duration
 	CullBusy             bool
 	MaxAge               time.Duration
 
@@ -132,6 +133,7 @@ func defaults() Config {
 		ConcurrentSpawnLimit:   spawner.DefaultConcurrentSpawnLimit,
 		IdleTimeout:            spawner.DefaultIdleTimeout,
 		CullInterval:           spawner.DefaultCullInterval,
+		SparkInterval:          spawner.DefaultSparkInterval,
 		ContentsMaxFileSize:    contents.DefaultMaxFileSize,
 		ContentsUploadsPerUser: h.UploadsPerUser,
 		ContentsLargeUpload:    h.LargeUpload,
@@ -198,6 +200,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ActiveServerLimit, "active-server-limit", c.ActiveServerLimit, "most servers running at once (0: no limit)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "stop servers idle this long: no traffic and no busy kernel (0: never)")
 	fs.DurationVar(&c.CullInterval, "cull-interval", c.CullInterval, "how often to look for idle servers")
+	fs.DurationVar(&c.SparkInterval, "spark-interval", c.SparkInterval, "how often to read the Spark application in each running server, for the pages and metrics")
 	fs.BoolVar(&c.CullBusy, "cull-busy", c.CullBusy, "stop idle servers even while a kernel is busy")
 	fs.DurationVar(&c.MaxAge, "max-age", c.MaxAge, "stop servers running longer than this (0: no limit)")
 	fs.Var((*listFlag)(&c.ContentsEncryptionKeys), "contents-encryption-keys", "comma-separated passwords that encrypt notebooks (pgcontents' Fernet scheme): the first encrypts, all decrypt")

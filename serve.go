@@ -135,6 +135,7 @@ func (c *cli) serve(args []string) error {
 		ActiveServerLimit:    cfg.ActiveServerLimit,
 		IdleTimeout:          cfg.IdleTimeout,
 		CullInterval:         cfg.CullInterval,
+		SparkInterval:        cfg.SparkInterval,
 		CullBusy:             cfg.CullBusy,
 		MaxAge:               cfg.MaxAge,
 		Env:                  hub.ContentsEnv(store, cfg.HubURL),

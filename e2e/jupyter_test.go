@@ -147,8 +147,14 @@ type kernelMessage struct {
 // the text/plain of its execute_result (or stream output).
 func execute(t *testing.T, conn *websocket.Conn, code string) string {
 	t.Helper()
+	return executeWithin(t, conn, code, time.Minute)
+}
+
+// executeWithin is execute for code that may take up to d.
+func executeWithin(t *testing.T, conn *websocket.Conn, code string, d time.Duration) string {
+	t.Helper()
 	msgID := sendExecute(t, conn, code)
-	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(d))
 	defer conn.SetReadDeadline(time.Time{})
 	out := ""
 	for {

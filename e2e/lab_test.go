@@ -22,9 +22,18 @@ import (
 // logged in. extra are more flags for sparkhub serve.
 func frontEndHub(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, alice, bob *client) {
 	t.Helper()
+	h, alice, bob, _ = frontEndHubWith(t, cmd, extra...)
+	return h, alice, bob
+}
+
+// frontEndHubWith is frontEndHub, also returning the flags that reach
+// the hub's data (for sparkhub user and token commands).
+func frontEndHubWith(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, alice, bob *client, common []string) {
+	t.Helper()
 	bin := needtest.VenvTool(t, cmd)
 	dataDir, common := jupyterUsers(t)
 	args := []string{"--data-dir", dataDir, "--idle-timeout", "0", "--local-cmd", bin}
+
 	if os.Geteuid() == 0 && !othersMayRun(bin) {
 		// The virtualenv's interpreter lives where the servers' own
 		// accounts cannot reach (a pyenv under /root): the servers run
@@ -58,7 +67,7 @@ func frontEndHub(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, ali
 		alice.api("GET", "/hub/api/users/alice", "cookie", nil, &st)
 		return st.Server != nil
 	})
-	return h, alice, bob
+	return h, alice, bob, common
 }
 
 // othersMayRun reports whether an account other than root can run the

@@ -153,6 +153,11 @@ func New(opts Options, d Deps) (*Hub, error) {
 	if h.metrics, err = newMetrics(d.DB, h.users); err != nil {
 		return nil, err
 	}
+	if h.servers != nil {
+		if err := h.metrics.reg.Register(newSparkCollector(h.servers.SparkApps)); err != nil {
+			return nil, err
+		}
+	}
 	h.routes()
 	return h, nil
 }

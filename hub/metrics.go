@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sparkhub/sparkhub/auth"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // metrics is the hub's own Prometheus registry (no global one).
@@ -146,4 +147,35 @@ func (h *Hub) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// sparkCollector exports, per user, the Spark application running in
+// their server as the hub last read it (spawner.Manager.ReadSpark), so
+// an admin sees who holds the cluster.
+type sparkCollector struct {
+	apps                         func() map[string]spawner.SparkApp
+	executors, cores, activeJobs *prometheus.Desc
+}
+
+func newSparkCollector(apps func() map[string]spawner.SparkApp) *sparkCollector {
+	return &sparkCollector{
+		apps:       apps,
+		executors:  prometheus.NewDesc("sparkhub_spark_executors", "Active Spark executors of the application in the user's server (the driver not counted).", []string{"user"}, nil),
+		cores:      prometheus.NewDesc("sparkhub_spark_cores", "Cores of those executors.", []string{"user"}, nil),
+		activeJobs: prometheus.NewDesc("sparkhub_spark_active_jobs", "Spark jobs running in the user's server.", []string{"user"}, nil),
+	}
+}
+
+func (c *sparkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.executors
+	ch <- c.cores
+	ch <- c.activeJobs
+}
+
+func (c *sparkCollector) Collect(ch chan<- prometheus.Metric) {
+	for user, a := range c.apps() {
+		ch <- prometheus.MustNewConstMetric(c.executors, prometheus.GaugeValue, float64(a.Executors), user)
+		ch <- prometheus.MustNewConstMetric(c.cores, prometheus.GaugeValue, float64(a.Cores), user)
+		ch <- prometheus.MustNewConstMetric(c.activeJobs, prometheus.GaugeValue, float64(a.ActiveJobs), user)
+	}
 }

@@ -62,6 +62,9 @@ type Options struct {
 	// FlushInterval is how often Run writes activity to the database
 	// (0: 30s).
 	FlushInterval time.Duration
+	// SparkInterval is how often Run reads running servers' Spark
+	// applications (0: DefaultSparkInterval).
+	SparkInterval time.Duration
 	// RecoverTimeout is how long a recovered server has to answer before
 	// it is stopped as broken (0: 30s).
 	RecoverTimeout time.Duration
@@ -106,6 +109,7 @@ func (o *Options) defaults() {
 	def(&o.CullInterval, DefaultCullInterval)
 	def(&o.PollInterval, 10*time.Second)
 	def(&o.FlushInterval, 30*time.Second)
+	def(&o.SparkInterval, DefaultSparkInterval)
 	def(&o.RecoverTimeout, 30*time.Second)
 	if o.LogLines <= 0 {
 		o.LogLines = 20
@@ -236,6 +240,9 @@ type server struct {
 	// backend has it.
 	bootstrap  bool
 	credential string
+	// spark is its Spark application as last read (ReadSpark), nil
+	// when it runs none.
+	spark atomic.Pointer[SparkApp]
 }
 
 type route struct {
@@ -715,6 +722,9 @@ func (m *Manager) model(user string, r *row) Model {
 		}
 		md.Stopped, md.StopReason = nil, ""
 		md.BusyKernels = s.busyKernels(time.Now())
+		if s.route.Load() != nil {
+			md.Spark = s.spark.Load()
+		}
 	}
 	md.Ready = md.State == Running
 	md.Pending = md.State.Pending()
@@ -739,11 +749,14 @@ func (m *Manager) tail(s *server, n int) []string {
 	return redact(lines, token)
 }
 
-// Run culls idle servers every CullInterval and writes activity to the
-// database every FlushInterval, until ctx ends or the manager closes.
+// Run culls idle servers every CullInterval, writes activity to the
+// database every FlushInterval, reads servers' Spark applications every
+// SparkInterval, until ctx ends or the manager closes.
 func (m *Manager) Run(ctx context.Context) error {
 	flush := time.NewTicker(m.opts.FlushInterval)
 	defer flush.Stop()
+	spark := time.NewTicker(m.opts.SparkInterval)
+	defer spark.Stop()
 	var cull <-chan time.Time
 	if m.opts.IdleTimeout > 0 || m.opts.MaxAge > 0 {
 		t := time.NewTicker(m.opts.CullInterval)
@@ -762,6 +775,8 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		case t := <-cull:
 			m.Cull(ctx, t)
+		case <-spark.C:
+			m.ReadSpark(ctx)
 		}
 	}
 }

@@ -57,6 +57,9 @@ type Model struct {
 	// busy (iopub status) and still counts (see KernelBusyTrust), from
 	// memory.
 	BusyKernels int
+	// Spark is the Spark application running in the server as last read
+	// (ReadSpark), nil when none: for the pages and metrics.
+	Spark *SparkApp
 	// LogTail is the server's last lines of output: for admins only. Set
 	// by Server (live for a running server, as kept for a failed or
 	// stopped one); Servers leaves it empty.
