@@ -153,7 +153,14 @@ func execute(t *testing.T, conn *websocket.Conn, code string) string {
 // executeWithin is execute for code that may take up to d.
 func executeWithin(t *testing.T, conn *websocket.Conn, code string, d time.Duration) string {
 	t.Helper()
-	msgID := sendExecute(t, conn, code)
+	return readOutput(t, conn, sendExecute(t, conn, code), d)
+}
+
+// readOutput reads the output of the execute request msgID (the
+// text/plain of its execute_result, or its streams) until the kernel is
+// idle again, waiting at most d.
+func readOutput(t *testing.T, conn *websocket.Conn, msgID string, d time.Duration) string {
+	t.Helper()
 	conn.SetReadDeadline(time.Now().Add(d))
 	defer conn.SetReadDeadline(time.Time{})
 	out := ""
@@ -167,11 +174,12 @@ func executeWithin(t *testing.T, conn *websocket.Conn, code string, d time.Durat
 		}
 		switch reply.Header.MsgType {
 		case "execute_result":
-			out, _ = reply.Content.Data["text/plain"].(string)
+			s, _ := reply.Content.Data["text/plain"].(string)
+			out += s
 		case "stream":
 			out += reply.Content.Text
 		case "error":
-			t.Fatalf("kernel error %s running %q", reply.Content.Ename, code)
+			t.Fatalf("kernel error %s", reply.Content.Ename)
 		case "status":
 			if reply.Content.ExecutionState == "idle" {
 				return out

@@ -138,8 +138,10 @@ print(spark.range(10**6).selectExpr("sum(id)").collect()[0][0])`, 5*time.Minute)
 // Spark's own log lines and progress bar, which also reach the notebook.
 func lastLine(out string) string {
 	lines := strings.FieldsFunc(out, func(r rune) bool { return r == '\n' || r == '\r' })
-	if len(lines) == 0 {
-		return ""
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
 	}
-	return strings.TrimSpace(lines[len(lines)-1])
+	return ""
 }

@@ -64,12 +64,25 @@ type Result struct {
 	StopErr error
 }
 
-type user struct {
+// An Analyst is one simulated analyst's browser: its cookies and the
+// headers hubtraf sends. Run plays a whole session; the steps are there
+// for other runs (the Spark benchmark) to compose.
+type Analyst struct {
 	Options
 	http    *http.Client
 	jar     http.CookieJar
 	headers http.Header
 	kernel  string
+}
+
+// New is an analyst with no cookies yet.
+func New(o Options) *Analyst {
+	jar, _ := cookiejar.New(nil)
+	if o.Step == nil {
+		o.Step = func(string, time.Duration) {}
+	}
+	return &Analyst{Options: o, jar: jar, http: &http.Client{Jar: jar, Timeout: 60 * time.Second},
+		headers: http.Header{"Referer": {o.Hub + "/hub/"}}}
 }
 
 // Run plays one session to its end.
@@ -80,19 +93,14 @@ func Run(ctx context.Context, o Options) Result {
 	if o.SpawnTimeout == 0 {
 		o.SpawnTimeout = 300 * time.Second
 	}
-	if o.Step == nil {
-		o.Step = func(string, time.Duration) {}
-	}
-	jar, _ := cookiejar.New(nil)
-	u := &user{Options: o, jar: jar, http: &http.Client{Jar: jar, Timeout: 60 * time.Second},
-		headers: http.Header{"Referer": {o.Hub + "/hub/"}}}
-	if err := u.login(ctx); err != nil {
+	u := New(o)
+	if err := u.Login(ctx); err != nil {
 		return Result{Outcome: Login, Err: err}
 	}
-	if err := u.ensureServer(ctx); err != nil {
+	if err := u.EnsureServer(ctx); err != nil {
 		return Result{Outcome: StartServer, Err: err}
 	}
-	if err := u.startKernel(ctx); err != nil {
+	if err := u.StartKernel(ctx); err != nil {
 		return Result{Outcome: StartKernel, Err: err}
 	}
 	res := Result{Outcome: Completed}
@@ -101,12 +109,12 @@ func Run(ctx context.Context, o Options) Result {
 	}
 	// As hubtraf: once a kernel ran, stop it and the server, whatever
 	// became of the code.
-	res.StopErr = errors.Join(u.stopKernel(ctx), u.stopServer(ctx))
+	res.StopErr = errors.Join(u.StopKernel(ctx), u.StopServer(ctx))
 	res.Stopped = res.StopErr == nil
 	return res
 }
 
-func (u *user) timed(step string, f func() error) error {
+func (u *Analyst) timed(step string, f func() error) error {
 	t := time.Now()
 	err := f()
 	if err == nil {
@@ -115,7 +123,7 @@ func (u *user) timed(step string, f func() error) error {
 	return err
 }
 
-func (u *user) do(ctx context.Context, method, path string, body io.Reader, hdr http.Header, follow bool) (*http.Response, []byte, error) {
+func (u *Analyst) do(ctx context.Context, method, path string, body io.Reader, hdr http.Header, follow bool) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.Hub+path, body)
 	if err != nil {
 		return nil, nil, err
@@ -138,7 +146,7 @@ func (u *user) do(ctx context.Context, method, path string, body io.Reader, hdr 
 
 // cookie is the value of the cookie called name the jar would send to
 // path, or "".
-func (u *user) cookie(path, name string) string {
+func (u *Analyst) cookie(path, name string) string {
 	p, _ := url.Parse(u.Hub + path)
 	for _, c := range u.jar.Cookies(p) {
 		if c.Name == name {
@@ -148,9 +156,9 @@ func (u *user) cookie(path, name string) string {
 	return ""
 }
 
-// login is hubtraf's login_dummy: get the login page (which should set
+// Login is hubtraf's login_dummy: get the login page (which should set
 // the _xsrf cookie), post the form with that cookie's value, expect 302.
-func (u *user) login(ctx context.Context) error {
+func (u *Analyst) Login(ctx context.Context) error {
 	return u.timed("login", func() error {
 		resp, _, err := u.do(ctx, "GET", "/hub/login", nil, nil, true)
 		if err != nil {
@@ -172,11 +180,11 @@ func (u *user) login(ctx context.Context) error {
 	})
 }
 
-// ensureServer is hubtraf's ensure_server_simulate: open /hub/spawn,
+// EnsureServer is hubtraf's ensure_server_simulate: open /hub/spawn,
 // following redirects, until it lands on Jupyter's /tree or /lab, waiting
 // a random time up to SpawnRefresh between tries. Then Jupyter's _xsrf
 // cookie under /user/{name}/ goes into the X-XSRFToken header.
-func (u *user) ensureServer(ctx context.Context) error {
+func (u *Analyst) EnsureServer(ctx context.Context) error {
 	base := "/user/" + u.User + "/"
 	return u.timed("server-start", func() error {
 		start := time.Now()
@@ -210,8 +218,8 @@ func (u *user) ensureServer(ctx context.Context) error {
 	})
 }
 
-// startKernel posts to the server's api/kernels with no body.
-func (u *user) startKernel(ctx context.Context) error {
+// StartKernel posts to the server's api/kernels with no body.
+func (u *Analyst) StartKernel(ctx context.Context) error {
 	return u.timed("kernel-start", func() error {
 		resp, b, err := u.do(ctx, "POST", "/user/"+u.User+"/api/kernels", nil, u.headers, true)
 		if err != nil {
@@ -231,15 +239,10 @@ func (u *user) startKernel(ctx context.Context) error {
 
 // runCode is hubtraf's assert_code_output: over the kernel's channels
 // websocket, send code and wait for its output until Execute is over.
-func (u *user) runCode(ctx context.Context, code, want string) error {
-	ws := "ws" + strings.TrimPrefix(u.Hub, "http") + "/user/" + u.User + "/api/kernels/" + u.kernel + "/channels"
-	d := websocket.Dialer{Jar: u.jar, HandshakeTimeout: 30 * time.Second}
-	conn, resp, err := d.DialContext(ctx, ws, u.headers)
+func (u *Analyst) runCode(ctx context.Context, code, want string) error {
+	conn, err := u.dialKernel(ctx)
 	if err != nil {
-		if resp != nil {
-			return fmt.Errorf("kernel websocket: %w (%s)", err, resp.Status)
-		}
-		return fmt.Errorf("kernel websocket: %w", err)
+		return err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
@@ -260,31 +263,14 @@ func (u *user) runCode(ctx context.Context, code, want string) error {
 	}
 }
 
-func (u *user) execute(conn *websocket.Conn, code, want string) error {
+func (u *Analyst) execute(conn *websocket.Conn, code, want string) error {
 	msgID := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
-	msg := map[string]any{
-		"header":   map[string]any{"msg_id": msgID, "username": u.User, "msg_type": "execute_request", "version": "5.2"},
-		"metadata": map[string]any{},
-		"content": map[string]any{"code": code, "silent": false, "store_history": true,
-			"user_expressions": map[string]any{}, "allow_stdin": true, "stop_on_error": true},
-		"buffers": []any{}, "parent_header": map[string]any{}, "channel": "shell",
-	}
-	if err := conn.WriteJSON(msg); err != nil {
+	if err := conn.WriteJSON(executeRequest(msgID, u.User, code)); err != nil {
 		return err
 	}
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	for {
-		var m struct {
-			Channel      string `json:"channel"`
-			MsgType      string `json:"msg_type"`
-			ParentHeader struct {
-				MsgID string `json:"msg_id"`
-			} `json:"parent_header"`
-			Content struct {
-				Data map[string]any `json:"data"`
-				Text string         `json:"text"`
-			} `json:"content"`
-		}
+		var m message
 		if err := conn.ReadJSON(&m); err != nil {
 			return fmt.Errorf("reading the kernel's answer: %w", err)
 		}
@@ -308,7 +294,50 @@ func (u *user) execute(conn *websocket.Conn, code, want string) error {
 	}
 }
 
-func (u *user) stopKernel(ctx context.Context) error {
+// dialKernel opens the kernel's channels websocket with the analyst's
+// cookies and headers (no Origin, as hubtraf's HTTP library sends none).
+func (u *Analyst) dialKernel(ctx context.Context) (*websocket.Conn, error) {
+	ws := "ws" + strings.TrimPrefix(u.Hub, "http") + "/user/" + u.User + "/api/kernels/" + u.kernel + "/channels"
+	d := websocket.Dialer{Jar: u.jar, HandshakeTimeout: 30 * time.Second}
+	conn, resp, err := d.DialContext(ctx, ws, u.headers)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("kernel websocket: %w (%s)", err, resp.Status)
+		}
+		return nil, fmt.Errorf("kernel websocket: %w", err)
+	}
+	return conn, nil
+}
+
+// executeRequest is hubtraf's execute_request message.
+func executeRequest(msgID, user, code string) map[string]any {
+	return map[string]any{
+		"header":   map[string]any{"msg_id": msgID, "username": user, "msg_type": "execute_request", "version": "5.2"},
+		"metadata": map[string]any{},
+		"content": map[string]any{"code": code, "silent": false, "store_history": true,
+			"user_expressions": map[string]any{}, "allow_stdin": true, "stop_on_error": true},
+		"buffers": []any{}, "parent_header": map[string]any{}, "channel": "shell",
+	}
+}
+
+// message is what is read of a kernel's message.
+type message struct {
+	Channel      string `json:"channel"`
+	MsgType      string `json:"msg_type"`
+	ParentHeader struct {
+		MsgID string `json:"msg_id"`
+	} `json:"parent_header"`
+	Content struct {
+		Data           map[string]any `json:"data"`
+		Text           string         `json:"text"`
+		Ename          string         `json:"ename"`
+		Evalue         string         `json:"evalue"`
+		ExecutionState string         `json:"execution_state"`
+	} `json:"content"`
+}
+
+// StopKernel deletes the kernel through the server's API.
+func (u *Analyst) StopKernel(ctx context.Context) error {
 	return u.timed("kernel-stop", func() error {
 		resp, b, err := u.do(ctx, "DELETE", "/user/"+u.User+"/api/kernels/"+u.kernel, nil, u.headers, true)
 		if err != nil {
@@ -321,9 +350,9 @@ func (u *user) stopKernel(ctx context.Context) error {
 	})
 }
 
-// stopServer deletes the server through the hub's API with the session
+// StopServer deletes the server through the hub's API with the session
 // cookie and Jupyter's _xsrf in X-XSRFToken, as hubtraf does.
-func (u *user) stopServer(ctx context.Context) error {
+func (u *Analyst) StopServer(ctx context.Context) error {
 	return u.timed("server-stop", func() error {
 		resp, b, err := u.do(ctx, "DELETE", "/hub/api/users/"+u.User+"/server", nil, u.headers, true)
 		if err != nil {
@@ -334,4 +363,54 @@ func (u *user) stopServer(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Output runs code on the analyst's kernel over a websocket of its own
+// and returns what it printed (its streams, and its result's text/plain)
+// once the kernel is idle again.
+func (u *Analyst) Output(ctx context.Context, code string) (string, error) {
+	conn, err := u.dialKernel(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	msgID := fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+	if err := conn.WriteJSON(executeRequest(msgID, u.User, code)); err != nil {
+		return "", err
+	}
+	out := ""
+	for {
+		var m message
+		if err := conn.ReadJSON(&m); err != nil {
+			return out, fmt.Errorf("reading the kernel's answer: %w", err)
+		}
+		if m.ParentHeader.MsgID != msgID || m.Channel != "iopub" {
+			continue
+		}
+		switch m.MsgType {
+		case "execute_result":
+			s, _ := m.Content.Data["text/plain"].(string)
+			out += s
+		case "stream":
+			out += m.Content.Text
+		case "error":
+			return out, fmt.Errorf("%s: %s", m.Content.Ename, m.Content.Evalue)
+		case "status":
+			if m.Content.ExecutionState == "idle" {
+				return out, nil
+			}
+		}
+	}
+}
+
+// Get fetches path with the analyst's cookies, following redirects, and
+// returns the final status.
+func (u *Analyst) Get(ctx context.Context, path string) (int, error) {
+	resp, _, err := u.do(ctx, "GET", path, nil, nil, true)
+	if err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
 }
