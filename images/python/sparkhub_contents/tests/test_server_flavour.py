@@ -15,7 +15,7 @@ jupyter_server = pytest.importorskip("jupyter_server.services.contents.manager")
 
 from tornado.web import HTTPError  # noqa: E402
 
-from test_jupyter_suite import wipe  # noqa: E402
+from hubfixture import wipe  # noqa: E402
 
 
 class ServerFlavourTest(unittest.TestCase):
