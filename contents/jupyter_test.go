@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/sparkhub/sparkhub/hub/hubtest"
 	"github.com/sparkhub/sparkhub/images/pythontest"
 	"github.com/sparkhub/sparkhub/internal/httperr"
+	"github.com/sparkhub/sparkhub/internal/needtest"
 )
 
 // requireToken guards the test's fixture door: a fixed bearer token, as
@@ -43,6 +45,41 @@ func TestJupyterSuite(t *testing.T) {
 		t.Skip("the Jupyter suite takes a minute; skipped with -short")
 	}
 	pythontest.Need(t, "python3-notebook python3-pytest python3-requests", "notebook.notebookapp", "nbformat", "pytest", "requests")
+	pythontest.Pytest(t, 10*time.Minute, suiteService(t), "tests")
+}
+
+// TestJupyterServerSuite runs jupyter_server's own contents tests
+// (tests/services/contents/ of the sdist of the version the test
+// virtualenv pins, which scripts/test-venv unpacks) against
+// sparkhub_contents' HubContentsManager and HubCheckpoints on
+// jupyter_server 2, over the same live hub as TestJupyterSuite: the
+// manager tests on the manager itself, the REST API tests through a
+// jupyter_server configured with it. The tests skipped, and why, are
+// listed in images/python/sparkhub_contents/tests/test_server_*.py.
+// It also runs test_server_flavour.py on this jupyter_server.
+// Without the virtualenv it skips; with CI=true it fails.
+func TestJupyterServerSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the jupyter_server suite takes a minute; skipped with -short")
+	}
+	python := needtest.VenvTool(t, "python")
+	suite := filepath.Join(filepath.Dir(filepath.Dir(python)), "src", "jupyter_server")
+	if _, err := os.Stat(filepath.Join(suite, "tests", "services", "contents")); err != nil {
+		needtest.Missing(t, "jupyter_server's own tests are not in "+suite+" (scripts/test-venv unpacks them from its sdist)")
+	}
+	env := append(suiteService(t), "SPARKHUB_SERVER_SUITE="+suite)
+	pythontest.PytestWith(t, python, 10*time.Minute, env, "-p", "jupyter_server.pytest_plugin",
+		"tests/test_server_manager.py", "tests/test_server_api.py",
+		"tests/test_server_checkpoints.py", "tests/test_server_largefile.py",
+		"tests/test_server_flavour.py")
+}
+
+// suiteService starts a hub (the built binary) with a user jupyter and
+// a contents token for it, and a fixture door to the same database that
+// allows hidden files; it returns the environment Jupyter's tests read
+// (images/python/sparkhub_contents/tests/hubfixture.py).
+func suiteService(t *testing.T) []string {
+	t.Helper()
 	binDir := t.TempDir()
 	bin, err := hubtest.Build(binDir)
 	if err != nil {
@@ -57,7 +94,7 @@ func TestJupyterSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(gdb)
+	t.Cleanup(func() { db.Close(gdb) })
 	open, err := New(gdb, Options{AllowHidden: true})
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +102,10 @@ func TestJupyterSuite(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/fixture/", http.StripPrefix("/fixture", open.Handler()))
 	srv := httptest.NewServer(requireToken(token, mux))
-	defer srv.Close()
-
-	pythontest.Pytest(t, 10*time.Minute, []string{
+	t.Cleanup(srv.Close)
+	return []string{
 		"SPARKHUB_CONTENTS_URL=" + hub.URL + "/user/jupyter/api/contents",
 		"SPARKHUB_CONTENTS_TOKEN=" + token,
 		"SPARKHUB_FIXTURE_URL=" + srv.URL + "/fixture/user/jupyter/api/contents",
-	}, "tests")
+	}
 }

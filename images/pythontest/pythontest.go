@@ -41,15 +41,21 @@ func Package(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "python", "sparkhub_contents")
 }
 
-// Pytest runs pytest on args in Package, with env added and a HOME and
-// Jupyter folders of the test's own, and fails the test with pytest's
-// output when it fails; it logs pytest's summary line.
+// Pytest runs pytest on args in Package, with Debian's Python, env added
+// and a HOME and Jupyter folders of the test's own, and fails the test
+// with pytest's output when it fails; it logs pytest's summary line.
 func Pytest(t *testing.T, timeout time.Duration, env []string, args ...string) {
+	t.Helper()
+	PytestWith(t, Python, timeout, env, args...)
+}
+
+// PytestWith is Pytest with another Python (the test virtualenv's).
+func PytestWith(t *testing.T, python string, timeout time.Duration, env []string, args ...string) {
 	t.Helper()
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Python, append([]string{"-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"}, args...)...)
+	cmd := exec.CommandContext(ctx, python, append([]string{"-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"}, args...)...)
 	cmd.Dir = Package(t)
 	cmd.Env = append(append(os.Environ(),
 		"HOME="+home,

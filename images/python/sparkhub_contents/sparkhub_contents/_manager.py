@@ -60,6 +60,10 @@ def build(ContentsManager, Checkpoints):
             help="A token with the contents scope; default: $SPARKHUB_CONTENTS_TOKEN.",
         )
         request_timeout = Float(120.0, config=True, help="Seconds to wait for the contents service.")
+        hash_algorithm = Unicode(
+            "sha256", read_only=True,
+            help="The algorithm of the hashes the contents service gives (get with require_hash).",
+        )
 
         @default("checkpoints_class")
         def _checkpoints_class_default(self):

@@ -25,55 +25,18 @@ The tests Debian marks "skip send2trash tests" (deleting files and
 non-empty directories) are run again here: deleting needs no trash.
 """
 
-import base64
-import json
-import os
 import unittest
-import urllib.request
 
-from notebook.services.contents.tests import test_contents_api as api_tests
-from notebook.services.contents.tests import test_largefilemanager as lfm_tests
-from notebook.services.contents.tests import test_manager as manager_tests
-from nbformat import writes
-from traitlets.config import Config
-
-from sparkhub_contents._client import quote_path
-
-FIXTURE_URL = os.environ.get("SPARKHUB_FIXTURE_URL", "")
-TOKEN = os.environ.get("SPARKHUB_CONTENTS_TOKEN", "")
+from hubfixture import FIXTURE_URL, exists, fixture, mkdirs, put_bytes, put_text, wipe
 
 if not FIXTURE_URL:
     raise unittest.SkipTest("SPARKHUB_FIXTURE_URL is not set: run these from the Go test contents.TestJupyterSuite")
 
-
-def fixture(method, path, body=None, params=""):
-    """Call the contents service directly, hidden files allowed."""
-    url = FIXTURE_URL.rstrip("/") + "/" + quote_path(path) + params
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Authorization": "token " + TOKEN})
-    try:
-        with urllib.request.urlopen(req) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, None
-
-
-def wipe():
-    """Delete everything the user has."""
-    status, root = fixture("GET", "")
-    for child in (root or {}).get("content", []):
-        fixture("DELETE", child["path"])
-
-
-def exists(path, type_):
-    return fixture("GET", path, params="?content=0&type=" + type_)[0] == 200
-
-
-def mkdirs(path):
-    parts = path.strip("/").split("/")
-    for i in range(1, len(parts) + 1):
-        fixture("PUT", "/".join(parts[:i]), {"type": "directory"})
+from notebook.services.contents.tests import test_contents_api as api_tests  # noqa: E402
+from notebook.services.contents.tests import test_largefilemanager as lfm_tests  # noqa: E402
+from notebook.services.contents.tests import test_manager as manager_tests  # noqa: E402
+from nbformat import writes  # noqa: E402
+from traitlets.config import Config  # noqa: E402
 
 
 class HubAPITest(api_tests.APITest):
@@ -87,13 +50,13 @@ class HubAPITest(api_tests.APITest):
         mkdirs(api_path)
 
     def make_txt(self, api_path, txt):
-        fixture("PUT", api_path, {"type": "file", "format": "text", "content": txt})
+        put_text(api_path, txt)
 
     def make_blob(self, api_path, blob):
-        fixture("PUT", api_path, {"type": "file", "format": "base64", "content": base64.b64encode(blob).decode("ascii")})
+        put_bytes(api_path, blob)
 
     def make_nb(self, api_path, nb):
-        fixture("PUT", api_path, {"type": "file", "format": "text", "content": writes(nb, version=4)})
+        put_text(api_path, writes(nb, version=4))
 
     def delete_dir(self, api_path):
         fixture("DELETE", api_path)

@@ -15,7 +15,7 @@ jupyter_server = pytest.importorskip("jupyter_server.services.contents.manager")
 
 from tornado.web import HTTPError  # noqa: E402
 
-from test_jupyter_suite import wipe  # noqa: E402
+from hubfixture import wipe  # noqa: E402
 
 
 class ServerFlavourTest(unittest.TestCase):
@@ -67,4 +67,5 @@ class ServerFlavourTest(unittest.TestCase):
         cm.save({"type": "file", "format": "text", "content": "abc"}, "a.txt")
         model = cm.get("a.txt", require_hash=True)
         self.assertEqual(model["hash_algorithm"], "sha256")
+        self.assertEqual(cm.hash_algorithm, model["hash_algorithm"])
         self.assertEqual(model["hash"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
