@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -60,4 +62,24 @@ func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 		return d.DialContext(ctx, "unix", path)
 	}
 	return dialLongSocket(ctx, &d, path)
+}
+
+// ServerListener listens where the hub told a server it started to: on
+// the Unix socket SPARKHUB_SOCKET (a local server), else on
+// 127.0.0.1:SPARKHUB_PORT. The socket's path is taken relative to the
+// working folder, as Jupyter is told: a socket's address holds at most
+// 107 bytes, and the relative path always fits. For the stand-ins of
+// Jupyter that tests and benchmarks run.
+func ServerListener() (net.Listener, error) {
+	network, addr := "tcp", "127.0.0.1:"+os.Getenv("SPARKHUB_PORT")
+	if sock := os.Getenv("SPARKHUB_SOCKET"); sock != "" {
+		network, addr = "unix", sock
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, sock); err == nil {
+				addr = rel
+			}
+		}
+		os.Remove(addr)
+	}
+	return net.Listen(network, addr)
 }

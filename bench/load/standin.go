@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gorilla/websocket"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // standIn is a small Jupyter stand-in the hub starts with --local-cmd:
@@ -19,7 +20,7 @@ import (
 // the load to exercise the hub, its proxy and relay, without the CPU a
 // real kernel per analyst would take on two cores.
 func standIn() {
-	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
+	base, token := os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
 	var mu sync.Mutex
 	kernels := map[string]bool{}
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -78,14 +79,18 @@ func standIn() {
 			http.NotFound(w, r)
 		}
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux}
+	srv := &http.Server{Handler: mux}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 		<-sig
 		srv.Close()
 	}()
-	srv.ListenAndServe()
+	l, err := spawner.ServerListener()
+	if err != nil {
+		os.Exit(1)
+	}
+	srv.Serve(l)
 }
 
 func randomHex(n int) string {

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,7 +53,7 @@ func FakeJupyter() {
 			os.Setenv(k, v)
 		}
 	}
-	port, base, token := os.Getenv("SPARKHUB_PORT"), os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
+	base, token := os.Getenv("SPARKHUB_BASE_URL"), os.Getenv("JUPYTER_TOKEN")
 	sigs := make(chan os.Signal, 1)
 	if os.Getenv("FAKE_IGNORE_TERM") == "1" {
 		signal.Ignore(syscall.SIGTERM)
@@ -94,19 +92,8 @@ func FakeJupyter() {
 			http.NotFound(w, r)
 		}
 	})
-	network, addr := "tcp", "127.0.0.1:"+port
-	if sock := os.Getenv("SPARKHUB_SOCKET"); sock != "" {
-		// Relative to its working folder, as Jupyter is told.
-		network, addr = "unix", sock
-		if wd, err := os.Getwd(); err == nil {
-			if rel, err := filepath.Rel(wd, sock); err == nil {
-				addr = rel
-			}
-		}
-		os.Remove(addr)
-	}
-	fmt.Println("fake jupyter listening on", network, addr)
-	l, err := net.Listen(network, addr)
+	fmt.Println("fake jupyter listening")
+	l, err := spawner.ServerListener()
 	if err == nil {
 		err = http.Serve(l, mux)
 	}
