@@ -21,13 +21,18 @@ func TestLocalSpec(t *testing.T) {
 	cfg := defaults()
 	cfg.Profiles = "p.yaml"
 	spec, err := profileSpecs(cfg, cat).Resolve("small")
-	want := spawner.Spec{Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, Env: map[string]string{"TZ": "Europe/Paris"}}
-	if err != nil || !reflect.DeepEqual(spec, want) {
+	small, _ := cat.Lookup("small")
+	// Its environment carries the Spark settings sparkconf renders:
+	// Spark inside the server, on the profile's cores.
+	want := spawner.Spec{Image: "sparkhub/pyspark-notebook:3.5", CPUs: 2, Mem: 8192, Env: images.ProfileEnv(small, images.Cluster{})}
+	if err != nil || !reflect.DeepEqual(spec, want) || spec.Env["TZ"] != "Europe/Paris" || spec.Env[images.EnvSparkMaster] != "" {
 		t.Errorf("small = %+v, %v; want %+v", spec, err, want)
 	}
 	cfg.Profiles = ""
-	if spec, err := profileSpecs(cfg, defaultCatalog(cfg)).Resolve(""); err != nil || !reflect.DeepEqual(spec, spawner.Spec{}) {
-		t.Errorf("without a catalog of the admin's, spec = %+v, %v; want nothing to apply", spec, err)
+	spec, err = profileSpecs(cfg, defaultCatalog(cfg)).Resolve("")
+	spec.Env = nil
+	if err != nil || !reflect.DeepEqual(spec, spawner.Spec{}) {
+		t.Errorf("without a catalog of the admin's, spec = %+v, %v; want no resources to apply", spec, err)
 	}
 	if _, err := profileSpecs(cfg, cat).Resolve("nope"); !errors.Is(err, spawner.ErrNoProfile) {
 		t.Errorf("an unknown profile: %v, want ErrNoProfile", err)
@@ -38,8 +43,7 @@ func TestLocalSpec(t *testing.T) {
 // resolves into the same task spec the backend was given before specs
 // were resolved by the manager: its image, resources, role, constraints
 // and the environment the image's entrypoint reads; without --profiles
-// the --mesos-* flags give the default server's spec, with no
-// environment.
+// the --mesos-* flags give the default server's spec.
 func TestMesosSpecFromCatalog(t *testing.T) {
 	cat, problems := images.ParseCatalog("p.yaml", []byte("profiles:\n  - name: big\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 8\n    mem: 65536\n    gpus: 1\n    constraints: [[\"hostname\", \"UNIQUE\"], [\"rack\", \"LIKE\", \"r[12]\"]]\n    env: {TZ: UTC}\n"))
 	if len(problems) > 0 {
@@ -49,6 +53,7 @@ func TestMesosSpecFromCatalog(t *testing.T) {
 	cfg.Spawner = "mesos"
 	cfg.Mesos.Master = "http://m1:5050"
 	def, err := profileSpecs(cfg, defaultCatalog(cfg)).Resolve("")
+	def.Env = nil
 	if want := (spawner.Spec{Image: cfg.Mesos.Image, CPUs: cfg.Mesos.CPUs, Mem: cfg.Mesos.Mem, Disk: cfg.Mesos.Disk, GPUs: cfg.Mesos.GPUs}); err != nil || !reflect.DeepEqual(def, want) {
 		t.Errorf("without --profiles the flags must give the spec: %+v, %v; want %+v", def, err, want)
 	}

@@ -156,13 +156,18 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	}
 	env[EnvSparkExecutorCores] = strconv.FormatInt(execCores, 10)
 
-	execMem := fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem))))
+	// A profile without memory of its own (the local catalog's) leaves
+	// Spark's defaults.
+	execMem, driverMem := "", ""
+	if p.Mem > 0 {
+		execMem = fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem))))
+		driverMem = fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem/2))))
+	}
 	if v, ok := take("spark.executor.memory"); ok {
 		execMem = v
 	}
 	env[EnvSparkExecutorMemory] = execMem
 
-	driverMem := fmt.Sprintf("%dm", int64(max(512, math.Floor(p.Mem/2))))
 	if v, ok := take("spark.driver.memory"); ok {
 		driverMem = v
 	}
