@@ -195,15 +195,26 @@ func (h *Hub) deleteGroup(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return nil
 }
 
+// groupToChange checks that p holds groups on the group the path names,
+// then that it exists (so a body is judged only for a group that does),
+// and returns its name.
+func (h *Hub) groupToChange(r *http.Request, p *auth.Principal) (string, error) {
+	name := r.PathValue("name")
+	if err := needGroup(p, name, auth.ScopeGroups); err != nil {
+		return "", err
+	}
+	if _, err := h.users.Group(r.Context(), name); err != nil {
+		return "", groupErr(name, err)
+	}
+	return name, nil
+}
+
 // groupUsers is POST and DELETE /hub/api/groups/{name}/users:
 // {"users": [...]} to add or take out.
 func (h *Hub) groupUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	name := r.PathValue("name")
-	if err := needGroup(p, name, auth.ScopeGroups); err != nil {
+	name, err := h.groupToChange(r, p)
+	if err != nil {
 		return err
-	}
-	if _, err := h.users.Group(r.Context(), name); err != nil {
-		return groupErr(name, err)
 	}
 	var body struct {
 		Users []string `json:"users"`
@@ -219,7 +230,6 @@ func (h *Hub) groupUsers(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		return errorf(http.StatusBadRequest, "Must specify users to delete")
 	}
 	var g *auth.GroupInfo
-	var err error
 	if add {
 		g, err = h.users.AddGroupMembers(r.Context(), name, body.Users)
 	} else {
@@ -236,12 +246,9 @@ func (h *Hub) groupUsers(w http.ResponseWriter, r *http.Request, p *auth.Princip
 // putGroupProperties is PUT /hub/api/groups/{name}/properties: the body,
 // a JSON object, replaces the group's properties.
 func (h *Hub) putGroupProperties(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	name := r.PathValue("name")
-	if err := needGroup(p, name, auth.ScopeGroups); err != nil {
+	name, err := h.groupToChange(r, p)
+	if err != nil {
 		return err
-	}
-	if _, err := h.users.Group(r.Context(), name); err != nil {
-		return groupErr(name, err)
 	}
 	var props map[string]any
 	if err := decode(r, &props, true); err != nil {

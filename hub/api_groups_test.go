@@ -120,16 +120,7 @@ func TestGroupAPI(t *testing.T) {
 			t.Errorf("GET groups = %v", names)
 		}
 		r = th.do(nil, req{method: "GET", path: "/hub/api/groups?offset=1&limit=2", auth: admin, header: map[string]string{"Accept": paginationMediaType}})
-		var page struct {
-			Items      []map[string]any `json:"items"`
-			Pagination struct {
-				Offset, Limit, Total int
-				Next                 *struct {
-					Offset, Limit int
-					URL           string
-				}
-			} `json:"_pagination"`
-		}
+		var page apiPage
 		r.json(t, &page)
 		if len(page.Items) != 2 || page.Items[0]["name"] != "maths" || page.Pagination.Total != 5 || page.Pagination.Next == nil || page.Pagination.Next.Offset != 3 {
 			t.Errorf("page = %s", r.body)
