@@ -14,17 +14,18 @@ import (
 type groupModel struct {
 	Kind       string          `json:"kind"`
 	Name       string          `json:"name"`
-	Users      []string        `json:"users,omitempty"`
+	Users      *[]string       `json:"users,omitempty"`
 	Properties json.RawMessage `json:"properties,omitempty"`
 }
 
 func groupModelFor(g *auth.GroupInfo, p *auth.Principal) groupModel {
 	m := groupModel{Kind: "group", Name: g.Name}
 	if p.Scopes.HasGroup(auth.ScopeReadGroups, g.Name) {
-		m.Users = g.Users
-		if m.Users == nil {
-			m.Users = []string{}
+		users := g.Users
+		if users == nil {
+			users = []string{}
 		}
+		m.Users = &users
 		m.Properties = json.RawMessage(g.Properties)
 	}
 	return m

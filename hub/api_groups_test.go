@@ -69,7 +69,11 @@ func TestGroupAPI(t *testing.T) {
 			t.Errorf("biology = %s", r.body)
 		}
 		want(do("POST", "/hub/api/groups/biology", nil), http.StatusConflict, "POST groups/biology again")
-		want(do("POST", "/hub/api/groups/empty", nil), http.StatusCreated, "POST groups/empty without a body")
+		r = do("POST", "/hub/api/groups/empty", nil)
+		want(r, http.StatusCreated, "POST groups/empty without a body")
+		if string(r.body) != `{"kind":"group","name":"empty","users":[],"properties":{}}`+"\n" {
+			t.Errorf("an empty group is %s", r.body)
+		}
 
 		// Members in and out; re-adding and removing a non-member are
 		// passed over.
