@@ -20,6 +20,8 @@ func TestProfilesCheck(t *testing.T) {
 		return p
 	}
 	good := write("good.yaml", "profiles:\n  - name: small\n    cpus: 1\n    mem: 2048\n  - name: big\n    cpus: 8\n    mem: 32768\n")
+	grouped := write("grouped.yaml", "profiles:\n  - name: small\n    cpus: 1\n    mem: 2048\n  - name: gpu\n    cpus: 8\n    mem: 32768\n    groups: [ml, physics]\n")
+	badGroups := write("bad-groups.yaml", "profiles:\n  - name: gpu\n    cpus: 8\n    mem: 32768\n    groups: [ML Team]\n")
 	bad := write("bad.yaml", "profiles:\n  - name: small\n    cpus: -1\n    mem: 2048\n    colour: red\n    constraints: [[rack, NEAR, r1]]\n")
 	for _, tc := range []struct {
 		name       string
@@ -35,6 +37,8 @@ func TestProfilesCheck(t *testing.T) {
 			bad + ":6: profile small: constraints[0]: operator \"NEAR\" does not exist",
 			"sparkhub: " + bad + ": 3 problem(s)\n",
 		}},
+		{"groups", []string{grouped}, 0, grouped + ": 2 profile(s), no problems: small, gpu\n", nil},
+		{"bad groups", []string{badGroups}, 1, "", []string{badGroups + ":5: profile gpu: groups[0]: \"ML Team\" is not a valid group name"}},
 		{"sample catalog", []string{filepath.Join("images", "testdata", "catalog.yaml")}, 0, "", nil},
 		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", []string{"none.yaml: no such file or directory"}},
 		{"no file", nil, 2, "", []string{"sparkhub profiles check: needs FILE (see sparkhub profiles check --help)\n"}},

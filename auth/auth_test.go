@@ -130,7 +130,7 @@ func TestMissingAndParseScopes(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"read:users", "servers"}) {
 		t.Errorf("ParseScopes = %v, %v", got, err)
 	}
-	for _, bad := range []string{"admin", "servers!group=x", "servers!user=Bob", "inherit!user=a"} {
+	for _, bad := range []string{"admin", "servers!group=X", "servers!server=alice/", "servers!user=Bob", "inherit!user=a"} {
 		if _, err := ParseScopes([]string{bad}); err == nil {
 			t.Errorf("ParseScopes(%q) accepted it", bad)
 		}

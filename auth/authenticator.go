@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -182,14 +183,75 @@ type Principal struct {
 	SessionID string
 	// sessionExpires is when the session's cookie expires.
 	sessionExpires time.Time
+	// members are the members of the groups the scopes' !group=
+	// filters name, read for this request.
+	members map[string]map[string]bool
 }
 
 // ViaCookie reports whether the request was authenticated by the
 // session cookie (and so needs XSRF checks on writes).
 func (p *Principal) ViaCookie() bool { return p.Token == nil }
 
-// Can reports whether the principal holds scope on user's resources.
-func (p *Principal) Can(scope, user string) bool { return p.Scopes.Has(scope, user) }
+// Can reports whether the principal holds scope on user's resources:
+// unfiltered, with the user's filter, or with the filter of a group the
+// user is a member of now.
+func (p *Principal) Can(scope, user string) bool {
+	if p.Scopes.Has(scope, user) {
+		return true
+	}
+	if user == "" {
+		return false
+	}
+	for g, names := range p.members {
+		if names[user] && p.Scopes[scope+"!group="+g] {
+			return true
+		}
+	}
+	return false
+}
+
+// FilteredUsers lists the users the principal holds scope on through
+// filters: !user= ones, and the members of !group= ones.
+func (p *Principal) FilteredUsers(scope string) []string {
+	seen := map[string]bool{}
+	names := []string{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for k := range p.Scopes {
+		if u, ok := strings.CutPrefix(k, scope+"!user="); ok {
+			add(u)
+		}
+	}
+	for g, members := range p.members {
+		if p.Scopes[scope+"!group="+g] {
+			for u := range members {
+				add(u)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// resolveGroups reads the members of the groups p's filters name, once
+// per request and never from a cache: someone taken out of a group
+// leaves the reach of its filters with the next request.
+func (a *Authenticator) resolveGroups(ctx context.Context, p *Principal) error {
+	groups := p.Scopes.filterGroups()
+	if len(groups) == 0 {
+		return nil
+	}
+	m, err := a.Store.membersOf(ctx, groups)
+	if err != nil {
+		return err
+	}
+	p.members = m
+	return nil
+}
 
 // Authenticate finds the principal of a request: an API token in
 // Authorization ("token T" or "Bearer T"), or else the session cookie,
@@ -207,7 +269,11 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*P
 			return nil, err
 		}
 		owner := RoleScopes(u, a.opts.AdminAccess)
-		return &Principal{User: u, Token: t, Scopes: Grant(t.Scopes, owner, u.Name)}, nil
+		p := &Principal{User: u, Token: t, Scopes: Grant(t.Scopes, owner, u.Name)}
+		if err := a.resolveGroups(r.Context(), p); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	cs := r.CookiesNamed(a.sessionCookie(r))
 	switch {

@@ -32,17 +32,28 @@ const (
 	ScopeShutdown         = "shutdown"
 	ScopeProxy            = "proxy"
 	ScopeContents         = "contents"
+	ScopeAdminGroups      = "admin:groups"
+	ScopeGroups           = "groups"
+	ScopeListGroups       = "list:groups"
+	ScopeReadGroups       = "read:groups"
+	ScopeReadGroupsName   = "read:groups:name"
+	ScopeDeleteGroups     = "delete:groups"
 )
 
 // subscopes is JupyterHub 3's scope hierarchy for the scopes sparkhub
 // knows: holding a scope grants everything below it.
 var subscopes = map[string][]string{
-	ScopeAdminUsers:    {ScopeUsers, ScopeDeleteUsers},
-	ScopeUsers:         {ScopeReadUsers, ScopeListUsers, ScopeUsersActivity},
-	ScopeReadUsers:     {ScopeReadUsersName, ScopeReadUsersGroups, ScopeReadUsersActive},
-	ScopeAdminServers:  {ScopeAdminServerState, ScopeReadServers},
-	ScopeServers:       {ScopeDeleteServers},
-	ScopeTokens:        {ScopeReadTokens},
+	ScopeAdminUsers:     {ScopeUsers, ScopeDeleteUsers},
+	ScopeUsers:          {ScopeReadUsers, ScopeListUsers, ScopeUsersActivity},
+	ScopeReadUsers:      {ScopeReadUsersName, ScopeReadUsersGroups, ScopeReadUsersActive},
+	ScopeAdminServers:   {ScopeAdminServerState, ScopeReadServers},
+	ScopeServers:        {ScopeDeleteServers},
+	ScopeTokens:         {ScopeReadTokens},
+	ScopeAdminGroups:    {ScopeGroups, ScopeDeleteGroups},
+	ScopeGroups:         {ScopeReadGroups, ScopeListGroups},
+	ScopeReadGroups:     {ScopeReadGroupsName},
+	ScopeListGroups:     {ScopeReadGroupsName},
+	ScopeReadGroupsName: nil, ScopeDeleteGroups: nil,
 	ScopeListUsers:     nil,
 	ScopeReadUsersName: nil, ScopeReadUsersGroups: nil, ScopeReadUsersActive: nil,
 	ScopeUsersActivity: nil, ScopeDeleteUsers: nil, ScopeAdminServerState: nil,
@@ -62,7 +73,9 @@ func KnownScopes() []string {
 }
 
 // Scopes is an expanded set of scopes: each entry is a scope name, alone
-// (on every user) or with a "!user=NAME" filter (on that user only).
+// (on every user or group), with a "!user=NAME" filter (on that user
+// only) or with a "!group=NAME" filter (on that group, and on the users
+// who are its members at the time of each request: Principal.Can).
 type Scopes map[string]bool
 
 // Has reports whether the set grants scope on the given user's
@@ -72,6 +85,25 @@ func (s Scopes) Has(scope, user string) bool {
 		return true
 	}
 	return user != "" && s[scope+"!user="+user]
+}
+
+// HasGroup reports whether the set grants scope on the named group: the
+// scope alone or with that group's filter. A !user= filter never grants
+// a group.
+func (s Scopes) HasGroup(scope, group string) bool {
+	return s[scope] || s[scope+"!group="+group]
+}
+
+// filterGroups lists the groups of the set's !group= filters.
+func (s Scopes) filterGroups() []string {
+	var out []string
+	for k := range s {
+		if _, g, ok := strings.Cut(k, "!group="); ok && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // HasAny reports whether the set grants scope on any user at all.
@@ -114,7 +146,7 @@ func RoleScopes(u *User, adminAccess bool) Scopes {
 		s.addTree(sc, self)
 	}
 	if u.Admin {
-		for _, sc := range []string{ScopeAdminUsers, ScopeAdminServers, ScopeServers, ScopeTokens, ScopeReadHub, ScopeReadMetrics, ScopeShutdown, ScopeProxy} {
+		for _, sc := range []string{ScopeAdminUsers, ScopeAdminServers, ScopeServers, ScopeTokens, ScopeAdminGroups, ScopeReadHub, ScopeReadMetrics, ScopeShutdown, ScopeProxy} {
 			s.addTree(sc, "")
 		}
 		if adminAccess {
@@ -126,7 +158,8 @@ func RoleScopes(u *User, adminAccess bool) Scopes {
 }
 
 // ParseScopes checks scope names a person asked for ("read:users",
-// "servers!user=alice", "inherit") and returns them cleaned and sorted.
+// "servers!user=alice", "access:servers!group=interns", "inherit") and
+// returns them cleaned and sorted.
 func ParseScopes(names []string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, raw := range names {
@@ -139,9 +172,16 @@ func ParseScopes(names []string) ([]string, error) {
 			return nil, inputErrorf("unknown scope %q; known scopes are %s", truncate(base, 40), strings.Join(KnownScopes(), ", "))
 		}
 		if hasFilter {
-			user, ok := strings.CutPrefix(filter, "user=")
-			if !ok || ValidateName(user) != nil || base == ScopeInherit || base == ScopeSelf {
-				return nil, inputErrorf("scope %q has a filter sparkhub does not know; use SCOPE!user=NAME", truncate(n, 60))
+			ok := base != ScopeInherit && base != ScopeSelf
+			if user, isUser := strings.CutPrefix(filter, "user="); isUser {
+				ok = ok && ValidateName(user) == nil
+			} else if group, isGroup := strings.CutPrefix(filter, "group="); isGroup {
+				ok = ok && ValidateGroupName(group) == nil
+			} else {
+				ok = false
+			}
+			if !ok {
+				return nil, inputErrorf("scope %q has a filter sparkhub does not know; use SCOPE!user=NAME or SCOPE!group=NAME", truncate(n, 60))
 			}
 		}
 		seen[n] = true
@@ -207,7 +247,10 @@ func Missing(requested []string, owner Scopes, ownerName string) string {
 		}
 		base, filter, hasFilter := strings.Cut(n, "!")
 		if hasFilter {
-			if !owner.Has(base, strings.TrimPrefix(filter, "user=")) {
+			// A group's filter needs the scope on everyone: the
+			// group's members change after the token is made.
+			user, isUser := strings.CutPrefix(filter, "user=")
+			if !isUser && !owner[base] || isUser && !owner.Has(base, user) {
 				return n
 			}
 			continue

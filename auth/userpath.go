@@ -38,8 +38,25 @@ func (p *Principal) NeedAny(user string, scopes ...string) *Refusal {
 			return nil
 		}
 	}
+	return p.refuse(user != "", scopes)
+}
+
+// NeedGroup is NeedAny for the named group's resources: the scopes
+// alone or with the group's filter.
+func (p *Principal) NeedGroup(group string, scopes ...string) *Refusal {
 	for _, sc := range scopes {
-		if user != "" && p.Scopes.HasAny(sc) {
+		if p.Scopes.HasGroup(sc, group) {
+			return nil
+		}
+	}
+	return p.refuse(true, scopes)
+}
+
+// refuse is the answer to p lacking every one of scopes: a 404 on a
+// named resource when p holds one of them on others, else a 403.
+func (p *Principal) refuse(named bool, scopes []string) *Refusal {
+	for _, sc := range scopes {
+		if named && p.Scopes.HasAny(sc) {
 			return &Refusal{Status: http.StatusNotFound, Message: httperr.Hidden}
 		}
 	}

@@ -14,6 +14,7 @@ func Steps() []Step {
 	steps := []Step{
 		{Version: 1, Name: "hub settings, users and tokens", Up: hubCore},
 		{Version: 2, Name: "revoked sessions", Up: hubRevokedSessions},
+		{Version: 3, Name: "groups and their members", Up: hubGroups},
 	}
 	steps = append(steps, contentsSteps()...)
 	return append(steps, spawnerSteps()...)
@@ -81,6 +82,34 @@ func hubRevokedSessions(tx *gorm.DB, d Dialect) error {
 		return err
 	}
 	return CreateIndex(tx, "hub_revoked_sessions", "hub_revoked_sessions_expires_idx", "expires_at")
+}
+
+// hubGroups creates hub_groups and hub_group_members. from_provider
+// marks a group the login provider made, and a membership the provider
+// gave: a login syncs those and leaves the hub's own alone. A membership
+// goes with its group and with its user.
+func hubGroups(tx *gorm.DB, d Dialect) error {
+	if err := execAll(tx,
+		`CREATE TABLE IF NOT EXISTS hub_groups (
+			id `+d.ID()+`,
+			name VARCHAR(64) NOT NULL,
+			properties `+d.Text()+` NOT NULL,
+			from_provider BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at `+d.Time()+` NOT NULL,
+			CONSTRAINT hub_groups_name_key UNIQUE (name)
+		)`+d.TableOptions(),
+		`CREATE TABLE IF NOT EXISTS hub_group_members (
+			group_id BIGINT NOT NULL,
+			user_id BIGINT NOT NULL,
+			from_provider BOOLEAN NOT NULL DEFAULT FALSE,
+			PRIMARY KEY (group_id, user_id),
+			CONSTRAINT hub_group_members_group_fkey FOREIGN KEY (group_id) REFERENCES hub_groups (id) ON DELETE CASCADE,
+			CONSTRAINT hub_group_members_user_fkey FOREIGN KEY (user_id) REFERENCES hub_users (id) ON DELETE CASCADE
+		)`+d.TableOptions(),
+	); err != nil {
+		return err
+	}
+	return CreateIndex(tx, "hub_group_members", "hub_group_members_user_idx", "user_id")
 }
 
 // CreateIndex creates a plain index unless one of that name exists

@@ -45,7 +45,7 @@ func serverError(name string, err error) error {
 // the catalog lacks.
 func (h *Hub) startError(name, profile string, err error) error {
 	if errors.Is(err, spawner.ErrNoProfile) {
-		return h.noProfile(profile)
+		return h.noProfile(profile, h.profiles.Profiles)
 	}
 	return serverError(name, err)
 }
@@ -94,6 +94,9 @@ func (h *Hub) startServer(w http.ResponseWriter, r *http.Request, p *auth.Princi
 			return errorf(http.StatusBadRequest, "profile must be the name of a profile, a string.")
 		}
 		profile = s
+	}
+	if profile, err = h.chooseProfile(r.Context(), u.ID, u.Name, profile); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slowSpawnTimeout)
 	defer cancel()

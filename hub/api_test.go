@@ -73,16 +73,7 @@ func TestUserAPI(t *testing.T) {
 			t.Fatalf("GET users listed %d, want 5", len(all))
 		}
 		r = th.do(nil, req{method: "GET", path: "/hub/api/users?limit=2&offset=1&sort=name", auth: admin, header: map[string]string{"Accept": paginationMediaType}})
-		var page struct {
-			Items      []map[string]any `json:"items"`
-			Pagination struct {
-				Offset, Limit, Total int
-				Next                 *struct {
-					Offset, Limit int
-					URL           string
-				}
-			} `json:"_pagination"`
-		}
+		var page apiPage
 		r.json(t, &page)
 		if len(page.Items) != 2 || page.Items[0]["name"] != "bob" || page.Pagination.Total != 5 || page.Pagination.Next == nil {
 			t.Fatalf("page = %s", r.body)

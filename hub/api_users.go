@@ -19,25 +19,13 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		if !p.Scopes.HasAny(auth.ScopeListUsers) {
 			return need(p, auth.ScopeListUsers, "")
 		}
-		q.Names = filteredUsers(p.Scopes, auth.ScopeListUsers)
+		q.Names = p.FilteredUsers(auth.ScopeListUsers)
 	}
-	paged := strings.Contains(r.Header.Get("Accept"), paginationMediaType)
+	paged, err := h.pageParams(r, &q.Offset, &q.Limit)
+	if err != nil {
+		return err
+	}
 	qs := r.URL.Query()
-	var err error
-	if q.Offset, err = intParam(qs, "offset", 0); err != nil {
-		return err
-	}
-	defLimit := h.opts.APIPageMaxLimit
-	if paged {
-		defLimit = h.opts.APIPageDefaultLimit
-	}
-	if q.Limit, err = intParam(qs, "limit", defLimit); err != nil {
-		return err
-	}
-	if q.Limit == 0 {
-		q.Limit = defLimit
-	}
-	q.Limit = min(q.Limit, h.opts.APIPageMaxLimit)
 	q.NameFilter = qs.Get("name_filter")
 	q.Order = qs.Get("sort")
 	switch state := qs.Get("state"); state {
@@ -70,29 +58,47 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		writeRawJSON(w, http.StatusOK, append(body, '\n'))
 		return nil
 	}
-	var next any
-	if end := q.Offset + len(items); int64(end) < total {
-		nq := r.URL.Query()
-		nq.Set("offset", strconv.Itoa(end))
-		nq.Set("limit", strconv.Itoa(q.Limit))
-		next = map[string]any{"offset": end, "limit": q.Limit, "url": h.absURL(r, r.URL.Path+"?"+nq.Encode())}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"items":       items,
-		"_pagination": map[string]any{"offset": q.Offset, "limit": q.Limit, "total": total, "next": next},
-	})
+	h.writePage(w, r, items, len(items), q.Offset, q.Limit, total)
 	return nil
 }
 
-// filteredUsers lists the users a scope is held on through filters.
-func filteredUsers(s auth.Scopes, scope string) []string {
-	names := []string{}
-	for k := range s {
-		if u, ok := strings.CutPrefix(k, scope+"!user="); ok {
-			names = append(names, u)
-		}
+// pageParams reads JupyterHub's offset and limit: limit defaults to the
+// page size with the pagination media type (which it reports) and to
+// the most a reply holds without it, and is never more than that.
+func (h *Hub) pageParams(r *http.Request, offset, limit *int) (paged bool, err error) {
+	paged = strings.Contains(r.Header.Get("Accept"), paginationMediaType)
+	qs := r.URL.Query()
+	if *offset, err = intParam(qs, "offset", 0); err != nil {
+		return false, err
 	}
-	return names
+	defLimit := h.opts.APIPageMaxLimit
+	if paged {
+		defLimit = h.opts.APIPageDefaultLimit
+	}
+	if *limit, err = intParam(qs, "limit", defLimit); err != nil {
+		return false, err
+	}
+	if *limit == 0 {
+		*limit = defLimit
+	}
+	*limit = min(*limit, h.opts.APIPageMaxLimit)
+	return paged, nil
+}
+
+// writePage answers with JupyterHub's paginated shape: the n items,
+// and where the next page starts when there is one.
+func (h *Hub) writePage(w http.ResponseWriter, r *http.Request, items any, n, offset, limit int, total int64) {
+	var next any
+	if end := offset + n; int64(end) < total {
+		nq := r.URL.Query()
+		nq.Set("offset", strconv.Itoa(end))
+		nq.Set("limit", strconv.Itoa(limit))
+		next = map[string]any{"offset": end, "limit": limit, "url": h.absURL(r, r.URL.Path+"?"+nq.Encode())}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"items":       items,
+		"_pagination": map[string]any{"offset": offset, "limit": limit, "total": total, "next": next},
+	})
 }
 
 func intParam(q url.Values, name string, def int) (int, error) {

@@ -176,7 +176,12 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		t.Fatal(err)
 	}
 	fx.aliceTok, fx.aliceSecret = tok.PublicID(), secret
-	for _, sc := range auth.KnownScopes() {
+	for g, members := range matrixGroups {
+		if _, err := st.CreateGroups(ctx, []string{g}, members); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sc := range append(auth.KnownScopes(), matrixGroupScopes...) {
 		_, secret, err := st.CreateToken(ctx, users["root"].ID, auth.NewToken{Scopes: []string{sc}})
 		if err != nil {
 			t.Fatal(err)
@@ -211,6 +216,33 @@ func (fx *matrixFixture) copyDB(t *testing.T) string {
 	return "sqlite://" + dst
 }
 
+// matrixGroups are the fixture's groups and their members.
+var matrixGroups = map[string][]string{"physics": {"alice"}, "maths": {"bob"}}
+
+// matrixGroupScopes are root's tokens with a group's filter: physics
+// has alice, who owns every resource the matrix asks about; maths has
+// bob, who owns none.
+var matrixGroupScopes = []string{
+	"access:servers!group=physics", "access:servers!group=maths",
+	"read:users!group=physics", "list:users!group=physics",
+	"groups!group=physics",
+}
+
+// can reports whether held grants scope on user's resources, with the
+// fixture's groups for !group= filters, as auth.Principal.Can does with
+// the database's.
+func can(held auth.Scopes, scope, user string) bool {
+	if held.Has(scope, user) {
+		return true
+	}
+	for g, members := range matrixGroups {
+		if user != "" && held[scope+"!group="+g] && slices.Contains(members, user) {
+			return true
+		}
+	}
+	return false
+}
+
 func (fx *matrixFixture) callers() []caller {
 	cs := []caller{
 		{name: "anonymous"},
@@ -219,7 +251,7 @@ func (fx *matrixFixture) callers() []caller {
 		{name: "admin", user: "root"},
 		{name: "admin --admin-access", user: "root", adminAccess: true},
 	}
-	for _, sc := range auth.KnownScopes() {
+	for _, sc := range append(auth.KnownScopes(), matrixGroupScopes...) {
 		// root's tokens on a hub with --admin-access: the scope is the
 		// only limit.
 		cs = append(cs, caller{name: "token " + sc, user: "root", scopes: []string{sc}, adminAccess: true})
@@ -259,6 +291,7 @@ type matrixRoute struct {
 	scope        string // the scope needed ("" any logged-in caller)
 	or           string // another scope that does as well
 	on           string // whose resources ("" the hub's)
+	group        string // or which group's
 	ok           int    // the status of a caller who may
 	anon         int    // the status of an anonymous caller (0: from kind)
 	lacking      int    // on "self": the status of a caller without scope (0: 403)
@@ -335,6 +368,17 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/api/users/{name}/server":         {{method: "POST", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeServers, on: "alice", ok: 400}},
 		"DELETE /hub/api/users/{name}/server":       {{method: "DELETE", path: "/hub/api/users/alice/server", kind: kAPI, scope: auth.ScopeDeleteServers, on: "alice", ok: 204}},
 		"GET /hub/api/users/{name}/server/progress": {{method: "GET", path: "/hub/api/users/alice/server/progress", kind: kAPI, scope: auth.ScopeReadServers, on: "alice", ok: 200}},
+		// Groups, by JupyterHub's scopes: creating several takes
+		// admin:groups on every group; the others take their scope on
+		// the group named, alone or with its filter.
+		"GET /hub/api/groups":                   {{method: "GET", path: "/hub/api/groups", kind: kAPI, scope: auth.ScopeListGroups, on: "any", ok: 200}},
+		"POST /hub/api/groups":                  {{method: "POST", path: "/hub/api/groups", body: `{"groups": ["chemistry"], "users": ["alice"]}`, kind: kAPI, scope: auth.ScopeAdminGroups, ok: 201}},
+		"GET /hub/api/groups/{name}":            {{method: "GET", path: "/hub/api/groups/physics", kind: kAPI, scope: auth.ScopeReadGroups, or: auth.ScopeReadGroupsName, group: "physics", ok: 200}},
+		"POST /hub/api/groups/{name}":           {{method: "POST", path: "/hub/api/groups/maths", body: `{"users": ["alice"]}`, kind: kAPI, scope: auth.ScopeAdminGroups, group: "maths", ok: 409}},
+		"DELETE /hub/api/groups/{name}":         {{method: "DELETE", path: "/hub/api/groups/physics", kind: kAPI, scope: auth.ScopeDeleteGroups, group: "physics", ok: 204}},
+		"POST /hub/api/groups/{name}/users":     {{method: "POST", path: "/hub/api/groups/physics/users", body: `{"users": ["bob"]}`, kind: kAPI, scope: auth.ScopeGroups, group: "physics", ok: 200}},
+		"DELETE /hub/api/groups/{name}/users":   {{method: "DELETE", path: "/hub/api/groups/physics/users", body: `{"users": ["alice"]}`, kind: kAPI, scope: auth.ScopeGroups, group: "physics", ok: 200}},
+		"PUT /hub/api/groups/{name}/properties": {{method: "PUT", path: "/hub/api/groups/physics/properties", body: `{"gpu": true}`, kind: kAPI, scope: auth.ScopeGroups, group: "physics", ok: 200}},
 		// The routing table (everyone's server addresses): admins only.
 		"GET /hub/api/proxy": {{method: "GET", path: "/hub/api/proxy", kind: kAPI, scope: auth.ScopeProxy, ok: 200}},
 		// Only the credential a server was started with counts: no
@@ -439,15 +483,23 @@ func (rt matrixRoute) want(c caller) int {
 			return rt.ok
 		}
 		return http.StatusForbidden
+	case rt.group != "":
+		if held.HasGroup(rt.scope, rt.group) || rt.or != "" && held.HasGroup(rt.or, rt.group) {
+			return rt.ok
+		}
+		if held.HasAny(rt.scope) || rt.or != "" && held.HasAny(rt.or) {
+			return http.StatusNotFound
+		}
+		return http.StatusForbidden
 	case rt.on == "self":
-		if held.Has(rt.scope, c.user) {
+		if can(held, rt.scope, c.user) {
 			return rt.ok
 		}
 		if rt.lacking != 0 {
 			return rt.lacking
 		}
 		return http.StatusForbidden
-	case held.Has(rt.scope, rt.on), rt.or != "" && held.Has(rt.or, rt.on):
+	case can(held, rt.scope, rt.on), rt.or != "" && can(held, rt.or, rt.on):
 		return rt.ok
 	case rt.on != "" && (held.HasAny(rt.scope) || rt.or != "" && held.HasAny(rt.or)):
 		return http.StatusNotFound

@@ -241,6 +241,18 @@ func (th *testHub) do(b *browser, rq req) result {
 	return result{status: resp.StatusCode, header: resp.Header, body: out}
 }
 
+// apiPage is JupyterHub's paginated reply.
+type apiPage struct {
+	Items      []map[string]any `json:"items"`
+	Pagination struct {
+		Offset, Limit, Total int
+		Next                 *struct {
+			Offset, Limit int
+			URL           string
+		}
+	} `json:"_pagination"`
+}
+
 // snapshot is the users, tokens and logged-out sessions as text, to
 // show nothing changed.
 func (th *testHub) snapshot() string {

@@ -156,12 +156,26 @@ func tokenModelFor(t *auth.Token, owner string) tokenModel {
 }
 
 // userModels builds the models of many users with one query for their
-// servers.
+// servers and one for their groups (shown to holders of
+// read:users:groups on the user).
 func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Principal, stopped bool) ([]userModel, error) {
 	var servers map[string]spawner.Model
 	if h.servers != nil && len(users) > 0 {
 		var err error
 		if servers, err = h.servers.Servers(ctx, serverUsers(users)); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		if p.Can(auth.ScopeReadUsersGroups, u.Name) {
+			ids = append(ids, u.ID)
+		}
+	}
+	var groups map[int64][]auth.Membership
+	if len(ids) > 0 {
+		var err error
+		if groups, err = h.users.UserGroups(ctx, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -172,6 +186,12 @@ func (h *Hub) userModels(ctx context.Context, users []*auth.User, p *auth.Princi
 			srv = &m
 		}
 		out[i] = userModelFor(u, p, srv, stopped)
+		if ms := groups[u.ID]; len(ms) > 0 {
+			out[i].Groups = make([]string, len(ms))
+			for j, m := range ms {
+				out[i].Groups[j] = m.Group
+			}
+		}
 	}
 	return out, nil
 }

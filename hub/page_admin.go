@@ -94,6 +94,9 @@ type adminRow struct {
 	Server *serverView
 	Self   bool
 	Log    []string
+	// Groups are the user's groups, each saying whether the login
+	// provider gave it.
+	Groups []auth.Membership
 }
 
 // adminSummary is the line above the table.
@@ -196,8 +199,17 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 			return
 		}
 	}
+	ids := make([]int64, len(users))
 	for i, u := range users {
-		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name, Log: logs[u.Name]}
+		ids[i] = u.ID
+	}
+	groups, err := h.users.UserGroups(ctx, ids)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	for i, u := range users {
+		rows[i] = adminRow{User: u, Self: u.Name == p.User.Name, Log: logs[u.Name], Groups: groups[u.ID]}
 		if m, ok := servers[u.Name]; ok {
 			v := h.viewOf(r, m)
 			rows[i].Server = &v
@@ -222,7 +234,7 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		data["Next"] = av.PageLink(av.Page + 1)
 	}
 	data["Summary"] = sum
-	data["Profiles"] = h.profileViews()
+	data["Profiles"] = h.profileViews(h.profiles.Profiles)
 	data["Servers"] = h.servers != nil
 	data["Return"] = av
 	for k, v := range extra {
@@ -323,15 +335,19 @@ func (h *Hub) adminAction(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		} else if err != nil {
 			break
 		}
+		var profile string
+		if profile, err = h.chooseProfile(r.Context(), u.ID, u.Name, ""); err != nil {
+			break
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), formWait)
 		var ready bool
-		ready, err = h.servers.Start(ctx, serverUser(u), "")
+		ready, err = h.servers.Start(ctx, serverUser(u), profile)
 		cancel()
 		done = "started"
 		if ready {
 			done = "running"
 		}
-		err = h.startError(name, "", err)
+		err = h.startError(name, profile, err)
 		if err == nil {
 			h.log.InfoContext(r.Context(), "server start", logAttrsUser(p), "name", name, "via", "admin page")
 		}

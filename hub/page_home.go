@@ -67,8 +67,14 @@ func (h *Hub) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	if srv != nil {
 		data["Server"] = srv
 	}
-	// The template shows a picker when there is more than one profile.
-	data["Profiles"] = h.profileViews()
+	// The template shows a picker when there is more than one profile
+	// open to the user.
+	open, err := h.profilesFor(r.Context(), p.User.ID)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	data["Profiles"] = h.profileViews(open)
 	switch r.URL.Query().Get("done") {
 	case "stopping":
 		data["Notice"] = "Your server is stopping."

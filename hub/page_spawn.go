@@ -92,15 +92,33 @@ func (h *Hub) spawnPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		// admin's GET for someone else shows the Start button. A failed
 		// server shows the page too, so a start that keeps failing is
 		// not retried by reloading.
-		if name == p.User.Name && len(h.profiles.Profiles) <= 1 && p.Can(auth.ScopeServers, name) {
-			h.startFromPage(w, r, p, u, name, "", next)
-			return
+		if name == p.User.Name && p.Can(auth.ScopeServers, name) {
+			open, err := h.profilesFor(r.Context(), u.ID)
+			if err != nil {
+				h.errorPage(w, r, err)
+				return
+			}
+			if len(open) == 1 {
+				h.startFromPage(w, r, p, u, name, "", next)
+				return
+			}
 		}
 	}
 	h.renderSpawn(w, r, p, http.StatusOK, name, next, srv, "")
 }
 
 func (h *Hub) renderSpawn(w http.ResponseWriter, r *http.Request, p *auth.Principal, code int, name, next string, srv *serverView, msg string) {
+	open := h.profiles.Profiles
+	if au, err := h.users.UserByName(r.Context(), name); err == nil {
+		open, err = h.profilesFor(r.Context(), au.ID)
+		if err != nil {
+			h.errorPage(w, r, err)
+			return
+		}
+	}
+	if len(open) == 0 && msg == "" {
+		msg = "No profile is open to " + name + ": each is limited to groups " + name + " is not in. An admin can add them to one."
+	}
 	data := h.pageData(w, r, p, "Start your server")
 	if name != p.User.Name {
 		data["Title"] = "Start the server of " + name
@@ -111,7 +129,7 @@ func (h *Hub) renderSpawn(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	data["Action"] = withNext(spawnPath(name, p), next)
 	data["Server"] = srv
 	data["Error"] = msg
-	data["Profiles"] = h.profileViews()
+	data["Profiles"] = h.profileViews(open)
 	h.render(w, r, code, "spawn.html", data)
 }
 
@@ -159,9 +177,14 @@ func (h *Hub) spawnSubmit(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // GET of the spawn page with nothing to choose), then sends the browser
 // to the progress page, or into a server already running.
 func (h *Hub) startFromPage(w http.ResponseWriter, r *http.Request, p *auth.Principal, u spawner.User, name, profile, next string) {
+	profile, err := h.chooseProfile(r.Context(), u.ID, name, profile)
+	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), formWait)
 	defer cancel()
-	_, err := h.servers.Start(ctx, u, profile)
+	_, err = h.servers.Start(ctx, u, profile)
 	var le *spawner.LimitError
 	switch {
 	case err == nil, errors.Is(err, spawner.ErrPending), errors.Is(err, spawner.ErrSpawnFailed):

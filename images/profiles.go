@@ -8,12 +8,14 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/spawner"
 )
 
@@ -37,6 +39,23 @@ type Profile struct {
 	// (JupyterLab), "/tree" (Notebook's file list), or a page under
 	// either; "" leaves the server's own.
 	DefaultURL string
+	// Groups, when not empty, limits the profile to members of these
+	// groups (and admins): no one else sees it or may start it.
+	Groups []string
+}
+
+// OpenTo reports whether a member of groups may see and start the
+// profile (admins may start every profile; the hub asks that first).
+func (p Profile) OpenTo(groups []string) bool {
+	if len(p.Groups) == 0 {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(p.Groups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Catalog is the list of profiles users pick from. The first one is the
@@ -251,7 +270,7 @@ var (
 )
 
 // profileFields are the keys a profile may have.
-var profileFields = []string{"name", "display_name", "description", "image", "cpus", "mem", "gpus", "disk", "role", "constraints", "env", "spark", "default_url"}
+var profileFields = []string{"name", "display_name", "description", "image", "cpus", "mem", "gpus", "disk", "role", "constraints", "env", "spark", "default_url", "groups"}
 
 func (ck *checker) catalog(doc *yaml.Node) *Catalog {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -371,6 +390,8 @@ func (ck *checker) profile(i int, n *yaml.Node) (Profile, bool) {
 					ck.add(v.Line, who, k.Value, "%q: use /lab (JupyterLab), /tree (Notebook's file list) or a page under one of them", s)
 				}
 			}
+		case "groups":
+			p.Groups = ck.groups(v, who)
 		default:
 			ck.add(k.Line, who, k.Value, "unknown field (a profile has %s)", strings.Join(profileFields, ", "))
 		}
@@ -390,6 +411,32 @@ func (ck *checker) profile(i int, n *yaml.Node) (Profile, bool) {
 		}
 	}
 	return p, p.Name != "" && nameRE.MatchString(p.Name)
+}
+
+// groups reads a profile's groups: a list of group names, each once.
+func (ck *checker) groups(v *yaml.Node, who string) []string {
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		ck.add(v.Line, who, "groups", "must be a list of one or more group names; leave it out to open the profile to everyone")
+		return nil
+	}
+	var out []string
+	for i, it := range v.Content {
+		field := fmt.Sprintf("groups[%d]", i)
+		s, ok := ck.str(it, who, field)
+		if !ok {
+			continue
+		}
+		if err := auth.ValidateGroupName(s); err != nil {
+			ck.add(it.Line, who, field, "%s", err)
+			continue
+		}
+		if slices.Contains(out, s) {
+			ck.add(it.Line, who, field, "%q is listed twice", s)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (ck *checker) str(v *yaml.Node, who, field string) (string, bool) {

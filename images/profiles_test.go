@@ -167,6 +167,10 @@ func TestCheck(t *testing.T) {
 		{"default_url hub", ok + "    default_url: /hub/home\n", []string{"5 default_url: "}},
 		{"default_url query", ok + "    default_url: /lab?reset\n", []string{"5 default_url: "}},
 		{"env jupyterhub", ok + "    env:\n      JUPYTERHUB_USER: bob\n", []string{"6 env.JUPYTERHUB_USER: set by the hub"}},
+		{"groups", ok + "    groups: [physics, maths]\n", nil},
+		{"groups not a list", ok + "    groups: physics\n", []string{"5 groups: must be a list of one or more group names"}},
+		{"groups empty", ok + "    groups: []\n", []string{"5 groups: must be a list of one or more group names"}},
+		{"bad group", ok + "    groups:\n      - Physics Dept\n      - maths\n      - maths\n      - [a]\n", []string{"6 groups[0]: \"Physics Dept\" is not a valid group name", "8 groups[2]: \"maths\" is listed twice", "9 groups[3]: must be a single value"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,5 +245,29 @@ func TestSpecs(t *testing.T) {
 	}
 	if _, err := (Specs{Catalog: c}).Resolve("huge"); !errors.Is(err, spawner.ErrNoProfile) || !strings.Contains(err.Error(), `"huge"`) {
 		t.Errorf("Resolve(huge) = %v, want ErrNoProfile naming it", err)
+	}
+}
+
+// TestProfileOpenTo: a profile with groups is open to their members
+// only; one without, to everyone.
+func TestProfileOpenTo(t *testing.T) {
+	c, problems := ParseCatalog("c.yaml", []byte("profiles:\n  - name: a\n    cpus: 1\n    mem: 1\n  - name: gpu\n    cpus: 1\n    mem: 1\n    groups: [physics, ml]\n"))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	for _, tc := range []struct {
+		profile string
+		groups  []string
+		want    bool
+	}{
+		{"a", nil, true},
+		{"gpu", nil, false},
+		{"gpu", []string{"maths"}, false},
+		{"gpu", []string{"maths", "ml"}, true},
+	} {
+		p, _ := c.Lookup(tc.profile)
+		if got := p.OpenTo(tc.groups); got != tc.want {
+			t.Errorf("%s open to %v = %v, want %v", tc.profile, tc.groups, got, tc.want)
+		}
 	}
 }
