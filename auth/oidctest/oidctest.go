@@ -143,10 +143,10 @@ type groupStorage struct {
 	users  map[string]*storage.User
 	groups map[string][]string
 
-	mu       sync.Mutex
-	nonce    string
-	expired  bool
-	rotated  *rsaKey
+	mu      sync.Mutex
+	nonce   string
+	expired bool
+	rotated *rsaKey
 }
 
 func (s *groupStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, token op.IDTokenRequest, scopes []string) error {
