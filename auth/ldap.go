@@ -100,7 +100,16 @@ var errDirectory = errors.New("the directory")
 // several, and an empty password are all ErrBadCredentials. Every value
 // put in a filter or a DN is escaped.
 func (l *LDAP) Authenticate(ctx context.Context, name, password string) (Identity, error) {
-	if password == "" || ValidateName(name) != nil {
+	if ValidateName(name) != nil {
+		return Identity{}, ErrBadCredentials
+	}
+	return l.authenticate(ctx, name, password)
+}
+
+// authenticate is Authenticate for any name: the escaping alone keeps
+// it to its own entry.
+func (l *LDAP) authenticate(ctx context.Context, name, password string) (Identity, error) {
+	if password == "" {
 		// An empty password would be an unauthenticated bind, which
 		// directories accept for any DN.
 		return Identity{}, ErrBadCredentials
