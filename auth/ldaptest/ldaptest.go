@@ -68,8 +68,9 @@ type Directory struct {
 	// URL is the ldap:// listener (plain or StartTLS), LDAPS the
 	// ldaps:// one.
 	URL, LDAPS string
-	// CAs trusts the server's certificate.
-	CAs *x509.CertPool
+	// CAs trusts the server's certificate; CAFile holds it in PEM.
+	CAs    *x509.CertPool
+	CAFile string
 }
 
 // Start runs slapd seeded with people; it stops when the test ends.
@@ -105,7 +106,7 @@ overlay memberof
 		t.Fatal(err)
 	}
 	plain, tlsPort := freePort(t), freePort(t)
-	d := &Directory{URL: "ldap://127.0.0.1:" + plain, LDAPS: "ldaps://127.0.0.1:" + tlsPort, CAs: cas}
+	d := &Directory{URL: "ldap://127.0.0.1:" + plain, LDAPS: "ldaps://127.0.0.1:" + tlsPort, CAs: cas, CAFile: filepath.Join(dir, "ca.pem")}
 	var out bytes.Buffer
 	cmd := exec.Command(slapdPath, "-d", "0", "-h", d.URL+"/ "+d.LDAPS+"/", "-f", filepath.Join(dir, "slapd.conf"))
 	cmd.Stdout, cmd.Stderr = &out, &out
