@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"time"
@@ -106,6 +107,9 @@ func (a *AuthConfig) finish() error {
 		if a.OIDCIssuer == "" || a.OIDCClientID == "" || a.OIDCRedirectURL == "" {
 			return errors.New("--auth oidc needs --oidc-issuer, --oidc-client-id and --oidc-redirect-url")
 		}
+		if u, err := url.Parse(a.OIDCIssuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			return fmt.Errorf("--oidc-issuer must be an https:// URL (http:// only on this machine), not %q", a.OIDCIssuer)
+		}
 		if u, err := url.Parse(a.OIDCRedirectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "/hub/oauth_callback" {
 			return fmt.Errorf("--oidc-redirect-url must be http(s)://HOST/hub/oauth_callback, not %q", a.OIDCRedirectURL)
 		}
@@ -185,6 +189,16 @@ func (a *AuthConfig) apply(ctx context.Context, opts *auth.Options, groups auth.
 		opts.LDAP = l
 	}
 	return nil
+}
+
+// isLoopback reports whether host is this machine: localhost or a
+// loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // noGroups is where serve hands each login's groups until the hub

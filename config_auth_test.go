@@ -25,6 +25,8 @@ func TestAuthFlagErrors(t *testing.T) {
 		{"oidc without issuer", []string{"--auth", "oidc", "--auth-allow-all"}, "needs --oidc-issuer"},
 		{"oidc with a bad redirect", append(append([]string{}, oidc...), "--oidc-redirect-url", "https://hub.example.com/callback", "--auth-allow-all"), "must be http(s)://HOST/hub/oauth_callback"},
 		{"oidc without who", oidc, "needs who may log in"},
+		{"oidc over http", append(append([]string{}, oidc...), "--oidc-issuer", "http://id.example.com", "--auth-allow-all"), "must be an https:// URL"},
+		{"oidc over http on this machine", append(append([]string{}, oidc...), "--oidc-issuer", "http://127.0.0.1:8080/realms/x", "--auth-allow-all"), ""},
 		{"oidc", append(append([]string{}, oidc...), "--auth-allowed-groups", "analysts"), ""},
 		{"ldap without url", []string{"--auth", "ldap", "--auth-allow-all"}, "needs --ldap-url"},
 		{"ldap without who", ldap, "needs who may log in"},

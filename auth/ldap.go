@@ -90,9 +90,9 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	return &LDAP{cfg: cfg}, nil
 }
 
-// errDirectory is the directory failing (down, slow, misconfigured):
+// ErrDirectory is the directory failing (down, slow, misconfigured):
 // not the person's fault, and not a wrong password.
-var errDirectory = errors.New("the directory")
+var ErrDirectory = errors.New("the directory")
 
 // Authenticate checks name and password: the person's entry is found
 // (search-then-bind, or the DN template), bound to with the password,
@@ -128,13 +128,13 @@ func (l *LDAP) authenticate(ctx context.Context, name, password string) (Identit
 	var entry *ldap.Entry
 	if l.cfg.BindDN != "" {
 		if err := conn.Bind(l.cfg.BindDN, l.cfg.BindPassword); err != nil {
-			return Identity{}, fmt.Errorf("%w: bind as the service account: %w", errDirectory, err)
+			return Identity{}, fmt.Errorf("%w: bind as the service account: %w", ErrDirectory, err)
 		}
 		filter := strings.ReplaceAll(l.cfg.UserFilter, "{username}", ldap.EscapeFilter(name))
 		res, err := conn.Search(ldap.NewSearchRequest(l.cfg.UserBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 			2, int(l.cfg.Timeout/time.Second), false, filter, l.attrs(), nil))
 		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-			return Identity{}, fmt.Errorf("%w: find the user: %w", errDirectory, err)
+			return Identity{}, fmt.Errorf("%w: find the user: %w", ErrDirectory, err)
 		}
 		if res == nil || len(res.Entries) != 1 {
 			return Identity{}, ErrBadCredentials
@@ -147,14 +147,14 @@ func (l *LDAP) authenticate(ctx context.Context, name, password string) (Identit
 	if err := conn.Bind(dn, password); ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 		return Identity{}, ErrBadCredentials
 	} else if err != nil {
-		return Identity{}, fmt.Errorf("%w: bind as the user: %w", errDirectory, err)
+		return Identity{}, fmt.Errorf("%w: bind as the user: %w", ErrDirectory, err)
 	}
 	if entry == nil && l.cfg.GroupAttribute != "" {
 		// Bound as the person: read their own entry.
 		res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 			1, int(l.cfg.Timeout/time.Second), false, "(objectClass=*)", l.attrs(), nil))
 		if err != nil || len(res.Entries) != 1 {
-			return Identity{}, fmt.Errorf("%w: read the user's entry: %v", errDirectory, err)
+			return Identity{}, fmt.Errorf("%w: read the user's entry: %v", ErrDirectory, err)
 		}
 		entry = res.Entries[0]
 	}
@@ -191,7 +191,7 @@ func (l *LDAP) groups(conn *ldap.Conn, name, dn string, entry *ldap.Entry) ([]st
 	res, err := conn.Search(ldap.NewSearchRequest(l.cfg.GroupBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		0, int(l.cfg.Timeout/time.Second), false, filter, []string{l.cfg.GroupNameAttribute}, nil))
 	if err != nil {
-		return nil, fmt.Errorf("%w: find the user's groups: %w", errDirectory, err)
+		return nil, fmt.Errorf("%w: find the user's groups: %w", ErrDirectory, err)
 	}
 	for _, e := range res.Entries {
 		if n := e.GetEqualFoldAttributeValue(l.cfg.GroupNameAttribute); n != "" {
@@ -220,13 +220,13 @@ func (l *LDAP) connect(ctx context.Context) (*ldap.Conn, error) {
 	}
 	conn, err := ldap.DialURL(l.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(l.cfg.TLS))
 	if err != nil {
-		return nil, fmt.Errorf("%w: connect: %w", errDirectory, err)
+		return nil, fmt.Errorf("%w: connect: %w", ErrDirectory, err)
 	}
 	conn.SetTimeout(l.cfg.Timeout)
 	if strings.HasPrefix(l.cfg.URL, "ldap://") && !l.cfg.Plain {
 		if err := conn.StartTLS(l.cfg.TLS); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("%w: StartTLS: %w", errDirectory, err)
+			return nil, fmt.Errorf("%w: StartTLS: %w", ErrDirectory, err)
 		}
 	}
 	return conn, nil

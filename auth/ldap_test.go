@@ -133,7 +133,7 @@ func TestLDAPAuthenticate(t *testing.T) {
 			cfg := searchConfig(d)
 			cfg.URL, cfg.TLS = url, nil // the system's CAs, which do not know the test's
 			_, err := mustLDAP(t, cfg).Authenticate(ctx, "alice", "alice-pw")
-			if err == nil || errors.Is(err, ErrBadCredentials) || !errors.Is(err, errDirectory) {
+			if err == nil || errors.Is(err, ErrBadCredentials) || !errors.Is(err, ErrDirectory) {
 				t.Errorf("%s with an unknown CA: %v, want the directory's failure", url, err)
 			}
 		}

@@ -124,6 +124,10 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.log.InfoContext(r.Context(), "login refused", "user", h.logName(r, name), "client", addr, "why", refused.Msg)
 		h.renderLogin(w, r, http.StatusForbidden, name, refused.Msg, next)
 		return
+	case errors.Is(err, auth.ErrDirectory):
+		h.log.WarnContext(r.Context(), "login failed: the directory did not answer", "client", addr, "err", err)
+		h.renderLogin(w, r, http.StatusServiceUnavailable, name, "The company directory could not check your password just now; please try again in a minute.", next)
+		return
 	case err != nil:
 		h.errorPage(w, r, err)
 		return

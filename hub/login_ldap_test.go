@@ -2,10 +2,12 @@ package hub
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sparkhub/sparkhub/auth"
 	"github.com/sparkhub/sparkhub/auth/ldaptest"
@@ -70,5 +72,28 @@ func TestLDAPLoginForm(t *testing.T) {
 	}
 	if resp, _ := b.login("alice", "alice-pw", ""); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("the right password while throttled: %d, want 429", resp.StatusCode)
+	}
+}
+
+// A directory that does not answer is a 503 saying to try again, not
+// a wrong password, and makes no user.
+func TestLDAPDirectoryDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir, err := auth.NewLDAP(auth.LDAPConfig{URL: "ldaps://" + addr, DNTemplate: "uid={username},dc=example,dc=test", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := newTestHubAuth(t, dbtest.Open(t, db.SQLite), nil, auth.Options{LDAP: dir, Admission: auth.Admission{AllowAll: true}})
+	resp, body := th.browser().login("alice", "alice-pw", "")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "could not check your password just now") {
+		t.Errorf("login with the directory down: %d, want 503 saying so:\n%s", resp.StatusCode, body)
+	}
+	if names := th.userNames(); len(names) != 0 {
+		t.Errorf("users: %v, want none", names)
 	}
 }
