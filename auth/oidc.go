@@ -2,15 +2,12 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -68,15 +65,13 @@ type OIDC struct {
 	endSession string
 	now        func() time.Time
 
-	mu      sync.Mutex
-	pending map[string]pendingLogin // by the state's SHA-256
+	// pending are the sign-ins sent to the provider and not yet back,
+	// by their state.
+	pending *oneTime[pendingLogin]
 }
 
 // pendingLogin is a sign-in sent to the provider and not yet back.
-type pendingLogin struct {
-	nonce, verifier, next string
-	expires               time.Time
-}
+type pendingLogin struct{ nonce, verifier, next string }
 
 // NewOIDC discovers the provider at cfg.Issuer.
 func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
@@ -110,7 +105,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		provider:   p,
 		endSession: extra.EndSession,
 		now:        time.Now,
-		pending:    map[string]pendingLogin{},
+		pending:    newOneTime[pendingLogin](maxOIDCLogins),
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 			Endpoint: p.Endpoint(), RedirectURL: cfg.RedirectURL, Scopes: scopes,
@@ -121,11 +116,6 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 // Name is the provider's name for the login page.
 func (o *OIDC) Name() string { return o.cfg.Name }
 
-func stateKey(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return hex.EncodeToString(sum[:])
-}
-
 // errTooManyLogins is a sign-in refused because too many are under way.
 var errTooManyLogins = errors.New("too many sign-ins under way")
 
@@ -133,32 +123,13 @@ var errTooManyLogins = errors.New("too many sign-ins under way")
 // provider's URL to send the browser to, and the state, which the
 // browser must bring back in OIDCStateCookie.
 func (o *OIDC) Begin(next string) (authURL, state string, err error) {
-	state, nonce, verifier := randomString(32), randomString(32), oauth2.GenerateVerifier()
+	nonce, verifier := randomString(32), oauth2.GenerateVerifier()
 	now := o.now()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.pending) >= maxOIDCLogins {
-		for k, p := range o.pending {
-			if !now.Before(p.expires) {
-				delete(o.pending, k)
-			}
-		}
-		if len(o.pending) >= maxOIDCLogins {
-			return "", "", errTooManyLogins
-		}
+	state, ok := o.pending.put(pendingLogin{nonce: nonce, verifier: verifier, next: next}, now.Add(oidcLoginTTL), now)
+	if !ok {
+		return "", "", errTooManyLogins
 	}
-	o.pending[stateKey(state)] = pendingLogin{nonce: nonce, verifier: verifier, next: next, expires: now.Add(oidcLoginTTL)}
 	return o.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), state, nil
-}
-
-// take removes the sign-in of state, so that it is good once.
-func (o *OIDC) take(state string) (pendingLogin, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := stateKey(state)
-	p, ok := o.pending[k]
-	delete(o.pending, k)
-	return p, ok && o.now().Before(p.expires)
 }
 
 // Finish completes a sign-in at the callback, whose query is q, in a
@@ -173,7 +144,7 @@ func (o *OIDC) Finish(ctx context.Context, q url.Values, cookieState string) (Id
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookieState)) != 1 {
 		return Identity{}, "", refusedf("This sign-in did not begin in this browser. Please sign in again.")
 	}
-	p, ok := o.take(state)
+	p, ok := o.pending.take(state, o.now())
 	if !ok {
 		return Identity{}, "", refusedf("This sign-in was already used or has expired. Please sign in again.")
 	}
