@@ -132,12 +132,18 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
+	h.loggedIn(w, r, u, next, "client", addr)
+}
+
+// loggedIn starts u's session in this browser, logs the login with
+// attrs, and sends the browser on to next.
+func (h *Hub) loggedIn(w http.ResponseWriter, r *http.Request, u *auth.User, next string, attrs ...any) {
 	if err := h.auth.StartSession(w, r, u); err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
 	h.metrics.logins.WithLabelValues("success").Inc()
-	h.log.InfoContext(r.Context(), "login", "user", u.Name, "client", addr)
+	h.log.InfoContext(r.Context(), "login", append([]any{"user", u.Name}, attrs...)...)
 	http.Redirect(w, r, orHome(next), http.StatusFound)
 }
 

@@ -68,11 +68,5 @@ func (h *Hub) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
-	if err := h.auth.StartSession(w, r, u); err != nil {
-		h.errorPage(w, r, err)
-		return
-	}
-	h.metrics.logins.WithLabelValues("success").Inc()
-	h.log.InfoContext(r.Context(), "login", "user", u.Name, "client", addr, "via", "oidc", "groups", len(id.Groups))
-	http.Redirect(w, r, orHome(next), http.StatusFound)
+	h.loggedIn(w, r, u, next, "client", addr, "via", "oidc", "groups", len(id.Groups))
 }
