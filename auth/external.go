@@ -93,16 +93,8 @@ func (a *Authenticator) Admit(ctx context.Context, source string, id Identity) (
 		return nil, refusedf("The account %s is disabled on this hub.", id.Name)
 	}
 	if len(ad.AdminGroups) > 0 && u.Admin != admin {
-		changed, err := a.Store.UpdateUser(ctx, u.Name, UserChange{Admin: &admin})
-		var ie *InputError
-		switch {
-		case errors.As(err, &ie):
-			// The last admin stays one: the hub keeps someone who can
-			// manage it.
-		case err != nil:
+		if u, err = a.followAdminGroups(ctx, u, admin); err != nil {
 			return nil, err
-		default:
-			u = changed
 		}
 	}
 	if ad.Groups != nil {
@@ -116,4 +108,30 @@ func (a *Authenticator) Admit(ctx context.Context, source string, id Identity) (
 	}
 	u.LastActivity = &now
 	return u, nil
+}
+
+// followAdminGroups makes u an admin or takes admin away, as their
+// groups say; the last admin stays one, so that someone can still
+// manage the hub.
+func (a *Authenticator) followAdminGroups(ctx context.Context, u *User, admin bool) (*User, error) {
+	out := u
+	err := a.Store.Transaction(ctx, func(st *Store) error {
+		if !admin {
+			var ie *InputError
+			if err := st.KeepAnAdmin(ctx, u); errors.As(err, &ie) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		changed, err := st.UpdateUser(ctx, u.Name, UserChange{Admin: &admin})
+		if err == nil {
+			out = changed
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow %s's admin groups: %w", u.Name, err)
+	}
+	return out, nil
 }

@@ -159,7 +159,7 @@ func (th *testHub) userNames() []string {
 // handed on. An admin comes from hub-admins.
 func TestOIDCSignIn(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
-		th, _, groups := newOIDCHub(t, gdb, nil)
+		th, p, groups := newOIDCHub(t, gdb, nil)
 		c := th.oidcBrowser()
 		cb := th.signIn(c, "alice", "alice-pw")
 		if q := cb.Query(); q.Get("state") == "" || q.Get("code") == "" {
@@ -188,13 +188,22 @@ func TestOIDCSignIn(t *testing.T) {
 			t.Error("a user made by a sign-in has a hub password")
 		}
 
-		bc := th.oidcBrowser()
-		if code, _, _ := get(t, bc, th.signIn(bc, "bob", "bob-pw").String()); code != http.StatusFound {
-			t.Fatalf("bob's callback: %d", code)
+		bobIsAdmin := func(why string, want bool) {
+			t.Helper()
+			bc := th.oidcBrowser()
+			if code, _, _ := get(t, bc, th.signIn(bc, "bob", "bob-pw").String()); code != http.StatusFound {
+				t.Fatalf("bob's callback: %d", code)
+			}
+			if b, err := th.auth.Store.UserByName(context.Background(), "bob"); err != nil || b.Admin != want {
+				t.Errorf("bob %s: %+v, %v; want admin %v", why, b, err, want)
+			}
 		}
-		if b, err := th.auth.Store.UserByName(context.Background(), "bob"); err != nil || !b.Admin {
-			t.Errorf("bob of hub-admins: %+v, %v; want an admin", b, err)
-		}
+		bobIsAdmin("of hub-admins", true)
+		p.SetGroups("bob", []string{"analysts"})
+		bobIsAdmin("out of hub-admins but the last admin", true)
+		th.addUser("root", true)
+		bobIsAdmin("out of hub-admins beside another admin", false)
+		p.SetGroups("bob", []string{"analysts", "hub-admins"})
 	})
 }
 

@@ -86,6 +86,17 @@ func (p *Provider) Misbehave(nonce string, expired bool) {
 	p.store.nonce, p.store.expired = nonce, expired
 }
 
+// SetGroups changes username's groups at the provider.
+func (p *Provider) SetGroups(username string, groups []string) {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	for id, u := range p.store.users {
+		if u.Username == username {
+			p.store.groups[id] = groups
+		}
+	}
+}
+
 // Sign signs claims as a JWT with the provider's own key: a token it
 // could have issued to anyone.
 func (p *Provider) Sign(t testing.TB, claims map[string]any) string {
@@ -153,6 +164,8 @@ func (s *groupStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.User
 	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, token, scopes); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if u := s.users[token.GetSubject()]; u != nil {
 		ui.PreferredUsername = u.Username
 		ui.AppendClaims("groups", s.groups[u.ID])
