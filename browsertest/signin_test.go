@@ -1,10 +1,6 @@
 package browsertest
 
 import (
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,25 +15,11 @@ import (
 // and back to the hub, logged in; someone outside the allowed groups
 // comes back to the login page saying why.
 func TestCompanySignIn(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := oidctest.Start(t, base+"/hub/oauth_callback", []oidctest.User{
+	p, flags := oidctest.ForHub(t, []oidctest.User{
 		{Username: "alice", Password: "alice-at-sso", Groups: []string{"analysts"}},
 		{Username: "dave", Password: "dave-at-sso", Groups: []string{"sales"}},
 	})
-	secret := filepath.Join(t.TempDir(), "oidc-secret")
-	if err := os.WriteFile(secret, []byte(oidctest.ClientSecret), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h := hubtest.Start(t, binary, nil, "--data-dir", t.TempDir(), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--auth", "oidc", "--oidc-issuer", p.Issuer, "--oidc-client-id", oidctest.ClientID,
-		"--oidc-client-secret-file", secret, "--oidc-redirect-url", base+"/hub/oauth_callback",
-		"--oidc-name", "Example SSO", "--auth-allowed-groups", "analysts")
+	h := hubtest.Start(t, binary, nil, append(flags, "--data-dir", t.TempDir(), "--auth-allowed-groups", "analysts")...)
 
 	signIn := func(b *browser, name, password string) {
 		t.Helper()

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -74,19 +72,8 @@ func TestServeLDAPLogin(t *testing.T) {
 // page back to the hub, logged in. The client secret, read from its
 // file, shows in no log line.
 func TestServeOIDCLogin(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := oidctest.Start(t, base+"/hub/oauth_callback", []oidctest.User{{Username: "alice", Password: "alice-pw", Groups: []string{"analysts"}}})
-	h := startHub(t, nil, "--data-dir", t.TempDir(), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--auth", "oidc",
-		"--oidc-issuer", p.Issuer, "--oidc-client-id", oidctest.ClientID,
-		"--oidc-client-secret-file", secretFile(t, oidctest.ClientSecret),
-		"--oidc-redirect-url", base+"/hub/oauth_callback", "--oidc-name", "Example SSO",
-		"--auth-allowed-groups", "analysts")
+	_, flags := oidctest.ForHub(t, []oidctest.User{{Username: "alice", Password: "alice-pw", Groups: []string{"analysts"}}})
+	h := startHub(t, nil, append(flags, "--data-dir", t.TempDir(), "--auth-allowed-groups", "analysts")...)
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,6 +77,29 @@ func Start(t testing.TB, redirectURI string, users []User) *Provider {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Provider{Issuer: issuer, store: gs}
+}
+
+// ForHub runs a provider for a `sparkhub serve` yet to start: it picks
+// the hub's loopback address, and returns the provider and the flags
+// that make the hub listen there and sign people in with it (the
+// client secret in a file), named "Example SSO"; the test adds who may
+// log in.
+func ForHub(t testing.TB, users []User) (*Provider, []string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	redirect := "http://" + addr + "/hub/oauth_callback"
+	p := Start(t, redirect, users)
+	secret := filepath.Join(t.TempDir(), "oidc-client-secret")
+	if err := os.WriteFile(secret, []byte(ClientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, []string{"--listen", addr, "--auth", "oidc", "--oidc-issuer", p.Issuer, "--oidc-client-id", ClientID,
+		"--oidc-client-secret-file", secret, "--oidc-redirect-url", redirect, "--oidc-name", "Example SSO"}
 }
 
 // Misbehave sets how the provider's next ID tokens go wrong: with nonce
