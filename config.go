@@ -104,6 +104,9 @@ type Config struct {
 
 	// Mesos holds the --mesos-* settings (config_mesos.go).
 	Mesos MesosConfig
+	// Auth holds --auth and the --auth-*, --oidc-* and --ldap-*
+	// settings (config_auth.go).
+	Auth AuthConfig
 }
 
 // defaults returns the configuration before flags, environment and file.
@@ -140,6 +143,7 @@ func defaults() Config {
 		WebsocketMaxMessage:    proxy.DefaultMaxMessageSize,
 		WebsocketPingInterval:  proxy.DefaultPingInterval,
 		Mesos:                  mesosDefaults(),
+		Auth:                   authDefaults(),
 	}
 }
 
@@ -212,6 +216,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebsocketPingInterval, "websocket-ping-interval", c.WebsocketPingInterval, "how often the websocket relay pings the browser and the server; an end not heard from for two intervals is dropped")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit on the hub's memory, as GOMEMLIMIT takes it (512MiB, 2GiB): the garbage collector works harder near it (0: GOMEMLIMIT, or none)")
 	c.Mesos.flags(fs)
+	c.Auth.flags(fs)
 	fs.BoolVar(&c.AuthenticatePrometheus, "authenticate-prometheus", c.AuthenticatePrometheus, "require a token with read:metrics for /hub/metrics")
 }
 
@@ -579,6 +584,9 @@ func (c *Config) Finish() error {
 	}
 	if c.ContentsMaxFileSize <= 0 {
 		return errors.New("--contents-max-file-size must be positive")
+	}
+	if err := c.Auth.finish(); err != nil {
+		return err
 	}
 	switch c.Spawner {
 	case "local":

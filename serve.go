@@ -77,11 +77,17 @@ func (c *cli) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(store, pw, auth.NewSessions(key, cfg.SessionTTL), auth.Options{
+	authOpts := auth.Options{
 		AdminAccess: cfg.AdminAccess,
 		Proxies:     proxies,
 		Subdomains:  subdomains,
-	})
+	}
+	// Each login's groups from the provider go to noGroups, which keeps
+	// none, until the hub has a group store to hand them to.
+	if err := cfg.Auth.apply(ctx, &authOpts, noGroups{}); err != nil {
+		return err
+	}
+	authn := auth.NewAuthenticator(store, pw, auth.NewSessions(key, cfg.SessionTTL), authOpts)
 	if err := warnUnreachable(ctx, store, subdomains, log); err != nil {
 		return err
 	}

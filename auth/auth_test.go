@@ -305,13 +305,20 @@ func TestLoginThrottleCountsPerAddress(t *testing.T) {
 
 func newTestAuth(t *testing.T, gdb *gorm.DB, adminAccess bool) *Authenticator {
 	t.Helper()
+	return newTestAuthWith(t, gdb, Options{AdminAccess: adminAccess})
+}
+
+// newTestAuthWith is an authenticator over gdb with opts, a session key
+// of its own and the cheapest bcrypt cost.
+func newTestAuthWith(t *testing.T, gdb *gorm.DB, opts Options) *Authenticator {
+	t.Helper()
 	pw, err := NewPasswords(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	return NewAuthenticator(NewStore(gdb), pw, NewSessions(key, time.Hour), Options{AdminAccess: adminAccess})
+	return NewAuthenticator(NewStore(gdb), pw, NewSessions(key, time.Hour), opts)
 }
 
 func TestUsersAndTokensOnEveryDatabase(t *testing.T) {

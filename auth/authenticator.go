@@ -82,6 +82,12 @@ type Options struct {
 	// Subdomains serves each user's server from an origin of its own
 	// (--user-subdomains); the zero value keeps them on the hub's.
 	Subdomains Subdomains
+	// LDAP checks passwords with a directory (--auth ldap); nil keeps
+	// the hub's own. OIDC signs people in with an OpenID provider
+	// (--auth oidc). Admission says whom either lets in.
+	LDAP      *LDAP
+	OIDC      *OIDC
+	Admission Admission
 }
 
 // Authenticator tells who a request comes from.
@@ -124,23 +130,46 @@ func (e *ThrottledError) Seconds() int { return httperr.Seconds(e.RetryAfter) }
 // unknown user costs the same bcrypt time as a wrong password, and both
 // say ErrBadCredentials. Too many failures from addr, at this account or
 // at any, give a *ThrottledError; failures from elsewhere never do, so
-// no one can lock an account's owner out.
+// no one can lock an account's owner out. With a directory (--auth
+// ldap) the directory checks the password of every name but a local
+// account's (one with a hub password), and its refusals (*RefusedError)
+// count as failures too.
 func (a *Authenticator) Login(ctx context.Context, name, password string, addr netip.Addr) (*User, error) {
 	from := throttleKey(addr)
 	pair := strings.ToLower(name) + " from " + from
 	if d := max(a.opts.AccountAddrThrottle.Wait(pair), a.opts.AddrThrottle.Wait(from)); d > 0 {
 		return nil, &ThrottledError{RetryAfter: d}
 	}
+	u, err := a.checkPassword(ctx, name, password)
+	var refused *RefusedError
+	switch {
+	case err == nil:
+		// The address's own count stays: logging in to an account of
+		// one's own must not buy more guesses at others.
+		a.opts.AccountAddrThrottle.Reset(pair)
+		return u, nil
+	case !errors.Is(err, ErrBadCredentials) && !errors.As(err, &refused):
+		return nil, err
+	}
+	if d := max(a.opts.AccountAddrThrottle.Fail(pair), a.opts.AddrThrottle.Fail(from)); d > 0 {
+		return nil, &ThrottledError{RetryAfter: d}
+	}
+	return nil, err
+}
+
+// checkPassword is Login without the throttles.
+func (a *Authenticator) checkPassword(ctx context.Context, name, password string) (*User, error) {
 	u, err := a.Store.UserByName(ctx, name)
 	switch {
+	case errors.Is(err, ErrNotFound) && a.opts.LDAP != nil:
+		return a.ldapLogin(ctx, name, password)
 	case errors.Is(err, ErrNotFound):
 		a.Passwords.Waste(password)
 	case err != nil:
 		return nil, err
+	case u.PasswordHash == "" && a.opts.LDAP != nil:
+		return a.ldapLogin(ctx, name, password)
 	case !u.Disabled && a.Passwords.Verify(u.PasswordHash, password):
-		// The address's own count stays: logging in to an account of
-		// one's own must not buy more guesses at others.
-		a.opts.AccountAddrThrottle.Reset(pair)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		if err := a.Store.TouchUsers(ctx, map[int64]time.Time{u.ID: now}); err != nil {
 			return nil, err
@@ -150,10 +179,17 @@ func (a *Authenticator) Login(ctx context.Context, name, password string, addr n
 	case u.Disabled:
 		a.Passwords.Waste(password)
 	}
-	if d := max(a.opts.AccountAddrThrottle.Fail(pair), a.opts.AddrThrottle.Fail(from)); d > 0 {
-		return nil, &ThrottledError{RetryAfter: d}
-	}
 	return nil, ErrBadCredentials
+}
+
+// ldapLogin checks name and password with the directory and admits the
+// person it finds.
+func (a *Authenticator) ldapLogin(ctx context.Context, name, password string) (*User, error) {
+	id, err := a.opts.LDAP.Authenticate(ctx, name, password)
+	if err != nil {
+		return nil, err
+	}
+	return a.Admit(ctx, "The directory", id)
 }
 
 // throttleKey is the client address as the login throttles count it: an
@@ -168,6 +204,9 @@ func throttleKey(addr netip.Addr) string {
 	}
 	return addr.String()
 }
+
+// OIDC is the OpenID provider people sign in with (--auth oidc), or nil.
+func (a *Authenticator) OIDC() *OIDC { return a.opts.OIDC }
 
 // AdminAccess reports whether admins may reach other users' servers and
 // contents (--admin-access).

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -79,11 +78,9 @@ func HandoffCookie(name string) bool {
 // cookies with a key derived from the session key, so that a server
 // cookie never passes for a session or the other way round.
 type handoff struct {
-	key []byte
-	kid string
-
-	mu    sync.Mutex
-	codes map[string]grant // by the code's SHA-256
+	key   []byte
+	kid   string
+	codes *oneTime[grant]
 }
 
 // grant is what a code was issued for.
@@ -94,7 +91,6 @@ type grant struct {
 	owner      string // whose server
 	host       string // the origin's host name: {label}.HOST
 	state      string
-	expires    time.Time
 }
 
 func newHandoff(sessionKey []byte) *handoff {
@@ -102,45 +98,7 @@ func newHandoff(sessionKey []byte) *handoff {
 	mac.Write([]byte("sparkhub server cookie"))
 	key := mac.Sum(nil)
 	sum := sha256.Sum256(key)
-	return &handoff{key: key, kid: hex.EncodeToString(sum[:8]), codes: map[string]grant{}}
-}
-
-func codeHash(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(sum[:])
-}
-
-// errTooManyCodes is a hand-off refused because too many wait.
-var errTooManyCodes = errors.New("too many sign-in codes waiting")
-
-// issue stores g under a new code and returns the code.
-func (h *handoff) issue(g grant, now time.Time) (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.codes) >= maxCodes {
-		for k, c := range h.codes {
-			if !now.Before(c.expires) {
-				delete(h.codes, k)
-			}
-		}
-		if len(h.codes) >= maxCodes {
-			return "", errTooManyCodes
-		}
-	}
-	code := randomString(32)
-	h.codes[codeHash(code)] = g
-	return code, nil
-}
-
-// redeem takes the code's grant out, so that it is good only once,
-// whether or not the caller may then use it.
-func (h *handoff) redeem(code string, now time.Time) (grant, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	k := codeHash(code)
-	g, ok := h.codes[k]
-	delete(h.codes, k)
-	return g, ok && now.Before(g.expires)
+	return &handoff{key: key, kid: hex.EncodeToString(sum[:8]), codes: newOneTime[grant](maxCodes)}
 }
 
 func randomString(n int) string {
@@ -359,11 +317,12 @@ func (u *UserPath) Grant(w http.ResponseWriter, r *http.Request) (string, *Refus
 		return "", ref
 	}
 	u.logAccess(r, p, owner)
-	code, err := a.handoff.issue(grant{
+	now := a.Sessions.now()
+	code, ok := a.handoff.codes.put(grant{
 		userID: p.User.ID, sessionID: p.SessionID, generation: p.User.SessionGeneration,
-		owner: owner, host: owner + "." + a.opts.Subdomains.host, state: state, expires: a.Sessions.now().Add(codeTTL),
-	}, a.Sessions.now())
-	if err != nil {
+		owner: owner, host: owner + "." + a.opts.Subdomains.host, state: state,
+	}, now.Add(codeTTL), now)
+	if !ok {
 		return "", &Refusal{Status: http.StatusServiceUnavailable, Message: "Too many people are opening servers at this moment; try again in a minute."}
 	}
 	return want + "?" + url.Values{"code": {code}, "state": {state}}.Encode(), nil
@@ -390,7 +349,7 @@ func (u *UserPath) Callback(w http.ResponseWriter, r *http.Request, owner string
 	secure := a.opts.Proxies.IsHTTPS(r)
 	http.SetCookie(w, &http.Cookie{Name: cookieName(StateCookie, secure), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	now := a.Sessions.now()
-	g, ok := a.handoff.redeem(code, now)
+	g, ok := a.handoff.codes.take(code, now)
 	if cookieState == "" || subtle.ConstantTimeCompare([]byte(cookieState), []byte(state)) != 1 {
 		return "", badHandoff(http.StatusForbidden, "This sign-in did not start in this browser, or took too long; open the server again from the hub's home page.")
 	}

@@ -315,6 +315,10 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"GET /hub/{$}":    {{method: "GET", path: "/hub/", kind: kPublic, ok: 302}},
 		"GET /hub/login":  {{method: "GET", path: "/hub/login", kind: kPublic, ok: 200, except: loggedIn(fx, 302)}},
 		"POST /hub/login": {{method: "POST", path: "/hub/login", form: url.Values{"username": {"alice"}, "password": {"wrong"}}, kind: kPublic, ok: 401}},
+		// The OpenID sign-in exists only with --auth oidc (TestOIDCSignIn,
+		// TestOIDCRefusals); without it, nothing is there for anyone.
+		"GET /hub/oauth_login":    {{method: "GET", path: "/hub/oauth_login", kind: kPublic, ok: 404}},
+		"GET /hub/oauth_callback": {{method: "GET", path: "/hub/oauth_callback?code=c&state=s", kind: kPublic, ok: 404}},
 		// GET shows the Log out button and changes nothing.
 		"GET /hub/logout": {{method: "GET", path: "/hub/logout", kind: kPage, ok: 200}},
 		// Only a browser session logs out: a token has none. Someone not

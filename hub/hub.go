@@ -168,6 +168,8 @@ func (h *Hub) routes() {
 	m.HandleFunc("GET /hub/{$}", h.redirect("/hub/home"))
 	m.HandleFunc("GET /hub/login", h.loginPage)
 	m.HandleFunc("POST /hub/login", h.loginSubmit)
+	m.HandleFunc("GET /hub/oauth_login", h.oidcLogin)
+	m.HandleFunc("GET /hub/oauth_callback", h.oidcCallback)
 	m.HandleFunc("GET /hub/logout", h.logoutPage)
 	m.HandleFunc("POST /hub/logout", h.logoutSubmit)
 	m.HandleFunc("GET /hub/home", h.page(h.homePage))

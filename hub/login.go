@@ -45,6 +45,13 @@ func (h *Hub) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.renderLogin(w, r, http.StatusOK, "", msg, next)
 }
 
+// loginForm reports whether the login page shows the password form:
+// always but with --auth oidc, and there only at /hub/login?local for
+// the hub's own accounts (the admin made at first start).
+func (h *Hub) loginForm(r *http.Request) bool {
+	return h.auth.OIDC() == nil || r.Method == http.MethodPost || r.URL.Query().Has("local")
+}
+
 func orHome(next string) string {
 	if next == "" {
 		return "/hub/home"
@@ -53,13 +60,26 @@ func orHome(next string) string {
 }
 
 func (h *Hub) renderLogin(w http.ResponseWriter, r *http.Request, code int, username, msg, next string) {
-	h.render(w, r, code, "login.html", map[string]any{
+	data := map[string]any{
 		"Title":    "Log in",
 		"XSRF":     h.auth.XSRFToken(w, r, nil),
 		"Username": username,
 		"Error":    msg,
 		"Next":     next,
-	})
+		"Form":     h.loginForm(r),
+	}
+	if o := h.auth.OIDC(); o != nil {
+		data["Provider"] = o.Name()
+		q := url.Values{}
+		if next != "" {
+			q.Set("next", next)
+		}
+		data["ProviderURL"] = "/hub/oauth_login"
+		if len(q) > 0 {
+			data["ProviderURL"] = "/hub/oauth_login?" + q.Encode()
+		}
+	}
+	h.render(w, r, code, "login.html", data)
 }
 
 func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +105,7 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	addr := from.String()
 	u, err := h.auth.Login(r.Context(), strings.ToLower(name), r.PostForm.Get("password"), from)
 	var te *auth.ThrottledError
+	var refused *auth.RefusedError
 	switch {
 	case errors.As(err, &te):
 		h.metrics.logins.WithLabelValues("throttled").Inc()
@@ -97,16 +118,32 @@ func (h *Hub) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.log.InfoContext(r.Context(), "login failed", "user", h.logName(r, name), "client", addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, name, "Wrong username or password.", next)
 		return
+	case errors.As(err, &refused):
+		// The directory knew the password; the hub refuses the person.
+		h.metrics.logins.WithLabelValues("refused").Inc()
+		h.log.InfoContext(r.Context(), "login refused", "user", h.logName(r, name), "client", addr, "why", refused.Msg)
+		h.renderLogin(w, r, http.StatusForbidden, name, refused.Msg, next)
+		return
+	case errors.Is(err, auth.ErrDirectory):
+		h.log.WarnContext(r.Context(), "login failed: the directory did not answer", "client", addr, "err", err)
+		h.renderLogin(w, r, http.StatusServiceUnavailable, name, "The company directory could not check your password just now; please try again in a minute.", next)
+		return
 	case err != nil:
 		h.errorPage(w, r, err)
 		return
 	}
+	h.loggedIn(w, r, u, next, "client", addr)
+}
+
+// loggedIn starts u's session in this browser, logs the login with
+// attrs, and sends the browser on to next.
+func (h *Hub) loggedIn(w http.ResponseWriter, r *http.Request, u *auth.User, next string, attrs ...any) {
 	if err := h.auth.StartSession(w, r, u); err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
 	h.metrics.logins.WithLabelValues("success").Inc()
-	h.log.InfoContext(r.Context(), "login", "user", u.Name, "client", addr)
+	h.log.InfoContext(r.Context(), "login", append([]any{"user", u.Name}, attrs...)...)
 	http.Redirect(w, r, orHome(next), http.StatusFound)
 }
 
@@ -170,5 +207,10 @@ func (h *Hub) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "logout", "user", p.User.Name)
-	http.Redirect(w, r, "/hub/login", http.StatusSeeOther)
+	to := "/hub/login"
+	if o := h.auth.OIDC(); o != nil && o.LogoutURL() != "" {
+		// --oidc-end-session: the provider's session ends too.
+		to = o.LogoutURL()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -68,7 +68,7 @@ func newMetrics(gdb *gorm.DB, users *auth.Store) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, r := range []string{"success", "failure", "throttled", "xsrf"} {
+	for _, r := range []string{"success", "failure", "refused", "throttled", "xsrf"} {
 		m.logins.WithLabelValues(r)
 	}
 	return m, nil
