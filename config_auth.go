@@ -200,9 +200,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// noGroups is where serve hands each login's groups until the hub
-// stores groups: it keeps none.
-type noGroups struct{}
-
-func (noGroups) SyncUserGroups(context.Context, int64, []string) error { return nil }

@@ -76,7 +76,7 @@ func TestAuthApplyErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			var opts auth.Options
-			err = cfg.Auth.apply(context.Background(), &opts, noGroups{})
+			err = cfg.Auth.apply(context.Background(), &opts, (*auth.Store)(nil))
 			if err == nil || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("apply: %v, want an error saying %q", err, tc.says)
 			}

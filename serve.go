@@ -82,9 +82,9 @@ func (c *cli) serve(args []string) error {
 		Proxies:     proxies,
 		Subdomains:  subdomains,
 	}
-	// Each login's groups from the provider go to noGroups, which keeps
-	// none, until the hub has a group store to hand them to.
-	if err := cfg.Auth.apply(ctx, &authOpts, noGroups{}); err != nil {
+	// Each login's groups from the provider go to the hub's group
+	// store (JupyterHub's manage_groups; groups made in the hub stay).
+	if err := cfg.Auth.apply(ctx, &authOpts, store); err != nil {
 		return err
 	}
 	authn := auth.NewAuthenticator(store, pw, auth.NewSessions(key, cfg.SessionTTL), authOpts)

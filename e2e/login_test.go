@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +26,8 @@ func secretFile(t *testing.T, secret string) string {
 	return p
 }
 
-// whoAmI is the name GET /hub/api/user gives with c's cookie.
-func whoAmI(t *testing.T, c *http.Client, base string) string {
+// whoAmI is the name and groups GET /hub/api/user gives with c's cookie.
+func whoAmI(t *testing.T, c *http.Client, base string) (string, []string) {
 	t.Helper()
 	resp, err := c.Get(base + "/hub/api/user")
 	if err != nil {
@@ -34,10 +35,11 @@ func whoAmI(t *testing.T, c *http.Client, base string) string {
 	}
 	defer resp.Body.Close()
 	var u struct {
-		Name string `json:"name"`
+		Name   string   `json:"name"`
+		Groups []string `json:"groups"`
 	}
 	json.NewDecoder(resp.Body).Decode(&u)
-	return u.Name
+	return u.Name, u.Groups
 }
 
 // sparkhub serve --auth ldap, set up by its flags as the README shows:
@@ -56,8 +58,8 @@ func TestServeLDAPLogin(t *testing.T) {
 	if resp := c.login("alice", "alice-pw"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("alice's login: %d, want 302", resp.StatusCode)
 	}
-	if got := whoAmI(t, c.http, h.URL); got != "alice" {
-		t.Errorf("logged in as %q, want alice", got)
+	if got, groups := whoAmI(t, c.http, h.URL); got != "alice" || !slices.Equal(groups, []string{"analysts"}) {
+		t.Errorf("logged in as %q in groups %v, want alice in the directory's [analysts]", got, groups)
 	}
 	if resp := newClient(t, h.URL).login("dave", "dave-pw"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("dave of sales: %d, want 403", resp.StatusCode)
@@ -99,8 +101,9 @@ func TestServeOIDCLogin(t *testing.T) {
 	if resp.Request.URL.Path != "/hub/home" {
 		t.Fatalf("the sign-in ended at %s (%d), want /hub/home", resp.Request.URL, resp.StatusCode)
 	}
-	if got := whoAmI(t, c, h.URL); got != "alice" {
-		t.Errorf("logged in as %q, want alice", got)
+	// The provider's groups are the hub's groups of alice.
+	if got, groups := whoAmI(t, c, h.URL); got != "alice" || !slices.Equal(groups, []string{"analysts"}) {
+		t.Errorf("logged in as %q in groups %v, want alice in the provider's [analysts]", got, groups)
 	}
 	if strings.Contains(h.Logs.String(), oidctest.ClientSecret) || strings.Contains(h.Stdout.String(), oidctest.ClientSecret) {
 		t.Error("the client secret is in the hub's output")
