@@ -136,6 +136,23 @@ func (s Specs) Resolve(name string) (spawner.Spec, error) {
 	}, nil
 }
 
+// Warnings are what `profiles check` says of a catalog Spark follows
+// only in part: each Marathon constraint a profile's executors do not
+// follow, "profile NAME: constraints: what".
+func (c *Catalog) Warnings() []string {
+	var out []string
+	for _, p := range c.Profiles {
+		if p.Spark["spark.mesos.constraints"] != "" {
+			continue // the profile says itself what its executors follow
+		}
+		_, notes, _ := sparkConstraints(p.Constraints)
+		for _, n := range notes {
+			out = append(out, "profile "+p.Name+": constraints: "+n)
+		}
+	}
+	return out
+}
+
 // A Problem is one thing wrong in a catalog file, where it is.
 type Problem struct {
 	File    string
@@ -360,6 +377,10 @@ func (ck *checker) profile(i int, n *yaml.Node) (Profile, bool) {
 			}
 		case "constraints":
 			p.Constraints = ck.constraints(v, who)
+			_, _, problems := sparkConstraints(p.Constraints)
+			for _, msg := range problems {
+				ck.add(v.Line, who, k.Value, "%s", msg)
+			}
 		case "env":
 			p.Env = ck.env(v, who)
 		case "spark":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,29 +213,89 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 
 var literalAlternativesRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(\|[A-Za-z0-9_.\-]+)*$`)
 
+// sparkValueRE is a value spark.mesos.constraints can hold: Spark splits
+// the setting on ';', ':' and ',' and trims spaces.
+var sparkValueRE = regexp.MustCompile(`^[^;:,\s]+$`)
+
 // SparkConstraints turns the profile's Marathon constraints into
-// spark.mesos.constraints ("attr:v1,v2;attr2"), for the executors. Only
-// what Spark can say carries over: CLUSTER with a value, LIKE with a
-// list of literal alternatives ("a|b") or ".*" (the attribute exists).
-// UNIQUE, GROUP_BY, MAX_PER, UNLIKE and constraints on the hostname
-// place the notebook only: Spark matches executors on attributes and
-// has no such operators.
+// spark.mesos.constraints ("attr:v1,v2;attr2:"), for the executors.
 func SparkConstraints(cs []spawner.Constraint) string {
-	var out []string
-	for _, c := range cs {
-		if c.Field == "hostname" {
-			continue
+	s, _, _ := sparkConstraints(cs)
+	return s
+}
+
+// sparkConstraints is SparkConstraints with what it could not carry
+// over (notes, for `profiles check` to warn of) and what makes the
+// profile unusable (problems). Spark 3.5 matches executors on agent
+// attributes only, one entry per attribute (Guava's map splitter
+// refuses a key twice), an entry being "attr:v1,v2" (the value is one
+// of those) or "attr:" (the attribute exists). So: CLUSTER with a value
+// and LIKE with literal alternatives ("a|b") give their values; LIKE
+// with any other expression gives "attr:" (executors may land on an
+// agent whose value does not match); constraints on one attribute are
+// intersected. UNLIKE, UNIQUE, GROUP_BY, MAX_PER, CLUSTER without a
+// value and constraints on the hostname place the notebook only.
+func sparkConstraints(cs []spawner.Constraint) (spark string, notes, problems []string) {
+	var order []string
+	values := map[string][]string{} // nil: any value (the attribute exists)
+	seen := map[string]bool{}
+	add := func(field string, vs []string) {
+		if !seen[field] {
+			seen[field] = true
+			order = append(order, field)
+			values[field] = vs
+			return
 		}
 		switch {
-		case c.Operator == "CLUSTER" && c.Value != "":
-			out = append(out, c.Field+":"+c.Value)
-		case c.Operator == "LIKE" && c.Value == ".*":
-			out = append(out, c.Field)
-		case c.Operator == "LIKE" && literalAlternativesRE.MatchString(c.Value):
-			out = append(out, c.Field+":"+strings.ReplaceAll(c.Value, "|", ","))
+		case vs == nil:
+		case values[field] == nil:
+			values[field] = vs
+		default:
+			var both []string
+			for _, v := range values[field] {
+				if slices.Contains(vs, v) {
+					both = append(both, v)
+				}
+			}
+			if both == nil {
+				problems = append(problems, fmt.Sprintf("the constraints on %q admit no value in common, so no agent could run the executors", field))
+				both = []string{}
+			}
+			values[field] = both
 		}
 	}
-	return strings.Join(out, ";")
+	for _, c := range cs {
+		say := fmt.Sprintf("[%s, %s", c.Field, c.Operator)
+		if c.Value != "" {
+			say += ", " + c.Value
+		}
+		say += "]"
+		switch {
+		case c.Field == "hostname" || c.Operator == "UNIQUE" || c.Operator == "GROUP_BY" || c.Operator == "MAX_PER" ||
+			(c.Operator == "CLUSTER" && c.Value == ""):
+			notes = append(notes, say+" places the notebook only: Spark places executors by agent attributes and has no such rule")
+		case c.Operator == "UNLIKE":
+			notes = append(notes, say+" places the notebook only: Spark cannot keep executors off a value")
+		case !sparkValueRE.MatchString(c.Field):
+			problems = append(problems, fmt.Sprintf("%s: Spark's constraints cannot name an attribute with spaces, ';', ':' or ','", say))
+		case c.Operator == "CLUSTER" && !sparkValueRE.MatchString(c.Value):
+			problems = append(problems, fmt.Sprintf("%s: Spark's constraints cannot hold a value with spaces, ';', ':' or ','", say))
+		case c.Operator == "CLUSTER":
+			add(c.Field, []string{c.Value})
+		case c.Operator == "LIKE" && literalAlternativesRE.MatchString(c.Value):
+			add(c.Field, strings.Split(c.Value, "|"))
+		case c.Operator == "LIKE":
+			if c.Value != ".*" {
+				notes = append(notes, say+": Spark cannot match an expression, so executors go to any agent that has "+c.Field)
+			}
+			add(c.Field, nil)
+		}
+	}
+	out := make([]string, len(order))
+	for i, f := range order {
+		out[i] = f + ":" + strings.Join(values[f], ",")
+	}
+	return strings.Join(out, ";"), notes, problems
 }
 
 // hubSparkKeys are rendered by sparkconf from the server's task; a
@@ -283,8 +344,15 @@ func checkSparkValue(key, value string) string {
 			return fmt.Sprintf("%q: a profile names local[N], local[*] or a standalone cluster's spark://host:port[,host:port]; the Mesos master is the hub's --mesos-master", value)
 		}
 	case "spark.mesos.constraints":
-		if strings.ContainsAny(value, " \t") {
-			return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2 without spaces", value)
+		// What Spark's parser (Guava's map splitter) refuses: an entry
+		// without ':' or an attribute given twice.
+		seen := map[string]bool{}
+		for entry := range strings.SplitSeq(value, ";") {
+			attr, vals, ok := strings.Cut(entry, ":")
+			if strings.ContainsAny(value, " \t") || !ok || attr == "" || strings.Contains(vals, ":") || seen[attr] {
+				return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2: (\"attr:\" when the attribute only has to exist), each attribute once, without spaces", value)
+			}
+			seen[attr] = true
 		}
 	}
 	return ""
