@@ -480,7 +480,7 @@ func (ck *checker) constraints(v *yaml.Node, who string) []spawner.Constraint {
 // not change it.
 func reservedEnv(name string) bool {
 	return name == "JUPYTER_TOKEN" || strings.HasPrefix(name, "SPARKHUB_") || strings.HasPrefix(name, "JUPYTERHUB_") || strings.HasPrefix(name, "LIBPROCESS_") ||
-		name == "MESOS_NATIVE_JAVA_LIBRARY" || name == "SPARK_CONF_DIR"
+		name == "MESOS_NATIVE_JAVA_LIBRARY" || name == "SPARK_CONF_DIR" || name == EnvSparkUser || strings.HasPrefix(name, "SPARK_MESOS_")
 }
 
 func (ck *checker) env(v *yaml.Node, who string) map[string]string {

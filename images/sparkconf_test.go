@@ -2,6 +2,7 @@ package images
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sparkhub/sparkhub/internal/needtest"
+	"github.com/sparkhub/sparkhub/spawner"
 )
 
 // sparkAccepts is run by the venv's Python with PySpark 3.5: for each
@@ -36,12 +38,17 @@ for path in sys.argv[1:]:
             kv = it.next()
             settings[kv._1()] = kv._2()
         c = settings.get("spark.mesos.constraints")
+        parsed = {}
         if c:
-            jvm.com.google.common.base.Splitter.on(";").trimResults().withKeyValueSeparator(":").split(c)
+            m = jvm.com.google.common.base.Splitter.on(";").trimResults().withKeyValueSeparator(":").split(c)
+            es = m.entrySet().iterator()
+            while es.hasNext():
+                e = es.next()
+                parsed[e.getKey()] = e.getValue()
         # Files that differ only in what is overridden here share a driver.
         key = json.dumps(sorted((k, v) for k, v in settings.items() if k != "spark.master" and not k.startswith("spark.driver.")))
         if key in started:
-            out[path] = {"settings": settings, "held": started[key]}
+            out[path] = {"settings": settings, "held": started[key], "constraints": parsed}
             continue
         conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
         conf.setAppName("sparkhub-check").set("spark.master", "local[1]").set("spark.ui.enabled", "false")
@@ -53,7 +60,7 @@ for path in sys.argv[1:]:
         finally:
             sc.stop()
         started[key] = held
-        out[path] = {"settings": settings, "held": held}
+        out[path] = {"settings": settings, "held": held, "constraints": parsed}
     except Exception as e:
         out[path] = {"error": str(e)[:2000]}
 print("RESULT " + json.dumps(out))
@@ -85,6 +92,24 @@ func TestSparkAcceptsRenderedSettings(t *testing.T) {
 		}
 		cases[p.Name+"-standalone"] = ProfileEnv(standalone, Cluster{})
 	}
+	// What a catalog may say that Spark's Mesos backend must still
+	// parse: an attribute that only has to exist, two constraints on one
+	// attribute, an expression and UNLIKE (which Spark cannot say), the
+	// profile's own volumes, Spark's own credentials, one master by
+	// address, on HOST and BRIDGE.
+	matrix := Profile{Name: "matrix", CPUs: 2, Mem: 4096,
+		Constraints: []spawner.Constraint{
+			{Field: "gpu", Operator: "LIKE", Value: ".*"},
+			{Field: "zone", Operator: "LIKE", Value: "a|b|c"}, {Field: "zone", Operator: "CLUSTER", Value: "b"},
+			{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "os", Operator: "UNLIKE", Value: "centos.*"},
+			{Field: "hostname", Operator: "UNIQUE"},
+		},
+		Spark: map[string]string{"spark.mesos.executor.docker.volumes": "/data/ref:/ref:ro,/scratch", "spark.dynamicAllocation.cachedExecutorIdleTimeout": "2h"}}
+	authed := Cluster{Master: "http://m1:5050", Image: DefaultImage, User: "spark", Principal: "spark-analysts", SecretFile: "/etc/sparkhub/spark-secret"}
+	cases["matrix-host"] = SparkEnv(matrix, authed, agent)
+	bridge := agent
+	bridge.Bridge = true
+	cases["matrix-bridge"] = SparkEnv(matrix, cluster, bridge)
 	dir := t.TempDir()
 	var files []string
 	for name, env := range cases {
@@ -107,9 +132,10 @@ func TestSparkAcceptsRenderedSettings(t *testing.T) {
 		t.Fatalf("pyspark: %v\n%s", err, out)
 	}
 	var got map[string]struct {
-		Settings map[string]string
-		Held     map[string]string
-		Error    string
+		Settings    map[string]string
+		Held        map[string]string
+		Constraints map[string]string
+		Error       string
 	}
 	if err := json.Unmarshal([]byte(result), &got); err != nil {
 		t.Fatalf("%v: %s", err, result)
@@ -129,6 +155,22 @@ func TestSparkAcceptsRenderedSettings(t *testing.T) {
 				t.Errorf("%s: the driver holds %s = %q, want %q", name, k, r.Held[k], v)
 			}
 		}
+	}
+	for _, name := range []string{"matrix-host", "matrix-bridge"} {
+		r := got[filepath.Join(dir, name+".conf")]
+		want := map[string]string{"gpu": "", "zone": "b", "rack": ""}
+		if fmt.Sprint(r.Constraints) != fmt.Sprint(want) {
+			t.Errorf("%s: Spark's splitter reads the constraints as %v, want %v", name, r.Constraints, want)
+		}
+		if v := r.Held["spark.mesos.executor.docker.volumes"]; v != "/var/lib/sparkhub/shuffle:/var/lib/sparkhub/shuffle:rw,/data/ref:/ref:ro,/scratch" {
+			t.Errorf("%s: volumes %q, want the shuffle folder's and the profile's", name, v)
+		}
+	}
+	if h := got[filepath.Join(dir, "matrix-host.conf")].Held; h["spark.mesos.principal"] != "spark-analysts" || h["spark.mesos.secret.file"] != "/etc/sparkhub/spark-secret" {
+		t.Errorf("matrix-host: Spark's credentials: %v", h)
+	}
+	if s := got[filepath.Join(dir, "matrix-host.conf")].Settings; s["spark.master"] != "mesos://m1:5050" || s["spark.mesos.principal"] != "spark-analysts" {
+		t.Errorf("matrix-host: master %q, principal %q", s["spark.master"], s["spark.mesos.principal"])
 	}
 	if s := got[filepath.Join(dir, "spark-small-local.conf")].Settings; s["spark.master"] != "local[2]" {
 		t.Errorf("spark-small in a local server: master %q, want local[2]", s["spark.master"])

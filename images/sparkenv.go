@@ -3,6 +3,7 @@ package images
 import (
 	"fmt"
 	"math"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -42,6 +43,27 @@ const (
 	// EnvSparkConf holds the profile's other Spark settings, one
 	// "key value" line each, sorted by key.
 	EnvSparkConf = "SPARKHUB_SPARK_CONF"
+	// EnvSparkVolumes is the profile's spark.mesos.executor.docker.volumes,
+	// which sparkconf merges with the shuffle folder's mount.
+	EnvSparkVolumes = "SPARKHUB_SPARK_VOLUMES"
+	// EnvSparkCachedIdleTimeout is
+	// spark.dynamicAllocation.cachedExecutorIdleTimeout (default
+	// DefaultCachedIdleTimeout: Spark's own keeps an executor holding
+	// cached data forever).
+	EnvSparkCachedIdleTimeout = "SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT"
+	// EnvSparkForcePull is spark.mesos.executor.docker.forcePullImage:
+	// "true" unless the executor image is pinned by digest, so that
+	// executors run the build the tag names now, as the server does.
+	EnvSparkForcePull = "SPARKHUB_SPARK_FORCE_PULL"
+	// EnvSparkPrincipal and EnvSparkSecretFile are
+	// spark.mesos.principal and spark.mesos.secret.file: Spark's own
+	// principal on a cluster with framework authentication (--spark-
+	// mesos-principal, --spark-mesos-secret-file), never the hub's.
+	EnvSparkPrincipal  = "SPARKHUB_SPARK_PRINCIPAL"
+	EnvSparkSecretFile = "SPARKHUB_SPARK_SECRET_FILE"
+	// EnvSparkUser is the user Spark's framework registers as on Mesos
+	// (--spark-user); Spark reads it itself.
+	EnvSparkUser = "SPARK_USER"
 
 	// From the agent and the task's ports (the names spawner/mesos sets).
 	EnvAgentHost               = "SPARKHUB_AGENT_HOST"     // spark.driver.host
@@ -58,15 +80,30 @@ const (
 
 // Defaults for what a profile's spark settings leave out.
 const (
-	DefaultMaxExecutors = 10
-	DefaultMinExecutors = 0
+	DefaultMaxExecutors      = 10
+	DefaultMinExecutors      = 0
+	DefaultCachedIdleTimeout = "30min"
+	// DefaultShuffleDir is the agents' folder for shuffle files when
+	// SPARKHUB_SPARK_SHUFFLE_DIR is unset (sparkconf's default too).
+	DefaultShuffleDir = "/var/lib/sparkhub/shuffle"
 )
 
 // Cluster is what the hub knows of where Spark's executors run.
 type Cluster struct {
-	// Master is the hub's --mesos-master ("http://m1:5050,http://m2:5050"
-	// or "zk://h1:2181,h2:2181/mesos"); "" runs Spark inside the server.
+	// Master is where Spark's drivers register: the hub's
+	// --spark-mesos-master, else its --mesos-master, as SparkMaster
+	// accepts it ("http://m1:5050" or "zk://h1:2181,h2:2181/mesos");
+	// "" runs Spark inside the server.
 	Master string
+	// User is the user Spark's framework registers as, which must exist
+	// on every agent (--spark-user).
+	User string
+	// Principal and SecretFile are Spark's own credentials on a cluster
+	// with framework authentication (--spark-mesos-principal, and the
+	// path on every agent of its secret, mounted read-only into each
+	// server); never the hub's, since an analyst can read what their
+	// server holds.
+	Principal, SecretFile string
 	// Image is the executor image when the profile names none (the
 	// hub's default image).
 	Image string
@@ -76,22 +113,29 @@ type Cluster struct {
 }
 
 // SparkMaster turns the hub's --mesos-master into Spark's master URL.
-// Spark takes one master or a ZooKeeper URL; of a list of masters it
-// gets the first (a follower redirects the driver to the leader).
-func SparkMaster(mesosMaster string) string {
+// Spark's driver speaks libprocess to one master, which does not
+// redirect it to the leader (a follower drops it and the driver waits
+// forever), so of several masters Spark needs ZooKeeper; and libmesos
+// in the image has no TLS, so an https:// master is refused.
+func SparkMaster(mesosMaster string) (string, error) {
 	m := strings.TrimSpace(mesosMaster)
 	switch {
 	case m == "":
-		return ""
-	case strings.HasPrefix(m, "zk://"), strings.HasPrefix(m, "mesos://"):
-		if strings.HasPrefix(m, "zk://") {
-			return "mesos://" + m
-		}
-		return m
+		return "", nil
+	case strings.HasPrefix(m, "zk://"):
+		return "mesos://" + m, nil
+	case strings.HasPrefix(m, "https://"), strings.HasPrefix(m, "mesos://https://"):
+		return "", fmt.Errorf("%q: Spark's driver (libmesos) speaks no TLS; give Spark an http:// master or a zk:// URL with --spark-mesos-master", m)
+	case strings.Contains(m, ","):
+		return "", fmt.Errorf("%q: Spark's driver registers with one master and is not redirected to the leader; with several masters give Spark their ZooKeeper with --spark-mesos-master zk://host:2181/mesos", m)
+	case strings.HasPrefix(m, "mesos://"):
+		return m, nil
 	}
-	first := strings.TrimSpace(strings.Split(m, ",")[0])
-	first = strings.TrimPrefix(strings.TrimPrefix(first, "http://"), "https://")
-	return "mesos://" + strings.TrimRight(first, "/")
+	host := strings.TrimRight(strings.TrimPrefix(m, "http://"), "/")
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return "", fmt.Errorf("%q is not a Mesos master: want http://host:5050 or zk://host:2181/mesos", m)
+	}
+	return "mesos://" + host, nil
 }
 
 // ProfileEnv is the profile's part of a server's environment: its env,
@@ -120,7 +164,19 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	env[EnvProfile] = p.Name
 	env[EnvProfileCPUs] = num(p.CPUs)
 	env[EnvProfileMem] = num(math.Floor(p.Mem))
-	env[EnvSparkMaster] = SparkMaster(c.Master)
+	// The hub refuses to start with a master Spark cannot take.
+	env[EnvSparkMaster], _ = SparkMaster(c.Master)
+	if strings.HasPrefix(env[EnvSparkMaster], "mesos://") {
+		if c.User != "" {
+			env[EnvSparkUser] = c.User
+		}
+		if c.Principal != "" {
+			env[EnvSparkPrincipal] = c.Principal
+		}
+		if c.SecretFile != "" {
+			env[EnvSparkSecretFile] = c.SecretFile
+		}
+	}
 	if v, ok := take("spark.master"); ok {
 		// Spark in the server, or a standalone cluster the profile
 		// names, wherever the server itself runs.
@@ -135,6 +191,19 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 		image = c.Image
 	}
 	env[EnvSparkExecutorImage] = image
+	force := strconv.FormatBool(!strings.Contains(image, "@sha256:"))
+	if v, ok := take("spark.mesos.executor.docker.forcePullImage"); ok {
+		force = strings.ToLower(v)
+	}
+	env[EnvSparkForcePull] = force
+	if v, ok := take("spark.mesos.executor.docker.volumes"); ok {
+		env[EnvSparkVolumes] = v
+	}
+	idle := DefaultCachedIdleTimeout
+	if v, ok := take("spark.dynamicAllocation.cachedExecutorIdleTimeout"); ok {
+		idle = v
+	}
+	env[EnvSparkCachedIdleTimeout] = idle
 
 	role := p.Role
 	if role == "" {
@@ -302,6 +371,17 @@ func sparkConstraints(cs []spawner.Constraint) (spark string, notes, problems []
 // profile cannot change them.
 var hubSparkKeys = map[string]bool{
 	"spark.submit.deployMode":        true,
+	"spark.mesos.coarse":             true, // dynamic allocation needs it
+	"spark.local.dir":                true, // the agents' shuffle folder
+	"spark.shuffle.service.port":     true, // where the agents' service listens
+	"spark.mesos.principal":          true, // the hub's --spark-mesos-*
+	"spark.mesos.principal.file":     true,
+	"spark.mesos.secret":             true,
+	"spark.mesos.secret.file":        true,
+	"spark.mesos.task.labels":        true, // who the executors are for
+	"spark.ui.killEnabled":           true, // the relay refuses kill links
+	"spark.authenticate":             true, // a local driver's secret
+	"spark.authenticate.secret":      true,
 	"spark.driver.host":              true,
 	"spark.driver.bindAddress":       true,
 	"spark.driver.port":              true,
@@ -316,6 +396,13 @@ var hubSparkKeys = map[string]bool{
 // server, or a standalone cluster (the same rule as
 // sparkhub_contents.sparkconf).
 var profileMasterRE = regexp.MustCompile(`^(local\[([1-9][0-9]*|\*)\]|spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*)$`)
+
+var (
+	durationRE = regexp.MustCompile(`^[0-9]+(us|ms|s|m|min|h|d)$`)
+	// volumeRE is one entry of spark.mesos.executor.docker.volumes:
+	// [host_path:]container_path[:ro|:rw].
+	volumeRE = regexp.MustCompile(`^(/[^:,\s]*:)?/[^:,\s]*(:ro|:rw)?$`)
+)
 
 var sizeRE = regexp.MustCompile(`^[0-9]+[kmgtpKMGTP]?[bB]?$`)
 
@@ -335,7 +422,25 @@ func checkSparkValue(key, value string) string {
 		if !sizeRE.MatchString(value) {
 			return fmt.Sprintf("%q must be a size such as 4g or 4096m", value)
 		}
-	case "spark.dynamicAllocation.enabled", "spark.shuffle.service.enabled":
+	case "spark.dynamicAllocation.cachedExecutorIdleTimeout":
+		if !durationRE.MatchString(value) {
+			return fmt.Sprintf("%q must be a time such as 30min, 2h or 600s", value)
+		}
+	case "spark.mesos.executor.docker.volumes":
+		for v := range strings.SplitSeq(value, ",") {
+			if !volumeRE.MatchString(v) {
+				return fmt.Sprintf("%q: Spark's syntax is [/host/path:]/container/path[:ro|:rw], separated by commas", v)
+			}
+			parts := strings.Split(v, ":")
+			target := parts[0]
+			if len(parts) > 1 && strings.HasPrefix(parts[1], "/") {
+				target = parts[1]
+			}
+			if path.Clean(target) == DefaultShuffleDir {
+				return fmt.Sprintf("%q: %s is the agents' shuffle folder, which the hub mounts itself", v, DefaultShuffleDir)
+			}
+		}
+	case "spark.dynamicAllocation.enabled", "spark.shuffle.service.enabled", "spark.mesos.executor.docker.forcePullImage":
 		if v := strings.ToLower(value); v != "true" && v != "false" {
 			return fmt.Sprintf("%q must be true or false", value)
 		}
@@ -365,31 +470,35 @@ func checkSparkValue(key, value string) string {
 // with the Mesos ones as ../shared/specs/mesos.md section 17 lists them.
 // A test checks every key in the entrypoint's golden output is here.
 var RenderedSparkKeys = []string{
-	"spark.master",                         // configuration.md, Application Properties
-	"spark.submit.deployMode",              // configuration.md, Application Properties
-	"spark.driver.memory",                  // configuration.md, Application Properties
-	"spark.driver.host",                    // configuration.md, Networking
-	"spark.driver.bindAddress",             // configuration.md, Networking
-	"spark.driver.port",                    // configuration.md, Networking
-	"spark.driver.blockManager.port",       // configuration.md, Networking
-	"spark.ui.port",                        // configuration.md, Spark UI
-	"spark.port.maxRetries",                // configuration.md, Networking
-	"spark.executor.cores",                 // configuration.md, Execution Behavior
-	"spark.executor.memory",                // configuration.md, Application Properties
-	"spark.cores.max",                      // configuration.md, Scheduling
-	"spark.dynamicAllocation.enabled",      // configuration.md, Dynamic Allocation
-	"spark.dynamicAllocation.minExecutors", // configuration.md, Dynamic Allocation
-	"spark.dynamicAllocation.maxExecutors", // configuration.md, Dynamic Allocation
-	"spark.shuffle.service.enabled",        // configuration.md, Shuffle Behavior
-	"spark.local.dir",                      // configuration.md, Application Properties
-	"spark.mesos.executor.docker.volumes",  // running-on-mesos.md
-	"spark.mesos.coarse",                   // running-on-mesos.md
-	"spark.mesos.executor.docker.image",    // running-on-mesos.md
-	"spark.mesos.executor.home",            // running-on-mesos.md
-	"spark.mesos.role",                     // running-on-mesos.md
-	"spark.mesos.constraints",              // running-on-mesos.md
-	"spark.mesos.task.labels",              // running-on-mesos.md
-	"spark.ui.killEnabled",                 // configuration.md, Spark UI
-	"spark.authenticate",                   // security.md, Spark RPC
-	"spark.authenticate.secret",            // security.md, Spark RPC
+	"spark.master",                                      // configuration.md, Application Properties
+	"spark.submit.deployMode",                           // configuration.md, Application Properties
+	"spark.driver.memory",                               // configuration.md, Application Properties
+	"spark.driver.host",                                 // configuration.md, Networking
+	"spark.driver.bindAddress",                          // configuration.md, Networking
+	"spark.driver.port",                                 // configuration.md, Networking
+	"spark.driver.blockManager.port",                    // configuration.md, Networking
+	"spark.ui.port",                                     // configuration.md, Spark UI
+	"spark.port.maxRetries",                             // configuration.md, Networking
+	"spark.executor.cores",                              // configuration.md, Execution Behavior
+	"spark.executor.memory",                             // configuration.md, Application Properties
+	"spark.cores.max",                                   // configuration.md, Scheduling
+	"spark.dynamicAllocation.enabled",                   // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.minExecutors",              // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.maxExecutors",              // configuration.md, Dynamic Allocation
+	"spark.shuffle.service.enabled",                     // configuration.md, Shuffle Behavior
+	"spark.local.dir",                                   // configuration.md, Application Properties
+	"spark.mesos.executor.docker.volumes",               // running-on-mesos.md
+	"spark.mesos.coarse",                                // running-on-mesos.md
+	"spark.mesos.executor.docker.image",                 // running-on-mesos.md
+	"spark.mesos.executor.docker.forcePullImage",        // running-on-mesos.md
+	"spark.mesos.principal",                             // running-on-mesos.md
+	"spark.mesos.secret.file",                           // running-on-mesos.md
+	"spark.dynamicAllocation.cachedExecutorIdleTimeout", // configuration.md, Dynamic Allocation
+	"spark.mesos.executor.home",                         // running-on-mesos.md
+	"spark.mesos.role",                                  // running-on-mesos.md
+	"spark.mesos.constraints",                           // running-on-mesos.md
+	"spark.mesos.task.labels",                           // running-on-mesos.md
+	"spark.ui.killEnabled",                              // configuration.md, Spark UI
+	"spark.authenticate",                                // security.md, Spark RPC
+	"spark.authenticate.secret",                         // security.md, Spark RPC
 }

@@ -59,13 +59,19 @@ func TestSparkMaster(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"zk://h1:2181,h2:2181/mesos", "mesos://zk://h1:2181,h2:2181/mesos"},
-		{"http://m1:5050,http://m2:5050", "mesos://m1:5050"},
-		{"https://m1:5050/", "mesos://m1:5050"},
+		{"http://m1:5050/", "mesos://m1:5050"},
 		{"m1:5050", "mesos://m1:5050"},
 		{"mesos://m1:5050", "mesos://m1:5050"},
 	} {
-		if got := SparkMaster(tc.in); got != tc.want {
-			t.Errorf("SparkMaster(%q) = %q, want %q", tc.in, got, tc.want)
+		if got, err := SparkMaster(tc.in); got != tc.want || err != nil {
+			t.Errorf("SparkMaster(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	// A driver given one of several masters hangs when it is not the
+	// leader; libmesos has no TLS.
+	for _, bad := range []string{"http://m1:5050,http://m2:5050", "m1:5050,m2:5050", "https://m1:5050", "mesos://https://m1:5050", "http://m1:5050/api/v1"} {
+		if got, err := SparkMaster(bad); err == nil {
+			t.Errorf("SparkMaster(%q) = %q, want an error", bad, got)
 		}
 	}
 }
@@ -98,15 +104,17 @@ func TestProfileEnvDefaults(t *testing.T) {
 	p := Profile{Name: "p", CPUs: 2.5, Mem: 4096, Env: map[string]string{"TZ": "UTC"}}
 	got := ProfileEnv(p, Cluster{Master: "zk://z:2181/mesos", Image: "img:1"})
 	want := map[string]string{
-		"TZ":                  "UTC",
-		EnvProfile:            "p",
-		EnvProfileCPUs:        "2.5",
-		EnvProfileMem:         "4096",
-		EnvSparkMaster:        "mesos://zk://z:2181/mesos",
-		EnvSparkExecutorImage: "img:1",
-		EnvSparkRole:          "",
-		EnvSparkConstraints:   "",
-		EnvSparkExecutorCores: "2", EnvSparkExecutorMemory: "4096m", EnvSparkDriverMemory: "2048m",
+		"TZ":                      "UTC",
+		EnvProfile:                "p",
+		EnvProfileCPUs:            "2.5",
+		EnvProfileMem:             "4096",
+		EnvSparkMaster:            "mesos://zk://z:2181/mesos",
+		EnvSparkExecutorImage:     "img:1",
+		EnvSparkRole:              "",
+		EnvSparkConstraints:       "",
+		EnvSparkCachedIdleTimeout: "30min",
+		EnvSparkForcePull:         "true",
+		EnvSparkExecutorCores:     "2", EnvSparkExecutorMemory: "4096m", EnvSparkDriverMemory: "2048m",
 		EnvSparkDynamic: "true", EnvSparkShuffleService: "true",
 		EnvSparkMinExecutors: "0", EnvSparkMaxExecutors: "10", EnvSparkCoresMax: "20",
 		EnvSparkConf: "",

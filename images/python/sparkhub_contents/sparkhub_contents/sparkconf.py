@@ -26,6 +26,7 @@ import sys
 _LOCAL_RE = re.compile(r"^local\[([1-9][0-9]*|\*)\]$")
 _STANDALONE_RE = re.compile(r"^spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*$")
 _SIZE_RE = re.compile(r"^[0-9]+[kmgtpKMGTP]?[bB]?$")
+_DURATION_RE = re.compile(r"^[0-9]+(us|ms|s|m|min|h|d)$")
 
 DEFAULT_SHUFFLE_DIR = "/var/lib/sparkhub/shuffle"
 
@@ -90,7 +91,16 @@ def render(env):
             conf("spark.mesos.coarse", "true")
             conf("spark.mesos.executor.docker.image",
                  env.get("SPARKHUB_SPARK_EXECUTOR_IMAGE", "") or env.get("SPARKHUB_IMAGE", ""))
+            conf("spark.mesos.executor.docker.forcePullImage",
+                 _bool(env, "SPARKHUB_SPARK_FORCE_PULL", "true"))
             conf("spark.mesos.executor.home", spark_home)
+            # Spark's own credentials (never the hub's): the secret stays
+            # in its file, mounted read-only from the agent.
+            conf("spark.mesos.principal", env.get("SPARKHUB_SPARK_PRINCIPAL", ""))
+            if env.get("SPARKHUB_SPARK_SECRET_FILE"):
+                if not env.get("SPARKHUB_SPARK_PRINCIPAL"):
+                    raise ConfError("SPARKHUB_SPARK_SECRET_FILE: a secret needs SPARKHUB_SPARK_PRINCIPAL")
+                conf("spark.mesos.secret.file", env["SPARKHUB_SPARK_SECRET_FILE"])
             conf("spark.mesos.role", env.get("SPARKHUB_SPARK_ROLE", ""))
             conf("spark.mesos.constraints", env.get("SPARKHUB_SPARK_CONSTRAINTS", ""))
             labels = []
@@ -111,15 +121,29 @@ def render(env):
         if dynamic == "true":
             conf("spark.dynamicAllocation.minExecutors", _count(env, "SPARKHUB_SPARK_MIN_EXECUTORS", "0"))
             conf("spark.dynamicAllocation.maxExecutors", _count(env, "SPARKHUB_SPARK_MAX_EXECUTORS", "10"))
+            # Spark's default keeps an executor holding cached data
+            # forever, and with it the cluster's cores.
+            idle = env.get("SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT", "") or "30min"
+            if not _DURATION_RE.match(idle):
+                raise ConfError(f"SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT={idle}: want a time such as 30min")
+            conf("spark.dynamicAllocation.cachedExecutorIdleTimeout", idle)
         shuffle = _bool(env, "SPARKHUB_SPARK_SHUFFLE_SERVICE", dynamic)
         conf("spark.shuffle.service.enabled", shuffle)
+        volumes = [v for v in env.get("SPARKHUB_SPARK_VOLUMES", "").split(",") if v]
         if shuffle == "true" and master.startswith("mesos://"):
             # The agent's shuffle service reads the executors' files, so
             # they go to a folder of the agent's, at the same path on
-            # both sides.
+            # both sides; the profile's volumes come after it.
             shuffle_dir = env.get("SPARKHUB_SPARK_SHUFFLE_DIR", "") or DEFAULT_SHUFFLE_DIR
+            for v in volumes:
+                parts = v.split(":")
+                target = parts[1] if len(parts) > 1 and parts[1].startswith("/") else parts[0]
+                if os.path.normpath(target) == os.path.normpath(shuffle_dir):
+                    raise ConfError(f"SPARKHUB_SPARK_VOLUMES: {v} mounts over the shuffle folder {shuffle_dir}")
             conf("spark.local.dir", shuffle_dir)
-            conf("spark.mesos.executor.docker.volumes", f"{shuffle_dir}:{shuffle_dir}:rw")
+            volumes.insert(0, f"{shuffle_dir}:{shuffle_dir}:rw")
+        if master.startswith("mesos://"):
+            conf("spark.mesos.executor.docker.volumes", ",".join(volumes))
     else:
         # No cluster: Spark runs inside the server, on the profile's
         # cores unless the profile says local[N].
