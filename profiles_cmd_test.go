@@ -21,6 +21,10 @@ func TestProfilesCheck(t *testing.T) {
 	}
 	good := write("good.yaml", "profiles:\n  - name: small\n    cpus: 1\n    mem: 2048\n  - name: big\n    cpus: 8\n    mem: 32768\n")
 	bad := write("bad.yaml", "profiles:\n  - name: small\n    cpus: -1\n    mem: 2048\n    colour: red\n    constraints: [[rack, NEAR, r1]]\n")
+	// What Spark cannot follow is a warning; what Spark would refuse
+	// (a key the hub sets, constraints with no common value) a problem.
+	sparkWarn := write("warn.yaml", "profiles:\n  - name: gpu\n    cpus: 1\n    mem: 2048\n    constraints: [[gpu, LIKE, \".*\"], [rack, LIKE, \"r[12]\"], [os, UNLIKE, centos]]\n")
+	sparkBad := write("sparkbad.yaml", "profiles:\n  - name: p\n    cpus: 1\n    mem: 2048\n    constraints: [[zone, CLUSTER, a], [zone, CLUSTER, b]]\n    spark:\n      spark.local.dir: /tmp\n      spark.mesos.executor.docker.volumes: /x:/var/lib/sparkhub/shuffle:rw\n      spark.mesos.constraints: \"zone:a;zone:b\"\n")
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -34,6 +38,17 @@ func TestProfilesCheck(t *testing.T) {
 			bad + ":5: profile small: colour: unknown field",
 			bad + ":6: profile small: constraints[0]: operator \"NEAR\" does not exist",
 			"sparkhub: " + bad + ": 3 problem(s)\n",
+		}},
+		{"warnings", []string{sparkWarn}, 0, sparkWarn + ": 1 profile(s), no problems: gpu\n", []string{
+			sparkWarn + ": warning: profile gpu: constraints: [rack, LIKE, r[12]]: Spark cannot match an expression, so executors go to any agent that has rack\n",
+			sparkWarn + ": warning: profile gpu: constraints: [os, UNLIKE, centos] places the notebook only",
+		}},
+		{"spark problems", []string{sparkBad}, 1, "", []string{
+			sparkBad + ":5: profile p: constraints: the constraints on \"zone\" admit no value in common",
+			sparkBad + ":7: profile p: spark.local.dir: set by the hub",
+			sparkBad + ":8: profile p: spark.mesos.executor.docker.volumes: \"/x:/var/lib/sparkhub/shuffle:rw\": /var/lib/sparkhub/shuffle is the agents' shuffle folder",
+			sparkBad + ":9: profile p: spark.mesos.constraints: \"zone:a;zone:b\": Spark's syntax",
+			"4 problem(s)",
 		}},
 		{"sample catalog", []string{filepath.Join("images", "testdata", "catalog.yaml")}, 0, "", nil},
 		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", []string{"none.yaml: no such file or directory"}},

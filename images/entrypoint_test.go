@@ -70,7 +70,7 @@ func TestEntrypointGolden(t *testing.T) {
 	authed.User, authed.Principal, authed.SecretFile = "spark", "spark-analysts", "/etc/sparkhub/spark-secret"
 	own := Profile{Name: "own-volumes", CPUs: 2, Mem: 4096, Image: "sparkhub/pyspark-notebook@sha256:" + strings.Repeat("ab", 32),
 		Constraints: []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}, {Field: "zone", Operator: "LIKE", Value: "a|b"}, {Field: "zone", Operator: "CLUSTER", Value: "b"}},
-		Spark: map[string]string{"spark.mesos.executor.docker.volumes": "/data/ref:/ref:ro", "spark.dynamicAllocation.cachedExecutorIdleTimeout": "2h"}}
+		Spark:       map[string]string{"spark.mesos.executor.docker.volumes": "/data/ref:/ref:ro", "spark.dynamicAllocation.cachedExecutorIdleTimeout": "2h"}}
 	cases = append(cases, tc{"authenticated", SparkEnv(own, authed, agent), printEnv})
 
 	// Without a cluster (a server of the hub's with no Mesos master):

@@ -164,6 +164,12 @@ type Options struct {
 	KillGrace time.Duration
 	// Env is extra environment for every server.
 	Env map[string]string
+	// KeepPorts are agents' ports no server is given (the Spark shuffle
+	// service's, which listens on every agent).
+	KeepPorts []uint64
+	// ReadOnlyFiles are agents' files mounted read-only at the same
+	// path into every server (Spark's own secret file).
+	ReadOnlyFiles []string
 	// IDs keeps the framework id; nil keeps it in memory only.
 	IDs IDStore
 	// Hostname and WebUIURL describe the hub to Mesos.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
@@ -28,7 +29,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 	var declines []wire.ID
 	b.mu.Lock()
 	for _, o := range offers {
-		x := readOffer(o, b.opts.Role)
+		x := readOffer(o, b.opts.Role).without(b.opts.KeepPorts)
 		ip := o.Hostname
 		if o.URL != nil && o.URL.Address.IP != "" {
 			ip = o.URL.Address.IP
@@ -189,21 +190,28 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 
 	shell := false
 	cmd := &wire.CommandInfo{Shell: &shell, Environment: &wire.Environment{Variables: vars}}
+	// A mutable tag is pulled at every start, as Spark's executors pull
+	// it (spark.mesos.executor.docker.forcePullImage), so the driver and
+	// its executors run one build.
+	pinned := strings.Contains(l.spec.Image, "@sha256:")
 	var ci *wire.ContainerInfo
 	if b.opts.Containerizer == "MESOS" {
 		v := b.opts.Command
 		cmd.Value = &v
 		cmd.Arguments = append([]string{v}, args...)
-		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: true}}}
+		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: pinned}}}
 	} else {
 		cmd.Arguments = args
-		d := &wire.DockerInfo{Image: l.spec.Image, Network: b.opts.Network}
+		d := &wire.DockerInfo{Image: l.spec.Image, Network: b.opts.Network, ForcePullImage: !pinned}
 		if b.opts.Network == "BRIDGE" {
 			for _, hp := range ports {
 				d.PortMappings = append(d.PortMappings, wire.PortMapping{HostPort: hp, ContainerPort: hp, Protocol: "tcp"})
 			}
 		}
 		ci = &wire.ContainerInfo{Type: "DOCKER", Docker: d}
+	}
+	for _, f := range b.opts.ReadOnlyFiles {
+		ci.Volumes = append(ci.Volumes, wire.Volume{ContainerPath: f, HostPath: f, Mode: "RO"})
 	}
 	name := "jupyter-" + safeID(req.User)
 	return wire.TaskInfo{

@@ -383,3 +383,78 @@ func TestStartRefusesAToken(t *testing.T) {
 		t.Errorf("%d servers queued, want none", len(b.queue))
 	}
 }
+
+// TestTaskKeepsAgentsPorts: the agents' Spark shuffle service port is
+// never a server's (it would take the port the service listens on, and
+// executors with dynamic allocation could not register); the task sees
+// its environment, Spark's read-only secret file and a forced pull of a
+// mutable tag as the agent will.
+func TestTaskKeepsAgentsPorts(t *testing.T) {
+	offer := func(id string, begin, end uint64) wire.Offer {
+		return wire.Offer{ID: wire.ID{Value: id}, AgentID: wire.ID{Value: "a-" + id}, Hostname: "h-" + id, AllocationInfo: &wire.AllocationInfo{Role: "*"},
+			Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: begin, End: end}}}.Wire("*", "*")}
+	}
+	var mu sync.Mutex
+	var calls []wire.Call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c wire.Call
+		json.NewDecoder(r.Body).Decode(&c)
+		mu.Lock()
+		calls = append(calls, c)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	b := &Backend{
+		opts: Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60,
+			KeepPorts: []uint64{7337}, ReadOnlyFiles: []string{"/etc/sparkhub/spark-secret"}},
+		roles: []string{"*"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
+		master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
+		suppressed: map[string]bool{}, revive: map[string]bool{},
+	}
+	b.queue = append(b.queue, &launch{
+		id: "t0", user: "u", req: spawner.StartRequest{User: "u"},
+		spec: spawner.Spec{Image: "img:3.5", CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
+		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
+	})
+	// Only with 7337 would there be enough ports: declined.
+	b.offers(context.Background(), []wire.Offer{offer("short", 7337, 7337+numPorts-1)})
+	// 7337 is the lowest offered port, which the hub takes first.
+	b.offers(context.Background(), []wire.Offer{offer("wide", 7337, 7400)})
+	var launched []wire.TaskInfo
+	for _, c := range calls {
+		switch c.Type {
+		case "ACCEPT":
+			if id := c.Accept.OfferIDs[0].Value; id != "wide" {
+				t.Errorf("accepted offer %s, which has enough ports only with the shuffle service's", id)
+			}
+			launched = append(launched, c.Accept.Operations[0].Launch.TaskInfos...)
+		}
+	}
+	if len(launched) != 1 {
+		t.Fatalf("launched %d tasks, want 1", len(launched))
+	}
+	ti := launched[0]
+	for _, r := range ti.Resources {
+		if r.Ranges == nil {
+			continue
+		}
+		for _, rg := range r.Ranges.Range {
+			if rg.Begin <= 7337 && 7337 <= rg.End {
+				t.Errorf("the task holds ports %d-%d, with the shuffle service's 7337", rg.Begin, rg.End)
+			}
+		}
+	}
+	for _, v := range ti.Command.Environment.Variables {
+		if strings.HasSuffix(v.Name, "_PORT") && v.Value == "7337" {
+			t.Errorf("%s=7337 in the task's environment", v.Name)
+		}
+	}
+	if d := ti.Container.Docker; d == nil || !d.ForcePullImage {
+		t.Errorf("docker %+v: a mutable tag is pulled at every start", d)
+	}
+	want := []wire.Volume{{ContainerPath: "/etc/sparkhub/spark-secret", HostPath: "/etc/sparkhub/spark-secret", Mode: "RO"}}
+	if !reflect.DeepEqual(ti.Container.Volumes, want) {
+		t.Errorf("volumes %+v, want %+v", ti.Container.Volumes, want)
+	}
+}
