@@ -108,6 +108,9 @@ const (
 	DefaultContainerizer   = "DOCKER"
 	DefaultCPUs            = 1
 	DefaultMem             = 2048 // MiB
+	// DefaultEntrypoint is where the image has its entrypoint
+	// (images/Dockerfile), which the Mesos containerizer runs.
+	DefaultEntrypoint = "/usr/local/bin/sparkhub-entrypoint"
 )
 
 // Name is the backend's name in handles.
@@ -148,8 +151,11 @@ type Options struct {
 	// Containerizer is DOCKER (default) or MESOS (a Docker image under
 	// the Mesos containerizer; the only way to GPUs).
 	Containerizer string
-	// Command is what the Mesos containerizer runs in the image (default
-	// jupyter-notebook); DOCKER tasks run the image's entrypoint.
+	// Command is the Jupyter the image's entrypoint runs
+	// (SPARKHUB_JUPYTER_COMMAND; default jupyter-notebook). Both
+	// containerizers run the entrypoint, which writes Spark's
+	// configuration and fetches the server's tokens first: DOCKER as the
+	// image's ENTRYPOINT, MESOS as the command DefaultEntrypoint.
 	Command string
 	// Jupyter names the hub's classes servers start with.
 	Jupyter spawner.Jupyter

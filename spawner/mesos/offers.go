@@ -175,6 +175,9 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 	} {
 		env[k] = v
 	}
+	if b.opts.Containerizer == "MESOS" {
+		env["SPARKHUB_JUPYTER_COMMAND"] = b.opts.Command
+	}
 	if b.opts.Network == "BRIDGE" {
 		env["LIBPROCESS_IP"] = "0.0.0.0"
 		env["LIBPROCESS_ADVERTISE_IP"] = ip
@@ -196,7 +199,9 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 	pinned := strings.Contains(l.spec.Image, "@sha256:")
 	var ci *wire.ContainerInfo
 	if b.opts.Containerizer == "MESOS" {
-		v := b.opts.Command
+		// The image's entrypoint, as DOCKER runs it: without it no
+		// Spark configuration is written and no token fetched.
+		v := DefaultEntrypoint
 		cmd.Value = &v
 		cmd.Arguments = append([]string{v}, args...)
 		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: pinned}}}

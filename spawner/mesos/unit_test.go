@@ -384,16 +384,11 @@ func TestStartRefusesAToken(t *testing.T) {
 	}
 }
 
-// TestTaskKeepsAgentsPorts: the agents' Spark shuffle service port is
-// never a server's (it would take the port the service listens on, and
-// executors with dynamic allocation could not register); the task sees
-// its environment, Spark's read-only secret file and a forced pull of a
-// mutable tag as the agent will.
-func TestTaskKeepsAgentsPorts(t *testing.T) {
-	offer := func(id string, begin, end uint64) wire.Offer {
-		return wire.Offer{ID: wire.ID{Value: id}, AgentID: wire.ID{Value: "a-" + id}, Hostname: "h-" + id, AllocationInfo: &wire.AllocationInfo{Role: "*"},
-			Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: begin, End: end}}}.Wire("*", "*")}
-	}
+// launchOne has a backend with opts answer offers for one waiting
+// server of image and returns the tasks it launched, with the offers it
+// accepted.
+func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) ([]wire.TaskInfo, []string) {
+	t.Helper()
 	var mu sync.Mutex
 	var calls []wire.Call
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -405,34 +400,53 @@ func TestTaskKeepsAgentsPorts(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
+	opts.Role, opts.KillGrace, opts.RefuseSeconds = "*", time.Second, 60
+	if opts.Command == "" {
+		opts.Command = "jupyter-notebook"
+	}
 	b := &Backend{
-		opts: Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60,
-			KeepPorts: []uint64{7337}, ReadOnlyFiles: []string{"/etc/sparkhub/spark-secret"}},
-		roles: []string{"*"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
+		opts: opts, roles: []string{"*"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
 		master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
 		suppressed: map[string]bool{}, revive: map[string]bool{},
 	}
 	b.queue = append(b.queue, &launch{
 		id: "t0", user: "u", req: spawner.StartRequest{User: "u"},
-		spec: spawner.Spec{Image: "img:3.5", CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
+		spec: spawner.Spec{Image: image, CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
 		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
 	})
-	// Only with 7337 would there be enough ports: declined.
-	b.offers(context.Background(), []wire.Offer{offer("short", 7337, 7337+numPorts-1)})
-	// 7337 is the lowest offered port, which the hub takes first.
-	b.offers(context.Background(), []wire.Offer{offer("wide", 7337, 7400)})
+	for _, o := range offers {
+		b.offers(context.Background(), []wire.Offer{o})
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	var launched []wire.TaskInfo
+	var accepted []string
 	for _, c := range calls {
-		switch c.Type {
-		case "ACCEPT":
-			if id := c.Accept.OfferIDs[0].Value; id != "wide" {
-				t.Errorf("accepted offer %s, which has enough ports only with the shuffle service's", id)
-			}
+		if c.Type == "ACCEPT" {
+			accepted = append(accepted, c.Accept.OfferIDs[0].Value)
 			launched = append(launched, c.Accept.Operations[0].Launch.TaskInfos...)
 		}
 	}
-	if len(launched) != 1 {
-		t.Fatalf("launched %d tasks, want 1", len(launched))
+	return launched, accepted
+}
+
+func portsOffer(id string, begin, end uint64) wire.Offer {
+	return wire.Offer{ID: wire.ID{Value: id}, AgentID: wire.ID{Value: "a-" + id}, Hostname: "h-" + id, AllocationInfo: &wire.AllocationInfo{Role: "*"},
+		Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: begin, End: end}}}.Wire("*", "*")}
+}
+
+// TestTaskKeepsAgentsPorts: the agents' Spark shuffle service port is
+// never a server's (it would take the port the service listens on, and
+// executors with dynamic allocation could not register); the task sees
+// its environment, Spark's read-only secret file and a forced pull of a
+// mutable tag as the agent will.
+func TestTaskKeepsAgentsPorts(t *testing.T) {
+	opts := Options{Network: "HOST", Containerizer: "DOCKER", KeepPorts: []uint64{7337}, ReadOnlyFiles: []string{"/etc/sparkhub/spark-secret"}}
+	// Only with 7337 would there be enough ports: declined. Then 7337 is
+	// the lowest offered port, which the hub takes first.
+	launched, accepted := launchOne(t, opts, "img:3.5", portsOffer("short", 7337, 7337+numPorts-1), portsOffer("wide", 7337, 7400))
+	if !slices.Equal(accepted, []string{"wide"}) || len(launched) != 1 {
+		t.Fatalf("accepted offers %v, want only the one with enough ports besides the shuffle service's", accepted)
 	}
 	ti := launched[0]
 	for _, r := range ti.Resources {
@@ -456,5 +470,33 @@ func TestTaskKeepsAgentsPorts(t *testing.T) {
 	want := []wire.Volume{{ContainerPath: "/etc/sparkhub/spark-secret", HostPath: "/etc/sparkhub/spark-secret", Mode: "RO"}}
 	if !reflect.DeepEqual(ti.Container.Volumes, want) {
 		t.Errorf("volumes %+v, want %+v", ti.Container.Volumes, want)
+	}
+}
+
+// TestMesosContainerizerRunsTheEntrypoint: under the Mesos
+// containerizer the task runs the image's entrypoint, which writes
+// Spark's configuration and fetches the tokens, and it runs Jupyter;
+// an image pinned by digest is not pulled again.
+func TestMesosContainerizerRunsTheEntrypoint(t *testing.T) {
+	image := "sparkhub/pyspark-notebook@sha256:" + strings.Repeat("ab", 32)
+	launched, _ := launchOne(t, Options{Network: "HOST", Containerizer: "MESOS", Command: "jupyter-lab"}, image, portsOffer("o", 31000, 31010))
+	if len(launched) != 1 {
+		t.Fatalf("launched %d tasks", len(launched))
+	}
+	ti := launched[0]
+	if ti.Command.Value == nil || *ti.Command.Value != DefaultEntrypoint || ti.Command.Arguments[0] != DefaultEntrypoint || !strings.HasPrefix(ti.Command.Arguments[1], "--") {
+		t.Errorf("command %v %q, want the entrypoint with Jupyter's options", ti.Command.Value, ti.Command.Arguments)
+	}
+	var jupyter string
+	for _, v := range ti.Command.Environment.Variables {
+		if v.Name == "SPARKHUB_JUPYTER_COMMAND" {
+			jupyter = v.Value
+		}
+	}
+	if jupyter != "jupyter-lab" {
+		t.Errorf("SPARKHUB_JUPYTER_COMMAND = %q, want jupyter-lab", jupyter)
+	}
+	if img := ti.Container.Mesos.Image; img == nil || !img.Cached {
+		t.Errorf("image %+v: pinned by digest, want it cached", img)
 	}
 }
