@@ -48,7 +48,7 @@ func newMesosBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slo
 			Image: m.Image, CPUs: m.CPUs, Mem: m.Mem, Disk: m.Disk, GPUs: m.GPUs, Constraints: constraints,
 		},
 		KillGrace: cfg.StopGrace,
-		KeepPorts: keepPorts(m.ShufflePort), ReadOnlyFiles: readOnlyFiles(m.SparkSecretFile),
+		SparkApps: m.SparkApps, KeepPorts: keepPorts(m.ShufflePort), ReadOnlyFiles: readOnlyFiles(m.SparkSecretFile),
 		IDs:      settingsIDs{db.NewSettings(gdb)},
 		WebUIURL: cfg.HubURL,
 		Logger:   log.With("component", "mesos"),

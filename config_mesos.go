@@ -41,6 +41,8 @@ type MesosConfig struct {
 	// ShufflePort is the agents' Spark shuffle service's port, which
 	// no server's task is given.
 	ShufflePort int
+	// SparkApps is how many Spark applications a server may run at once.
+	SparkApps int
 }
 
 // mesosDefaults are the --mesos-* flags' defaults: the framework's own
@@ -51,7 +53,7 @@ func mesosDefaults() MesosConfig {
 		FailoverTimeout: mesos.DefaultFailoverTimeout, RefuseSeconds: mesos.DefaultRefuseSeconds,
 		Network: mesos.DefaultNetwork, Containerizer: mesos.DefaultContainerizer,
 		Image: images.DefaultImage, CPUs: mesos.DefaultCPUs, Mem: mesos.DefaultMem,
-		SparkUser: "nobody", ShufflePort: 7337,
+		SparkUser: "nobody", ShufflePort: 7337, SparkApps: mesos.DefaultSparkApps,
 	}
 }
 
@@ -75,6 +77,7 @@ func (m *MesosConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&m.SparkUser, "spark-user", m.SparkUser, "the user Spark's frameworks register as and executors run as on the agents; it must exist on every agent")
 	fs.StringVar(&m.SparkPrincipal, "spark-mesos-principal", m.SparkPrincipal, "Spark's own principal on a cluster with framework authentication (not the hub's: analysts can read it)")
 	fs.StringVar(&m.SparkSecretFile, "spark-mesos-secret-file", m.SparkSecretFile, "path on every agent of the file holding Spark's principal's secret, mounted read-only into each server")
+	fs.IntVar(&m.SparkApps, "spark-apps", m.SparkApps, "how many Spark applications (kernels with a SparkContext) a server may run at once; its task holds 4 ports for each")
 	fs.IntVar(&m.ShufflePort, "spark-shuffle-port", m.ShufflePort, "the agents' Spark shuffle service port, never given to a server (0: none)")
 	fs.StringVar(&m.Constraints, "mesos-constraints", m.Constraints, `Marathon constraints: [["hostname","UNIQUE"]] or "hostname:MAX_PER:4;rack:LIKE:r[12]"`)
 }
@@ -115,6 +118,9 @@ func (m *MesosConfig) finish() error {
 	}
 	if m.SparkSecretFile != "" && m.SparkSecretFile == m.SecretFile {
 		return errors.New("--spark-mesos-secret-file must not be the hub's --mesos-secret-file: analysts can read what their server holds")
+	}
+	if m.SparkApps < 1 || m.SparkApps > 16 {
+		return fmt.Errorf("--spark-apps must be from 1 to 16, not %d", m.SparkApps)
 	}
 	if m.ShufflePort < 0 || m.ShufflePort > 65535 {
 		return fmt.Errorf("--spark-shuffle-port must be a port, not %d", m.ShufflePort)

@@ -1,11 +1,16 @@
 package images
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,5 +183,103 @@ func TestSparkAcceptsRenderedSettings(t *testing.T) {
 	if s := got[filepath.Join(dir, "spark-small-standalone.conf")].Settings; s["spark.master"] != "spark://127.0.0.1:7077" ||
 		s["spark.dynamicAllocation.enabled"] != "true" || s["spark.shuffle.service.enabled"] != "true" || s["spark.executor.memory"] != "4g" {
 		t.Errorf("spark-small on a standalone cluster: %v", s)
+	}
+}
+
+// twoDrivers is run by the venv's Python with PySpark 3.5: a driver
+// started through Spark's own launcher (spark-submit, which sources
+// $SPARK_CONF_DIR/spark-env.sh), the master overridden to local[1] as
+// the cluster is not here; it prints the ports it bound, then holds
+// them until its input closes.
+const twoDrivers = `
+import json, sys
+from pyspark.sql import SparkSession
+s = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "true").getOrCreate()
+c = s.sparkContext.getConf()
+print(json.dumps({k: c.get(k) for k in ("spark.driver.port", "spark.driver.blockManager.port", "spark.ui.port")}), flush=True)
+sys.stdin.read()
+s.stop()
+`
+
+// TestTwoSparkApplicationsInOneServer: a server on Mesos may run a
+// Spark application in each of several kernels. With the rendered
+// configuration, Spark's launcher gives the second driver the second set
+// of the task's ports (the first would fail to bind: spark.port.maxRetries
+// is 0), and a third, with no set left, is refused with a sentence.
+func TestTwoSparkApplicationsInOneServer(t *testing.T) {
+	python := needtest.VenvTool(t, "python")
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("needs flock (util-linux), as the image has")
+	}
+	var ports []string
+	for range 8 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+		l.Close()
+	}
+	conf := t.TempDir()
+	p := Profile{Name: "two", CPUs: 1, Mem: 1024}
+	env := ProfileEnv(p, Cluster{Master: "zk://zk1:2181/mesos", Image: DefaultImage})
+	for k, v := range map[string]string{
+		EnvAgentHost: "127.0.0.1", EnvSparkBindAddress: "127.0.0.1", EnvLibprocessIP: "127.0.0.1",
+		EnvSparkDriverPort: ports[0], EnvSparkBlockManagerPort: ports[1], EnvSparkUIPort: ports[2], EnvLibprocessPort: ports[3],
+		"SPARKHUB_SPARK_PORTS": strings.Join(ports[0:4], ",") + " " + strings.Join(ports[4:8], ","),
+		"SPARKHUB_USER":        "alice",
+	} {
+		env[k] = v
+	}
+	pkg, _ := filepath.Abs(filepath.Join("python", "sparkhub_contents"))
+	write := exec.Command(python, "-m", "sparkhub_contents.sparkconf")
+	write.Env = append(os.Environ(), "SPARK_CONF_DIR="+conf, "PYTHONPATH="+pkg)
+	for k, v := range env {
+		write.Env = append(write.Env, k+"="+v)
+	}
+	if out, err := write.CombinedOutput(); err != nil {
+		t.Fatalf("sparkconf: %v\n%s", err, out)
+	}
+	start := func() (*exec.Cmd, io.WriteCloser, *bufio.Reader, *bytes.Buffer) {
+		cmd := exec.Command(python, "-c", twoDrivers)
+		cmd.Env = append(os.Environ(), "SPARK_CONF_DIR="+conf, "SPARK_LOCAL_IP=127.0.0.1")
+		in, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Close(); cmd.Wait() })
+		return cmd, in, bufio.NewReader(out), &errb
+	}
+	var got []map[string]string
+	for i := range 2 {
+		cmd, _, out, errb := start()
+		line, err := out.ReadString('\n')
+		if err != nil {
+			cmd.Wait()
+			t.Fatalf("driver %d: %v\n%s", i+1, err, errb)
+		}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("driver %d: %q", i+1, line)
+		}
+		got = append(got, m)
+	}
+	for i, m := range got {
+		want := map[string]string{"spark.driver.port": ports[4*i], "spark.driver.blockManager.port": ports[4*i+1], "spark.ui.port": ports[4*i+2]}
+		if fmt.Sprint(m) != fmt.Sprint(want) {
+			t.Errorf("driver %d bound %v, want its own set %v", i+1, m, want)
+		}
+	}
+	cmd, in, out, errb := start()
+	in.Close()
+	if line, _ := out.ReadString('\n'); line != "" {
+		t.Errorf("a third driver started with %s; the task has ports for two", line)
+	}
+	cmd.Wait()
+	if !strings.Contains(errb.String(), "runs 2 Spark applications already") {
+		t.Errorf("a third driver: %s", errb)
 	}
 }

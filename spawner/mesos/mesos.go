@@ -111,6 +111,9 @@ const (
 	// DefaultEntrypoint is where the image has its entrypoint
 	// (images/Dockerfile), which the Mesos containerizer runs.
 	DefaultEntrypoint = "/usr/local/bin/sparkhub-entrypoint"
+	// DefaultSparkApps is how many Spark applications (kernels with a
+	// SparkContext) a server may run at once.
+	DefaultSparkApps = 3
 )
 
 // Name is the backend's name in handles.
@@ -170,6 +173,11 @@ type Options struct {
 	KillGrace time.Duration
 	// Env is extra environment for every server.
 	Env map[string]string
+	// SparkApps is how many Spark applications a server may run at
+	// once (default DefaultSparkApps): its task holds four ports for
+	// each (SPARKHUB_SPARK_PORTS), which the image's spark-env.sh hands
+	// out to drivers as they start.
+	SparkApps int
 	// KeepPorts are agents' ports no server is given (the Spark shuffle
 	// service's, which listens on every agent).
 	KeepPorts []uint64
@@ -278,9 +286,10 @@ type state struct {
 	Profile  string `json:"profile,omitempty"`
 }
 
-// ports a server takes: the notebook's, Spark's driver, block manager
-// and UI, and libprocess's.
-const numPorts = 5
+// numPorts is how many ports a server's task takes: the notebook's and,
+// for each Spark application it may run at once, Spark's driver, block
+// manager and UI, and libprocess's.
+func (b *Backend) numPorts() int { return 1 + 4*max(1, b.opts.SparkApps) }
 
 // New makes the framework; Run subscribes it.
 func New(opts Options) (*Backend, error) {
@@ -327,6 +336,9 @@ func New(opts Options) (*Backend, error) {
 	}
 	if opts.Command == "" {
 		opts.Command = "jupyter-notebook"
+	}
+	if opts.SparkApps <= 0 {
+		opts.SparkApps = DefaultSparkApps
 	}
 	if opts.KillGrace <= 0 {
 		opts.KillGrace = 30 * time.Second

@@ -45,7 +45,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 			l.seen++
 			l.best = maxRes(l.best, free)
 			l.bestGPU = max(l.bestGPU, free.GPUs)
-			if !free.Contains(l.need) || free.NumPorts() < numPorts {
+			if !free.Contains(l.need) || free.NumPorts() < b.numPorts() {
 				continue
 			}
 			ok := true
@@ -59,7 +59,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 				l.refused = true
 				continue
 			}
-			use, rest, ports, _ := x.take(l.need, numPorts)
+			use, rest, ports, _ := x.take(l.need, b.numPorts())
 			x = rest
 			t := &task{
 				id: l.id, agentID: o.AgentID.Value, hostname: o.Hostname, ip: ip, profile: l.profile,
@@ -172,6 +172,7 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 		"SPARKHUB_SPARK_UI_PORT":           p(3),
 		"SPARKHUB_SPARK_BIND_ADDRESS":      bind,
 		"LIBPROCESS_PORT":                  p(4),
+		"SPARKHUB_SPARK_PORTS":             sparkPorts(ports[1:]),
 	} {
 		env[k] = v
 	}
@@ -229,6 +230,21 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 			{Key: "sparkhub.profile", Value: l.profile},
 		}},
 	}
+}
+
+// sparkPorts is SPARKHUB_SPARK_PORTS: for each Spark application a
+// server may run, its driver, block manager, UI and libprocess ports
+// ("d,b,u,l d,b,u,l ...").
+func sparkPorts(ports []uint64) string {
+	var sets []string
+	for i := 0; i+4 <= len(ports); i += 4 {
+		var one []string
+		for _, p := range ports[i : i+4] {
+			one = append(one, strconv.FormatUint(p, 10))
+		}
+		sets = append(sets, strings.Join(one, ","))
+	}
+	return strings.Join(sets, " ")
 }
 
 // update acts on a status update, then acknowledges it if it carries a

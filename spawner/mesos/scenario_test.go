@@ -62,7 +62,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 processes")
 	}
-	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-31999]", withSleeper)
+	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-33999]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
 		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 		o.KillGrace = 100 * time.Millisecond
@@ -122,7 +122,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 // TestFirstComeFirstServed: with room for one server, the one asked for
 // first gets it; the next waits and gets the room once it is free.
 func TestFirstComeFirstServed(t *testing.T) {
-	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31009]", withSleeper)
+	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31019]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
 		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 	})

@@ -400,7 +400,7 @@ func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) (
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	opts.Role, opts.KillGrace, opts.RefuseSeconds = "*", time.Second, 60
+	opts.Role, opts.KillGrace, opts.RefuseSeconds, opts.SparkApps = "*", time.Second, 60, DefaultSparkApps
 	if opts.Command == "" {
 		opts.Command = "jupyter-notebook"
 	}
@@ -444,7 +444,7 @@ func TestTaskKeepsAgentsPorts(t *testing.T) {
 	opts := Options{Network: "HOST", Containerizer: "DOCKER", KeepPorts: []uint64{7337}, ReadOnlyFiles: []string{"/etc/sparkhub/spark-secret"}}
 	// Only with 7337 would there be enough ports: declined. Then 7337 is
 	// the lowest offered port, which the hub takes first.
-	launched, accepted := launchOne(t, opts, "img:3.5", portsOffer("short", 7337, 7337+numPorts-1), portsOffer("wide", 7337, 7400))
+	launched, accepted := launchOne(t, opts, "img:3.5", portsOffer("short", 7337, 7337+uint64(1+4*DefaultSparkApps)-1), portsOffer("wide", 7337, 7400))
 	if !slices.Equal(accepted, []string{"wide"}) || len(launched) != 1 {
 		t.Fatalf("accepted offers %v, want only the one with enough ports besides the shuffle service's", accepted)
 	}
@@ -459,9 +459,34 @@ func TestTaskKeepsAgentsPorts(t *testing.T) {
 			}
 		}
 	}
+	held := wire.Resources{}
+	for _, r := range ti.Resources {
+		if r.Ranges != nil {
+			held.Ports = append(held.Ports, r.Ranges.Range...)
+		}
+	}
 	for _, v := range ti.Command.Environment.Variables {
 		if strings.HasSuffix(v.Name, "_PORT") && v.Value == "7337" {
 			t.Errorf("%s=7337 in the task's environment", v.Name)
+		}
+		if v.Name != "SPARKHUB_SPARK_PORTS" {
+			continue
+		}
+		// Each Spark application the server may run has four ports of
+		// the task's own.
+		sets := strings.Fields(v.Value)
+		seen := map[string]bool{}
+		for _, set := range sets {
+			for _, p := range strings.Split(set, ",") {
+				n, _ := strconv.ParseUint(p, 10, 64)
+				if seen[p] || n == 7337 || !held.Contains(wire.Resources{Ports: []wire.Range{{Begin: n, End: n}}}) {
+					t.Errorf("SPARKHUB_SPARK_PORTS=%q: port %s is not the task's own, or given twice", v.Value, p)
+				}
+				seen[p] = true
+			}
+		}
+		if len(sets) != DefaultSparkApps || len(seen) != 4*DefaultSparkApps {
+			t.Errorf("SPARKHUB_SPARK_PORTS=%q: want %d sets of 4 ports", v.Value, DefaultSparkApps)
 		}
 	}
 	if d := ti.Container.Docker; d == nil || !d.ForcePullImage {
@@ -479,7 +504,7 @@ func TestTaskKeepsAgentsPorts(t *testing.T) {
 // an image pinned by digest is not pulled again.
 func TestMesosContainerizerRunsTheEntrypoint(t *testing.T) {
 	image := "sparkhub/pyspark-notebook@sha256:" + strings.Repeat("ab", 32)
-	launched, _ := launchOne(t, Options{Network: "HOST", Containerizer: "MESOS", Command: "jupyter-lab"}, image, portsOffer("o", 31000, 31010))
+	launched, _ := launchOne(t, Options{Network: "HOST", Containerizer: "MESOS", Command: "jupyter-lab"}, image, portsOffer("o", 31000, 31020))
 	if len(launched) != 1 {
 		t.Fatalf("launched %d tasks", len(launched))
 	}
