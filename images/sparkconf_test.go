@@ -226,8 +226,8 @@ func TestTwoSparkApplicationsInOneServer(t *testing.T) {
 	for k, v := range map[string]string{
 		EnvAgentHost: "127.0.0.1", EnvSparkBindAddress: "127.0.0.1", EnvLibprocessIP: "127.0.0.1",
 		EnvSparkDriverPort: ports[0], EnvSparkBlockManagerPort: ports[1], EnvSparkUIPort: ports[2], EnvLibprocessPort: ports[3],
-		"SPARKHUB_SPARK_PORTS": strings.Join(ports[0:4], ",") + " " + strings.Join(ports[4:8], ","),
-		"SPARKHUB_USER":        "alice",
+		EnvSparkPorts:   strings.Join(ports[0:4], ",") + " " + strings.Join(ports[4:8], ","),
+		"SPARKHUB_USER": "alice",
 	} {
 		env[k] = v
 	}

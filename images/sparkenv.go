@@ -66,12 +66,16 @@ const (
 	EnvSparkUser = "SPARK_USER"
 
 	// From the agent and the task's ports (the names spawner/mesos sets).
-	EnvAgentHost               = "SPARKHUB_AGENT_HOST"     // spark.driver.host
-	EnvAgentHostname           = "SPARKHUB_AGENT_HOSTNAME" // for people; not rendered
-	EnvSparkBindAddress        = "SPARKHUB_SPARK_BIND_ADDRESS"
-	EnvSparkDriverPort         = "SPARKHUB_SPARK_DRIVER_PORT"
-	EnvSparkBlockManagerPort   = "SPARKHUB_SPARK_BLOCKMANAGER_PORT"
-	EnvSparkUIPort             = "SPARKHUB_SPARK_UI_PORT"
+	EnvAgentHost             = "SPARKHUB_AGENT_HOST"     // spark.driver.host
+	EnvAgentHostname         = "SPARKHUB_AGENT_HOSTNAME" // for people; not rendered
+	EnvSparkBindAddress      = "SPARKHUB_SPARK_BIND_ADDRESS"
+	EnvSparkDriverPort       = "SPARKHUB_SPARK_DRIVER_PORT"
+	EnvSparkBlockManagerPort = "SPARKHUB_SPARK_BLOCKMANAGER_PORT"
+	EnvSparkUIPort           = "SPARKHUB_SPARK_UI_PORT"
+	// EnvSparkPorts are the task's sets of ports, one for each Spark
+	// application the server may run at once ("driver,blockmanager,ui,
+	// libprocess" sets, space-separated; the first is the ports above).
+	EnvSparkPorts              = "SPARKHUB_SPARK_PORTS"
 	EnvLibprocessIP            = "LIBPROCESS_IP"
 	EnvLibprocessPort          = "LIBPROCESS_PORT"
 	EnvLibprocessAdvertiseIP   = "LIBPROCESS_ADVERTISE_IP"

@@ -226,17 +226,7 @@ func TestOffersByRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var mu sync.Mutex
-			var calls []wire.Call
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var c wire.Call
-				json.NewDecoder(r.Body).Decode(&c)
-				mu.Lock()
-				calls = append(calls, c)
-				mu.Unlock()
-				w.WriteHeader(http.StatusAccepted)
-			}))
-			defer srv.Close()
+			srv, recorded := recordingMaster(t)
 			b := &Backend{
 				opts:  Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60},
 				roles: []string{"*", "analytics"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
@@ -252,7 +242,7 @@ func TestOffersByRole(t *testing.T) {
 			}
 			b.offers(context.Background(), tt.offers)
 			accepted := map[string]string{}
-			for _, c := range calls {
+			for _, c := range recorded() {
 				switch c.Type {
 				case "ACCEPT":
 					ti := c.Accept.Operations[0].Launch.TaskInfos[0]
@@ -384,11 +374,9 @@ func TestStartRefusesAToken(t *testing.T) {
 	}
 }
 
-// launchOne has a backend with opts answer offers for one waiting
-// server of image and returns the tasks it launched, with the offers it
-// accepted.
-func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) ([]wire.TaskInfo, []string) {
-	t.Helper()
+// recordingMaster is a master that accepts every call and returns them
+// so far.
+func recordingMaster(t *testing.T) (*httptest.Server, func() []wire.Call) {
 	var mu sync.Mutex
 	var calls []wire.Call
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -399,7 +387,20 @@ func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) (
 		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, func() []wire.Call {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]wire.Call(nil), calls...)
+	}
+}
+
+// launchOne has a backend with opts answer offers for one waiting
+// server of image and returns the tasks it launched, with the offers it
+// accepted.
+func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) ([]wire.TaskInfo, []string) {
+	t.Helper()
+	srv, recorded := recordingMaster(t)
 	opts.Role, opts.KillGrace, opts.RefuseSeconds, opts.SparkApps = "*", time.Second, 60, DefaultSparkApps
 	if opts.Command == "" {
 		opts.Command = "jupyter-notebook"
@@ -417,11 +418,9 @@ func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) (
 	for _, o := range offers {
 		b.offers(context.Background(), []wire.Offer{o})
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	var launched []wire.TaskInfo
 	var accepted []string
-	for _, c := range calls {
+	for _, c := range recorded() {
 		if c.Type == "ACCEPT" {
 			accepted = append(accepted, c.Accept.OfferIDs[0].Value)
 			launched = append(launched, c.Accept.Operations[0].Launch.TaskInfos...)
