@@ -107,6 +107,11 @@ func (m *MesosConfig) finish() error {
 	if m.SecretFile != "" && m.Principal == "" {
 		return errors.New("--mesos-secret-file needs --mesos-principal")
 	}
+	if cs, err := images.ParseConstraints(m.Constraints); err == nil {
+		if err := images.CheckSparkConstraints(cs); err != nil {
+			return fmt.Errorf("--mesos-constraints: %w", err)
+		}
+	}
 	if _, err := images.SparkMaster(m.sparkMaster()); err != nil {
 		return fmt.Errorf("--spark-mesos-master (default --mesos-master) %w", err)
 	}

@@ -303,6 +303,8 @@ func TestSparkMasterAndCredentialsChecked(t *testing.T) {
 		{"Spark's own credentials", func(m *MesosConfig) {
 			m.Principal, m.SparkPrincipal, m.SparkSecretFile = "hub", "spark", "/etc/spark-secret"
 		}, ""},
+		{"constraints Spark would refuse", func(m *MesosConfig) { m.Constraints = "zone:CLUSTER:a;zone:CLUSTER:b" }, "no value in common"},
+		{"constraints Spark follows in part", func(m *MesosConfig) { m.Constraints = "hostname:UNIQUE;gpu:LIKE:.*" }, ""},
 		{"a shuffle port that is none", func(m *MesosConfig) { m.ShufflePort = 70000 }, "must be a port"},
 	} {
 		m := base()

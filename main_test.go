@@ -52,6 +52,11 @@ func TestMesosSpecFromCatalog(t *testing.T) {
 	if err != nil || def.Image != cfg.Mesos.Image || def.CPUs != cfg.Mesos.CPUs || def.Mem != cfg.Mesos.Mem || def.Disk != cfg.Mesos.Disk || def.GPUs != cfg.Mesos.GPUs {
 		t.Errorf("without --profiles the flags must give the spec: %+v, %v", def, err)
 	}
+	cfg.Mesos.Constraints = "hostname:UNIQUE;gpu:LIKE:.*"
+	if c, _ := profileSpecs(cfg, defaultCatalog(cfg)).Resolve(""); c.Env[images.EnvSparkConstraints] != "gpu:" {
+		t.Errorf("without --profiles the executors' constraints are %q, want --mesos-constraints' gpu:", c.Env[images.EnvSparkConstraints])
+	}
+	cfg.Mesos.Constraints = ""
 	if def.Env[images.EnvSparkMaster] != "mesos://m1:5050" || def.Env[images.EnvSparkUser] != "nobody" {
 		t.Errorf("without --profiles the default profile's Spark: master %q, user %q; want the cluster's, as Spark's own user",
 			def.Env[images.EnvSparkMaster], def.Env[images.EnvSparkUser])

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -295,6 +296,16 @@ var sparkValueRE = regexp.MustCompile(`^[^;:,\s]+$`)
 func SparkConstraints(cs []spawner.Constraint) string {
 	s, _, _ := sparkConstraints(cs)
 	return s
+}
+
+// CheckSparkConstraints says why cs cannot be Spark's executors'
+// constraints (constraints on one attribute with no value in common, a
+// value Spark's syntax cannot hold), or nil.
+func CheckSparkConstraints(cs []spawner.Constraint) error {
+	if _, _, problems := sparkConstraints(cs); len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // sparkConstraints is SparkConstraints with what it could not carry

@@ -48,8 +48,11 @@
 //	SPARKHUB_SPARK_UI_PORT       spark.ui.port
 //	SPARKHUB_SPARK_BIND_ADDRESS  spark.driver.bindAddress (0.0.0.0 in BRIDGE)
 //	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
+//	SPARKHUB_SPARK_PORTS         a set of the four Spark ports per Spark
+//	                             application the server may run (SparkApps)
 //
-// All five ports are taken from the offer, so they are the task's own.
+// All the ports are taken from the offer, so they are the task's own;
+// KeepPorts (the agents' shuffle service's) never are.
 //
 // No secret goes into a task: its definition, environment included, is
 // the master's and the agents' to show to whoever may read their state.
