@@ -48,15 +48,14 @@ func newBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, pythonDir str
 }
 
 // profileSpecs is how the manager resolves the profile of a start into
-// the spec its backend gets. With the admin's catalog (--profiles) on
-// Mesos, the spec's environment also carries the Spark settings the
-// image's entrypoint renders for the cluster; otherwise it is the
-// profile's env alone (the --mesos-* flags give a default server its
-// resources, through the default catalog and the backend's defaults).
+// the spec its backend gets. On Mesos (with or without --profiles: the
+// default profile promises the cluster) the spec's environment also
+// carries the Spark settings the image's entrypoint renders for the
+// cluster; otherwise it is the profile's env alone.
 func profileSpecs(cfg Config, catalog *images.Catalog) images.Specs {
 	s := images.Specs{Catalog: catalog}
-	if cfg.Spawner == "mesos" && cfg.Profiles != "" {
-		s.Cluster = &images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role}
+	if cfg.Spawner == "mesos" {
+		s.Cluster = cfg.Mesos.cluster()
 	}
 	return s
 }

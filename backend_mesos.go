@@ -48,9 +48,10 @@ func newMesosBackend(cfg Config, gdb *gorm.DB, catalog *images.Catalog, log *slo
 			Image: m.Image, CPUs: m.CPUs, Mem: m.Mem, Disk: m.Disk, GPUs: m.GPUs, Constraints: constraints,
 		},
 		KillGrace: cfg.StopGrace,
-		IDs:       settingsIDs{db.NewSettings(gdb)},
-		WebUIURL:  cfg.HubURL,
-		Logger:    log.With("component", "mesos"),
+		SparkApps: m.SparkApps, KeepPorts: keepPorts(m.ShufflePort), ReadOnlyFiles: readOnlyFiles(m.SparkSecretFile),
+		IDs:      settingsIDs{db.NewSettings(gdb)},
+		WebUIURL: cfg.HubURL,
+		Logger:   log.With("component", "mesos"),
 	})
 	if err != nil {
 		return nil, err
@@ -86,4 +87,22 @@ func (s settingsIDs) Get(ctx context.Context) (string, error) {
 
 func (s settingsIDs) Set(ctx context.Context, id string) error {
 	return s.s.Set(ctx, mesosFrameworkIDSetting, []byte(id))
+}
+
+// keepPorts are the agents' ports no server is given: the Spark shuffle
+// service's, which dynamic allocation needs on every agent.
+func keepPorts(shuffle int) []uint64 {
+	if shuffle == 0 {
+		return nil
+	}
+	return []uint64{uint64(shuffle)}
+}
+
+// readOnlyFiles are the agents' files each server gets read-only: Spark's
+// own secret (never the hub's).
+func readOnlyFiles(sparkSecret string) []string {
+	if sparkSecret == "" {
+		return nil
+	}
+	return []string{sparkSecret}
 }

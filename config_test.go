@@ -273,3 +273,48 @@ func TestLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestSparkMasterAndCredentialsChecked: the hub refuses to start with
+// a master Spark's driver cannot follow (several HTTP masters, TLS), or
+// with Spark's credentials the hub's own, which analysts could then read.
+func TestSparkMasterAndCredentialsChecked(t *testing.T) {
+	base := func() MesosConfig {
+		m := mesosDefaults()
+		m.Master = "http://m1:5050"
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*MesosConfig)
+		want string // "" when accepted
+	}{
+		{"one master", func(*MesosConfig) {}, ""},
+		{"zookeeper", func(m *MesosConfig) { m.Master = "zk://z1:2181,z2:2181/mesos" }, ""},
+		{"several masters", func(m *MesosConfig) { m.Master = "http://m1:5050,http://m2:5050" }, "--spark-mesos-master zk://"},
+		{"several masters, Spark given ZooKeeper", func(m *MesosConfig) {
+			m.Master, m.SparkMaster = "http://m1:5050,http://m2:5050", "zk://z1:2181/mesos"
+		}, ""},
+		{"https", func(m *MesosConfig) { m.Master = "https://m1:5050" }, "no TLS"},
+		{"Spark's principal is the hub's", func(m *MesosConfig) { m.Principal, m.SparkPrincipal = "hub", "hub" }, "must not be the hub's"},
+		{"Spark's secret is the hub's", func(m *MesosConfig) {
+			m.Principal, m.SecretFile, m.SparkPrincipal, m.SparkSecretFile = "hub", "/etc/hub-secret", "spark", "/etc/hub-secret"
+		}, "must not be the hub's"},
+		{"a secret without a principal", func(m *MesosConfig) { m.SparkSecretFile = "/etc/spark-secret" }, "needs --spark-mesos-principal"},
+		{"Spark's own credentials", func(m *MesosConfig) {
+			m.Principal, m.SparkPrincipal, m.SparkSecretFile = "hub", "spark", "/etc/spark-secret"
+		}, ""},
+		{"constraints Spark would refuse", func(m *MesosConfig) { m.Constraints = "zone:CLUSTER:a;zone:CLUSTER:b" }, "no value in common"},
+		{"constraints Spark follows in part", func(m *MesosConfig) { m.Constraints = "hostname:UNIQUE;gpu:LIKE:.*" }, ""},
+		{"a shuffle port that is none", func(m *MesosConfig) { m.ShufflePort = 70000 }, "must be a port"},
+	} {
+		m := base()
+		tc.edit(&m)
+		err := m.finish()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -43,7 +43,8 @@ func TestLocalSpec(t *testing.T) {
 // resolves into the same task spec the backend was given before specs
 // were resolved by the manager: its image, resources, role, constraints
 // and the environment the image's entrypoint reads; without --profiles
-// the --mesos-* flags give the default server's spec.
+// the --mesos-* flags give the default server's spec, whose Spark runs
+// on the cluster as the default profile promises (not local[*]).
 func TestMesosSpecFromCatalog(t *testing.T) {
 	cat, problems := images.ParseCatalog("p.yaml", []byte("profiles:\n  - name: big\n    image: sparkhub/pyspark-notebook:3.5\n    cpus: 8\n    mem: 65536\n    gpus: 1\n    constraints: [[\"hostname\", \"UNIQUE\"], [\"rack\", \"LIKE\", \"r[12]\"]]\n    env: {TZ: UTC}\n"))
 	if len(problems) > 0 {
@@ -53,9 +54,17 @@ func TestMesosSpecFromCatalog(t *testing.T) {
 	cfg.Spawner = "mesos"
 	cfg.Mesos.Master = "http://m1:5050"
 	def, err := profileSpecs(cfg, defaultCatalog(cfg)).Resolve("")
-	def.Env = nil
-	if want := (spawner.Spec{Image: cfg.Mesos.Image, CPUs: cfg.Mesos.CPUs, Mem: cfg.Mesos.Mem, Disk: cfg.Mesos.Disk, GPUs: cfg.Mesos.GPUs}); err != nil || !reflect.DeepEqual(def, want) {
-		t.Errorf("without --profiles the flags must give the spec: %+v, %v; want %+v", def, err, want)
+	if err != nil || def.Image != cfg.Mesos.Image || def.CPUs != cfg.Mesos.CPUs || def.Mem != cfg.Mesos.Mem || def.Disk != cfg.Mesos.Disk || def.GPUs != cfg.Mesos.GPUs {
+		t.Errorf("without --profiles the flags must give the spec: %+v, %v", def, err)
+	}
+	cfg.Mesos.Constraints = "hostname:UNIQUE;gpu:LIKE:.*"
+	if c, _ := profileSpecs(cfg, defaultCatalog(cfg)).Resolve(""); c.Env[images.EnvSparkConstraints] != "gpu:" {
+		t.Errorf("without --profiles the executors' constraints are %q, want --mesos-constraints' gpu:", c.Env[images.EnvSparkConstraints])
+	}
+	cfg.Mesos.Constraints = ""
+	if def.Env[images.EnvSparkMaster] != "mesos://m1:5050" || def.Env[images.EnvSparkUser] != "nobody" {
+		t.Errorf("without --profiles the default profile's Spark: master %q, user %q; want the cluster's, as Spark's own user",
+			def.Env[images.EnvSparkMaster], def.Env[images.EnvSparkUser])
 	}
 	cfg.Profiles = "p.yaml"
 	spec, err := profileSpecs(cfg, cat).Resolve("big")
@@ -66,7 +75,7 @@ func TestMesosSpecFromCatalog(t *testing.T) {
 	want := spawner.Spec{
 		Image: "sparkhub/pyspark-notebook:3.5", CPUs: 8, Mem: 65536, GPUs: 1,
 		Constraints: []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "rack", Operator: "LIKE", Value: "r[12]"}},
-		Env:         images.ProfileEnv(p, images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role}),
+		Env:         images.ProfileEnv(p, images.Cluster{Master: cfg.Mesos.Master, Image: cfg.Mesos.Image, Role: cfg.Mesos.Role, User: "nobody"}),
 	}
 	if !reflect.DeepEqual(spec, want) {
 		t.Errorf("spec =\n%+v\nwant\n%+v", spec, want)

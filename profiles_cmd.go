@@ -30,6 +30,9 @@ func (c *cli) profilesCheck(args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cat.Warnings() {
+		fmt.Fprintf(c.stderr, "%s: warning: %s\n", file, w)
+	}
 	fmt.Fprintf(c.stdout, "%s: %d profile(s), no problems: %s\n", file, len(cat.Profiles), strings.Join(cat.Names(), ", "))
 	return nil
 }

@@ -23,6 +23,10 @@ func TestProfilesCheck(t *testing.T) {
 	grouped := write("grouped.yaml", "profiles:\n  - name: small\n    cpus: 1\n    mem: 2048\n  - name: gpu\n    cpus: 8\n    mem: 32768\n    groups: [ml, physics]\n")
 	badGroups := write("bad-groups.yaml", "profiles:\n  - name: gpu\n    cpus: 8\n    mem: 32768\n    groups: [ML Team]\n")
 	bad := write("bad.yaml", "profiles:\n  - name: small\n    cpus: -1\n    mem: 2048\n    colour: red\n    constraints: [[rack, NEAR, r1]]\n")
+	// What Spark cannot follow is a warning; what Spark would refuse
+	// (a key the hub sets, constraints with no common value) a problem.
+	sparkWarn := write("warn.yaml", "profiles:\n  - name: gpu\n    cpus: 1\n    mem: 2048\n    constraints: [[gpu, LIKE, \".*\"], [rack, LIKE, \"r[12]\"], [os, UNLIKE, centos]]\n")
+	sparkBad := write("sparkbad.yaml", "profiles:\n  - name: p\n    cpus: 1\n    mem: 2048\n    constraints: [[zone, CLUSTER, a], [zone, CLUSTER, b]]\n    spark:\n      spark.local.dir: /tmp\n      spark.mesos.executor.docker.volumes: /x:/var/lib/sparkhub/shuffle:rw\n      spark.mesos.constraints: \"zone:a;zone:b\"\n")
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -39,6 +43,17 @@ func TestProfilesCheck(t *testing.T) {
 		}},
 		{"groups", []string{grouped}, 0, grouped + ": 2 profile(s), no problems: small, gpu\n", nil},
 		{"bad groups", []string{badGroups}, 1, "", []string{badGroups + ":5: profile gpu: groups[0]: \"ML Team\" is not a valid group name"}},
+		{"warnings", []string{sparkWarn}, 0, sparkWarn + ": 1 profile(s), no problems: gpu\n", []string{
+			sparkWarn + ": warning: profile gpu: constraints: [rack, LIKE, r[12]]: Spark cannot match an expression, so executors go to any agent that has rack\n",
+			sparkWarn + ": warning: profile gpu: constraints: [os, UNLIKE, centos] places the notebook only",
+		}},
+		{"spark problems", []string{sparkBad}, 1, "", []string{
+			sparkBad + ":5: profile p: constraints: the constraints on \"zone\" admit no value in common",
+			sparkBad + ":7: profile p: spark.local.dir: set by the hub",
+			sparkBad + ":8: profile p: spark.mesos.executor.docker.volumes: \"/x:/var/lib/sparkhub/shuffle:rw\": /var/lib/sparkhub/shuffle is the agents' shuffle folder",
+			sparkBad + ":9: profile p: spark.mesos.constraints: \"zone:a;zone:b\": Spark's syntax",
+			"4 problem(s)",
+		}},
 		{"sample catalog", []string{filepath.Join("images", "testdata", "catalog.yaml")}, 0, "", nil},
 		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", []string{"none.yaml: no such file or directory"}},
 		{"no file", nil, 2, "", []string{"sparkhub profiles check: needs FILE (see sparkhub profiles check --help)\n"}},

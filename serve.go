@@ -244,6 +244,9 @@ func defaultCatalog(cfg Config) *images.Catalog {
 	c := images.DefaultCatalog()
 	p := &c.Profiles[0]
 	p.Image, p.CPUs, p.Mem, p.GPUs, p.Disk = cfg.Mesos.Image, cfg.Mesos.CPUs, cfg.Mesos.Mem, cfg.Mesos.GPUs, cfg.Mesos.Disk
+	// Its Spark executors follow --mesos-constraints as far as Spark
+	// can (finish refused the flag if Spark could not take it).
+	p.Constraints, _ = images.ParseConstraints(cfg.Mesos.Constraints)
 	return c
 }
 

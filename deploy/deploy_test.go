@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -104,4 +106,106 @@ func hasExactTag(image string) bool {
 		}
 	}
 	return false
+}
+
+// TestShufflePortAndUsers: the shuffle service listens on 7337 on every
+// agent outside Mesos' accounting, so no agent offers 7337 (a server
+// given it would take the service's port, and executors with dynamic
+// allocation could not register); the hub keeps it from servers all the
+// same; the users tasks and Spark register as are named, as agents that
+// switch users need.
+func TestShufflePortAndUsers(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("marathon", "spark-shuffle-service.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shuffle struct {
+		PortDefinitions []any             `json:"portDefinitions"`
+		RequirePorts    bool              `json:"requirePorts"`
+		Env             map[string]string `json:"env"`
+		HealthChecks    []struct {
+			Port int `json:"port"`
+		} `json:"healthChecks"`
+	}
+	if err := json.Unmarshal(b, &shuffle); err != nil {
+		t.Fatal(err)
+	}
+	if len(shuffle.PortDefinitions) != 0 || shuffle.RequirePorts {
+		t.Errorf("the shuffle service asks Mesos for ports %v: stock agents do not offer 7337", shuffle.PortDefinitions)
+	}
+	if !strings.Contains(shuffle.Env["SPARK_SHUFFLE_OPTS"], "-Dspark.shuffle.service.port=7337") || len(shuffle.HealthChecks) != 1 || shuffle.HealthChecks[0].Port != 7337 {
+		t.Errorf("the shuffle service does not listen and get checked on 7337: %v %v", shuffle.Env, shuffle.HealthChecks)
+	}
+
+	b, err = os.ReadFile(filepath.Join("marathon", "sparkhub.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hub marathonApp
+	if err := json.Unmarshal(b, &hub); err != nil {
+		t.Fatal(err)
+	}
+	compose := composeServices(t)
+	hubArgs := map[string][]string{"marathon": hub.Args, "compose": splitFlags(compose["hub"].Command)}
+	for where, args := range hubArgs {
+		for _, f := range []string{"--mesos-user", "--spark-user"} {
+			if v := flagValue(args, f); len(v) != 1 || v[0] == "" {
+				t.Errorf("%s: the hub's %s is %q; agents that switch users need one that exists", where, f, v)
+			}
+		}
+		if v := flagValue(args, "--spark-shuffle-port"); !slices.Equal(v, []string{"7337"}) {
+			t.Errorf("%s: --spark-shuffle-port %q, want 7337", where, v)
+		}
+	}
+	if v := flagValue(hubArgs["compose"], "--spark-user"); !slices.Equal(v, []string{"nobody"}) {
+		t.Errorf("compose: --spark-user %q: the agent's container has nobody, and no other", v)
+	}
+	res := compose["mesos-agent"].Environment["MESOS_RESOURCES"]
+	_, ports, ok := strings.Cut(res, "ports:[")
+	if !ok {
+		t.Fatalf("MESOS_RESOURCES %q offers no ports", res)
+	}
+	ports, _, _ = strings.Cut(ports, "]")
+	for r := range strings.SplitSeq(ports, ",") {
+		lo, hi, _ := strings.Cut(r, "-")
+		a, _ := strconv.Atoi(lo)
+		z, _ := strconv.Atoi(hi)
+		if a <= 7337 && 7337 <= z {
+			t.Errorf("the agent offers %s, with the shuffle service's port 7337", r)
+		}
+	}
+}
+
+type composeService struct {
+	Image       string            `yaml:"image"`
+	Command     []string          `yaml:"command"`
+	Environment map[string]string `yaml:"environment"`
+}
+
+func composeServices(t *testing.T) map[string]composeService {
+	t.Helper()
+	b, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Services map[string]composeService `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("does not parse: %v", err)
+	}
+	return f.Services
+}
+
+// splitFlags turns "--flag=value" arguments into "--flag", "value".
+func splitFlags(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "--") {
+			out = append(out, k, v)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/sparkhub/sparkhub/spawner/mesos"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -392,7 +393,7 @@ func TestDockerfiles(t *testing.T) {
 
 var dockerfileMusts = map[string][]string{
 	"Dockerfile": {"openjdk-17-jre-headless", "tini", "USER analyst", "sparkhub_contents.HubContentsManager",
-		"requirements.lock", "/usr/local/bin/sparkhub-entrypoint"},
+		"requirements.lock", "COPY --chmod=0755 entrypoint.sh " + mesos.DefaultEntrypoint}, // what the Mesos containerizer runs
 	"Dockerfile.spark": {"SPARK_VERSION=3.5.", "MESOS_NATIVE_JAVA_LIBRARY=/usr/local/lib/libmesos.so", "hadoop-aws",
 		"spark-sql-kafka-0-10_2.12", "spark-token-provider-kafka-0-10_2.12", "kafka-clients-${KAFKA_CLIENTS_VERSION}.jar",
 		"commons-pool2-${COMMONS_POOL2_VERSION}.jar", "requirements-scala.lock", "WITH_R", "WITH_SCALA", "USER analyst"},

@@ -64,6 +64,15 @@ func TestEntrypointGolden(t *testing.T) {
 		a.Bridge = p.Name == "spark-large" // one profile on BRIDGE networking
 		cases = append(cases, tc{p.Name, SparkEnv(p, cluster, a), printEnv})
 	}
+	// A cluster with framework authentication and a profile with its
+	// own volumes, pinned image and idle timeout.
+	authed := cluster
+	authed.User, authed.Principal, authed.SecretFile = "spark", "spark-analysts", "/etc/sparkhub/spark-secret"
+	own := Profile{Name: "own-volumes", CPUs: 2, Mem: 4096, Image: "sparkhub/pyspark-notebook@sha256:" + strings.Repeat("ab", 32),
+		Constraints: []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}, {Field: "zone", Operator: "LIKE", Value: "a|b"}, {Field: "zone", Operator: "CLUSTER", Value: "b"}},
+		Spark:       map[string]string{"spark.mesos.executor.docker.volumes": "/data/ref:/ref:ro", "spark.dynamicAllocation.cachedExecutorIdleTimeout": "2h"}}
+	cases = append(cases, tc{"authenticated", SparkEnv(own, authed, agent), printEnv})
+
 	// Without a cluster (a server of the hub's with no Mesos master):
 	// Spark in the server, the options leading back to the hub and
 	// Jupyter's arguments after the command.

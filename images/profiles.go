@@ -155,6 +155,23 @@ func (s Specs) Resolve(name string) (spawner.Spec, error) {
 	}, nil
 }
 
+// Warnings are what `profiles check` says of a catalog Spark follows
+// only in part: each Marathon constraint a profile's executors do not
+// follow, "profile NAME: constraints: what".
+func (c *Catalog) Warnings() []string {
+	var out []string
+	for _, p := range c.Profiles {
+		if p.Spark["spark.mesos.constraints"] != "" {
+			continue // the profile says itself what its executors follow
+		}
+		_, notes, _ := sparkConstraints(p.Constraints)
+		for _, n := range notes {
+			out = append(out, "profile "+p.Name+": constraints: "+n)
+		}
+	}
+	return out
+}
+
 // A Problem is one thing wrong in a catalog file, where it is.
 type Problem struct {
 	File    string
@@ -379,6 +396,10 @@ func (ck *checker) profile(i int, n *yaml.Node) (Profile, bool) {
 			}
 		case "constraints":
 			p.Constraints = ck.constraints(v, who)
+			_, _, problems := sparkConstraints(p.Constraints)
+			for _, msg := range problems {
+				ck.add(v.Line, who, k.Value, "%s", msg)
+			}
 		case "env":
 			p.Env = ck.env(v, who)
 		case "spark":
@@ -506,7 +527,7 @@ func (ck *checker) constraints(v *yaml.Node, who string) []spawner.Constraint {
 // not change it.
 func reservedEnv(name string) bool {
 	return name == "JUPYTER_TOKEN" || strings.HasPrefix(name, "SPARKHUB_") || strings.HasPrefix(name, "JUPYTERHUB_") || strings.HasPrefix(name, "LIBPROCESS_") ||
-		name == "MESOS_NATIVE_JAVA_LIBRARY" || name == "SPARK_CONF_DIR"
+		name == "MESOS_NATIVE_JAVA_LIBRARY" || name == "SPARK_CONF_DIR" || name == EnvSparkUser || strings.HasPrefix(name, "SPARK_MESOS_")
 }
 
 func (ck *checker) env(v *yaml.Node, who string) map[string]string {

@@ -1,9 +1,12 @@
 package images
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,14 +44,39 @@ const (
 	// EnvSparkConf holds the profile's other Spark settings, one
 	// "key value" line each, sorted by key.
 	EnvSparkConf = "SPARKHUB_SPARK_CONF"
+	// EnvSparkVolumes is the profile's spark.mesos.executor.docker.volumes,
+	// which sparkconf merges with the shuffle folder's mount.
+	EnvSparkVolumes = "SPARKHUB_SPARK_VOLUMES"
+	// EnvSparkCachedIdleTimeout is
+	// spark.dynamicAllocation.cachedExecutorIdleTimeout (default
+	// DefaultCachedIdleTimeout: Spark's own keeps an executor holding
+	// cached data forever).
+	EnvSparkCachedIdleTimeout = "SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT"
+	// EnvSparkForcePull is spark.mesos.executor.docker.forcePullImage:
+	// "true" unless the executor image is pinned by digest, so that
+	// executors run the build the tag names now, as the server does.
+	EnvSparkForcePull = "SPARKHUB_SPARK_FORCE_PULL"
+	// EnvSparkPrincipal and EnvSparkSecretFile are
+	// spark.mesos.principal and spark.mesos.secret.file: Spark's own
+	// principal on a cluster with framework authentication (--spark-
+	// mesos-principal, --spark-mesos-secret-file), never the hub's.
+	EnvSparkPrincipal  = "SPARKHUB_SPARK_PRINCIPAL"
+	EnvSparkSecretFile = "SPARKHUB_SPARK_SECRET_FILE"
+	// EnvSparkUser is the user Spark's framework registers as on Mesos
+	// (--spark-user); Spark reads it itself.
+	EnvSparkUser = "SPARK_USER"
 
 	// From the agent and the task's ports (the names spawner/mesos sets).
-	EnvAgentHost               = "SPARKHUB_AGENT_HOST"     // spark.driver.host
-	EnvAgentHostname           = "SPARKHUB_AGENT_HOSTNAME" // for people; not rendered
-	EnvSparkBindAddress        = "SPARKHUB_SPARK_BIND_ADDRESS"
-	EnvSparkDriverPort         = "SPARKHUB_SPARK_DRIVER_PORT"
-	EnvSparkBlockManagerPort   = "SPARKHUB_SPARK_BLOCKMANAGER_PORT"
-	EnvSparkUIPort             = "SPARKHUB_SPARK_UI_PORT"
+	EnvAgentHost             = "SPARKHUB_AGENT_HOST"     // spark.driver.host
+	EnvAgentHostname         = "SPARKHUB_AGENT_HOSTNAME" // for people; not rendered
+	EnvSparkBindAddress      = "SPARKHUB_SPARK_BIND_ADDRESS"
+	EnvSparkDriverPort       = "SPARKHUB_SPARK_DRIVER_PORT"
+	EnvSparkBlockManagerPort = "SPARKHUB_SPARK_BLOCKMANAGER_PORT"
+	EnvSparkUIPort           = "SPARKHUB_SPARK_UI_PORT"
+	// EnvSparkPorts are the task's sets of ports, one for each Spark
+	// application the server may run at once ("driver,blockmanager,ui,
+	// libprocess" sets, space-separated; the first is the ports above).
+	EnvSparkPorts              = "SPARKHUB_SPARK_PORTS"
 	EnvLibprocessIP            = "LIBPROCESS_IP"
 	EnvLibprocessPort          = "LIBPROCESS_PORT"
 	EnvLibprocessAdvertiseIP   = "LIBPROCESS_ADVERTISE_IP"
@@ -57,15 +85,30 @@ const (
 
 // Defaults for what a profile's spark settings leave out.
 const (
-	DefaultMaxExecutors = 10
-	DefaultMinExecutors = 0
+	DefaultMaxExecutors      = 10
+	DefaultMinExecutors      = 0
+	DefaultCachedIdleTimeout = "30min"
+	// DefaultShuffleDir is the agents' folder for shuffle files when
+	// SPARKHUB_SPARK_SHUFFLE_DIR is unset (sparkconf's default too).
+	DefaultShuffleDir = "/var/lib/sparkhub/shuffle"
 )
 
 // Cluster is what the hub knows of where Spark's executors run.
 type Cluster struct {
-	// Master is the hub's --mesos-master ("http://m1:5050,http://m2:5050"
-	// or "zk://h1:2181,h2:2181/mesos"); "" runs Spark inside the server.
+	// Master is where Spark's drivers register: the hub's
+	// --spark-mesos-master, else its --mesos-master, as SparkMaster
+	// accepts it ("http://m1:5050" or "zk://h1:2181,h2:2181/mesos");
+	// "" runs Spark inside the server.
 	Master string
+	// User is the user Spark's framework registers as, which must exist
+	// on every agent (--spark-user).
+	User string
+	// Principal and SecretFile are Spark's own credentials on a cluster
+	// with framework authentication (--spark-mesos-principal, and the
+	// path on every agent of its secret, mounted read-only into each
+	// server); never the hub's, since an analyst can read what their
+	// server holds.
+	Principal, SecretFile string
 	// Image is the executor image when the profile names none (the
 	// hub's default image).
 	Image string
@@ -75,22 +118,29 @@ type Cluster struct {
 }
 
 // SparkMaster turns the hub's --mesos-master into Spark's master URL.
-// Spark takes one master or a ZooKeeper URL; of a list of masters it
-// gets the first (a follower redirects the driver to the leader).
-func SparkMaster(mesosMaster string) string {
+// Spark's driver speaks libprocess to one master, which does not
+// redirect it to the leader (a follower drops it and the driver waits
+// forever), so of several masters Spark needs ZooKeeper; and libmesos
+// in the image has no TLS, so an https:// master is refused.
+func SparkMaster(mesosMaster string) (string, error) {
 	m := strings.TrimSpace(mesosMaster)
 	switch {
 	case m == "":
-		return ""
-	case strings.HasPrefix(m, "zk://"), strings.HasPrefix(m, "mesos://"):
-		if strings.HasPrefix(m, "zk://") {
-			return "mesos://" + m
-		}
-		return m
+		return "", nil
+	case strings.HasPrefix(m, "zk://"):
+		return "mesos://" + m, nil
+	case strings.HasPrefix(m, "https://"), strings.HasPrefix(m, "mesos://https://"):
+		return "", fmt.Errorf("%q: Spark's driver (libmesos) speaks no TLS; give Spark an http:// master or a zk:// URL with --spark-mesos-master", m)
+	case strings.Contains(m, ","):
+		return "", fmt.Errorf("%q: Spark's driver registers with one master and is not redirected to the leader; with several masters give Spark their ZooKeeper with --spark-mesos-master zk://host:2181/mesos", m)
+	case strings.HasPrefix(m, "mesos://"):
+		return m, nil
 	}
-	first := strings.TrimSpace(strings.Split(m, ",")[0])
-	first = strings.TrimPrefix(strings.TrimPrefix(first, "http://"), "https://")
-	return "mesos://" + strings.TrimRight(first, "/")
+	host := strings.TrimRight(strings.TrimPrefix(m, "http://"), "/")
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return "", fmt.Errorf("%q is not a Mesos master: want http://host:5050 or zk://host:2181/mesos", m)
+	}
+	return "mesos://" + host, nil
 }
 
 // ProfileEnv is the profile's part of a server's environment: its env,
@@ -119,7 +169,19 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	env[EnvProfile] = p.Name
 	env[EnvProfileCPUs] = num(p.CPUs)
 	env[EnvProfileMem] = num(math.Floor(p.Mem))
-	env[EnvSparkMaster] = SparkMaster(c.Master)
+	// The hub refuses to start with a master Spark cannot take.
+	env[EnvSparkMaster], _ = SparkMaster(c.Master)
+	if strings.HasPrefix(env[EnvSparkMaster], "mesos://") {
+		if c.User != "" {
+			env[EnvSparkUser] = c.User
+		}
+		if c.Principal != "" {
+			env[EnvSparkPrincipal] = c.Principal
+		}
+		if c.SecretFile != "" {
+			env[EnvSparkSecretFile] = c.SecretFile
+		}
+	}
 	if v, ok := take("spark.master"); ok {
 		// Spark in the server, or a standalone cluster the profile
 		// names, wherever the server itself runs.
@@ -134,6 +196,19 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 		image = c.Image
 	}
 	env[EnvSparkExecutorImage] = image
+	force := strconv.FormatBool(!strings.Contains(image, "@sha256:"))
+	if v, ok := take("spark.mesos.executor.docker.forcePullImage"); ok {
+		force = strings.ToLower(v)
+	}
+	env[EnvSparkForcePull] = force
+	if v, ok := take("spark.mesos.executor.docker.volumes"); ok {
+		env[EnvSparkVolumes] = v
+	}
+	idle := DefaultCachedIdleTimeout
+	if v, ok := take("spark.dynamicAllocation.cachedExecutorIdleTimeout"); ok {
+		idle = v
+	}
+	env[EnvSparkCachedIdleTimeout] = idle
 
 	role := p.Role
 	if role == "" {
@@ -217,35 +292,116 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 
 var literalAlternativesRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(\|[A-Za-z0-9_.\-]+)*$`)
 
+// sparkValueRE is a value spark.mesos.constraints can hold: Spark splits
+// the setting on ';', ':' and ',' and trims spaces.
+var sparkValueRE = regexp.MustCompile(`^[^;:,\s]+$`)
+
 // SparkConstraints turns the profile's Marathon constraints into
-// spark.mesos.constraints ("attr:v1,v2;attr2"), for the executors. Only
-// what Spark can say carries over: CLUSTER with a value, LIKE with a
-// list of literal alternatives ("a|b") or ".*" (the attribute exists).
-// UNIQUE, GROUP_BY, MAX_PER, UNLIKE and constraints on the hostname
-// place the notebook only: Spark matches executors on attributes and
-// has no such operators.
+// spark.mesos.constraints ("attr:v1,v2;attr2:"), for the executors.
 func SparkConstraints(cs []spawner.Constraint) string {
-	var out []string
-	for _, c := range cs {
-		if c.Field == "hostname" {
-			continue
+	s, _, _ := sparkConstraints(cs)
+	return s
+}
+
+// CheckSparkConstraints says why cs cannot be Spark's executors'
+// constraints (constraints on one attribute with no value in common, a
+// value Spark's syntax cannot hold), or nil.
+func CheckSparkConstraints(cs []spawner.Constraint) error {
+	if _, _, problems := sparkConstraints(cs); len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// sparkConstraints is SparkConstraints with what it could not carry
+// over (notes, for `profiles check` to warn of) and what makes the
+// profile unusable (problems). Spark 3.5 matches executors on agent
+// attributes only, one entry per attribute (Guava's map splitter
+// refuses a key twice), an entry being "attr:v1,v2" (the value is one
+// of those) or "attr:" (the attribute exists). So: CLUSTER with a value
+// and LIKE with literal alternatives ("a|b") give their values; LIKE
+// with any other expression gives "attr:" (executors may land on an
+// agent whose value does not match); constraints on one attribute are
+// intersected. UNLIKE, UNIQUE, GROUP_BY, MAX_PER, CLUSTER without a
+// value and constraints on the hostname place the notebook only.
+func sparkConstraints(cs []spawner.Constraint) (spark string, notes, problems []string) {
+	var order []string
+	values := map[string][]string{} // nil: any value (the attribute exists)
+	seen := map[string]bool{}
+	add := func(field string, vs []string) {
+		if !seen[field] {
+			seen[field] = true
+			order = append(order, field)
+			values[field] = vs
+			return
 		}
 		switch {
-		case c.Operator == "CLUSTER" && c.Value != "":
-			out = append(out, c.Field+":"+c.Value)
-		case c.Operator == "LIKE" && c.Value == ".*":
-			out = append(out, c.Field)
-		case c.Operator == "LIKE" && literalAlternativesRE.MatchString(c.Value):
-			out = append(out, c.Field+":"+strings.ReplaceAll(c.Value, "|", ","))
+		case vs == nil:
+		case values[field] == nil:
+			values[field] = vs
+		default:
+			var both []string
+			for _, v := range values[field] {
+				if slices.Contains(vs, v) {
+					both = append(both, v)
+				}
+			}
+			if both == nil {
+				problems = append(problems, fmt.Sprintf("the constraints on %q admit no value in common, so no agent could run the executors", field))
+				both = []string{}
+			}
+			values[field] = both
 		}
 	}
-	return strings.Join(out, ";")
+	for _, c := range cs {
+		say := fmt.Sprintf("[%s, %s", c.Field, c.Operator)
+		if c.Value != "" {
+			say += ", " + c.Value
+		}
+		say += "]"
+		switch {
+		case c.Field == "hostname" || c.Operator == "UNIQUE" || c.Operator == "GROUP_BY" || c.Operator == "MAX_PER" ||
+			(c.Operator == "CLUSTER" && c.Value == ""):
+			notes = append(notes, say+" places the notebook only: Spark places executors by agent attributes and has no such rule")
+		case c.Operator == "UNLIKE":
+			notes = append(notes, say+" places the notebook only: Spark cannot keep executors off a value")
+		case !sparkValueRE.MatchString(c.Field):
+			problems = append(problems, fmt.Sprintf("%s: Spark's constraints cannot name an attribute with spaces, ';', ':' or ','", say))
+		case c.Operator == "CLUSTER" && !sparkValueRE.MatchString(c.Value):
+			problems = append(problems, fmt.Sprintf("%s: Spark's constraints cannot hold a value with spaces, ';', ':' or ','", say))
+		case c.Operator == "CLUSTER":
+			add(c.Field, []string{c.Value})
+		case c.Operator == "LIKE" && literalAlternativesRE.MatchString(c.Value):
+			add(c.Field, strings.Split(c.Value, "|"))
+		case c.Operator == "LIKE":
+			if c.Value != ".*" {
+				notes = append(notes, say+": Spark cannot match an expression, so executors go to any agent that has "+c.Field)
+			}
+			add(c.Field, nil)
+		}
+	}
+	out := make([]string, len(order))
+	for i, f := range order {
+		out[i] = f + ":" + strings.Join(values[f], ",")
+	}
+	return strings.Join(out, ";"), notes, problems
 }
 
 // hubSparkKeys are rendered by sparkconf from the server's task; a
 // profile cannot change them.
 var hubSparkKeys = map[string]bool{
 	"spark.submit.deployMode":        true,
+	"spark.mesos.coarse":             true, // dynamic allocation needs it
+	"spark.local.dir":                true, // the agents' shuffle folder
+	"spark.shuffle.service.port":     true, // where the agents' service listens
+	"spark.mesos.principal":          true, // the hub's --spark-mesos-*
+	"spark.mesos.principal.file":     true,
+	"spark.mesos.secret":             true,
+	"spark.mesos.secret.file":        true,
+	"spark.mesos.task.labels":        true, // who the executors are for
+	"spark.ui.killEnabled":           true, // the relay refuses kill links
+	"spark.authenticate":             true, // a local driver's secret
+	"spark.authenticate.secret":      true,
 	"spark.driver.host":              true,
 	"spark.driver.bindAddress":       true,
 	"spark.driver.port":              true,
@@ -260,6 +416,13 @@ var hubSparkKeys = map[string]bool{
 // server, or a standalone cluster (the same rule as
 // sparkhub_contents.sparkconf).
 var profileMasterRE = regexp.MustCompile(`^(local\[([1-9][0-9]*|\*)\]|spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*)$`)
+
+var (
+	durationRE = regexp.MustCompile(`^[0-9]+(us|ms|s|m|min|h|d)$`)
+	// volumeRE is one entry of spark.mesos.executor.docker.volumes:
+	// [host_path:]container_path[:ro|:rw].
+	volumeRE = regexp.MustCompile(`^(/[^:,\s]*:)?/[^:,\s]*(:ro|:rw)?$`)
+)
 
 var sizeRE = regexp.MustCompile(`^[0-9]+[kmgtpKMGTP]?[bB]?$`)
 
@@ -279,7 +442,25 @@ func checkSparkValue(key, value string) string {
 		if !sizeRE.MatchString(value) {
 			return fmt.Sprintf("%q must be a size such as 4g or 4096m", value)
 		}
-	case "spark.dynamicAllocation.enabled", "spark.shuffle.service.enabled":
+	case "spark.dynamicAllocation.cachedExecutorIdleTimeout":
+		if !durationRE.MatchString(value) {
+			return fmt.Sprintf("%q must be a time such as 30min, 2h or 600s", value)
+		}
+	case "spark.mesos.executor.docker.volumes":
+		for v := range strings.SplitSeq(value, ",") {
+			if !volumeRE.MatchString(v) {
+				return fmt.Sprintf("%q: Spark's syntax is [/host/path:]/container/path[:ro|:rw], separated by commas", v)
+			}
+			parts := strings.Split(v, ":")
+			target := parts[0]
+			if len(parts) > 1 && strings.HasPrefix(parts[1], "/") {
+				target = parts[1]
+			}
+			if path.Clean(target) == DefaultShuffleDir {
+				return fmt.Sprintf("%q: %s is the agents' shuffle folder, which the hub mounts itself", v, DefaultShuffleDir)
+			}
+		}
+	case "spark.dynamicAllocation.enabled", "spark.shuffle.service.enabled", "spark.mesos.executor.docker.forcePullImage":
 		if v := strings.ToLower(value); v != "true" && v != "false" {
 			return fmt.Sprintf("%q must be true or false", value)
 		}
@@ -288,8 +469,15 @@ func checkSparkValue(key, value string) string {
 			return fmt.Sprintf("%q: a profile names local[N], local[*] or a standalone cluster's spark://host:port[,host:port]; the Mesos master is the hub's --mesos-master", value)
 		}
 	case "spark.mesos.constraints":
-		if strings.ContainsAny(value, " \t") {
-			return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2 without spaces", value)
+		// What Spark's parser (Guava's map splitter) refuses: an entry
+		// without ':' or an attribute given twice.
+		seen := map[string]bool{}
+		for entry := range strings.SplitSeq(value, ";") {
+			attr, vals, ok := strings.Cut(entry, ":")
+			if strings.ContainsAny(value, " \t") || !ok || attr == "" || strings.Contains(vals, ":") || seen[attr] {
+				return fmt.Sprintf("%q: Spark's syntax is attr:value1,value2;attr2: (\"attr:\" when the attribute only has to exist), each attribute once, without spaces", value)
+			}
+			seen[attr] = true
 		}
 	}
 	return ""
@@ -302,31 +490,35 @@ func checkSparkValue(key, value string) string {
 // with the Mesos ones as ../shared/specs/mesos.md section 17 lists them.
 // A test checks every key in the entrypoint's golden output is here.
 var RenderedSparkKeys = []string{
-	"spark.master",                         // configuration.md, Application Properties
-	"spark.submit.deployMode",              // configuration.md, Application Properties
-	"spark.driver.memory",                  // configuration.md, Application Properties
-	"spark.driver.host",                    // configuration.md, Networking
-	"spark.driver.bindAddress",             // configuration.md, Networking
-	"spark.driver.port",                    // configuration.md, Networking
-	"spark.driver.blockManager.port",       // configuration.md, Networking
-	"spark.ui.port",                        // configuration.md, Spark UI
-	"spark.port.maxRetries",                // configuration.md, Networking
-	"spark.executor.cores",                 // configuration.md, Execution Behavior
-	"spark.executor.memory",                // configuration.md, Application Properties
-	"spark.cores.max",                      // configuration.md, Scheduling
-	"spark.dynamicAllocation.enabled",      // configuration.md, Dynamic Allocation
-	"spark.dynamicAllocation.minExecutors", // configuration.md, Dynamic Allocation
-	"spark.dynamicAllocation.maxExecutors", // configuration.md, Dynamic Allocation
-	"spark.shuffle.service.enabled",        // configuration.md, Shuffle Behavior
-	"spark.local.dir",                      // configuration.md, Application Properties
-	"spark.mesos.executor.docker.volumes",  // running-on-mesos.md
-	"spark.mesos.coarse",                   // running-on-mesos.md
-	"spark.mesos.executor.docker.image",    // running-on-mesos.md
-	"spark.mesos.executor.home",            // running-on-mesos.md
-	"spark.mesos.role",                     // running-on-mesos.md
-	"spark.mesos.constraints",              // running-on-mesos.md
-	"spark.mesos.task.labels",              // running-on-mesos.md
-	"spark.ui.killEnabled",                 // configuration.md, Spark UI
-	"spark.authenticate",                   // security.md, Spark RPC
-	"spark.authenticate.secret",            // security.md, Spark RPC
+	"spark.master",                                      // configuration.md, Application Properties
+	"spark.submit.deployMode",                           // configuration.md, Application Properties
+	"spark.driver.memory",                               // configuration.md, Application Properties
+	"spark.driver.host",                                 // configuration.md, Networking
+	"spark.driver.bindAddress",                          // configuration.md, Networking
+	"spark.driver.port",                                 // configuration.md, Networking
+	"spark.driver.blockManager.port",                    // configuration.md, Networking
+	"spark.ui.port",                                     // configuration.md, Spark UI
+	"spark.port.maxRetries",                             // configuration.md, Networking
+	"spark.executor.cores",                              // configuration.md, Execution Behavior
+	"spark.executor.memory",                             // configuration.md, Application Properties
+	"spark.cores.max",                                   // configuration.md, Scheduling
+	"spark.dynamicAllocation.enabled",                   // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.minExecutors",              // configuration.md, Dynamic Allocation
+	"spark.dynamicAllocation.maxExecutors",              // configuration.md, Dynamic Allocation
+	"spark.shuffle.service.enabled",                     // configuration.md, Shuffle Behavior
+	"spark.local.dir",                                   // configuration.md, Application Properties
+	"spark.mesos.executor.docker.volumes",               // running-on-mesos.md
+	"spark.mesos.coarse",                                // running-on-mesos.md
+	"spark.mesos.executor.docker.image",                 // running-on-mesos.md
+	"spark.mesos.executor.docker.forcePullImage",        // running-on-mesos.md
+	"spark.mesos.principal",                             // running-on-mesos.md
+	"spark.mesos.secret.file",                           // running-on-mesos.md
+	"spark.dynamicAllocation.cachedExecutorIdleTimeout", // configuration.md, Dynamic Allocation
+	"spark.mesos.executor.home",                         // running-on-mesos.md
+	"spark.mesos.role",                                  // running-on-mesos.md
+	"spark.mesos.constraints",                           // running-on-mesos.md
+	"spark.mesos.task.labels",                           // running-on-mesos.md
+	"spark.ui.killEnabled",                              // configuration.md, Spark UI
+	"spark.authenticate",                                // security.md, Spark RPC
+	"spark.authenticate.secret",                         // security.md, Spark RPC
 }

@@ -3,6 +3,7 @@ package images
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sparkhub/sparkhub/spawner"
@@ -58,13 +59,19 @@ func TestSparkMaster(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"zk://h1:2181,h2:2181/mesos", "mesos://zk://h1:2181,h2:2181/mesos"},
-		{"http://m1:5050,http://m2:5050", "mesos://m1:5050"},
-		{"https://m1:5050/", "mesos://m1:5050"},
+		{"http://m1:5050/", "mesos://m1:5050"},
 		{"m1:5050", "mesos://m1:5050"},
 		{"mesos://m1:5050", "mesos://m1:5050"},
 	} {
-		if got := SparkMaster(tc.in); got != tc.want {
-			t.Errorf("SparkMaster(%q) = %q, want %q", tc.in, got, tc.want)
+		if got, err := SparkMaster(tc.in); got != tc.want || err != nil {
+			t.Errorf("SparkMaster(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	// A driver given one of several masters hangs when it is not the
+	// leader; libmesos has no TLS.
+	for _, bad := range []string{"http://m1:5050,http://m2:5050", "m1:5050,m2:5050", "https://m1:5050", "mesos://https://m1:5050", "http://m1:5050/api/v1"} {
+		if got, err := SparkMaster(bad); err == nil {
+			t.Errorf("SparkMaster(%q) = %q, want an error", bad, got)
 		}
 	}
 }
@@ -79,10 +86,13 @@ func TestSparkConstraints(t *testing.T) {
 		{"cluster", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "eu-1a"}}, "zone:eu-1a"},
 		{"cluster without value places the notebook only", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER"}}, ""},
 		{"like alternatives", []spawner.Constraint{{Field: "os", Operator: "LIKE", Value: "bookworm|jammy"}}, "os:bookworm,jammy"},
-		{"like anything", []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}}, "gpu"},
-		{"like regex cannot be said", []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}}, ""},
-		{"hostname and placement operators", []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "hostname", Operator: "CLUSTER", Value: "a"}, {Field: "rack", Operator: "GROUP_BY", Value: "3"}, {Field: "rack", Operator: "MAX_PER", Value: "2"}, {Field: "rack", Operator: "UNLIKE", Value: "r9"}}, ""},
+		{"like anything is attribute exists", []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}}, "gpu:"},
+		{"like regex needs the attribute", []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}}, "rack:"},
+		{"unlike places the notebook only", []spawner.Constraint{{Field: "rack", Operator: "UNLIKE", Value: "r9"}}, ""},
+		{"hostname and placement operators", []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}, {Field: "hostname", Operator: "CLUSTER", Value: "a"}, {Field: "rack", Operator: "GROUP_BY", Value: "3"}, {Field: "rack", Operator: "MAX_PER", Value: "2"}}, ""},
 		{"several", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a"}, {Field: "os", Operator: "LIKE", Value: "x|y"}}, "zone:a;os:x,y"},
+		{"two on one attribute intersect", []spawner.Constraint{{Field: "zone", Operator: "LIKE", Value: "a|b|c"}, {Field: "os", Operator: "LIKE", Value: ".*"}, {Field: "zone", Operator: "CLUSTER", Value: "b"}, {Field: "zone", Operator: "LIKE", Value: "b|c"}}, "zone:b;os:"},
+		{"exists then values", []spawner.Constraint{{Field: "zone", Operator: "LIKE", Value: "z.*"}, {Field: "zone", Operator: "LIKE", Value: "z1|z2"}}, "zone:z1,z2"},
 	} {
 		if got := SparkConstraints(tc.in); got != tc.want {
 			t.Errorf("%s: SparkConstraints = %q, want %q", tc.name, got, tc.want)
@@ -94,15 +104,17 @@ func TestProfileEnvDefaults(t *testing.T) {
 	p := Profile{Name: "p", CPUs: 2.5, Mem: 4096, Env: map[string]string{"TZ": "UTC"}}
 	got := ProfileEnv(p, Cluster{Master: "zk://z:2181/mesos", Image: "img:1"})
 	want := map[string]string{
-		"TZ":                  "UTC",
-		EnvProfile:            "p",
-		EnvProfileCPUs:        "2.5",
-		EnvProfileMem:         "4096",
-		EnvSparkMaster:        "mesos://zk://z:2181/mesos",
-		EnvSparkExecutorImage: "img:1",
-		EnvSparkRole:          "",
-		EnvSparkConstraints:   "",
-		EnvSparkExecutorCores: "2", EnvSparkExecutorMemory: "4096m", EnvSparkDriverMemory: "2048m",
+		"TZ":                      "UTC",
+		EnvProfile:                "p",
+		EnvProfileCPUs:            "2.5",
+		EnvProfileMem:             "4096",
+		EnvSparkMaster:            "mesos://zk://z:2181/mesos",
+		EnvSparkExecutorImage:     "img:1",
+		EnvSparkRole:              "",
+		EnvSparkConstraints:       "",
+		EnvSparkCachedIdleTimeout: "30min",
+		EnvSparkForcePull:         "true",
+		EnvSparkExecutorCores:     "2", EnvSparkExecutorMemory: "4096m", EnvSparkDriverMemory: "2048m",
 		EnvSparkDynamic: "true", EnvSparkShuffleService: "true",
 		EnvSparkMinExecutors: "0", EnvSparkMaxExecutors: "10", EnvSparkCoresMax: "20",
 		EnvSparkConf: "",
@@ -191,6 +203,44 @@ func TestSparkRole(t *testing.T) {
 		}
 		if got := ProfileEnv(p, Cluster{Role: tc.framework})[EnvSparkRole]; got != tc.want {
 			t.Errorf("%s: %s = %q, want %q", tc.name, EnvSparkRole, got, tc.want)
+		}
+	}
+}
+
+// TestSparkConstraintsSaysWhatSparkCannot: what Spark cannot follow is a
+// warning, what Spark would refuse (or no agent could satisfy) a problem
+// that keeps the catalog from loading.
+func TestSparkConstraintsSaysWhatSparkCannot(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		in              []spawner.Constraint
+		notes, problems int
+	}{
+		{"exists", []spawner.Constraint{{Field: "gpu", Operator: "LIKE", Value: ".*"}}, 0, 0},
+		{"regex", []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}}, 1, 0},
+		{"unlike", []spawner.Constraint{{Field: "rack", Operator: "UNLIKE", Value: "r9"}}, 1, 0},
+		{"unique host", []spawner.Constraint{{Field: "hostname", Operator: "UNIQUE"}}, 1, 0},
+		{"disjoint", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a"}, {Field: "zone", Operator: "CLUSTER", Value: "b"}}, 0, 1},
+		{"value Spark would split", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a:b"}}, 0, 1},
+		{"value with a comma", []spawner.Constraint{{Field: "zone", Operator: "CLUSTER", Value: "a,b"}}, 0, 1},
+	} {
+		_, notes, problems := sparkConstraints(tc.in)
+		if len(notes) != tc.notes || len(problems) != tc.problems {
+			t.Errorf("%s: notes %q, problems %q; want %d and %d", tc.name, notes, problems, tc.notes, tc.problems)
+		}
+	}
+	_, problems := ParseCatalog("c.yaml", []byte("profiles:\n- name: a\n  cpus: 1\n  mem: 512\n  constraints: [[zone, CLUSTER, a], [zone, LIKE, b|c]]\n"))
+	if len(problems) != 1 || !strings.Contains(problems[0].Message, "no value in common") || problems[0].Line != 5 {
+		t.Errorf("disjoint constraints: problems %v", problems)
+	}
+	for _, bad := range []string{"zone", "zone:a;zone:b", "zone:a:b", ":a", "zone: a"} {
+		if checkSparkValue("spark.mesos.constraints", bad) == "" {
+			t.Errorf("spark.mesos.constraints %q accepted", bad)
+		}
+	}
+	for _, good := range []string{"zone:", "zone:a,b;os:x", "gpu:;zone:a"} {
+		if msg := checkSparkValue("spark.mesos.constraints", good); msg != "" {
+			t.Errorf("spark.mesos.constraints %q refused: %s", good, msg)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func main() {
 }
 
 func cluster(agents, per int, alloc time.Duration) (*mesostest.Cluster, error) {
-	r, err := mesostest.ParseResources(fmt.Sprintf("cpus:%d;mem:%d;ports:[20000-%d]", per, per*1024, 20000+agents*per*5-1))
+	r, err := mesostest.ParseResources(fmt.Sprintf("cpus:%d;mem:%d;ports:[20000-%d]", per, per*1024, 20000+agents*per*(1+4*mesos.DefaultSparkApps)-1))
 	if err != nil {
 		return nil, err
 	}

@@ -48,8 +48,11 @@
 //	SPARKHUB_SPARK_UI_PORT       spark.ui.port
 //	SPARKHUB_SPARK_BIND_ADDRESS  spark.driver.bindAddress (0.0.0.0 in BRIDGE)
 //	LIBPROCESS_IP, LIBPROCESS_PORT, LIBPROCESS_ADVERTISE_IP, LIBPROCESS_ADVERTISE_PORT
+//	SPARKHUB_SPARK_PORTS         a set of the four Spark ports per Spark
+//	                             application the server may run (SparkApps)
 //
-// All five ports are taken from the offer, so they are the task's own.
+// All the ports are taken from the offer, so they are the task's own;
+// KeepPorts (the agents' shuffle service's) never are.
 //
 // No secret goes into a task: its definition, environment included, is
 // the master's and the agents' to show to whoever may read their state.
@@ -108,6 +111,12 @@ const (
 	DefaultContainerizer   = "DOCKER"
 	DefaultCPUs            = 1
 	DefaultMem             = 2048 // MiB
+	// DefaultEntrypoint is where the image has its entrypoint
+	// (images/Dockerfile), which the Mesos containerizer runs.
+	DefaultEntrypoint = "/usr/local/bin/sparkhub-entrypoint"
+	// DefaultSparkApps is how many Spark applications (kernels with a
+	// SparkContext) a server may run at once.
+	DefaultSparkApps = 3
 )
 
 // Name is the backend's name in handles.
@@ -148,8 +157,11 @@ type Options struct {
 	// Containerizer is DOCKER (default) or MESOS (a Docker image under
 	// the Mesos containerizer; the only way to GPUs).
 	Containerizer string
-	// Command is what the Mesos containerizer runs in the image (default
-	// jupyter-notebook); DOCKER tasks run the image's entrypoint.
+	// Command is the Jupyter the image's entrypoint runs
+	// (SPARKHUB_JUPYTER_COMMAND; default jupyter-notebook). Both
+	// containerizers run the entrypoint, which writes Spark's
+	// configuration and fetches the server's tokens first: DOCKER as the
+	// image's ENTRYPOINT, MESOS as the command DefaultEntrypoint.
 	Command string
 	// Jupyter names the hub's classes servers start with.
 	Jupyter spawner.Jupyter
@@ -164,6 +176,17 @@ type Options struct {
 	KillGrace time.Duration
 	// Env is extra environment for every server.
 	Env map[string]string
+	// SparkApps is how many Spark applications a server may run at
+	// once (default DefaultSparkApps): its task holds four ports for
+	// each (SPARKHUB_SPARK_PORTS), which the image's spark-env.sh hands
+	// out to drivers as they start.
+	SparkApps int
+	// KeepPorts are agents' ports no server is given (the Spark shuffle
+	// service's, which listens on every agent).
+	KeepPorts []uint64
+	// ReadOnlyFiles are agents' files mounted read-only at the same
+	// path into every server (Spark's own secret file).
+	ReadOnlyFiles []string
 	// IDs keeps the framework id; nil keeps it in memory only.
 	IDs IDStore
 	// Hostname and WebUIURL describe the hub to Mesos.
@@ -266,9 +289,10 @@ type state struct {
 	Profile  string `json:"profile,omitempty"`
 }
 
-// ports a server takes: the notebook's, Spark's driver, block manager
-// and UI, and libprocess's.
-const numPorts = 5
+// numPorts is how many ports a server's task takes: the notebook's and,
+// for each Spark application it may run at once, Spark's driver, block
+// manager and UI, and libprocess's.
+func (b *Backend) numPorts() int { return 1 + 4*max(1, b.opts.SparkApps) }
 
 // New makes the framework; Run subscribes it.
 func New(opts Options) (*Backend, error) {
@@ -315,6 +339,9 @@ func New(opts Options) (*Backend, error) {
 	}
 	if opts.Command == "" {
 		opts.Command = "jupyter-notebook"
+	}
+	if opts.SparkApps <= 0 {
+		opts.SparkApps = DefaultSparkApps
 	}
 	if opts.KillGrace <= 0 {
 		opts.KillGrace = 30 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/sparkhub/sparkhub/spawner"
 	"github.com/sparkhub/sparkhub/spawner/mesos/internal/wire"
@@ -28,7 +29,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 	var declines []wire.ID
 	b.mu.Lock()
 	for _, o := range offers {
-		x := readOffer(o, b.opts.Role)
+		x := readOffer(o, b.opts.Role).without(b.opts.KeepPorts)
 		ip := o.Hostname
 		if o.URL != nil && o.URL.Address.IP != "" {
 			ip = o.URL.Address.IP
@@ -44,7 +45,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 			l.seen++
 			l.best = maxRes(l.best, free)
 			l.bestGPU = max(l.bestGPU, free.GPUs)
-			if !free.Contains(l.need) || free.NumPorts() < numPorts {
+			if !free.Contains(l.need) || free.NumPorts() < b.numPorts() {
 				continue
 			}
 			ok := true
@@ -58,7 +59,7 @@ func (b *Backend) offers(ctx context.Context, offers []wire.Offer) {
 				l.refused = true
 				continue
 			}
-			use, rest, ports, _ := x.take(l.need, numPorts)
+			use, rest, ports, _ := x.take(l.need, b.numPorts())
 			x = rest
 			t := &task{
 				id: l.id, agentID: o.AgentID.Value, hostname: o.Hostname, ip: ip, profile: l.profile,
@@ -171,8 +172,12 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 		"SPARKHUB_SPARK_UI_PORT":           p(3),
 		"SPARKHUB_SPARK_BIND_ADDRESS":      bind,
 		"LIBPROCESS_PORT":                  p(4),
+		"SPARKHUB_SPARK_PORTS":             sparkPorts(ports[1:]),
 	} {
 		env[k] = v
+	}
+	if b.opts.Containerizer == "MESOS" {
+		env["SPARKHUB_JUPYTER_COMMAND"] = b.opts.Command
 	}
 	if b.opts.Network == "BRIDGE" {
 		env["LIBPROCESS_IP"] = "0.0.0.0"
@@ -189,21 +194,30 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 
 	shell := false
 	cmd := &wire.CommandInfo{Shell: &shell, Environment: &wire.Environment{Variables: vars}}
+	// A mutable tag is pulled at every start, as Spark's executors pull
+	// it (spark.mesos.executor.docker.forcePullImage), so the driver and
+	// its executors run one build.
+	pinned := strings.Contains(l.spec.Image, "@sha256:")
 	var ci *wire.ContainerInfo
 	if b.opts.Containerizer == "MESOS" {
-		v := b.opts.Command
+		// The image's entrypoint, as DOCKER runs it: without it no
+		// Spark configuration is written and no token fetched.
+		v := DefaultEntrypoint
 		cmd.Value = &v
 		cmd.Arguments = append([]string{v}, args...)
-		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: true}}}
+		ci = &wire.ContainerInfo{Type: "MESOS", Mesos: &wire.MesosInfo{Image: &wire.Image{Type: "DOCKER", Docker: &wire.DockerImage{Name: l.spec.Image}, Cached: pinned}}}
 	} else {
 		cmd.Arguments = args
-		d := &wire.DockerInfo{Image: l.spec.Image, Network: b.opts.Network}
+		d := &wire.DockerInfo{Image: l.spec.Image, Network: b.opts.Network, ForcePullImage: !pinned}
 		if b.opts.Network == "BRIDGE" {
 			for _, hp := range ports {
 				d.PortMappings = append(d.PortMappings, wire.PortMapping{HostPort: hp, ContainerPort: hp, Protocol: "tcp"})
 			}
 		}
 		ci = &wire.ContainerInfo{Type: "DOCKER", Docker: d}
+	}
+	for _, f := range b.opts.ReadOnlyFiles {
+		ci.Volumes = append(ci.Volumes, wire.Volume{ContainerPath: f, HostPath: f, Mode: "RO"})
 	}
 	name := "jupyter-" + safeID(req.User)
 	return wire.TaskInfo{
@@ -216,6 +230,21 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 			{Key: "sparkhub.profile", Value: l.profile},
 		}},
 	}
+}
+
+// sparkPorts is SPARKHUB_SPARK_PORTS: for each Spark application a
+// server may run, its driver, block manager, UI and libprocess ports
+// ("d,b,u,l d,b,u,l ...").
+func sparkPorts(ports []uint64) string {
+	var sets []string
+	for i := 0; i+4 <= len(ports); i += 4 {
+		var one []string
+		for _, p := range ports[i : i+4] {
+			one = append(one, strconv.FormatUint(p, 10))
+		}
+		sets = append(sets, strings.Join(one, ","))
+	}
+	return strings.Join(sets, " ")
 }
 
 // update acts on a status update, then acknowledges it if it carries a

@@ -63,6 +63,22 @@ func readOffer(o wire.Offer, def string) offered {
 	return x
 }
 
+// without is x less the given ports.
+func (x offered) without(ports []uint64) offered {
+	keep := wire.Resources{Ports: wire.PortRanges(ports)}
+	out := offered{role: x.role}
+	for _, p := range x.parts {
+		for _, r := range keep.Ports {
+			one := wire.Resources{Ports: []wire.Range{r}}
+			if p.res.Contains(one) {
+				p.res = p.res.Sub(one)
+			}
+		}
+		out.parts = append(out.parts, p)
+	}
+	return out
+}
+
 // total is everything the offer holds.
 func (x offered) total() wire.Resources {
 	var t wire.Resources

@@ -62,7 +62,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 processes")
 	}
-	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-31999]", withSleeper)
+	c := cluster(t, 20, "cpus:10;mem:10240;disk:1000;ports:[31000-33999]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
 		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 		o.KillGrace = 100 * time.Millisecond
@@ -122,7 +122,7 @@ func TestManyUsersOnManyAgents(t *testing.T) {
 // TestFirstComeFirstServed: with room for one server, the one asked for
 // first gets it; the next waits and gets the room once it is free.
 func TestFirstComeFirstServed(t *testing.T) {
-	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31009]", withSleeper)
+	c := cluster(t, 1, "cpus:1;mem:1024;ports:[31000-31019]", withSleeper)
 	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
 		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
 	})
@@ -551,5 +551,39 @@ func TestRun(t *testing.T) {
 	defer cancelStop()
 	if err := b.Stop(stopCtx, st.Handle, time.Second); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("Stop after Run = %v, want an error saying the framework is closed", err)
+	}
+}
+
+// TestShufflePortOnTheWire: on the emulated cluster, an agent that
+// offers the shuffle service's port besides just enough ports for one
+// server runs that server on the others; the master checks the task's
+// ports against the agent's resources. An agent whose only spare port
+// set needs 7337 starts nothing.
+func TestShufflePortOnTheWire(t *testing.T) {
+	c := cluster(t, 1, fmt.Sprintf("cpus:4;mem:8192;ports:[7337-7337,31000-%d]", 31000+4*mesos.DefaultSparkApps), withSleeper)
+	h := newHub(t, c, newHubDB(), func(o *mesos.Options) {
+		o.Defaults = spawner.Spec{Image: sleeper, CPUs: 1, Mem: 1024}
+		o.KeepPorts = []uint64{7337}
+	})
+	if _, err := startCtx(t, h, "alice", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, tv := range c.Tasks() {
+		for _, r := range tv.Resources {
+			if r.Ranges == nil {
+				continue
+			}
+			for _, rg := range r.Ranges.Range {
+				if rg.Begin <= 7337 && 7337 <= rg.End {
+					t.Errorf("task %s holds ports %d-%d, with the shuffle service's", tv.ID, rg.Begin, rg.End)
+				}
+			}
+		}
+	}
+	// Only 7337 is left: bob waits (his start times out), never on it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := h.Start(ctx, startReq("bob")); err == nil {
+		t.Errorf("bob's server started with only the shuffle service's port free")
 	}
 }

@@ -226,17 +226,7 @@ func TestOffersByRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var mu sync.Mutex
-			var calls []wire.Call
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var c wire.Call
-				json.NewDecoder(r.Body).Decode(&c)
-				mu.Lock()
-				calls = append(calls, c)
-				mu.Unlock()
-				w.WriteHeader(http.StatusAccepted)
-			}))
-			defer srv.Close()
+			srv, recorded := recordingMaster(t)
 			b := &Backend{
 				opts:  Options{Role: "*", Network: "HOST", Containerizer: "DOCKER", KillGrace: time.Second, RefuseSeconds: 60},
 				roles: []string{"*", "analytics"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
@@ -252,7 +242,7 @@ func TestOffersByRole(t *testing.T) {
 			}
 			b.offers(context.Background(), tt.offers)
 			accepted := map[string]string{}
-			for _, c := range calls {
+			for _, c := range recorded() {
 				switch c.Type {
 				case "ACCEPT":
 					ti := c.Accept.Operations[0].Launch.TaskInfos[0]
@@ -381,5 +371,156 @@ func TestStartRefusesAToken(t *testing.T) {
 	defer b.mu.Unlock()
 	if len(b.queue) != 0 {
 		t.Errorf("%d servers queued, want none", len(b.queue))
+	}
+}
+
+// recordingMaster is a master that accepts every call and returns them
+// so far.
+func recordingMaster(t *testing.T) (*httptest.Server, func() []wire.Call) {
+	var mu sync.Mutex
+	var calls []wire.Call
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c wire.Call
+		json.NewDecoder(r.Body).Decode(&c)
+		mu.Lock()
+		calls = append(calls, c)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []wire.Call {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]wire.Call(nil), calls...)
+	}
+}
+
+// launchOne has a backend with opts answer offers for one waiting
+// server of image and returns the tasks it launched, with the offers it
+// accepted.
+func launchOne(t *testing.T, opts Options, image string, offers ...wire.Offer) ([]wire.TaskInfo, []string) {
+	t.Helper()
+	srv, recorded := recordingMaster(t)
+	opts.Role, opts.KillGrace, opts.RefuseSeconds, opts.SparkApps = "*", time.Second, 60, DefaultSparkApps
+	if opts.Command == "" {
+		opts.Command = "jupyter-notebook"
+	}
+	b := &Backend{
+		opts: opts, roles: []string{"*"}, log: slog.New(slog.DiscardHandler), calls: srv.Client(),
+		master: srv.URL, streamID: "s", fwID: "f", tasks: map[string]*task{}, groups: map[string][]Placement{},
+		suppressed: map[string]bool{}, revive: map[string]bool{},
+	}
+	b.queue = append(b.queue, &launch{
+		id: "t0", user: "u", req: spawner.StartRequest{User: "u"},
+		spec: spawner.Spec{Image: image, CPUs: 1, Mem: 512, Role: "*"}, need: wire.Resources{CPUs: 1, Mem: 512},
+		placed: make(chan *task, 1), requeue: make(chan struct{}, 1),
+	})
+	for _, o := range offers {
+		b.offers(context.Background(), []wire.Offer{o})
+	}
+	var launched []wire.TaskInfo
+	var accepted []string
+	for _, c := range recorded() {
+		if c.Type == "ACCEPT" {
+			accepted = append(accepted, c.Accept.OfferIDs[0].Value)
+			launched = append(launched, c.Accept.Operations[0].Launch.TaskInfos...)
+		}
+	}
+	return launched, accepted
+}
+
+func portsOffer(id string, begin, end uint64) wire.Offer {
+	return wire.Offer{ID: wire.ID{Value: id}, AgentID: wire.ID{Value: "a-" + id}, Hostname: "h-" + id, AllocationInfo: &wire.AllocationInfo{Role: "*"},
+		Resources: wire.Resources{CPUs: 8, Mem: 8192, Ports: []wire.Range{{Begin: begin, End: end}}}.Wire("*", "*")}
+}
+
+// TestTaskKeepsAgentsPorts: the agents' Spark shuffle service port is
+// never a server's (it would take the port the service listens on, and
+// executors with dynamic allocation could not register); the task sees
+// its environment, Spark's read-only secret file and a forced pull of a
+// mutable tag as the agent will.
+func TestTaskKeepsAgentsPorts(t *testing.T) {
+	opts := Options{Network: "HOST", Containerizer: "DOCKER", KeepPorts: []uint64{7337}, ReadOnlyFiles: []string{"/etc/sparkhub/spark-secret"}}
+	// Only with 7337 would there be enough ports: declined. Then 7337 is
+	// the lowest offered port, which the hub takes first.
+	launched, accepted := launchOne(t, opts, "img:3.5", portsOffer("short", 7337, 7337+uint64(1+4*DefaultSparkApps)-1), portsOffer("wide", 7337, 7400))
+	if !slices.Equal(accepted, []string{"wide"}) || len(launched) != 1 {
+		t.Fatalf("accepted offers %v, want only the one with enough ports besides the shuffle service's", accepted)
+	}
+	ti := launched[0]
+	for _, r := range ti.Resources {
+		if r.Ranges == nil {
+			continue
+		}
+		for _, rg := range r.Ranges.Range {
+			if rg.Begin <= 7337 && 7337 <= rg.End {
+				t.Errorf("the task holds ports %d-%d, with the shuffle service's 7337", rg.Begin, rg.End)
+			}
+		}
+	}
+	held := wire.Resources{}
+	for _, r := range ti.Resources {
+		if r.Ranges != nil {
+			held.Ports = append(held.Ports, r.Ranges.Range...)
+		}
+	}
+	for _, v := range ti.Command.Environment.Variables {
+		if strings.HasSuffix(v.Name, "_PORT") && v.Value == "7337" {
+			t.Errorf("%s=7337 in the task's environment", v.Name)
+		}
+		if v.Name != "SPARKHUB_SPARK_PORTS" {
+			continue
+		}
+		// Each Spark application the server may run has four ports of
+		// the task's own.
+		sets := strings.Fields(v.Value)
+		seen := map[string]bool{}
+		for _, set := range sets {
+			for _, p := range strings.Split(set, ",") {
+				n, _ := strconv.ParseUint(p, 10, 64)
+				if seen[p] || n == 7337 || !held.Contains(wire.Resources{Ports: []wire.Range{{Begin: n, End: n}}}) {
+					t.Errorf("SPARKHUB_SPARK_PORTS=%q: port %s is not the task's own, or given twice", v.Value, p)
+				}
+				seen[p] = true
+			}
+		}
+		if len(sets) != DefaultSparkApps || len(seen) != 4*DefaultSparkApps {
+			t.Errorf("SPARKHUB_SPARK_PORTS=%q: want %d sets of 4 ports", v.Value, DefaultSparkApps)
+		}
+	}
+	if d := ti.Container.Docker; d == nil || !d.ForcePullImage {
+		t.Errorf("docker %+v: a mutable tag is pulled at every start", d)
+	}
+	want := []wire.Volume{{ContainerPath: "/etc/sparkhub/spark-secret", HostPath: "/etc/sparkhub/spark-secret", Mode: "RO"}}
+	if !reflect.DeepEqual(ti.Container.Volumes, want) {
+		t.Errorf("volumes %+v, want %+v", ti.Container.Volumes, want)
+	}
+}
+
+// TestMesosContainerizerRunsTheEntrypoint: under the Mesos
+// containerizer the task runs the image's entrypoint, which writes
+// Spark's configuration and fetches the tokens, and it runs Jupyter;
+// an image pinned by digest is not pulled again.
+func TestMesosContainerizerRunsTheEntrypoint(t *testing.T) {
+	image := "sparkhub/pyspark-notebook@sha256:" + strings.Repeat("ab", 32)
+	launched, _ := launchOne(t, Options{Network: "HOST", Containerizer: "MESOS", Command: "jupyter-lab"}, image, portsOffer("o", 31000, 31020))
+	if len(launched) != 1 {
+		t.Fatalf("launched %d tasks", len(launched))
+	}
+	ti := launched[0]
+	if ti.Command.Value == nil || *ti.Command.Value != DefaultEntrypoint || ti.Command.Arguments[0] != DefaultEntrypoint || !strings.HasPrefix(ti.Command.Arguments[1], "--") {
+		t.Errorf("command %v %q, want the entrypoint with Jupyter's options", ti.Command.Value, ti.Command.Arguments)
+	}
+	var jupyter string
+	for _, v := range ti.Command.Environment.Variables {
+		if v.Name == "SPARKHUB_JUPYTER_COMMAND" {
+			jupyter = v.Value
+		}
+	}
+	if jupyter != "jupyter-lab" {
+		t.Errorf("SPARKHUB_JUPYTER_COMMAND = %q, want jupyter-lab", jupyter)
+	}
+	if img := ti.Container.Mesos.Image; img == nil || !img.Cached {
+		t.Errorf("image %+v: pinned by digest, want it cached", img)
 	}
 }

@@ -14,11 +14,21 @@ servers, Mesos' own containerizer).
 The file goes to ``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf`` when
 ``SPARK_HOME`` is set, else ``~/.sparkhub/spark``; ``apply`` sets
 ``SPARK_CONF_DIR`` in the server's environment, which its kernels inherit.
+
+A server on Mesos may run several Spark applications at once (a
+SparkContext in each of several kernels), each needing ports of the
+task's own: ``SPARKHUB_SPARK_PORTS`` gives a set of four (driver, block
+manager, UI, libprocess) for each. Each set gets a folder ``slot-N`` with
+its own ``spark-defaults.conf`` and ``libprocess.env``, and
+``spark-env.sh``, which Spark's launcher sources before every driver
+starts, points the driver at the first set no running driver holds (a
+lock the driver's JVM keeps until it exits).
 """
 
 import os
 import re
 import secrets
+import shlex
 import sys
 
 # A master a profile may name for Spark outside Mesos: local[N], local[*]
@@ -26,6 +36,7 @@ import sys
 _LOCAL_RE = re.compile(r"^local\[([1-9][0-9]*|\*)\]$")
 _STANDALONE_RE = re.compile(r"^spark://[A-Za-z0-9.\-]+:[0-9]{1,5}(,[A-Za-z0-9.\-]+:[0-9]{1,5})*$")
 _SIZE_RE = re.compile(r"^[0-9]+[kmgtpKMGTP]?[bB]?$")
+_DURATION_RE = re.compile(r"^[0-9]+(us|ms|s|m|min|h|d)$")
 
 DEFAULT_SHUFFLE_DIR = "/var/lib/sparkhub/shuffle"
 
@@ -90,7 +101,16 @@ def render(env):
             conf("spark.mesos.coarse", "true")
             conf("spark.mesos.executor.docker.image",
                  env.get("SPARKHUB_SPARK_EXECUTOR_IMAGE", "") or env.get("SPARKHUB_IMAGE", ""))
+            conf("spark.mesos.executor.docker.forcePullImage",
+                 _bool(env, "SPARKHUB_SPARK_FORCE_PULL", "true"))
             conf("spark.mesos.executor.home", spark_home)
+            # Spark's own credentials (never the hub's): the secret stays
+            # in its file, mounted read-only from the agent.
+            conf("spark.mesos.principal", env.get("SPARKHUB_SPARK_PRINCIPAL", ""))
+            if env.get("SPARKHUB_SPARK_SECRET_FILE"):
+                if not env.get("SPARKHUB_SPARK_PRINCIPAL"):
+                    raise ConfError("SPARKHUB_SPARK_SECRET_FILE: a secret needs SPARKHUB_SPARK_PRINCIPAL")
+                conf("spark.mesos.secret.file", env["SPARKHUB_SPARK_SECRET_FILE"])
             conf("spark.mesos.role", env.get("SPARKHUB_SPARK_ROLE", ""))
             conf("spark.mesos.constraints", env.get("SPARKHUB_SPARK_CONSTRAINTS", ""))
             labels = []
@@ -111,15 +131,29 @@ def render(env):
         if dynamic == "true":
             conf("spark.dynamicAllocation.minExecutors", _count(env, "SPARKHUB_SPARK_MIN_EXECUTORS", "0"))
             conf("spark.dynamicAllocation.maxExecutors", _count(env, "SPARKHUB_SPARK_MAX_EXECUTORS", "10"))
+            # Spark's default keeps an executor holding cached data
+            # forever, and with it the cluster's cores.
+            idle = env.get("SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT", "") or "30min"
+            if not _DURATION_RE.match(idle):
+                raise ConfError(f"SPARKHUB_SPARK_CACHED_IDLE_TIMEOUT={idle}: want a time such as 30min")
+            conf("spark.dynamicAllocation.cachedExecutorIdleTimeout", idle)
         shuffle = _bool(env, "SPARKHUB_SPARK_SHUFFLE_SERVICE", dynamic)
         conf("spark.shuffle.service.enabled", shuffle)
+        volumes = [v for v in env.get("SPARKHUB_SPARK_VOLUMES", "").split(",") if v]
         if shuffle == "true" and master.startswith("mesos://"):
             # The agent's shuffle service reads the executors' files, so
             # they go to a folder of the agent's, at the same path on
-            # both sides.
+            # both sides; the profile's volumes come after it.
             shuffle_dir = env.get("SPARKHUB_SPARK_SHUFFLE_DIR", "") or DEFAULT_SHUFFLE_DIR
+            for v in volumes:
+                parts = v.split(":")
+                target = parts[1] if len(parts) > 1 and parts[1].startswith("/") else parts[0]
+                if os.path.normpath(target) == os.path.normpath(shuffle_dir):
+                    raise ConfError(f"SPARKHUB_SPARK_VOLUMES: {v} mounts over the shuffle folder {shuffle_dir}")
             conf("spark.local.dir", shuffle_dir)
-            conf("spark.mesos.executor.docker.volumes", f"{shuffle_dir}:{shuffle_dir}:rw")
+            volumes.insert(0, f"{shuffle_dir}:{shuffle_dir}:rw")
+        if master.startswith("mesos://"):
+            conf("spark.mesos.executor.docker.volumes", ",".join(volumes))
     else:
         # No cluster: Spark runs inside the server, on the profile's
         # cores unless the profile says local[N].
@@ -182,6 +216,87 @@ def render(env):
     return out, exports
 
 
+def slots(env):
+    """The sets of ports (driver, block manager, UI, libprocess) of the
+    Spark applications a server on Mesos may run, from
+    SPARKHUB_SPARK_PORTS; [] when there is none (one application, on the
+    single ports, or Spark not on an agent)."""
+    value = env.get("SPARKHUB_SPARK_PORTS", "")
+    out = []
+    for i, one in enumerate(value.split()):
+        ports = one.split(",")
+        if len(ports) != 4:
+            raise ConfError(f"SPARKHUB_SPARK_PORTS: {one}: want driver,blockmanager,ui,libprocess")
+        out.append(tuple(_port({"p": p}, "p") for p in ports))
+    return out
+
+
+_SPARK_ENV = """# Written by sparkhub; Spark's launcher sources it before every driver.
+# Each Spark application of this server takes one of the task's {count}
+# sets of ports (slot-N), held while its driver runs: the lock is on fd 9,
+# which the driver's JVM inherits.
+if command -v flock >/dev/null 2>&1; then
+	for sparkhub_slot in {numbers}; do
+		exec 9>>{folder}/slot-$sparkhub_slot/lock
+		if flock -n 9; then
+			SPARK_CONF_DIR={folder}/slot-$sparkhub_slot
+			. "$SPARK_CONF_DIR/libprocess.env"
+			break
+		fi
+		exec 9>&-
+		sparkhub_slot=
+	done
+	if [ -z "$sparkhub_slot" ]; then
+		echo "sparkhub: this server runs {count} Spark applications already, as many as its task has ports for; shut down the kernel of one of them" >&2
+		exit 1
+	fi
+	unset sparkhub_slot
+fi
+"""
+
+
+def _write_file(path, text):
+    """Replace path whole with text, readable by the server's account
+    only."""
+    tmp = path + ".tmp"
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _write_slots(env, folder):
+    """Write a folder per set of ports and spark-env.sh choosing among
+    them, or remove spark-env.sh when there are none."""
+    sets = slots(env) if env.get("SPARKHUB_AGENT_HOST") else []
+    env_sh = os.path.join(folder, "spark-env.sh")
+    if not sets:
+        try:
+            os.unlink(env_sh)
+        except FileNotFoundError:
+            pass
+        return
+    for i, (driver, block_manager, ui, libprocess) in enumerate(sets):
+        one = dict(env)
+        one.update({
+            "SPARKHUB_SPARK_DRIVER_PORT": driver, "SPARKHUB_SPARK_BLOCKMANAGER_PORT": block_manager,
+            "SPARKHUB_SPARK_UI_PORT": ui, "LIBPROCESS_PORT": libprocess,
+        })
+        if env.get("LIBPROCESS_ADVERTISE_PORT"):
+            one["LIBPROCESS_ADVERTISE_PORT"] = libprocess
+        lines, exports = render(one)
+        sub = os.path.join(folder, f"slot-{i}")
+        os.makedirs(sub, exist_ok=True)
+        _write_file(os.path.join(sub, "spark-defaults.conf"), "\n".join(lines) + "\n")
+        _write_file(os.path.join(sub, "libprocess.env"), "".join(
+            f"{k}={shlex.quote(exports[k])}\n" for k in sorted(exports) if k.startswith("LIBPROCESS_")))
+    _write_file(env_sh, _SPARK_ENV.format(
+        count=len(sets), numbers=" ".join(str(i) for i in range(len(sets))), folder=shlex.quote(folder)))
+
+
 def conf_dir(env):
     """Where spark-defaults.conf goes for env (see the module's text)."""
     if env.get("SPARK_CONF_DIR"):
@@ -198,16 +313,9 @@ def write(env):
     lines, exports = render(env)
     folder = conf_dir(env)
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "spark-defaults.conf")
-    tmp = path + ".tmp"
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass
     # Only the server's account reads it: it may hold a secret.
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    _write_file(os.path.join(folder, "spark-defaults.conf"), "\n".join(lines) + "\n")
+    _write_slots(env, folder)
     return folder, exports
 
 

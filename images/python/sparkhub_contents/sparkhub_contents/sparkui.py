@@ -7,7 +7,9 @@ no port of the driver is exposed to the hub or trusted by it.
 
 Which driver: Spark's UI listens on ``spark.ui.port`` (4040 unless the
 server's configuration says otherwise) or, when that is taken, one of the
-``spark.port.maxRetries`` ports after it. A port in that range counts
+``spark.port.maxRetries`` ports after it; on Mesos, each of the server's
+Spark applications has its own (``slot-N/spark-defaults.conf``, see
+``sparkconf``). A port in those ranges counts
 only when the socket listening on it belongs to this server's own
 account (``/proc/net/tcp``), so on a machine shared with other users'
 servers another account's driver, or a process squatting the port, is
@@ -43,9 +45,24 @@ _PASS = ("Accept", "Accept-Language", "If-None-Match", "If-Modified-Since", "Use
 _KILL = re.compile(r"(^|/)kill/?$")
 
 
-def _conf_value(key):
-    """key's value in this server's spark-defaults.conf, or None."""
+def _conf_folders():
+    """This server's Spark configuration folders: SPARK_CONF_DIR and
+    its slot-N folders, in order."""
     folder = os.environ.get("SPARK_CONF_DIR")
+    if not folder:
+        return [None]
+    out = [folder]
+    i = 0
+    while os.path.isdir(os.path.join(folder, f"slot-{i}")):
+        out.append(os.path.join(folder, f"slot-{i}"))
+        i += 1
+    return out
+
+
+def _conf_value(key, folder=None):
+    """key's value in folder's spark-defaults.conf (SPARK_CONF_DIR's by
+    default), or None."""
+    folder = folder or os.environ.get("SPARK_CONF_DIR")
     if not folder:
         return None
     try:
@@ -60,13 +77,16 @@ def _conf_value(key):
 
 
 def candidate_ports():
-    """The ports the driver's UI may be on, in the order Spark tries them."""
-    try:
-        first = int(_conf_value("spark.ui.port") or DEFAULT_UI_PORT)
-        retries = int(_conf_value("spark.port.maxRetries") or DEFAULT_RETRIES)
-    except ValueError:
-        first, retries = DEFAULT_UI_PORT, DEFAULT_RETRIES
-    return list(range(first, min(first + retries, 65535) + 1))
+    """The ports the drivers' UIs may be on, in the order Spark tries them."""
+    out = []
+    for folder in _conf_folders():
+        try:
+            first = int(_conf_value("spark.ui.port", folder) or DEFAULT_UI_PORT)
+            retries = int(_conf_value("spark.port.maxRetries", folder) or DEFAULT_RETRIES)
+        except ValueError:
+            first, retries = DEFAULT_UI_PORT, DEFAULT_RETRIES
+        out += [p for p in range(first, min(first + retries, 65535) + 1) if p not in out]
+    return out
 
 
 def own_listening_ports(uid=None, tables=("/proc/net/tcp", "/proc/net/tcp6")):

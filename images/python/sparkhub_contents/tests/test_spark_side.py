@@ -79,3 +79,54 @@ def test_bad_values_are_refused_by_name():
             assert word in str(e)
         else:
             raise AssertionError(f"{env} was rendered")
+
+
+def test_each_spark_application_takes_its_own_ports(tmp_path):
+    """A server on Mesos runs several Spark applications at once: each
+    driver Spark's launcher starts gets a set of the task's ports no
+    running driver holds, and one too many is refused with a sentence."""
+    import shutil
+    import subprocess
+    if not shutil.which("flock") or not shutil.which("bash"):
+        import pytest
+        pytest.skip("needs flock and bash, as the image has")
+    env = {"SPARKHUB_PROFILE": "p", "SPARKHUB_SPARK_MASTER": "mesos://m:5050", "SPARK_CONF_DIR": str(tmp_path / "conf"),
+           "SPARKHUB_AGENT_HOST": "10.1.2.3", "SPARKHUB_SPARK_DRIVER_PORT": "31001", "SPARKHUB_SPARK_BLOCKMANAGER_PORT": "31002",
+           "SPARKHUB_SPARK_UI_PORT": "31003", "LIBPROCESS_PORT": "31004",
+           "SPARKHUB_SPARK_PORTS": "31001,31002,31003,31004 31005,31006,31007,31008"}
+    folder, _ = sparkconf.write(env)
+    slot1 = open(os.path.join(folder, "slot-1", "spark-defaults.conf")).read()
+    assert "spark.driver.port 31005\n" in slot1 and "spark.ui.port 31007\n" in slot1
+    assert "spark.driver.blockManager.port 31006\n" in slot1
+    assert open(os.path.join(folder, "slot-1", "libprocess.env")).read() == "LIBPROCESS_IP=10.1.2.3\nLIBPROCESS_PORT=31008\n"
+    # As Spark's load-spark-env.sh sources it, then execs the driver.
+    drivers = []
+    script = 'set -a; . "$SPARK_CONF_DIR/spark-env.sh"; set +a; echo "$SPARK_CONF_DIR $LIBPROCESS_PORT"; exec cat'
+    try:
+        got = []
+        for _ in range(2):
+            p = subprocess.Popen(["bash", "-c", script], env={"SPARK_CONF_DIR": folder, "PATH": os.environ["PATH"]},
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            drivers.append(p)
+            got.append(p.stdout.readline().split())
+        assert got == [[os.path.join(folder, "slot-0"), "31004"], [os.path.join(folder, "slot-1"), "31008"]]
+        third = subprocess.run(["bash", "-c", script], env={"SPARK_CONF_DIR": folder, "PATH": os.environ["PATH"]},
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        assert third.returncode == 1 and "runs 2 Spark applications already" in third.stderr
+        # The relay looks for the UIs of every set.
+        os.environ["SPARK_CONF_DIR"] = folder
+        try:
+            assert sparkui.candidate_ports() == [31003, 31007]
+        finally:
+            del os.environ["SPARK_CONF_DIR"]
+        # A driver that ends frees its set for the next.
+        drivers[0].stdin.close()
+        drivers[0].wait()
+        again = subprocess.run(["bash", "-c", 'set -a; . "$SPARK_CONF_DIR/spark-env.sh"; echo "$LIBPROCESS_PORT"'],
+                               env={"SPARK_CONF_DIR": folder, "PATH": os.environ["PATH"]}, capture_output=True, text=True)
+        assert again.stdout.strip() == "31004", again.stderr
+    finally:
+        for p in drivers:
+            if p.poll() is None:
+                p.stdin.close()
+                p.wait()

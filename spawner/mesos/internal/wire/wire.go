@@ -403,9 +403,17 @@ type Variable struct {
 
 // ContainerInfo is TaskInfo.Container.
 type ContainerInfo struct {
-	Type   string      `json:"type,omitempty"`
-	Docker *DockerInfo `json:"docker,omitempty"`
-	Mesos  *MesosInfo  `json:"mesos,omitempty"`
+	Type    string      `json:"type,omitempty"`
+	Docker  *DockerInfo `json:"docker,omitempty"`
+	Mesos   *MesosInfo  `json:"mesos,omitempty"`
+	Volumes []Volume    `json:"volumes,omitempty"`
+}
+
+// Volume is a path of the agent's in the container (ContainerInfo.volumes).
+type Volume struct {
+	ContainerPath string `json:"container_path"`
+	HostPath      string `json:"host_path,omitempty"`
+	Mode          string `json:"mode"` // RO or RW
 }
 
 // DockerInfo is ContainerInfo.Docker.
