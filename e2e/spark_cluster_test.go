@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -118,19 +117,11 @@ func TestSparkDynamicAllocation(t *testing.T) {
 	mustRun(t, "the admin's password\n", append([]string{"user", "add", "boss", "--admin", "--password-stdin"}, common...)...)
 	metricsToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "boss", "--scopes", "read:metrics"}, common...)...))
 	executors := func() int {
-		req, _ := http.NewRequest("GET", h.URL+"/hub/metrics", nil)
-		req.Header.Set("Authorization", "token "+metricsToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		m := regexp.MustCompile(`sparkhub_spark_executors\{user="alice"\} (\d+)`).FindSubmatch(b)
+		m := regexp.MustCompile(`sparkhub_spark_executors\{user="alice"\} (\d+)`).FindStringSubmatch(metricsOf(t, h.URL, metricsToken))
 		if m == nil {
 			return -1
 		}
-		n, _ := strconv.Atoi(string(m[1]))
+		n, _ := strconv.Atoi(m[1])
 		return n
 	}
 

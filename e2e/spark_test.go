@@ -116,20 +116,13 @@ print(spark.range(10**6).selectExpr("sum(id)").collect()[0][0])`, 5*time.Minute)
 		t.Errorf("the admin page does not show alice's Spark alone:\n%s", body)
 	}
 	metricsToken := strings.TrimSpace(mustRun(t, "", append([]string{"token", "create", "boss", "--scopes", "read:metrics"}, common...)...))
-	req, _ := http.NewRequest("GET", h.URL+"/hub/metrics", nil)
-	req.Header.Set("Authorization", "token "+metricsToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := metricsOf(t, h.URL, metricsToken)
 	for _, want := range []string{`sparkhub_spark_executors{user="alice"} 0`, `sparkhub_spark_cores{user="alice"} 0`, `sparkhub_spark_active_jobs{user="alice"} 0`} {
-		if !strings.Contains(string(metrics), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("/hub/metrics lacks %s", want)
 		}
 	}
-	if strings.Contains(string(metrics), `sparkhub_spark_executors{user="bob"}`) {
+	if strings.Contains(metrics, `sparkhub_spark_executors{user="bob"}`) {
 		t.Errorf("/hub/metrics shows a Spark application for bob")
 	}
 }
@@ -144,4 +137,18 @@ func lastLine(out string) string {
 		}
 	}
 	return ""
+}
+
+// metricsOf is the hub's /hub/metrics as a holder of token reads it.
+func metricsOf(t *testing.T, base, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/hub/metrics", nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -94,26 +94,38 @@ type kernel struct {
 
 // kernels reads the server's /api/kernels.
 func (m *Manager) kernels(ctx context.Context, r *route, base string) ([]kernel, error) {
-	u, err := url.Parse(r.target.String() + base + "api/kernels")
+	var ks []kernel
+	status, err := m.getJSON(ctx, r, base+"api/kernels", 4<<20, &ks)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("status %d", status)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kernels: %w", err)
+	}
+	return ks, nil
+}
+
+// getJSON GETs path of the server at r with its token and, when it
+// answers 200, decodes at most limit bytes of its answer into v. It
+// returns the status: what a server answers is the server's, so the
+// caller decides what else it may mean.
+func (m *Manager) getJSON(ctx context.Context, r *route, path string, limit int64, v any) (int, error) {
+	u, err := url.Parse(r.target.String() + path)
+	if err != nil {
+		return 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	req.Header.Set("Authorization", "token "+r.token)
 	resp, err := m.opts.HTTPClient.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("kernels: status %d", resp.StatusCode)
+		return resp.StatusCode, nil
 	}
-	var ks []kernel
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&ks); err != nil {
-		return nil, fmt.Errorf("kernels: %w", err)
-	}
-	return ks, nil
+	return resp.StatusCode, json.NewDecoder(io.LimitReader(resp.Body, limit)).Decode(v)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -95,27 +94,16 @@ func (m *Manager) ReadSpark(ctx context.Context) {
 // when it runs none.
 func (m *Manager) readSpark(ctx context.Context, r *route, base string) (*SparkApp, error) {
 	get := func(path string, v any) (bool, error) {
-		u, err := url.Parse(r.target.String() + base + "spark/api/v1/" + path)
-		if err != nil {
+		status, err := m.getJSON(ctx, r, base+"spark/api/v1/"+path, sparkAnswerLimit, v)
+		switch {
+		case err != nil:
 			return false, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return false, err
-		}
-		req.Header.Set("Authorization", "token "+r.token)
-		resp, err := m.opts.HTTPClient.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
+		case status == http.StatusNotFound:
 			return false, nil // no application, or no relay
+		case status != http.StatusOK:
+			return false, fmt.Errorf("spark %s: status %d", path, status)
 		}
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("spark %s: status %d", path, resp.StatusCode)
-		}
-		return true, json.NewDecoder(io.LimitReader(resp.Body, sparkAnswerLimit)).Decode(v)
+		return true, nil
 	}
 	var apps []struct {
 		ID       string `json:"id"`
