@@ -144,5 +144,5 @@ func (m *MesosConfig) sparkMaster() string {
 // cluster is where the servers' Spark runs.
 func (m *MesosConfig) cluster() *images.Cluster {
 	return &images.Cluster{Master: m.sparkMaster(), Image: m.Image, Role: m.Role,
-		User: m.SparkUser, Principal: m.SparkPrincipal, SecretFile: m.SparkSecretFile}
+		User: m.SparkUser, Principal: m.SparkPrincipal, SecretFile: m.SparkSecretFile, ShufflePort: m.ShufflePort}
 }

@@ -559,12 +559,26 @@ func (ck *checker) spark(v *yaml.Node, who string) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
+	// A profile that names its own standalone cluster says where that
+	// cluster's shuffle service listens; the agents' is the hub's.
+	standalone := false
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		if v.Content[j].Value == "spark.master" && strings.HasPrefix(v.Content[j+1].Value, "spark://") {
+			standalone = true
+		}
+	}
 	for j := 0; j+1 < len(v.Content); j += 2 {
 		k, val := v.Content[j], v.Content[j+1]
 		field := "spark." + strings.TrimPrefix(k.Value, "spark.")
 		switch {
 		case !strings.HasPrefix(k.Value, "spark.") || strings.ContainsAny(k.Value, " \t=:"):
 			ck.add(k.Line, who, k.Value, "not a Spark setting (they start with spark. and have no spaces)")
+		case standalone && k.Value == "spark.shuffle.service.port":
+			if n, err := strconv.Atoi(val.Value); err != nil || n < 1 || n > 65535 {
+				ck.add(val.Line, who, field, "%q must be a port", val.Value)
+				continue
+			}
+			out[k.Value] = val.Value
 		case hubSparkKeys[k.Value]:
 			ck.add(k.Line, who, field, "set by the hub from the server's task; a profile cannot change it")
 		case val.Kind != yaml.ScalarNode || val.Tag == "!!null":

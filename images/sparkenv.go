@@ -41,6 +41,9 @@ const (
 	// executors and the agent's external shuffle service share
 	// (default /var/lib/sparkhub/shuffle; deploy/ mounts the same).
 	EnvSparkShuffleDir = "SPARKHUB_SPARK_SHUFFLE_DIR"
+	// EnvSparkShufflePort is the agents' shuffle service's port
+	// (--spark-shuffle-port) when not Spark's default 7337.
+	EnvSparkShufflePort = "SPARKHUB_SPARK_SHUFFLE_PORT"
 	// EnvSparkConf holds the profile's other Spark settings, one
 	// "key value" line each, sorted by key.
 	EnvSparkConf = "SPARKHUB_SPARK_CONF"
@@ -115,6 +118,9 @@ type Cluster struct {
 	// Role is the framework's role (--mesos-role), which a profile
 	// without a role runs its server under, and so its executors.
 	Role string
+	// ShufflePort is the agents' shuffle service's port
+	// (--spark-shuffle-port); 0 or 7337 leaves Spark's default.
+	ShufflePort int
 }
 
 // SparkMaster turns the hub's --mesos-master into Spark's master URL.
@@ -171,6 +177,9 @@ func ProfileEnv(p Profile, c Cluster) map[string]string {
 	env[EnvProfileMem] = num(math.Floor(p.Mem))
 	// The hub refuses to start with a master Spark cannot take.
 	env[EnvSparkMaster], _ = SparkMaster(c.Master)
+	if c.ShufflePort > 0 && c.ShufflePort != 7337 {
+		env[EnvSparkShufflePort] = strconv.Itoa(c.ShufflePort)
+	}
 	if strings.HasPrefix(env[EnvSparkMaster], "mesos://") {
 		if c.User != "" {
 			env[EnvSparkUser] = c.User

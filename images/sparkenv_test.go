@@ -244,3 +244,19 @@ func TestSparkConstraintsSaysWhatSparkCannot(t *testing.T) {
 		}
 	}
 }
+
+// The agents' shuffle service's port reaches Spark when it is not
+// Spark's default.
+func TestShufflePortRendered(t *testing.T) {
+	p := Profile{Name: "p", CPUs: 1, Mem: 1024}
+	if got := ProfileEnv(p, Cluster{Master: "m:5050", ShufflePort: 7447})[EnvSparkShufflePort]; got != "7447" {
+		t.Errorf("%s = %q, want 7447", EnvSparkShufflePort, got)
+	}
+	if got, ok := ProfileEnv(p, Cluster{Master: "m:5050", ShufflePort: 7337})[EnvSparkShufflePort]; ok {
+		t.Errorf("Spark's default port rendered as %q", got)
+	}
+	conf, _, errOut, err := runEntrypoint(t, ProfileEnv(p, Cluster{Master: "m:5050", ShufflePort: 7447}), "true")
+	if err != nil || !strings.Contains(conf, "\nspark.shuffle.service.port 7447\n") {
+		t.Errorf("spark-defaults.conf lacks the port: %v %s\n%s", err, errOut, conf)
+	}
+}

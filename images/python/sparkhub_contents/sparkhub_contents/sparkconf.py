@@ -151,6 +151,10 @@ def render(env):
                 if os.path.normpath(target) == os.path.normpath(shuffle_dir):
                     raise ConfError(f"SPARKHUB_SPARK_VOLUMES: {v} mounts over the shuffle folder {shuffle_dir}")
             conf("spark.local.dir", shuffle_dir)
+            port = env.get("SPARKHUB_SPARK_SHUFFLE_PORT", "")
+            if port and (not port.isdigit() or not 1 <= int(port) <= 65535):
+                raise ConfError(f"SPARKHUB_SPARK_SHUFFLE_PORT={port}: not a port")
+            conf("spark.shuffle.service.port", port)
             volumes.insert(0, f"{shuffle_dir}:{shuffle_dir}:rw")
         if master.startswith("mesos://"):
             conf("spark.mesos.executor.docker.volumes", ",".join(volumes))
