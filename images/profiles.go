@@ -33,6 +33,10 @@ type Profile struct {
 	Constraints []spawner.Constraint
 	Env         map[string]string
 	Spark       map[string]string // spark-defaults.conf entries
+	// DefaultURL is the front end the server opens on: "/lab"
+	// (JupyterLab), "/tree" (Notebook's file list), or a page under
+	// either; "" leaves the server's own.
+	DefaultURL string
 }
 
 // Catalog is the list of profiles users pick from. The first one is the
@@ -124,7 +128,7 @@ func (s Specs) Resolve(name string) (spawner.Spec, error) {
 	}
 	return spawner.Spec{
 		Image: p.Image, CPUs: p.CPUs, Mem: p.Mem, Disk: p.Disk, GPUs: p.GPUs, Role: p.Role,
-		Constraints: p.Constraints, Env: env, Spark: p.Spark,
+		Constraints: p.Constraints, Env: env, Spark: p.Spark, DefaultURL: p.DefaultURL,
 	}, nil
 }
 
@@ -236,11 +240,14 @@ func (ck *checker) add(line int, profile, field, format string, args ...any) {
 var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	roleRE    = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$`)
+	// defaultURLRE is a front end's page: /lab or /tree, or a page
+	// under one, as a path only (no host, query or '//').
+	defaultURLRE = regexp.MustCompile(`^/(lab|tree)(/[A-Za-z0-9._~-]+)*/?$`)
+	roleRE       = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$`)
 )
 
 // profileFields are the keys a profile may have.
-var profileFields = []string{"name", "display_name", "description", "image", "cpus", "mem", "gpus", "disk", "role", "constraints", "env", "spark"}
+var profileFields = []string{"name", "display_name", "description", "image", "cpus", "mem", "gpus", "disk", "role", "constraints", "env", "spark", "default_url"}
 
 func (ck *checker) catalog(doc *yaml.Node) *Catalog {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -353,6 +360,13 @@ func (ck *checker) profile(i int, n *yaml.Node) (Profile, bool) {
 			p.Env = ck.env(v, who)
 		case "spark":
 			p.Spark = ck.spark(v, who)
+		case "default_url":
+			if s, ok := ck.str(v, who, k.Value); ok {
+				p.DefaultURL = s
+				if !defaultURLRE.MatchString(s) || strings.Contains(s, "/..") || strings.Contains(s, "/./") {
+					ck.add(v.Line, who, k.Value, "%q: use /lab (JupyterLab), /tree (Notebook's file list) or a page under one of them", s)
+				}
+			}
 		default:
 			ck.add(k.Line, who, k.Value, "unknown field (a profile has %s)", strings.Join(profileFields, ", "))
 		}
@@ -440,7 +454,7 @@ func (ck *checker) constraints(v *yaml.Node, who string) []spawner.Constraint {
 // reservedEnv is what the spawner sets for every server; a profile may
 // not change it.
 func reservedEnv(name string) bool {
-	return name == "JUPYTER_TOKEN" || strings.HasPrefix(name, "SPARKHUB_") || strings.HasPrefix(name, "LIBPROCESS_") ||
+	return name == "JUPYTER_TOKEN" || strings.HasPrefix(name, "SPARKHUB_") || strings.HasPrefix(name, "JUPYTERHUB_") || strings.HasPrefix(name, "LIBPROCESS_") ||
 		name == "MESOS_NATIVE_JAVA_LIBRARY" || name == "SPARK_CONF_DIR"
 }
 

@@ -30,6 +30,7 @@ func TestLoadCatalogSample(t *testing.T) {
 		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
 		Env:         map[string]string{"TZ": "UTC"},
 		Spark:       map[string]string{"spark.executor.memory": "4g", "spark.dynamicAllocation.maxExecutors": "20"},
+		DefaultURL:  "/lab",
 	}
 	if !reflect.DeepEqual(small, want) {
 		t.Errorf("spark-small =\n%+v\nwant\n%+v", small, want)
@@ -154,6 +155,15 @@ func TestCheck(t *testing.T) {
 		{"spark", ok + "    spark:\n      spark.sql.shuffle.partitions: 64\n      executor.memory: 4g\n      spark.driver.port: 4000\n      spark.executor.memory: lots\n      spark.cores.max: 0\n      spark.dynamicAllocation.enabled: maybe\n      spark.executor.cores: \"\"\n",
 			[]string{"7 executor.memory: not a Spark setting", "8 spark.driver.port: set by the hub", "9 spark.executor.memory: \"lots\" must be a size", "10 spark.cores.max: \"0\" must be a whole number", "11 spark.dynamicAllocation.enabled: \"maybe\" must be true or false", "12 spark.executor.cores: \"\" must be a whole number"}},
 		{"two documents", ok + "---\nprofiles: []\n", []string{"5 : more than one YAML document"}},
+		{"default_url lab", ok + "    default_url: /lab\n", nil},
+		{"default_url tree", ok + "    default_url: /tree/\n", nil},
+		{"default_url a notebook", ok + "    default_url: /lab/tree/Welcome.ipynb\n", nil},
+		{"default_url elsewhere", ok + "    default_url: https://evil.example/\n", []string{"5 default_url: \"https://evil.example/\": use /lab"}},
+		{"default_url another host", ok + "    default_url: //evil.example/lab\n", []string{"5 default_url: "}},
+		{"default_url climbs", ok + "    default_url: /lab/../../hub/admin\n", []string{"5 default_url: "}},
+		{"default_url hub", ok + "    default_url: /hub/home\n", []string{"5 default_url: "}},
+		{"default_url query", ok + "    default_url: /lab?reset\n", []string{"5 default_url: "}},
+		{"env jupyterhub", ok + "    env:\n      JUPYTERHUB_USER: bob\n", []string{"6 env.JUPYTERHUB_USER: set by the hub"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,6 +216,7 @@ func TestSpecs(t *testing.T) {
 		Constraints: []spawner.Constraint{{Field: "rack", Operator: "LIKE", Value: "r[12]"}, {Field: "hostname", Operator: "UNIQUE"}},
 		Env:         ProfileEnv(small, cluster),
 		Spark:       small.Spark,
+		DefaultURL:  "/lab",
 	}
 	got, err := Specs{Catalog: c, Cluster: &cluster}.Resolve("spark-small")
 	if err != nil || !reflect.DeepEqual(got, want) {

@@ -144,7 +144,15 @@ const (
 	keyTarget ctxKey = iota
 	keyToken
 	keyXSRF
+	keyVisitor
 )
+
+// VisitorHeader names, on every request the proxy forwards, the user it
+// let in: the owner, or an admin with --admin-access. Jupyter's pages
+// show it as the hub's user (sparkhub_contents puts it in JupyterLab's
+// page config). The proxy sets it itself and drops whatever the client
+// sent under that name, so a server can believe it.
+const VisitorHeader = "X-Sparkhub-User"
 
 // ServeHTTP is mounted at /user/{name}/ (and /user/{name}).
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -176,6 +184,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), keyTarget, target)
 	ctx = context.WithValue(ctx, keyToken, token)
+	ctx = context.WithValue(ctx, keyVisitor, pr.User.Name)
 	// The hub keeps the _xsrf cookie under /user/{name}/ (see
 	// auth.ServerXSRF): a browser session without it gets it on a page
 	// load, and the server sees that value, so the Jupyter front end
@@ -249,6 +258,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	setForwarded(pr.Out.Header, pr.In, p.auth.Proxies())
 	stripCredentials(pr.Out.Header)
 	pr.Out.Header.Set("Authorization", "token "+token)
+	pr.Out.Header.Set(VisitorHeader, pr.In.Context().Value(keyVisitor).(string))
 	if v, ok := pr.In.Context().Value(keyXSRF).(string); ok {
 		setXSRFCookie(pr.Out.Header, v)
 	}
@@ -297,6 +307,7 @@ func setForwarded(h http.Header, in *http.Request, proxies auth.Proxies) {
 // runs on the server and must never see them.
 func stripCredentials(h http.Header) {
 	h.Del("Authorization")
+	h.Del(VisitorHeader)
 	cookies := h.Values("Cookie")
 	if len(cookies) == 0 {
 		return

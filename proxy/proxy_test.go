@@ -354,6 +354,30 @@ func TestProxyAdminAccess(t *testing.T) {
 	}
 }
 
+// TestProxyNamesTheVisitor: the server learns who the proxy let in from
+// VisitorHeader, and a visitor who sends that header to pass for
+// someone else (bob's name on alice's server, to be shown as the hub's
+// user in her Lab) is named as themselves.
+func TestProxyNamesTheVisitor(t *testing.T) {
+	e := newEnv(t, true)
+	for _, tt := range []struct{ visitor, claims string }{
+		{"alice", ""},
+		{"alice", "bob"},
+		{"root", "alice"},
+	} {
+		hdr := map[string]string{}
+		if tt.claims != "" {
+			hdr[VisitorHeader] = tt.claims
+		}
+		if resp := e.get("GET", "/user/alice/lab", hdr, e.session(tt.visitor)); resp.StatusCode != 200 {
+			t.Fatalf("%s = %d", tt.visitor, resp.StatusCode)
+		}
+		if got := (<-e.seen).Header.Values(VisitorHeader); len(got) != 1 || got[0] != tt.visitor {
+			t.Errorf("%s claiming %q: the server was told %q, want only %q", tt.visitor, tt.claims, got, tt.visitor)
+		}
+	}
+}
+
 func TestProxyServerNotRunning(t *testing.T) {
 	e := newEnv(t, false)
 	e.routes.states["bob"] = spawner.Spawning

@@ -194,6 +194,28 @@ func (j Jupyter) Args(baseURL string) []string {
 	return args
 }
 
+// DefaultURLArgs are Jupyter's options, in both spellings, for the page
+// a server opens on (Spec.DefaultURL); none for "".
+func DefaultURLArgs(u string) []string {
+	if u == "" {
+		return nil
+	}
+	return []string{"--NotebookApp.default_url=" + u, "--ServerApp.default_url=" + u}
+}
+
+// HubEnv is what a server's single-user side (sparkhub_contents) reads,
+// under JupyterHub's names, to lead its pages back to the hub: its
+// owner, its name ("": the user's one server) and where the hub is
+// served ("/": the hub's pages under /hub/). Every backend gives it;
+// none of it is secret.
+func HubEnv(user string) map[string]string {
+	return map[string]string{
+		"JUPYTERHUB_USER":        user,
+		"JUPYTERHUB_SERVER_NAME": "",
+		"JUPYTERHUB_BASE_URL":    "/",
+	}
+}
+
 // Failure is an error whose Message is a plain sentence meant for the
 // user (what went wrong and what to do), such as "No machine in the
 // cluster has 64 GiB free; pick a smaller profile." Backends return it

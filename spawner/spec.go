@@ -30,6 +30,9 @@ type Spec struct {
 	// (spark-defaults.conf entries); a backend that cannot apply them
 	// says so.
 	Spark map[string]string
+	// DefaultURL is the page, under the server's base URL, its front end
+	// opens on ("/lab", "/tree"); "" leaves Jupyter's own.
+	DefaultURL string
 }
 
 // A Constraint is a Marathon placement rule over an agent's hostname or

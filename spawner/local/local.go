@@ -115,6 +115,7 @@ type Backend struct {
 
 	mu       sync.Mutex
 	children map[string]*child // by handle id: processes this Backend started
+	apps     map[string]app    // by executable and its mtime: which options it reads
 }
 
 // child is a process this Backend started and reaps.
@@ -171,7 +172,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.AccountPrefix == "" {
 		opts.AccountPrefix = DefaultAccountPrefix
 	}
-	b := &Backend{opts: opts, log: opts.Logger, iso: isolationFor(os.Geteuid(), opts.SharedAccount), children: map[string]*child{}}
+	b := &Backend{opts: opts, log: opts.Logger, iso: isolationFor(os.Geteuid(), opts.SharedAccount), children: map[string]*child{}, apps: map[string]app{}}
 	if u, err := user.Current(); err == nil {
 		b.hubAccount = u.Username
 	}
@@ -235,6 +236,96 @@ func (b *Backend) Args(baseURL string) []string {
 	return args
 }
 
+// An app is the Jupyter application class a command reads its options
+// from.
+type app int
+
+const (
+	// bothApps: a command the hub does not know (--local-cmd), given
+	// both spellings. Each Jupyter ignores the other's, and JupyterLab
+	// and Notebook 7 move NotebookApp options they do not know to
+	// ServerApp.
+	bothApps    app = iota
+	notebookApp     // notebook 6: NotebookApp.*
+	serverApp       // jupyter_server (JupyterLab, Notebook 7, jupyter-server): ServerApp.*
+)
+
+// appOf says which options cmd understands: jupyter-lab and
+// jupyter-server are jupyter_server's; jupyter-notebook is notebook 6
+// or Notebook 7, told apart by its --version (asked once per
+// executable, as the hub's account); anything else gets both.
+func (b *Backend) appOf(cmd []string) app {
+	if len(cmd) != 1 {
+		return bothApps
+	}
+	switch filepath.Base(cmd[0]) {
+	case "jupyter-lab", "jupyter-server":
+		return serverApp
+	case "jupyter-notebook":
+	default:
+		return bothApps
+	}
+	fi, err := os.Stat(cmd[0])
+	if err != nil {
+		return bothApps
+	}
+	key := cmd[0] + "\x00" + fi.ModTime().String()
+	b.mu.Lock()
+	a, ok := b.apps[key]
+	b.mu.Unlock()
+	if ok {
+		return a
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	version := exec.CommandContext(ctx, cmd[0], "--version")
+	version.Env = b.versionEnv()
+	out, err := version.Output()
+	a = bothApps
+	if err == nil {
+		major, _, _ := strings.Cut(strings.TrimSpace(string(out)), ".")
+		if n, err := strconv.Atoi(major); err == nil && n >= 7 {
+			a = serverApp
+		} else if err == nil {
+			a = notebookApp
+		}
+	}
+	b.mu.Lock()
+	b.apps[key] = a
+	b.mu.Unlock()
+	return a
+}
+
+// versionEnv is the environment of a command asked its version: the
+// kept part of the hub's, no more.
+func (b *Backend) versionEnv() []string {
+	var env []string
+	for _, k := range b.opts.EnvKeep {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// only keeps the arguments a reads: notebook 6 takes NotebookApp.*,
+// jupyter_server ServerApp.* and IdentityProvider.*.
+func only(a app, args []string) []string {
+	if a == bothApps {
+		return args
+	}
+	var kept []string
+	for _, arg := range args {
+		nb := strings.HasPrefix(arg, "--NotebookApp.")
+		srv := strings.HasPrefix(arg, "--ServerApp.") || strings.HasPrefix(arg, "--IdentityProvider.")
+		if (nb && a == serverApp) || (srv && a == notebookApp) {
+			continue
+		}
+		kept = append(kept, arg)
+	}
+	return kept
+}
+
 // listenArgs make Jupyter listen on the socket (a path relative to its
 // working folder: a socket's address holds at most 107 bytes, the
 // relative path always fits).
@@ -290,7 +381,8 @@ func (b *Backend) Start(ctx context.Context, req spawner.StartRequest) (spawner.
 		req.Report(note)
 	}
 	req.Report("Starting Jupyter")
-	args := append(append(append([]string{}, cmdline[1:]...), b.Args(req.BaseURL)...), listenArgs(socketName)...)
+	jargs := append(append(b.Args(req.BaseURL), spawner.DefaultURLArgs(req.Spec.DefaultURL)...), listenArgs(socketName)...)
+	args := append(append([]string{}, cmdline[1:]...), only(b.appOf(cmdline), jargs)...)
 	cmd := exec.Command(cmdline[0], args...)
 	cmd.Dir = home
 	cmd.Env = b.environ(req, home, sock, acct)
@@ -467,6 +559,9 @@ func (b *Backend) environ(req spawner.StartRequest, home, sock string, acct *acc
 	}
 	if name != "" {
 		env["USER"], env["LOGNAME"] = name, name
+	}
+	for k, v := range spawner.HubEnv(req.User) {
+		env[k] = v
 	}
 	env["SPARKHUB_USER"] = req.User
 	env["SPARKHUB_SOCKET"] = sock

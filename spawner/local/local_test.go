@@ -417,3 +417,51 @@ func TestCommandThatCannotRun(t *testing.T) {
 		t.Errorf("the user's message names the hub's path: %q", f.Message)
 	}
 }
+
+// TestArgsPerFrontEnd: each Jupyter is given the options it reads:
+// notebook 6 NotebookApp.*, jupyter_server's commands (JupyterLab,
+// Notebook 7, jupyter-server) ServerApp.* and IdentityProvider.*, a
+// command the hub does not know both; a profile's default_url goes to
+// each in its spelling.
+func TestArgsPerFrontEnd(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, version string) []string {
+		p := filepath.Join(dir, version, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho "+version+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return []string{p}
+	}
+	b := newBackend(t, Options{DataDir: t.TempDir(), SharedAccount: true, Jupyter: spawner.Jupyter{LogoutHandlerClass: "x.H"}})
+	all := append(b.Args("/user/alice/"), spawner.DefaultURLArgs("/tree")...)
+	tests := []struct {
+		name string
+		cmd  []string
+		want app
+	}{
+		{"jupyter-lab", script("jupyter-lab", "4.6.6"), serverApp},
+		{"jupyter-server", script("jupyter-server", "2.21.1"), serverApp},
+		{"notebook 7", script("jupyter-notebook", "7.6.5"), serverApp},
+		{"notebook 6", script("jupyter-notebook", "6.4.12"), notebookApp},
+		{"a notebook that says nothing", script("jupyter-notebook", "nonsense"), bothApps},
+		{"--local-cmd", []string{"/opt/my-jupyter", "--debug"}, bothApps},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := b.appOf(tt.cmd); got != tt.want {
+				t.Fatalf("appOf = %d, want %d", got, tt.want)
+			}
+			got := strings.Join(only(tt.want, all), " ")
+			for _, opt := range []string{"base_url=/user/alice/", "default_url=/tree", "logout_handler_class=x.H"} {
+				hasNB, hasSrv := strings.Contains(got, "--NotebookApp."+opt), strings.Contains(got, "--ServerApp."+opt)
+				if hasNB != (tt.want != serverApp) || hasSrv != (tt.want != notebookApp) {
+					t.Errorf("%s: NotebookApp %v, ServerApp %v in %s", opt, hasNB, hasSrv, got)
+				}
+			}
+			if strings.Contains(got, "--IdentityProvider.") != (tt.want != notebookApp) {
+				t.Errorf("IdentityProvider options in %s", got)
+			}
+		})
+	}
+}

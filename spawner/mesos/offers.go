@@ -145,6 +145,7 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 		"--allow-root",
 	}
 	args = append(args, b.opts.Jupyter.Args(req.BaseURL)...)
+	args = append(args, spawner.DefaultURLArgs(l.spec.DefaultURL)...)
 	env := map[string]string{}
 	for k, v := range b.opts.Env {
 		env[k] = v
@@ -153,6 +154,9 @@ func (b *Backend) taskInfo(l *launch, o wire.Offer, res []wire.Resource, ports [
 		env[k] = v
 	}
 	for k, v := range req.Env {
+		env[k] = v
+	}
+	for k, v := range spawner.HubEnv(req.User) {
 		env[k] = v
 	}
 	p := func(i int) string { return strconv.FormatUint(ports[i], 10) }

@@ -14,7 +14,7 @@ header, beside Logout, and answers the hub's challenge at
 from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
 from notebook.auth.logout import LogoutHandler
 
-from ._hub import HUB_HOME, HUB_LOGOUT
+from ._hub import HUB_HOME, logout_url
 from ._proof import add_proof_handler
 
 # The templates the server had stay reachable under this prefix, so the
@@ -38,7 +38,7 @@ class HubLogoutHandler(LogoutHandler):
 
     def get(self):
         self.clear_login_cookie()
-        self.redirect(HUB_LOGOUT)
+        self.redirect(logout_url())
 
 
 def load_jupyter_server_extension(nbapp):

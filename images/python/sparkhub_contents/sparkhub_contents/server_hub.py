@@ -2,8 +2,11 @@
 
 ``HubLogoutHandler`` answers ``{base_url}logout``: it forgets the server's
 own login cookie and sends the browser to the hub's logout. Loaded as a
-server extension, this module answers the hub's challenge at
-``{base_url}sparkhub/proof`` (see ``_proof``)::
+server extension, this module puts the hub's keys in JupyterLab's and
+Notebook 7's page config, so their File menu has Hub Control Panel and
+Log Out (see ``_hub.page_config``), with no token of the server's in it,
+and answers the hub's challenge at ``{base_url}sparkhub/proof`` (see
+``_proof``)::
 
     c.ServerApp.logout_handler_class = "sparkhub_contents.HubLogoutHandler"         # jupyter_server 1
     c.IdentityProvider.logout_handler_class = "sparkhub_contents.HubLogoutHandler"  # jupyter_server 2
@@ -12,7 +15,7 @@ server extension, this module answers the hub's challenge at
 
 from jupyter_server.auth.logout import LogoutHandler
 
-from ._hub import HUB_LOGOUT
+from ._hub import logout_url, page_config
 from ._proof import add_proof_handler
 
 try:
@@ -33,7 +36,7 @@ class HubLogoutHandler(LogoutHandler):
             identity.clear_login_cookie(self)
         else:
             self.clear_login_cookie()
-        self.redirect(HUB_LOGOUT)
+        self.redirect(logout_url())
 
 
 def _jupyter_server_extension_points():
@@ -41,5 +44,7 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp):
-    """Answer the hub's challenge at {base_url}sparkhub/proof."""
+    """Fill in the hub's page config keys and answer the hub's challenge
+    at {base_url}sparkhub/proof."""
+    serverapp.web_app.settings["page_config_hook"] = page_config
     add_proof_handler(serverapp, serverapp.web_app)
