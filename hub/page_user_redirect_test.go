@@ -45,7 +45,7 @@ func TestUserRedirect(t *testing.T) {
 	code, loc, _ = b.page(loc)
 	wantRedirect(t, "the progress page of a running server", code, loc, http.StatusFound, want)
 	// Running: straight on, nothing started again.
-	code, loc, _ = b.page(link)
+	_, loc, _ = b.page(link)
 	code, loc, _ = b.page(loc)
 	wantRedirect(t, "user-redirect to a running server", code, loc, http.StatusFound, want)
 	if n := fake.Starts("alice"); n != 1 {
