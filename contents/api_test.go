@@ -398,8 +398,9 @@ var suite = []struct {
 		c.putText("f.txt", "three")
 		var list []map[string]any
 		json.Unmarshal(c.must(200, "GET", "api/contents/f.txt/checkpoints", nil).body, &list)
-		if len(list) != 2 || list[0]["id"] != cp2["id"] || list[1]["id"] != cp1["id"] {
-			t.Errorf("checkpoints = %v, want newest first", list)
+		// Oldest first: Jupyter's front ends revert to the last listed.
+		if len(list) != 2 || list[0]["id"] != cp1["id"] || list[1]["id"] != cp2["id"] {
+			t.Errorf("checkpoints = %v, want oldest first", list)
 		}
 		c.must(204, "POST", "api/contents/f.txt/checkpoints/"+cp1["id"].(string), nil)
 		if got := c.text("f.txt"); got != "one" {

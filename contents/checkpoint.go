@@ -10,7 +10,9 @@ import (
 )
 
 // checkpointRow is a remote_checkpoints row. Checkpoints are found by
-// path string, unlimited per file, newest first.
+// path string, unlimited per file, and listed oldest first: Jupyter's
+// front ends (Notebook 6 and 7, JupyterLab 4) take the last one listed
+// as the latest, and File > Revert restores it.
 type checkpointRow struct {
 	ID           int64     `gorm:"column:id;primaryKey"`
 	UserID       string    `gorm:"column:user_id"`
@@ -49,9 +51,9 @@ func (st *store) checkpoints(user, p string) ([]checkpointRow, error) {
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].LastModified.Equal(out[j].LastModified) {
-			return out[i].LastModified.After(out[j].LastModified)
+			return out[i].LastModified.Before(out[j].LastModified)
 		}
-		return out[i].ID > out[j].ID
+		return out[i].ID < out[j].ID
 	})
 	return out, err
 }

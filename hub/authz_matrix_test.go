@@ -335,8 +335,11 @@ func matrixRoutes(fx *matrixFixture) map[string][]matrixRoute {
 		"POST /hub/spawn":               {{method: "POST", path: "/hub/spawn", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "self", ok: 303}},
 		"POST /hub/spawn/{name}":        {{method: "POST", path: "/hub/spawn/alice", form: url.Values{}, kind: kForm, scope: auth.ScopeServers, on: "alice", ok: 303}},
 		"GET /hub/spawn-pending/{name}": {{method: "GET", path: "/hub/spawn-pending/alice", kind: kPage, scope: auth.ScopeReadServers, on: "alice", ok: 302}},
-		"GET /hub/token":                {{method: "GET", path: "/hub/token", kind: kPage, ok: 200}},
-		"POST /hub/token":               {{method: "POST", path: "/hub/token", form: url.Values{"note": {"n"}, "expires_in": {"3600"}}, kind: kForm, scope: auth.ScopeTokens, on: "self", ok: 201}},
+		// Any logged-in caller: on to the spawn page of their own
+		// server, which decides what they may do there.
+		"GET /hub/user-redirect/{path...}": {{method: "GET", path: "/hub/user-redirect/lab/tree/x.ipynb", kind: kPage, ok: 302}},
+		"GET /hub/token":                   {{method: "GET", path: "/hub/token", kind: kPage, ok: 200}},
+		"POST /hub/token":                  {{method: "POST", path: "/hub/token", form: url.Values{"note": {"n"}, "expires_in": {"3600"}}, kind: kForm, scope: auth.ScopeTokens, on: "self", ok: 201}},
 		// The form revokes the caller's own token: alice's id is nobody
 		// else's.
 		"POST /hub/token/{id}/revoke":           {{method: "POST", path: "/hub/token/" + tok + "/revoke", form: url.Values{}, kind: kForm, scope: auth.ScopeTokens, on: "self", ok: 303, except: holdersBut(fx, "alice", auth.ScopeTokens, 404)}},

@@ -179,6 +179,7 @@ func (h *Hub) routes() {
 	m.HandleFunc("POST /hub/spawn", h.form(h.spawnSubmit))
 	m.HandleFunc("POST /hub/spawn/{name}", h.form(h.spawnSubmit))
 	m.HandleFunc("GET /hub/spawn-pending/{name}", h.page(h.spawnPendingPage))
+	m.HandleFunc("GET /hub/user-redirect/{path...}", h.page(h.userRedirect))
 	m.HandleFunc("GET /hub/token", h.page(h.tokenPage))
 	m.HandleFunc("POST /hub/token", h.form(h.tokenCreate))
 	m.HandleFunc("POST /hub/token/{id}/revoke", h.form(h.tokenRevoke))

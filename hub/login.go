@@ -11,11 +11,14 @@ import (
 	"github.com/sparkhub/sparkhub/internal/httperr"
 )
 
+// maxNext is the longest next= a page follows.
+const maxNext = 2000
+
 // safeNext returns next when it is a path on this hub, else "".
 // Absolute URLs, scheme-relative ones (//evil), backslash tricks and
 // control characters are all refused.
 func safeNext(next string) string {
-	if next == "" || len(next) > 2000 || !strings.HasPrefix(next, "/") {
+	if next == "" || len(next) > maxNext || !strings.HasPrefix(next, "/") {
 		return ""
 	}
 	if strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\\\r\n\t\x00") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,33 @@ func VenvTool(t testing.TB, name string) string {
 		Missing(t, name+" is not in "+venv+" (scripts/test-venv installs .ci/requirements.txt)")
 	}
 	return p
+}
+
+// OthersMayRun reports whether an account other than root can run the
+// script bin: every folder on the way to it and to its interpreter
+// (links resolved) lets others pass. A virtualenv made from a pyenv
+// under /root cannot be run by the servers' own accounts.
+func OthersMayRun(bin string) bool {
+	first, err := os.ReadFile(bin)
+	if err != nil {
+		return false
+	}
+	line, _, _ := strings.Cut(string(first), "\n")
+	interp, _, _ := strings.Cut(strings.TrimPrefix(line, "#!"), " ")
+	for _, p := range []string{bin, interp} {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return false
+		}
+		for d := filepath.Dir(real); ; d = filepath.Dir(d) {
+			fi, err := os.Stat(d)
+			if err != nil || fi.Mode().Perm()&0o001 == 0 {
+				return false
+			}
+			if d == "/" {
+				break
+			}
+		}
+	}
+	return true
 }
