@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +23,9 @@ const labWait = 180 * time.Second
 func startFrontEnd(t *testing.T, tool string) *hub {
 	t.Helper()
 	needtest.Tool(t, "chromium", "apt-get install chromium")
-	bin := needtest.VenvTool(t, tool)
+	bin, shared := needtest.VenvToolForServers(t, tool)
 	var args []string
-	if os.Geteuid() == 0 && !needtest.OthersMayRun(bin) {
-		t.Logf("%s cannot be run by other accounts; servers run as the hub's", bin)
+	if shared {
 		args = append(args, "--local-shared-account")
 	}
 	return startHubWith(t, args, bin)

@@ -30,18 +30,10 @@ func frontEndHub(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, ali
 // the hub's data (for sparkhub user and token commands).
 func frontEndHubWith(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub, alice, bob *client, common []string) {
 	t.Helper()
-	bin := needtest.VenvTool(t, cmd)
+	bin, shared := needtest.VenvToolForServers(t, cmd)
 	dataDir, common := jupyterUsers(t)
 	args := []string{"--data-dir", dataDir, "--idle-timeout", "0", "--local-cmd", bin}
-
-	if os.Geteuid() == 0 && !othersMayRun(bin) {
-		// The virtualenv's interpreter lives where the servers' own
-		// accounts cannot reach (a pyenv under /root): the servers run
-		// as the hub's account instead.
-		if needtest.Required() {
-			t.Fatalf("%s cannot be run by other accounts (scripts/test-venv builds on /usr/bin/python3 for them)", bin)
-		}
-		t.Logf("%s cannot be run by other accounts; servers run as the hub's", bin)
+	if shared {
 		args = append(args, "--local-shared-account")
 	} else if len(common) > 4 {
 		args = append(args, common[4:]...)
@@ -68,34 +60,6 @@ func frontEndHubWith(t *testing.T, cmd string, extra ...string) (h *hubtest.Hub,
 		return st.Server != nil
 	})
 	return h, alice, bob, common
-}
-
-// othersMayRun reports whether an account other than root can run the
-// script bin: every folder on the way to it and to its interpreter
-// (links resolved) lets others pass.
-func othersMayRun(bin string) bool {
-	first, err := os.ReadFile(bin)
-	if err != nil {
-		return false
-	}
-	line, _, _ := strings.Cut(string(first), "\n")
-	interp, _, _ := strings.Cut(strings.TrimPrefix(line, "#!"), " ")
-	for _, p := range []string{bin, interp} {
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			return false
-		}
-		for d := filepath.Dir(real); ; d = filepath.Dir(d) {
-			fi, err := os.Stat(d)
-			if err != nil || fi.Mode().Perm()&0o001 == 0 {
-				return false
-			}
-			if d == "/" {
-				break
-			}
-		}
-	}
-	return true
 }
 
 // page GETs path as a browser with c's cookie, following redirects

@@ -91,3 +91,22 @@ func OthersMayRun(bin string) bool {
 	}
 	return true
 }
+
+// VenvToolForServers is VenvTool for a tool the hub's local servers
+// run. As root they run as accounts of their own, which must be able to
+// run it; when they cannot (a virtualenv on a Python under /root),
+// shared says the servers should run as the hub's account instead, and
+// under CI=true (where scripts/test-venv builds on the system's Python)
+// the test fails.
+func VenvToolForServers(t testing.TB, name string) (path string, shared bool) {
+	t.Helper()
+	path = VenvTool(t, name)
+	if os.Geteuid() != 0 || OthersMayRun(path) {
+		return path, false
+	}
+	if Required() {
+		t.Fatalf("%s cannot be run by other accounts (scripts/test-venv builds on /usr/bin/python3 for them)", path)
+	}
+	t.Logf("%s cannot be run by other accounts; servers run as the hub's", path)
+	return path, true
+}
