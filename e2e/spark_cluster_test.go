@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ func standaloneSpark(t *testing.T) (master string, shufflePort int) {
 	})
 	start := func(name string, opts string, args ...string) {
 		cmd := exec.CommandContext(ctx, filepath.Join(home, "bin", "spark-class"), args...)
+		// Ended with the test even when the test binary is killed.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		cmd.Env = append(os.Environ(), "SPARK_HOME="+home, "SPARK_CONF_DIR="+dir, "SPARK_DAEMON_MEMORY=256m",
 			"SPARK_LOCAL_IP=127.0.0.1", "SPARK_WORKER_OPTS="+opts, "SPARK_NO_DAEMONIZE=1")
 		log := &hubtest.Buffer{}
