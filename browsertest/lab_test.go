@@ -139,7 +139,7 @@ func jsString(s string) string {
 // notebook; she makes a notebook from the launcher, runs a cell, saves
 // with Ctrl-S (a checkpoint), reloads and sees the output, renames it
 // and moves it into a folder in the file browser; File > Hub Control
-// Panel opens the hub's home.
+// Panel opens the hub's home; File > Log Out logs out of the hub.
 func TestJupyterLab(t *testing.T) {
 	h := startFrontEnd(t, "jupyter-lab")
 	b := newBrowser(t, h.base)
@@ -222,6 +222,15 @@ func TestJupyterLab(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("File > Hub Control Panel opened no tab")
 	}
+
+	// File > Log Out logs out of the hub: the login page, and the
+	// hub's API no longer knows the browser.
+	b.menu("File", "Log Out")
+	b.waitAcross("the login page after Lab's Log Out", `location.pathname === "/hub/login"`, 60*time.Second)
+	if status := eval[int](b, `fetch("/hub/api/user").then(r => r.status)`, chromedp.EvalAwaitPromise); status != 401 {
+		t.Errorf("the hub's API after Lab's Log Out = %d, want 401", status)
+	}
+	b.shot("lab-logged-out")
 
 	if out := b.outside(); len(out) > 0 {
 		t.Logf("requests that left the hub: %v", out)

@@ -177,7 +177,23 @@ func (h *Hub) logoutPage(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, err)
 		return
 	}
+	if p.ViaCookie() && sameOriginNavigation(r) {
+		// Jupyter's Log Out (JupyterLab's File > Log Out, notebook 6's
+		// button) leads here from a page of the hub's own origin: the
+		// person asked to log out, so they are.
+		h.endBrowserSession(w, r, p)
+		return
+	}
 	h.render(w, r, http.StatusOK, "logout.html", h.pageData(w, r, p, "Log out"))
+}
+
+// sameOriginNavigation reports whether the browser says r is a
+// top-level navigation from a page of the hub's own origin: the Fetch
+// Metadata headers, which browsers set and no page can. A link or form
+// on another site, or on another user's origin under --user-subdomains,
+// is "cross-site" or "same-site", and gets the page with its button.
+func sameOriginNavigation(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin" && r.Header.Get("Sec-Fetch-Mode") == "navigate"
 }
 
 // logoutSubmit is POST /hub/logout: the browser's own session, with its
@@ -202,10 +218,18 @@ func (h *Hub) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 			err = h.auth.CheckHubXSRF(r, p)
 		}
 	}
-	if err == nil {
-		err = h.auth.EndSession(r.Context(), w, r, p)
-	}
 	if err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
+	h.endBrowserSession(w, r, p)
+}
+
+// endBrowserSession revokes the browser's session (a copy of its cookie
+// stops working too), clears its cookies and sends it to the login page,
+// or to the provider's logout with --oidc-end-session.
+func (h *Hub) endBrowserSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := h.auth.EndSession(r.Context(), w, r, p); err != nil {
 		h.errorPage(w, r, err)
 		return
 	}

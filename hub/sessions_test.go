@@ -41,11 +41,13 @@ func (th *testHub) replay(c *http.Cookie, path string) *http.Response {
 	return resp
 }
 
-// TestLogoutEndsTheSession: GET /hub/logout, even from another site,
-// only offers a Log out button; a post without the session's XSRF
+// TestLogoutEndsTheSession: GET /hub/logout from another site (or
+// with no word from the browser of where it comes from) only offers a
+// Log out button; a post without the session's XSRF
 // token, or from another site, is a 403; neither changes anything. The
 // post with it ends the session: a copy of the cookie taken before is
-// refused after, on the API and the pages.
+// refused after, on the API and the pages. A navigation from the hub's
+// own origin (Jupyter's Log Out) ends it at once.
 func TestLogoutEndsTheSession(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, gdb *gorm.DB) {
 		th := newTestHub(t, gdb, nil)
@@ -111,6 +113,26 @@ func TestLogoutEndsTheSession(t *testing.T) {
 		b.mustLogin("alice")
 		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusOK {
 			t.Errorf("a new login after logout = %d", r.status)
+		}
+
+		// Jupyter's Log Out: a navigation from a page of the hub's own
+		// origin (JupyterLab's File > Log Out, through
+		// /user/alice/logout) ends the session at once; from another
+		// site of the same domain (another user's origin) it only
+		// offers the button.
+		r = th.do(b, req{method: "GET", path: "/hub/logout", auth: "cookie-noxsrf", header: map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"}})
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `id="logout"`) {
+			t.Fatalf("GET /hub/logout from a sibling origin = %d, want the page", r.status)
+		}
+		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusOK {
+			t.Fatalf("alice after opening the page from a sibling origin = %d, want still logged in", r.status)
+		}
+		r = th.do(b, req{method: "GET", path: "/hub/logout", auth: "cookie-noxsrf", header: map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}})
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/hub/login" {
+			t.Fatalf("Jupyter's Log Out = %d to %q, want the login page", r.status, r.header.Get("Location"))
+		}
+		if r := th.do(b, req{method: "GET", path: "/hub/api/user", auth: "cookie"}); r.status != http.StatusUnauthorized {
+			t.Errorf("alice after Jupyter's Log Out = %d, want 401", r.status)
 		}
 	})
 }
