@@ -137,7 +137,8 @@ func jsString(s string) string {
 // TestJupyterLab: alice follows a shared link while logged out, logs
 // in, her stopped server starts and she lands in JupyterLab 4 in that
 // notebook; she makes a notebook from the launcher, runs a cell, saves
-// with Ctrl-S (a checkpoint), reloads and sees the output, renames it
+// with Ctrl-S (a checkpoint), reloads and sees the output, reverts an
+// unsaved edit to the checkpoint (File > Revert), renames it
 // and moves it into a folder in the file browser; File > Hub Control
 // Panel opens the hub's home; File > Log Out logs out of the hub.
 func TestJupyterLab(t *testing.T) {
@@ -180,6 +181,27 @@ func TestJupyterLab(t *testing.T) {
 	b.shot("lab-notebook")
 	b.do("reload", chromedp.Reload())
 	b.waitAcross("the notebook after the reload", cellText+` === "print(6*7)|42"`, labWait)
+
+	// An edit not saved, then File > Revert Notebook to Checkpoint: Lab
+	// asks which checkpoint (the hub keeps several; the newest is
+	// offered first), then to confirm, and the notebook is as saved.
+	b.waitAcross("the notebook's cell", current+` && `+current+`.querySelector(".jp-Cell .cm-content")`, labWait)
+	b.do("edit the cell",
+		chromedp.Click(chromedp.CSS(`.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content`)),
+		chromedp.KeyEvent(kb.End, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.KeyEvent("\n# an edit not saved"),
+	)
+	b.waitJS("the edited cell", cellText+`.includes("# an edit not saved")`, 30*time.Second)
+	b.menu("File", "Revert Notebook to Checkpoint")
+	b.waitJS("the checkpoint dialog", `document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	if eval[bool](b, `document.querySelector(".jp-Dialog select") !== null`) {
+		b.shot("lab-revert-choose")
+		b.do("take the newest checkpoint", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+		b.waitJS("the confirmation", `document.querySelector(".jp-Dialog select") === null && document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	}
+	b.shot("lab-revert-confirm")
+	b.do("revert", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+	b.waitJS("the notebook as saved", cellText+` === "print(6*7)|42"`, labWait)
 
 	// Rename in the file browser (F2), then a folder, then cut and paste.
 	b.pointAt("select Untitled.ipynb", listed("Untitled.ipynb"), false)
@@ -256,4 +278,25 @@ func TestNotebook7(t *testing.T) {
 	b.shot("notebook7-notebook")
 	b.do("reload", chromedp.Reload())
 	b.waitAcross("the notebook after the reload", cellText+` === "print(6*7)|42"`, labWait)
+
+	// An edit not saved, then File > Revert Notebook to Checkpoint: Lab
+	// asks which checkpoint (the hub keeps several; the newest is
+	// offered first), then to confirm, and the notebook is as saved.
+	b.waitAcross("the notebook's cell", current+` && `+current+`.querySelector(".jp-Cell .cm-content")`, labWait)
+	b.do("edit the cell",
+		chromedp.Click(chromedp.CSS(`.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content`)),
+		chromedp.KeyEvent(kb.End, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.KeyEvent("\n# an edit not saved"),
+	)
+	b.waitJS("the edited cell", cellText+`.includes("# an edit not saved")`, 30*time.Second)
+	b.menu("File", "Revert Notebook to Checkpoint")
+	b.waitJS("the checkpoint dialog", `document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	if eval[bool](b, `document.querySelector(".jp-Dialog select") !== null`) {
+		b.shot("lab-revert-choose")
+		b.do("take the newest checkpoint", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+		b.waitJS("the confirmation", `document.querySelector(".jp-Dialog select") === null && document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	}
+	b.shot("lab-revert-confirm")
+	b.do("revert", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+	b.waitJS("the notebook as saved", cellText+` === "print(6*7)|42"`, labWait)
 }
