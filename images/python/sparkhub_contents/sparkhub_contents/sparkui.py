@@ -163,6 +163,12 @@ def make_handler(base):
                             "cancel them from the notebook (sc.cancelAllJobs()).")
                 return
             ports = driver_ports()
+            if not ports and path == "api/v1/applications":
+                # The list of applications is empty, as Spark's own
+                # history server says it (and the hub asks it often).
+                self.set_header("Content-Type", "application/json")
+                self.finish("[]")
+                return
             if not ports:
                 self.set_status(404)
                 if path.startswith("api/"):
