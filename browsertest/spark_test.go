@@ -82,4 +82,3 @@ func TestSparkUIInChromium(t *testing.T) {
 		t.Errorf("requests left the hub: %v", out)
 	}
 }
-
