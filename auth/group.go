@@ -40,10 +40,19 @@ type groupMember struct {
 
 func (groupMember) TableName() string { return "hub_group_members" }
 
-// GroupInfo is a group with its members' names, sorted.
+// GroupInfo is a group with its members' names, sorted, and each
+// member's membership in the same order.
 type GroupInfo struct {
 	Group
-	Users []string
+	Users   []string
+	Members []Member
+}
+
+// Member is one member of a group, and whether the login provider gave
+// the membership (the next login may take it away or give it back).
+type Member struct {
+	User         string
+	FromProvider bool
 }
 
 // Membership is one group of a user's, and whether the login provider
@@ -184,7 +193,7 @@ func (s *Store) withMembers(ctx context.Context, groups []Group) ([]*GroupInfo, 
 	byID := make(map[int64]*GroupInfo, len(groups))
 	ids := make([]int64, len(groups))
 	for i, g := range groups {
-		out[i] = &GroupInfo{Group: g, Users: []string{}}
+		out[i] = &GroupInfo{Group: g, Users: []string{}, Members: []Member{}}
 		byID[g.ID] = out[i]
 		ids[i] = g.ID
 	}
@@ -192,10 +201,11 @@ func (s *Store) withMembers(ctx context.Context, groups []Group) ([]*GroupInfo, 
 		return out, nil
 	}
 	var rows []struct {
-		GroupID int64
-		Name    string
+		GroupID      int64
+		Name         string
+		FromProvider bool
 	}
-	err := s.db.WithContext(ctx).Table("hub_group_members m").Select("m.group_id, u.name").
+	err := s.db.WithContext(ctx).Table("hub_group_members m").Select("m.group_id, u.name, m.from_provider").
 		Joins("JOIN hub_users u ON u.id = m.user_id").Where("m.group_id IN ?", ids).Order("u.name").Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list group members: %w", err)
@@ -203,6 +213,7 @@ func (s *Store) withMembers(ctx context.Context, groups []Group) ([]*GroupInfo, 
 	for _, r := range rows {
 		g := byID[r.GroupID]
 		g.Users = append(g.Users, r.Name)
+		g.Members = append(g.Members, Member{User: r.Name, FromProvider: r.FromProvider})
 	}
 	return out, nil
 }

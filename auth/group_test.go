@@ -135,6 +135,14 @@ func TestSyncUserGroupsKeepsHubGroups(t *testing.T) {
 		if g, _ := st.Group(ctx, "physics"); g.FromProvider {
 			t.Fatal("the hub's physics became the provider's")
 		}
+		// A group's members say where each came from, as the admin page
+		// shows them.
+		if g, _ := st.Group(ctx, "interns"); !slices.Equal(g.Members, []Member{{User: "alice", FromProvider: true}}) {
+			t.Fatalf("interns' members = %+v", g.Members)
+		}
+		if g, _ := st.Group(ctx, "physics"); !slices.Equal(g.Members, []Member{{User: "alice"}}) {
+			t.Fatalf("physics' members = %+v", g.Members)
+		}
 		// An admin adds bob to the provider's analysts, and alice too
 		// (she is in it by the provider already): both stay the hub's.
 		if _, err := st.AddGroupMembers(ctx, "analysts", []string{"bob", "alice"}); err != nil {

@@ -115,24 +115,9 @@ func (h *Hub) createGroups(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	if len(body.Groups) == 0 {
-		return errorf(http.StatusBadRequest, "Must specify at least one group to create")
-	}
-	for _, g := range body.Groups {
-		if err := auth.ValidateGroupName(g); err != nil {
-			return err
-		}
-	}
-	created, err := h.users.CreateGroups(r.Context(), body.Groups, body.Users)
-	for _, g := range created {
-		h.log.InfoContext(r.Context(), "group created", logAttrsUser(p), "group", g.Name, "members", len(g.Users))
-	}
+	created, err := h.addGroups(r.Context(), p, body.Groups, body.Users)
 	if err != nil {
-		name := ""
-		if len(created) < len(body.Groups) {
-			name = body.Groups[len(created)]
-		}
-		return groupErr(name, err)
+		return err
 	}
 	out := make([]groupModel, len(created))
 	for i, g := range created {
@@ -173,11 +158,10 @@ func (h *Hub) createGroup(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if body.Name != nil && *body.Name != name {
 		return errorf(http.StatusBadRequest, "The body's name %q is not the group's name in the path, %q.", truncate(*body.Name, 70), name)
 	}
-	created, err := h.users.CreateGroups(r.Context(), []string{name}, body.Users)
+	created, err := h.addGroups(r.Context(), p, []string{name}, body.Users)
 	if err != nil {
-		return groupErr(name, err)
+		return err
 	}
-	h.log.InfoContext(r.Context(), "group created", logAttrsUser(p), "group", name, "members", len(created[0].Users))
 	writeJSON(w, http.StatusCreated, groupModelFor(created[0], p))
 	return nil
 }
@@ -185,13 +169,9 @@ func (h *Hub) createGroup(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // deleteGroup is DELETE /hub/api/groups/{name}.
 func (h *Hub) deleteGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	name := r.PathValue("name")
-	if err := needGroup(p, name, auth.ScopeDeleteGroups); err != nil {
+	if err := h.removeGroup(r.Context(), p, name); err != nil {
 		return err
 	}
-	if err := h.users.DeleteGroup(r.Context(), name); err != nil {
-		return groupErr(name, err)
-	}
-	h.log.InfoContext(r.Context(), "group deleted", logAttrsUser(p), "group", name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -201,11 +181,8 @@ func (h *Hub) deleteGroup(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // and returns its name.
 func (h *Hub) groupToChange(r *http.Request, p *auth.Principal) (string, error) {
 	name := r.PathValue("name")
-	if err := needGroup(p, name, auth.ScopeGroups); err != nil {
+	if err := h.mayChangeGroup(r.Context(), p, name); err != nil {
 		return "", err
-	}
-	if _, err := h.users.Group(r.Context(), name); err != nil {
-		return "", groupErr(name, err)
 	}
 	return name, nil
 }
@@ -223,23 +200,10 @@ func (h *Hub) groupUsers(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err := decode(r, &body, false); err != nil {
 		return err
 	}
-	add := r.Method == http.MethodPost
-	if len(body.Users) == 0 {
-		if add {
-			return errorf(http.StatusBadRequest, "Must specify users to add")
-		}
-		return errorf(http.StatusBadRequest, "Must specify users to delete")
-	}
-	var g *auth.GroupInfo
-	if add {
-		g, err = h.users.AddGroupMembers(r.Context(), name, body.Users)
-	} else {
-		g, err = h.users.RemoveGroupMembers(r.Context(), name, body.Users)
-	}
+	g, err := h.changeMembers(r.Context(), p, name, body.Users, r.Method == http.MethodPost)
 	if err != nil {
-		return groupErr(name, err)
+		return err
 	}
-	h.log.InfoContext(r.Context(), "group members changed", logAttrsUser(p), "group", name, "added", add, "users", len(body.Users))
 	writeJSON(w, http.StatusOK, groupModelFor(g, p))
 	return nil
 }

@@ -186,6 +186,8 @@ func (h *Hub) routes() {
 	m.HandleFunc("GET /hub/admin", h.page(h.adminPage))
 	m.HandleFunc("POST /hub/admin/users", h.form(h.adminAddUsers))
 	m.HandleFunc("POST /hub/admin/users/{name}/{action}", h.form(h.adminAction))
+	m.HandleFunc("POST /hub/admin/groups", h.form(h.adminCreateGroup))
+	m.HandleFunc("POST /hub/admin/groups/{name}/{action}", h.form(h.adminGroupAction))
 	m.Handle("GET /hub/static/", h.static)
 	m.HandleFunc("GET /favicon.ico", h.redirect(h.static.URL("favicon.svg")))
 

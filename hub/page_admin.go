@@ -136,6 +136,9 @@ func (h *Hub) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if f, ok := adminNotices[done]; ok && auth.ValidateName(who) == nil {
 		extra["Notice"] = strings.Replace(f, "%s", who, 1)
 	}
+	if n := adminGroupNotice(r.URL.Query()); n != "" {
+		extra["Notice"] = n
+	}
 	if done == "added" {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		extra["Notice"] = "Added " + plural(n, "user") + "."
@@ -236,6 +239,10 @@ func (h *Hub) renderAdmin(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	data["Summary"] = sum
 	data["Profiles"] = h.profileViews(h.profiles.Profiles)
 	data["Servers"] = h.servers != nil
+	if err := h.adminGroupsData(r, p, data); err != nil {
+		h.errorPage(w, r, err)
+		return
+	}
 	data["Return"] = av
 	for k, v := range extra {
 		data[k] = v
@@ -272,17 +279,7 @@ func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	av := adminViewOf(r.PostForm)
 	raw := r.PostForm.Get("usernames")
-	names := strings.FieldsFunc(strings.ToLower(raw), func(c rune) bool {
-		return c == '\n' || c == '\r' || c == ',' || c == ' ' || c == '\t' || c == ';'
-	})
-	seen := map[string]bool{}
-	uniq := names[:0]
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
-			uniq = append(uniq, n)
-		}
-	}
+	uniq := splitNames(raw)
 	fail := func(code int, msg string) {
 		h.renderAdmin(w, r, p, code, av, map[string]any{"AddError": msg, "AddNames": raw, "AddAdmin": r.PostForm.Get("admin") != ""})
 	}
