@@ -46,10 +46,6 @@ func (b *browser) post(path string, form map[string]string) (int, string) {
 	return a.Status, a.Text
 }
 
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
-}
-
 // TestAdminManagesGroups: an admin makes a group in the admin page and
 // adds alice; alice then sees the profile limited to it and bob does
 // not, and bob's forged start of it is the 403 that names it; bob's

@@ -130,6 +130,7 @@ func (b *browser) contents(path string) string {
 	return eval[string](b, `(async () => { const r = await fetch("/user/alice/api/contents/`+path+`?content=1", {headers: {Accept: "application/json"}}); return r.status + "|" + await r.text(); })()`, chromedp.EvalAwaitPromise)
 }
 
+// jsString is s as a JavaScript string literal.
 func jsString(s string) string {
 	return "\"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + "\""
 }
