@@ -54,6 +54,32 @@ func (b *browser) runCell(source string) {
 	b.do("run the cell", chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierShift)))
 }
 
+// revertToCheckpoint edits the first cell of the notebook in front
+// without saving, then reverts it with File > Revert Notebook to
+// Checkpoint: the front end asks which checkpoint (the hub keeps
+// several; the newest is offered first), then to confirm, and the cell
+// is as saved: saved, "source|output".
+func (b *browser) revertToCheckpoint(saved string) {
+	b.t.Helper()
+	b.waitAcross("the notebook's cell", current+` && `+current+`.querySelector(".jp-Cell .cm-content")`, labWait)
+	b.do("edit the cell",
+		chromedp.Click(chromedp.CSS(`.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content`)),
+		chromedp.KeyEvent(kb.End, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.KeyEvent("\n# an edit not saved"),
+	)
+	b.waitJS("the edited cell", cellText+`.includes("# an edit not saved")`, 30*time.Second)
+	b.menu("File", "Revert Notebook to Checkpoint")
+	b.waitJS("the checkpoint dialog", `document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	if eval[bool](b, `document.querySelector(".jp-Dialog select") !== null`) {
+		b.shot("lab-revert-choose")
+		b.do("take the newest checkpoint", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+		b.waitJS("the confirmation", `document.querySelector(".jp-Dialog select") === null && document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
+	}
+	b.shot("lab-revert-confirm")
+	b.do("revert", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
+	b.waitJS("the notebook as saved", cellText+` === `+jsString(saved), labWait)
+}
+
 // save presses Ctrl-S and waits until the contents API has the
 // notebook at path with want in it.
 func (b *browser) save(path, want string) {
@@ -183,26 +209,8 @@ func TestJupyterLab(t *testing.T) {
 	b.do("reload", chromedp.Reload())
 	b.waitAcross("the notebook after the reload", cellText+` === "print(6*7)|42"`, labWait)
 
-	// An edit not saved, then File > Revert Notebook to Checkpoint: Lab
-	// asks which checkpoint (the hub keeps several; the newest is
-	// offered first), then to confirm, and the notebook is as saved.
-	b.waitAcross("the notebook's cell", current+` && `+current+`.querySelector(".jp-Cell .cm-content")`, labWait)
-	b.do("edit the cell",
-		chromedp.Click(chromedp.CSS(`.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content`)),
-		chromedp.KeyEvent(kb.End, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
-		chromedp.KeyEvent("\n# an edit not saved"),
-	)
-	b.waitJS("the edited cell", cellText+`.includes("# an edit not saved")`, 30*time.Second)
-	b.menu("File", "Revert Notebook to Checkpoint")
-	b.waitJS("the checkpoint dialog", `document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
-	if eval[bool](b, `document.querySelector(".jp-Dialog select") !== null`) {
-		b.shot("lab-revert-choose")
-		b.do("take the newest checkpoint", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
-		b.waitJS("the confirmation", `document.querySelector(".jp-Dialog select") === null && document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
-	}
-	b.shot("lab-revert-confirm")
-	b.do("revert", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
-	b.waitJS("the notebook as saved", cellText+` === "print(6*7)|42"`, labWait)
+	// An edit not saved, then File > Revert Notebook to Checkpoint.
+	b.revertToCheckpoint("print(6*7)|42")
 
 	// Rename in the file browser (F2), then a folder, then cut and paste.
 	b.pointAt("select Untitled.ipynb", listed("Untitled.ipynb"), false)
@@ -262,7 +270,7 @@ func TestJupyterLab(t *testing.T) {
 
 // TestNotebook7: Notebook 7.6 through the hub: alice lands in its file
 // list, opens a notebook, runs a cell, saves with Ctrl-S, reloads and
-// sees the output.
+// sees the output, and reverts an unsaved edit to the checkpoint.
 func TestNotebook7(t *testing.T) {
 	h := startFrontEnd(t, "jupyter-notebook")
 	b := newBrowser(t, h.base)
@@ -280,24 +288,6 @@ func TestNotebook7(t *testing.T) {
 	b.do("reload", chromedp.Reload())
 	b.waitAcross("the notebook after the reload", cellText+` === "print(6*7)|42"`, labWait)
 
-	// An edit not saved, then File > Revert Notebook to Checkpoint: Lab
-	// asks which checkpoint (the hub keeps several; the newest is
-	// offered first), then to confirm, and the notebook is as saved.
-	b.waitAcross("the notebook's cell", current+` && `+current+`.querySelector(".jp-Cell .cm-content")`, labWait)
-	b.do("edit the cell",
-		chromedp.Click(chromedp.CSS(`.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content`)),
-		chromedp.KeyEvent(kb.End, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
-		chromedp.KeyEvent("\n# an edit not saved"),
-	)
-	b.waitJS("the edited cell", cellText+`.includes("# an edit not saved")`, 30*time.Second)
-	b.menu("File", "Revert Notebook to Checkpoint")
-	b.waitJS("the checkpoint dialog", `document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
-	if eval[bool](b, `document.querySelector(".jp-Dialog select") !== null`) {
-		b.shot("lab-revert-choose")
-		b.do("take the newest checkpoint", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
-		b.waitJS("the confirmation", `document.querySelector(".jp-Dialog select") === null && document.querySelector(".jp-Dialog .jp-mod-accept") !== null`, 30*time.Second)
-	}
-	b.shot("lab-revert-confirm")
-	b.do("revert", chromedp.Click(chromedp.CSS(`.jp-Dialog .jp-mod-accept`)))
-	b.waitJS("the notebook as saved", cellText+` === "print(6*7)|42"`, labWait)
+	// An edit not saved, then File > Revert Notebook to Checkpoint.
+	b.revertToCheckpoint("print(6*7)|42")
 }

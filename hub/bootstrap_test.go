@@ -355,8 +355,10 @@ func TestMesosSquatterOnTheServersPort(t *testing.T) {
 	go squatter.Serve(ln)
 	t.Cleanup(func() { squatter.Close() })
 
-	// The agent has 5 ports from the squatter's: the server's is the first.
-	mh := newMesosHub(t, strconv.Itoa(port)+"-"+strconv.Itoa(port+4), fakeNotebook)
+	// The agent has the ports a server takes (its own, and four for each
+	// Spark application it may run), from the squatter's: the server's
+	// is the first.
+	mh := newMesosHub(t, strconv.Itoa(port)+"-"+strconv.Itoa(port+4*mesos.DefaultSparkApps), fakeNotebook)
 	mh.addUser("alice", false)
 	alice := "token " + mh.token("alice")
 	u, err := mh.auth.Store.UserByName(context.Background(), "alice")
