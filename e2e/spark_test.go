@@ -132,7 +132,9 @@ print(spark.range(10**6).selectExpr("sum(id)").collect()[0][0])`, 5*time.Minute)
 func lastLine(out string) string {
 	lines := strings.FieldsFunc(out, func(r rune) bool { return r == '\n' || r == '\r' })
 	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" {
+		// Spark's progress bar goes to stderr, which may reach the
+		// notebook after what the code printed.
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "[Stage ") {
 			return l
 		}
 	}
