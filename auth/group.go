@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"slices"
 	"sort"
 	"time"
@@ -77,7 +78,7 @@ func ValidateGroupName(name string) error {
 		}
 	}
 	if !ok {
-		return inputErrorf("%q is not a valid group name: use 1 to 64 lowercase letters, digits, '-', '_' and '.', starting with a letter or a digit", truncate(name, 70))
+		return inputErrorf("%q is not a valid group name: use 1 to 64 lowercase letters, digits, '-', '_' and '.', starting with a letter or a digit", httperr.Shorten(name, 70))
 	}
 	return nil
 }
@@ -102,7 +103,7 @@ func usersNamed(tx *gorm.DB, names []string) ([]int64, error) {
 	for _, n := range names {
 		id, ok := byName[n]
 		if !ok {
-			return nil, inputErrorf("No such user: %s", truncate(n, 40))
+			return nil, inputErrorf("No such user: %s", httperr.Shorten(n, 40))
 		}
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"slices"
 	"sort"
 	"strings"
@@ -169,7 +170,7 @@ func ParseScopes(names []string) ([]string, error) {
 		}
 		base, filter, hasFilter := strings.Cut(n, "!")
 		if _, ok := subscopes[base]; !ok && base != ScopeInherit && base != ScopeSelf {
-			return nil, inputErrorf("unknown scope %q; known scopes are %s", truncate(base, 40), strings.Join(KnownScopes(), ", "))
+			return nil, inputErrorf("unknown scope %q; known scopes are %s", httperr.Shorten(base, 40), strings.Join(KnownScopes(), ", "))
 		}
 		if hasFilter {
 			ok := base != ScopeInherit && base != ScopeSelf
@@ -181,7 +182,7 @@ func ParseScopes(names []string) ([]string, error) {
 				ok = false
 			}
 			if !ok {
-				return nil, inputErrorf("scope %q has a filter sparkhub does not know; use SCOPE!user=NAME or SCOPE!group=NAME", truncate(n, 60))
+				return nil, inputErrorf("scope %q has a filter sparkhub does not know; use SCOPE!user=NAME or SCOPE!group=NAME", httperr.Shorten(n, 60))
 			}
 		}
 		seen[n] = true
@@ -264,11 +265,4 @@ func Missing(requested []string, owner Scopes, ownerName string) string {
 		}
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

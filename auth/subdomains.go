@@ -51,7 +51,7 @@ func ParseSubdomains(s string) (Subdomains, error) {
 }
 
 func badSubdomains(s string) error {
-	return inputErrorf("--user-subdomains wants a host name such as hub.example.com, with :port when browsers use one that is not the scheme's default, not %q", truncate(s, 80))
+	return inputErrorf("--user-subdomains wants a host name such as hub.example.com, with :port when browsers use one that is not the scheme's default, not %q", httperr.Shorten(s, 80))
 }
 
 // On reports whether per-user origins are on.
@@ -78,7 +78,7 @@ func isDNSLabel(l string) bool {
 // encoded names such as xn--); such names cannot map, and are refused.
 func Label(name string) (string, error) {
 	if ValidateName(name) != nil || !isDNSLabel(name) || strings.Contains(name, "--") {
-		return "", inputErrorf("%q cannot be the address of a server (--user-subdomains): such usernames have only lowercase letters, digits and single hyphens, and do not end with a hyphen", truncate(name, 40))
+		return "", inputErrorf("%q cannot be the address of a server (--user-subdomains): such usernames have only lowercase letters, digits and single hyphens, and do not end with a hyphen", httperr.Shorten(name, 40))
 	}
 	return name, nil
 }
@@ -215,7 +215,7 @@ func (a *Authenticator) authenticateOrigin(w http.ResponseWriter, r *http.Reques
 	}
 	origin, err := a.ServerOrigin(r, owner)
 	if err != nil {
-		return nil, &Refusal{Status: http.StatusNotFound, Message: "The server of " + truncate(owner, 40) + " has no address: its username cannot be a web address (--user-subdomains). An admin can rename the user."}
+		return nil, &Refusal{Status: http.StatusNotFound, Message: "The server of " + httperr.Shorten(owner, 40) + " has no address: its username cannot be a web address (--user-subdomains). An admin can rename the user."}
 	}
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !IsWebsocket(r) {
 		return nil, &Refusal{Status: http.StatusFound, Location: origin + r.URL.RequestURI()}

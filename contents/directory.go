@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -98,7 +99,7 @@ func (st *store) moveDir(user, oldPath, newPath string) error {
 	for _, n := range names {
 		moved := newDB + n[len(oldDB):]
 		if utf8.RuneCountInString(moved) > maxName {
-			return badRequest("Moving %q there would make the path %q longer than %d characters.", oldPath, truncate(apiFromDB(moved)), maxName-2)
+			return badRequest("Moving %q there would make the path %q longer than %d characters.", oldPath, httperr.Shorten(apiFromDB(moved), 60), maxName-2)
 		}
 		parent := dirDBName(newParent)
 		if n != oldDB {

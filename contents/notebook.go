@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"strconv"
 	"strings"
 
@@ -75,7 +76,7 @@ func serialiseNotebook(buf *bytes.Buffer, nb map[string]any, sizeHint int) ([]by
 	if err := nbjson.Indent(buf, nb); err != nil {
 		var ne *nbjson.NumberError
 		if errors.As(err, &ne) {
-			return nil, badRequest("The number %s is out of range.", truncate(ne.Number))
+			return nil, badRequest("The number %s is out of range.", httperr.Shorten(ne.Number, 60))
 		}
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package contents
 
 import (
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"path"
 	"strings"
 	"unicode/utf8"
@@ -96,10 +97,10 @@ func checkWritable(p string) error {
 	}
 	dir, name := splitPath(p)
 	if utf8.RuneCountInString(name) > maxName {
-		return badRequest("The name %q is longer than %d characters.", truncate(name), maxName)
+		return badRequest("The name %q is longer than %d characters.", httperr.Shorten(name, 60), maxName)
 	}
 	if utf8.RuneCountInString(dirDBName(dir)) > maxName || utf8.RuneCountInString(checkpointPath(p))+1 > maxName {
-		return badRequest("The path %q is longer than the %d characters a path may have.", truncate(p), maxName-2)
+		return badRequest("The path %q is longer than the %d characters a path may have.", httperr.Shorten(p, 60), maxName-2)
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if strings.TrimRight(seg, " ") != seg {
@@ -112,12 +113,4 @@ func checkWritable(p string) error {
 		}
 	}
 	return nil
-}
-
-func truncate(s string) string {
-	if utf8.RuneCountInString(s) <= 60 {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:60]) + "…"
 }

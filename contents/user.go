@@ -3,6 +3,7 @@ package contents
 import (
 	"context"
 	"fmt"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"sort"
 	"unicode/utf8"
 
@@ -13,7 +14,7 @@ import (
 // pgcontents does when its manager starts.
 func (st *store) ensureUser(user string) error {
 	if utf8.RuneCountInString(user) > maxUserID {
-		return badRequest("The user name %q is longer than the %d characters the contents tables allow.", truncate(user), maxUserID)
+		return badRequest("The user name %q is longer than the %d characters the contents tables allow.", httperr.Shorten(user, 60), maxUserID)
 	}
 	if err := st.insertIgnore(st.t.users, "id", "?", user); err != nil {
 		return fmt.Errorf("add contents user: %w", err)
@@ -55,7 +56,7 @@ func (st *store) renameUser(oldName, newName string, recrypt func([]byte) ([]byt
 		return conflict("Contents for the user %q already exist.", newName)
 	}
 	if utf8.RuneCountInString(newName) > maxUserID {
-		return badRequest("The user name %q is longer than the %d characters the contents tables allow.", truncate(newName), maxUserID)
+		return badRequest("The user name %q is longer than the %d characters the contents tables allow.", httperr.Shorten(newName, 60), maxUserID)
 	}
 	if err := st.db.Exec("INSERT INTO "+st.t.users+" (id) VALUES (?)", newName).Error; err != nil {
 		return err

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"time"
 
@@ -50,7 +51,7 @@ func (h *Hub) postActivity(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	var serverAt time.Time
 	for name, s := range body.Servers {
 		if name != "" {
-			return errorf(http.StatusBadRequest, "No such server %q for user %s: sparkhub runs only the default server, named \"\".", truncate(name, 40), u.Name)
+			return errorf(http.StatusBadRequest, "No such server %q for user %s: sparkhub runs only the default server, named \"\".", httperr.Shorten(name, 40), u.Name)
 		}
 		if s.LastActivity == nil {
 			return errorf(http.StatusBadRequest, "servers must be a dict of the form {server_name: {last_activity: timestamp}}.")
@@ -90,7 +91,7 @@ func activityTime(s string) (time.Time, error) {
 		}
 	}
 	if err != nil {
-		return time.Time{}, errorf(http.StatusBadRequest, "Not a valid timestamp: %q; send ISO 8601, like 2026-01-02T15:04:05.000Z.", truncate(s, 40))
+		return time.Time{}, errorf(http.StatusBadRequest, "Not a valid timestamp: %q; send ISO 8601, like 2026-01-02T15:04:05.000Z.", httperr.Shorten(s, 40))
 	}
 	if t.After(time.Now().Add(activityFuture)) {
 		return time.Time{}, errorf(http.StatusBadRequest, "Rejecting activity from more than an hour in the future: %s.", t.UTC().Format(time.RFC3339))

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,7 +51,7 @@ func (h *Hub) bootstrapServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refuse := func(why error, msg string) {
-		h.log.WarnContext(r.Context(), "server bootstrap refused", "user", truncate(name, 40), "reason", why.Error(),
+		h.log.WarnContext(r.Context(), "server bootstrap refused", "user", httperr.Shorten(name, 40), "reason", why.Error(),
 			"addr", h.auth.Proxies().ClientAddr(r).String())
 		h.writeError(w, r, errorf(http.StatusForbidden, "%s", msg))
 	}

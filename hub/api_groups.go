@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"strings"
 
@@ -52,9 +53,9 @@ type groupBody struct {
 func groupErr(group string, err error) error {
 	switch {
 	case errors.Is(err, auth.ErrNotFound):
-		return errorf(http.StatusNotFound, "No such group: %s", truncate(group, 70))
+		return errorf(http.StatusNotFound, "No such group: %s", httperr.Shorten(group, 70))
 	case errors.Is(err, auth.ErrExists):
-		return errorf(http.StatusConflict, "Group %s already exists", truncate(group, 70))
+		return errorf(http.StatusConflict, "Group %s already exists", httperr.Shorten(group, 70))
 	}
 	return err
 }
@@ -75,7 +76,7 @@ func (h *Hub) listGroups(w http.ResponseWriter, r *http.Request, p *auth.Princip
 			}
 			g, ok := strings.CutPrefix(filter, "group=")
 			if !ok {
-				return errorf(http.StatusForbidden, "Listing groups takes list:groups on every group or with group filters; this token's %s names something else.", truncate(k, 60))
+				return errorf(http.StatusForbidden, "Listing groups takes list:groups on every group or with group filters; this token's %s names something else.", httperr.Shorten(k, 60))
 			}
 			q.Names = append(q.Names, g)
 		}
@@ -156,7 +157,7 @@ func (h *Hub) createGroup(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return err
 	}
 	if body.Name != nil && *body.Name != name {
-		return errorf(http.StatusBadRequest, "The body's name %q is not the group's name in the path, %q.", truncate(*body.Name, 70), name)
+		return errorf(http.StatusBadRequest, "The body's name %q is not the group's name in the path, %q.", httperr.Shorten(*body.Name, 70), name)
 	}
 	created, err := h.addGroups(r.Context(), p, []string{name}, body.Users)
 	if err != nil {

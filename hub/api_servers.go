@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"time"
 
@@ -28,7 +29,7 @@ func serverError(name string, err error) error {
 	case errors.As(err, &se):
 		return errorf(http.StatusInternalServerError, "%s", se.Reason)
 	case errors.Is(err, spawner.ErrNoUser):
-		return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
+		return errorf(http.StatusNotFound, "There is no user %q.", httperr.Shorten(name, 40))
 	case errors.Is(err, spawner.ErrAlreadyRunning):
 		return errorf(http.StatusBadRequest, "The server of %s is already running.", name)
 	case errors.Is(err, spawner.ErrPending):

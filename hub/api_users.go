@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,7 +38,7 @@ func (h *Hub) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		}
 		q.Names = intersect(q.Names, live)
 	default:
-		return errorf(http.StatusBadRequest, "state must be active, ready or inactive, not %q.", truncate(state, 30))
+		return errorf(http.StatusBadRequest, "state must be active, ready or inactive, not %q.", httperr.Shorten(state, 30))
 	}
 	users, total, err := h.users.ListUsers(r.Context(), q)
 	if err != nil {
@@ -108,16 +109,9 @@ func intParam(q url.Values, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, errorf(http.StatusBadRequest, "%s must be a whole number of 0 or more, not %q.", name, truncate(v, 20))
+		return 0, errorf(http.StatusBadRequest, "%s must be a whole number of 0 or more, not %q.", name, httperr.Shorten(v, 20))
 	}
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // absURL makes an absolute URL on this hub, as JupyterHub's next.url is.

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -290,7 +291,7 @@ func (h *Hub) adminAddUsers(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	created, err := h.addUsers(r.Context(), p, uniq, r.PostForm.Get("admin") != "")
 	var bad *badNameError
 	if errors.As(err, &bad) {
-		fail(http.StatusBadRequest, "“"+truncate(bad.name, 40)+"” cannot be a username: "+bad.Error()+".")
+		fail(http.StatusBadRequest, "“"+httperr.Shorten(bad.name, 40)+"” cannot be a username: "+bad.Error()+".")
 		return
 	}
 	if err != nil {

@@ -221,7 +221,7 @@ func (h *Hub) spawnPendingPage(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	u, err := h.users.UserByName(r.Context(), name)
 	if errors.Is(err, auth.ErrNotFound) {
-		h.ErrorPage(w, r, http.StatusNotFound, "There is no user "+truncate(name, 40)+".")
+		h.ErrorPage(w, r, http.StatusNotFound, "There is no user "+httperr.Shorten(name, 40)+".")
 		return
 	} else if err != nil {
 		h.errorPage(w, r, err)

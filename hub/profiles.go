@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"strconv"
 	"strings"
@@ -131,5 +132,5 @@ func (h *Hub) noProfile(name string, open []images.Profile) error {
 	for i, p := range open {
 		names[i] = p.Name
 	}
-	return errorf(http.StatusBadRequest, "There is no profile %q; choose one of: %s.", truncate(name, 40), strings.Join(names, ", "))
+	return errorf(http.StatusBadRequest, "There is no profile %q; choose one of: %s.", httperr.Shorten(name, 40), strings.Join(names, ", "))
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"math"
 	"net/http"
 	"strings"
@@ -87,7 +88,7 @@ func (h *Hub) tokenScopes(p *auth.Principal, owner *auth.User, req tokenRequest)
 			sc, ok = []string{auth.ScopeInherit}, owner.Admin
 		}
 		if !ok {
-			return nil, errorf(http.StatusBadRequest, "Unknown or unavailable role %q; use scopes, or the roles token, user or server.", truncate(role, 30))
+			return nil, errorf(http.StatusBadRequest, "Unknown or unavailable role %q; use scopes, or the roles token, user or server.", httperr.Shorten(role, 30))
 		}
 		requested = append(requested, sc...)
 	}
@@ -142,11 +143,11 @@ func (h *Hub) tokenOf(ctx context.Context, p *auth.Principal, scope string, owne
 	}
 	n, ok := auth.ParsePublicID(id)
 	if !ok {
-		return nil, errorf(http.StatusNotFound, "There is no token %q.", truncate(id, 30))
+		return nil, errorf(http.StatusNotFound, "There is no token %q.", httperr.Shorten(id, 30))
 	}
 	t, err := h.users.TokenByID(ctx, owner.ID, n)
 	if errors.Is(err, auth.ErrNotFound) || err == nil && t.Kind != auth.KindAPIToken {
-		return nil, errorf(http.StatusNotFound, "There is no token %q.", truncate(id, 30))
+		return nil, errorf(http.StatusNotFound, "There is no token %q.", httperr.Shorten(id, 30))
 	}
 	return t, err
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"strings"
 
@@ -110,7 +111,7 @@ func (h *Hub) changeUser(ctx context.Context, p *auth.Principal, name string, c 
 	}
 	if c.RevokeTokens {
 		if c.Password == nil {
-			return nil, errorf(http.StatusBadRequest, "revoke_tokens goes with a new password; to revoke one token, delete it under /hub/api/users/%s/tokens.", truncate(name, 40))
+			return nil, errorf(http.StatusBadRequest, "revoke_tokens goes with a new password; to revoke one token, delete it under /hub/api/users/%s/tokens.", httperr.Shorten(name, 40))
 		}
 		if err := need(p, auth.ScopeTokens, name); err != nil {
 			return nil, err
@@ -251,5 +252,5 @@ func (h *Hub) userNamed(ctx context.Context, p *auth.Principal, scope, name stri
 
 // noUser is the 404 for a user that does not exist.
 func noUser(name string) error {
-	return errorf(http.StatusNotFound, "There is no user %q.", truncate(name, 40))
+	return errorf(http.StatusNotFound, "There is no user %q.", httperr.Shorten(name, 40))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sparkhub/sparkhub/internal/httperr"
 	"net/http"
 	"net/url"
 	"sync"
@@ -118,7 +119,7 @@ func (m *Manager) readSpark(ctx context.Context, r *route, base string) (*SparkA
 	var app *SparkApp
 	for _, a := range apps {
 		if a.ID != "" && len(a.Attempts) > 0 && !a.Attempts[0].Completed {
-			app = &SparkApp{ID: truncateRunes(a.ID, 100), Name: truncateRunes(a.Name, 100)}
+			app = &SparkApp{ID: httperr.Shorten(a.ID, 100), Name: httperr.Shorten(a.Name, 100)}
 			break
 		}
 	}
@@ -146,12 +147,4 @@ func (m *Manager) readSpark(ctx context.Context, r *route, base string) (*SparkA
 	app.ActiveJobs = len(jobs)
 	app.Seen = time.Now()
 	return app, nil
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

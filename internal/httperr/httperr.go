@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The sentences a refused or failed client reads, the same from the
@@ -82,3 +83,13 @@ const DatabaseRetry = 2 * time.Second
 // SetDatabaseRetry tells the client of a 503 for a database that did not
 // answer when to try again.
 func SetDatabaseRetry(h http.Header) { SetRetryAfter(h, DatabaseRetry) }
+
+// Shorten is s cut to at most n runes, with "…" when cut: what a
+// sentence quotes of a name or path it was given, never split inside a
+// character.
+func Shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
